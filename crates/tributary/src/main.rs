@@ -1,0 +1,5 @@
+//! The `tributary` command.
+
+fn main() {
+    println!("tributary");
+}
