@@ -9,9 +9,11 @@ use crate::ops::Op;
 #[allow(unused_imports)]
 pub(crate) use crate::types::{int64_bytes, pushdata_bytes, pushdata_int64};
 
+mod assemble;
 mod bitwise;
 mod control;
 mod crypto;
+mod crypto_sig;
 mod introspection;
 mod numeric;
 mod ops;
@@ -27,8 +29,8 @@ pub(crate) fn hx(s: &str) -> Vec<u8> {
 
 /// The signature hash that `crypto_test.go`'s TXSIGHASH case returns.
 pub(crate) const SIGHASH: [u8; 32] = [
-    0x2f, 0x00, 0x3c, 0xdd, 0x64, 0x42, 0x7b, 0x5e, 0xed, 0xd6, 0xcc, 0xb5, 0x85, 0x47, 0x02, 0x0b, 0x02, 0xde,
-    0xf2, 0x2d, 0xc5, 0x99, 0x7e, 0x9d, 0xa9, 0xac, 0x40, 0x49, 0xc3, 0x4a, 0x58, 0xd8,
+    0x2f, 0x00, 0x3c, 0xdd, 0x64, 0x42, 0x7b, 0x5e, 0xed, 0xd6, 0xcc, 0xb5, 0x85, 0x47, 0x02, 0x0b, 0x02,
+    0xde, 0xf2, 0x2d, 0xc5, 0x99, 0x7e, 0x9d, 0xa9, 0xac, 0x40, 0x49, 0xc3, 0x4a, 0x58, 0xd8,
 ];
 
 /// A test introspection: a fixed signature hash and a fixed `CHECKOUTPUT` answer, recording nothing.
@@ -82,7 +84,12 @@ pub(crate) fn run_op_cases_in(ctx: &Context<'_>, cases: Vec<OpCase>) {
 
 /// Runs `prog` from a fresh machine as the reference's `vm.run()` does (no false-result check), with
 /// `args` on the stack; returns the outcome and the final frame.
-pub(crate) fn run_prog(ctx: &Context<'_>, prog: &[u8], args: &[Vec<u8>], limit: i64) -> (Result<(), VmError>, Frame) {
+pub(crate) fn run_prog(
+    ctx: &Context<'_>,
+    prog: &[u8],
+    args: &[Vec<u8>],
+    limit: i64,
+) -> (Result<(), VmError>, Frame) {
     let mut m = Machine::new(ctx, limit);
     m.frame.program = prog.to_vec();
     m.frame.data_stack = args.to_vec();
@@ -91,10 +98,19 @@ pub(crate) fn run_prog(ctx: &Context<'_>, prog: &[u8], args: &[Vec<u8>], limit: 
 }
 
 /// `run_prog` plus the reference's false-result rule.
-pub(crate) fn run_verdict(ctx: &Context<'_>, prog: &[u8], args: &[Vec<u8>], limit: i64) -> Result<(), VmError> {
+pub(crate) fn run_verdict(
+    ctx: &Context<'_>,
+    prog: &[u8],
+    args: &[Vec<u8>],
+    limit: i64,
+) -> Result<(), VmError> {
     let (res, frame) = run_prog(ctx, prog, args, limit);
     res?;
-    if frame.false_result() { Err(VmError::FalseResult) } else { Ok(()) }
+    if frame.false_result() {
+        Err(VmError::FalseResult)
+    } else {
+        Ok(())
+    }
 }
 
 pub(crate) fn side_ctx() -> Context<'static> {
