@@ -146,15 +146,19 @@ pub struct Sm2SigningKey {
 }
 
 impl Sm2SigningKey {
-    /// A fresh random key.
+    /// A fresh random key: 32 bytes of entropy from `rng`, stretched with HMAC-SM3 and a counter
+    /// until the candidate lies in `[1, n−2]` (about one candidate in 2^32 does not). Even a
+    /// degenerate RNG (all zeros) yields a valid key rather than looping forever.
     pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        let mut entropy = Zeroizing::new([0u8; SECRET_KEY_LEN]);
+        rng.fill_bytes(&mut entropy[..]);
+        let mut counter = 0u32;
         loop {
-            let mut bytes = Zeroizing::new([0u8; SECRET_KEY_LEN]);
-            rng.fill_bytes(&mut bytes[..]);
-            // Rejection sampling: about one draw in 2^32 falls outside [1, n−2].
-            if let Ok(key) = Self::from_bytes(&bytes) {
+            let candidate = hmac_sm3(&entropy[..], &[b"tributary sm2 keygen", &counter.to_be_bytes()]);
+            if let Ok(key) = Self::from_bytes(&candidate) {
                 return key;
             }
+            counter = counter.wrapping_add(1);
         }
     }
 
@@ -229,13 +233,18 @@ impl Sm2SigningKey {
 /// The `counter`-th candidate nonce: HMAC-SM3 keyed by the secret over the message digest,
 /// accepted only if it is a canonical non-zero scalar (so `k` is uniform in `[1, n−1]`).
 fn nonce(secret: &[u8], digest: &[u8; 32], counter: u32) -> Option<Zeroizing<Scalar>> {
-    let mut mac = <Hmac<Sm3> as Mac>::new_from_slice(secret).ok()?;
-    mac.update(b"tributary sm2 nonce");
-    mac.update(digest);
-    mac.update(&counter.to_be_bytes());
-    let bytes = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
+    let bytes = hmac_sm3(secret, &[b"tributary sm2 nonce", digest, &counter.to_be_bytes()]);
     let k = Option::<NonZeroScalar>::from(NonZeroScalar::from_repr((*bytes).into()))?;
     Some(Zeroizing::new(*k))
+}
+
+fn hmac_sm3(key: &[u8], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
+    #[allow(clippy::expect_used)] // HMAC takes keys of any length (RFC 2104); hmac never errs here.
+    let mut mac = <Hmac<Sm3> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    Zeroizing::new(mac.finalize().into_bytes().into())
 }
 
 impl PartialEq for Sm2SigningKey {

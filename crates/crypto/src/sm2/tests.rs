@@ -135,3 +135,31 @@ fn secrets_redacted_and_exposed_only_explicitly() {
     assert_eq!(text, "Sm2SigningKey(<redacted>)");
     assert_eq!(hex::encode(*sk.expose_secret_bytes()), OPENSSL_SECRET);
 }
+
+/// A degenerate RNG still yields a valid key (no endless rejection loop), and distinct entropy
+/// yields distinct keys.
+#[test]
+fn generate_terminates_and_differs() {
+    struct Constant(u8);
+    impl rand_core::RngCore for Constant {
+        fn next_u32(&mut self) -> u32 {
+            u32::from(self.0)
+        }
+        fn next_u64(&mut self) -> u64 {
+            u64::from(self.0)
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            dest.fill(self.0);
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            dest.fill(self.0);
+            Ok(())
+        }
+    }
+    impl rand_core::CryptoRng for Constant {}
+    let zero = Sm2SigningKey::generate(&mut Constant(0));
+    let ones = Sm2SigningKey::generate(&mut Constant(0xff));
+    assert_ne!(zero, ones);
+    assert_eq!(zero, Sm2SigningKey::generate(&mut Constant(0)));
+    assert!(zero.public_key().verify(b"m", &zero.sign(b"m")));
+}
