@@ -35,10 +35,13 @@ fn block_height() {
     assert_eq!(run_verdict(&ctx, &prog, &[], 50000), Err(VmError::FalseResult));
 }
 
+/// A `CHECKOUTPUT` request as the test records it.
+type Seen = (u64, u64, Vec<u8>, u64, Vec<u8>, bool);
+
 /// Records the last `CHECKOUTPUT` request and answers with a fixed result.
 struct RecordingTx {
     answer: Result<bool, VmError>,
-    seen: std::cell::RefCell<Option<(u64, u64, Vec<u8>, u64, Vec<u8>, bool)>>,
+    seen: std::cell::RefCell<Option<Seen>>,
 }
 
 impl TxIntrospection for RecordingTx {
