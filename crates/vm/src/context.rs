@@ -34,7 +34,7 @@ pub struct OutputCheck<'a> {
 /// from the transaction's entry graph.
 pub trait TxIntrospection {
     /// The signature hash of the entry being verified (`SHA3-256(entry ID || tx ID)` in the reference).
-    fn tx_sig_hash(&self) -> Vec<u8>;
+    fn tx_sig_hash(&self) -> ::types::Hash;
 
     /// Whether the destination `check.index` of the entry carries exactly the given value and program.
     /// Errors end the program: `BadValue` for an index out of range, `Context` for a wrong entry kind,

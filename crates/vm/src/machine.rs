@@ -672,7 +672,7 @@ impl<'c, 'a> Machine<'c, 'a> {
             Op::TXSIGHASH => {
                 f.apply_cost(256)?;
                 let tx = self.ctx.tx.ok_or(VmError::Context)?;
-                self.frame.push(tx.tx_sig_hash(), false)?;
+                self.frame.push(tx.tx_sig_hash().0.to_vec(), false)?;
             }
 
             Op::CHECKOUTPUT => {
@@ -845,8 +845,8 @@ fn checked_lshift(x: i64, y: i64) -> Result<i64, VmError> {
     Ok(x << shift)
 }
 
-/// SHA256, SHA3 and HASH160: the input is refunded at once, and hashing costs its length but at
-/// least 64 (SHA256, SHA3) or its length plus 64 (HASH160, `extra` = 0 marks it).
+/// SHA256, SHA3 and HASH160: the input is refunded at once; hashing costs the input length but at
+/// least `min` (64 for SHA256 and SHA3), or, when `min` is 0 (HASH160), the length plus 64.
 fn hash_op(f: &mut Frame, min: i64, hash: impl FnOnce(&[u8]) -> Vec<u8>) -> Result<(), VmError> {
     let x = f.pop(false)?;
     let len = len_cost(x.len());

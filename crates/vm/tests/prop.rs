@@ -11,8 +11,8 @@ use vm::{
 struct AnyTx;
 
 impl TxIntrospection for AnyTx {
-    fn tx_sig_hash(&self) -> Vec<u8> {
-        vec![7; 32]
+    fn tx_sig_hash(&self) -> types::Hash {
+        types::Hash([7; 32])
     }
     fn check_output(&self, c: &OutputCheck<'_>) -> Result<bool, VmError> {
         Ok(c.amount.is_multiple_of(2))

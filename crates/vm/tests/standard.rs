@@ -256,8 +256,8 @@ struct Outputs(RefCell<Vec<Request>>);
 type Request = (u64, u64, Vec<u8>, u64, Vec<u8>);
 
 impl TxIntrospection for Outputs {
-    fn tx_sig_hash(&self) -> Vec<u8> {
-        vec![0x11; 32]
+    fn tx_sig_hash(&self) -> types::Hash {
+        types::Hash([0x11; 32])
     }
     fn check_output(&self, c: &OutputCheck<'_>) -> Result<bool, VmError> {
         self.0.borrow_mut().push((

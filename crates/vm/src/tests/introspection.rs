@@ -45,8 +45,8 @@ struct RecordingTx {
 }
 
 impl TxIntrospection for RecordingTx {
-    fn tx_sig_hash(&self) -> Vec<u8> {
-        SIGHASH.to_vec()
+    fn tx_sig_hash(&self) -> ::types::Hash {
+        ::types::Hash(SIGHASH)
     }
     fn check_output(&self, c: &OutputCheck<'_>) -> Result<bool, VmError> {
         *self.seen.borrow_mut() = Some((

@@ -39,8 +39,8 @@ pub(crate) struct FixedTx {
 }
 
 impl TxIntrospection for FixedTx {
-    fn tx_sig_hash(&self) -> Vec<u8> {
-        SIGHASH.to_vec()
+    fn tx_sig_hash(&self) -> ::types::Hash {
+        ::types::Hash(SIGHASH)
     }
     fn check_output(&self, _check: &OutputCheck<'_>) -> Result<bool, VmError> {
         self.check.clone()
