@@ -1148,7 +1148,7 @@ fn merkle_proof_validation_edge_cases() {
 fn deep_hostile_proof_is_rejected() {
     let proof = MerkleProof {
         hashes: vec![types::Hash::ZERO; 4],
-        flags: vec![1; 1_000_000],
+        flags: vec![1; 100_000],
     };
     assert!(!merkle::validate_tx_merkle_proof(
         &proof,

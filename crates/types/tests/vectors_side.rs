@@ -341,7 +341,16 @@ fn output_serialization() {
 // protocol/bc/types/txoutput_test.go, TestComputeOutputID.
 #[test]
 fn spent_output_ids() {
-    let cases: [(&str, u64, &str, SpentKind, &[u8], &str); 4] = [
+    /// Source ID, amount, program, kind of spent output, vote key, expected ID.
+    type Case = (
+        &'static str,
+        u64,
+        &'static str,
+        SpentKind,
+        &'static [u8],
+        &'static str,
+    );
+    let cases: [Case; 4] = [
         (
             "4b5cb973f5bef4eadde4c89b92ee73312b940e84164da0594149554cc8a2adea",
             1000,
