@@ -311,3 +311,72 @@ fn magnetic_contract() {
     let _ = verify(&main, 100_000);
     assert!(!outputs.0.borrow().contains(&expected));
 }
+
+/// The signature vector of the reference's `crypto_test.go` TestCheckSig, used here as a transaction
+/// signature: the message plays the signature hash.
+const SIG: &str = "26ced30b1942b89ef5332a9f22f1a61e5a6a3f8a5bc33b2fc58b1daf78c81bf1d5c8add19cea050adeb37da3a7bf8f813c6a6922b42934a6441fa6bb1c7fc208";
+const MSG: &str = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
+const KEY: &str = "dbca6fb13badb7cfdf76510070ffad15b85f9934224a9e11202f5e8f86b584a6";
+
+struct SignedTx;
+
+impl TxIntrospection for SignedTx {
+    fn tx_sig_hash(&self) -> types::Hash {
+        types::Hash(hx(MSG).try_into().unwrap())
+    }
+    fn check_output(&self, _: &OutputCheck<'_>) -> Result<bool, VmError> {
+        Err(VmError::Context)
+    }
+}
+
+fn spend(control: &[u8], args: Vec<Vec<u8>>) -> Result<i64, vm::VmFailure> {
+    let code = witness_program(VmProfile::Main, control).into_owned();
+    let mut ctx = Context::new(VmProfile::Main, &code, &args);
+    ctx.tx_version = Some(1);
+    ctx.tx = Some(&SignedTx);
+    verify(&ctx, 100_000)
+}
+
+/// End to end: P2WPKH, bare multisig and P2WSH-wrapped multisig spends with a real signature, and the
+/// same spends with a corrupted signature.
+#[test]
+fn standard_spends() {
+    use ripemd::Digest as _;
+    let (sig, key) = (hx(SIG), hx(KEY));
+    let mut bad_sig = sig.clone();
+    bad_sig[0] ^= 1;
+
+    let key_hash = ripemd::Ripemd160::digest(&key).to_vec();
+    let p2wpkh = p2wpkh_program(&key_hash);
+    assert!(spend(&p2wpkh, vec![sig.clone(), key.clone()]).is_ok());
+    assert_eq!(
+        spend(&p2wpkh, vec![bad_sig.clone(), key.clone()])
+            .unwrap_err()
+            .reason,
+        VmError::FalseResult
+    );
+    // the wrong key fails EQUALVERIFY on its hash
+    let failure = spend(&p2wpkh, vec![sig.clone(), hx(PUB1)]).unwrap_err();
+    assert_eq!(
+        (failure.reason, failure.op),
+        (VmError::VerifyFailed, Some("EQUALVERIFY"))
+    );
+
+    let multisig = p2sp_multisig_program(&[key.clone()], 1).unwrap();
+    assert!(spend(&multisig, vec![sig.clone()]).is_ok());
+    assert_eq!(
+        spend(&multisig, vec![bad_sig.clone()]).unwrap_err().reason,
+        VmError::FalseResult
+    );
+
+    let script_hash: [u8; 32] = {
+        use sha3::Digest as _;
+        sha3::Sha3_256::digest(&multisig).into()
+    };
+    let p2wsh = p2wsh_program(&script_hash);
+    assert!(spend(&p2wsh, vec![sig.clone(), multisig.clone()]).is_ok());
+    assert_eq!(
+        spend(&p2wsh, vec![bad_sig, multisig]).unwrap_err().reason,
+        VmError::FalseResult
+    );
+}
