@@ -362,7 +362,7 @@ fn standard_spends() {
         (VmError::VerifyFailed, Some("EQUALVERIFY"))
     );
 
-    let multisig = p2sp_multisig_program(&[key.clone()], 1).unwrap();
+    let multisig = p2sp_multisig_program(std::slice::from_ref(&key), 1).unwrap();
     assert!(spend(&multisig, vec![sig.clone()]).is_ok());
     assert_eq!(
         spend(&multisig, vec![bad_sig.clone()]).unwrap_err().reason,
