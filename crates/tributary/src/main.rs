@@ -1,5 +1,32 @@
-//! The `tributary` command.
+//! The `tributary` command: one binary, one subcommand per job.
+//!
+//! Every subcommand prints JSON on success. Bad input gives a one-line `error: ...` on stderr and exit
+//! status 1 (argument syntax errors are clap's, exit status 2).
 
-fn main() {
-    println!("tributary");
+mod cli;
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli.command) {
+        Ok(value) => match serde_json::to_string_pretty(&value) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot print the result as JSON: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            // `{:#}` joins the whole cause chain on one line.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,191 @@
+//! Command-line syntax.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tributary: a main chain, many sidechains, one multi-asset UTXO ledger.
+#[derive(Debug, Parser)]
+#[command(name = "tributary", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Transactions: decode raw bytes.
+    #[command(subcommand)]
+    Tx(TxCommand),
+    /// Blocks: decode raw bytes.
+    #[command(subcommand)]
+    Block(BlockCommand),
+    /// chainkd keys: generate, derive, sign, verify, addresses.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Assets: compute IDs.
+    #[command(subcommand)]
+    Asset(AssetCommand),
+    /// The VM: run a program.
+    #[command(subcommand)]
+    Vm(VmCommand),
+}
+
+/// Which chain's formats apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Chain {
+    /// The main chain (Bytom v1.1.0 formats).
+    Main,
+    /// A sidechain (Vapor formats).
+    Side,
+}
+
+impl From<Chain> for types::profile::Profile {
+    fn from(c: Chain) -> Self {
+        match c {
+            Chain::Main => types::profile::Profile::Main,
+            Chain::Side => types::profile::Profile::Side,
+        }
+    }
+}
+
+/// Which network's address prefixes apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum NetworkArg {
+    /// Production network.
+    Mainnet,
+    /// Public test network.
+    Testnet,
+    /// Local development network (the references' solonet).
+    Devnet,
+}
+
+impl From<NetworkArg> for types::profile::Network {
+    fn from(n: NetworkArg) -> Self {
+        match n {
+            NetworkArg::Mainnet => types::profile::Network::Mainnet,
+            NetworkArg::Testnet => types::profile::Network::Testnet,
+            NetworkArg::Devnet => types::profile::Network::Devnet,
+        }
+    }
+}
+
+/// Options shared by the decoders.
+#[derive(Debug, Args)]
+pub(crate) struct DecodeOpts {
+    /// Raw bytes as hex.
+    pub(crate) hex: String,
+    /// Which chain's format the bytes are in.
+    #[arg(long, value_enum, default_value_t = Chain::Side)]
+    pub(crate) chain: Chain,
+    /// Network whose prefixes are used to print addresses.
+    #[arg(long, value_enum, default_value_t = NetworkArg::Mainnet)]
+    pub(crate) network: NetworkArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TxCommand {
+    /// Decode a raw transaction: the fields and IDs of the reference's decode-raw-transaction.
+    Decode(DecodeOpts),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BlockCommand {
+    /// Decode a raw block: hash, height, roots and each transaction.
+    Decode(DecodeOpts),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Generate a fresh root extended key pair (prints the private key: keep it safe).
+    New,
+    /// Derive a child key along a path of numbers (each a 4-byte little-endian selector, as the
+    /// reference's BIP44-style paths).
+    Derive(DeriveOpts),
+    /// Sign a message with an extended private key.
+    Sign {
+        /// Extended private key, 128 hex characters.
+        #[arg(long)]
+        xprv: String,
+        /// The message, as hex.
+        #[arg(long)]
+        message_hex: String,
+    },
+    /// Verify a signature with an extended public key.
+    Verify {
+        /// Extended public key, 128 hex characters.
+        #[arg(long)]
+        xpub: String,
+        /// The message, as hex.
+        #[arg(long)]
+        message_hex: String,
+        /// The signature, 128 hex characters.
+        #[arg(long)]
+        signature: String,
+    },
+    /// The address of a pay-to-public-key-hash (20 bytes) or pay-to-script-hash (32 bytes) program.
+    Address {
+        /// RIPEMD-160 of an ed25519 public key (20 bytes) or SHA3-256 of a script (32 bytes), as hex.
+        #[arg(long)]
+        pubkey_hash: String,
+        /// Network whose address prefix is used.
+        #[arg(long, value_enum, default_value_t = NetworkArg::Mainnet)]
+        network: NetworkArg,
+        /// Which chain's prefixes apply.
+        #[arg(long, value_enum, default_value_t = Chain::Side)]
+        chain: Chain,
+    },
+}
+
+/// Arguments of `keys derive`.
+#[derive(Debug, Args)]
+pub(crate) struct DeriveOpts {
+    /// Parent extended private key, 128 hex characters.
+    #[arg(long, conflicts_with = "xpub", required_unless_present = "xpub")]
+    pub(crate) xprv: Option<String>,
+    /// Parent extended public key, 128 hex characters (non-hardened derivation only).
+    #[arg(long)]
+    pub(crate) xpub: Option<String>,
+    /// Comma-separated path, e.g. 44,153,1,0,1.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub(crate) path: Vec<u32>,
+    /// Use hardened derivation (needs --xprv).
+    #[arg(long)]
+    pub(crate) hardened: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AssetCommand {
+    /// The asset ID of an issuance program and a raw JSON definition.
+    Id {
+        /// The issuance program, as hex.
+        #[arg(long)]
+        issuance_program: String,
+        /// The asset definition, raw JSON text (hashed byte for byte as given).
+        #[arg(long)]
+        definition: String,
+        /// VM version of the issuance program.
+        #[arg(long, default_value_t = 1)]
+        vm_version: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VmCommand {
+    /// Run a program with the given arguments pushed first; prints the outcome, gas left and stack.
+    Run {
+        /// The program, as hex (or as assembly text with --asm).
+        #[arg(long)]
+        program: String,
+        /// Treat --program as assembly text ("DUP SHA3 0x01 EQUAL").
+        #[arg(long)]
+        asm: bool,
+        /// An argument pushed before the program runs, as hex; repeat for more.
+        #[arg(long = "arg")]
+        args: Vec<String>,
+        /// Which chain's VM rules apply (MULFRACTION exists on sidechains only).
+        #[arg(long, value_enum, default_value_t = Chain::Side)]
+        chain: Chain,
+        /// Gas available to the program.
+        #[arg(long, default_value_t = 100_000)]
+        gas: u64,
+    },
+}

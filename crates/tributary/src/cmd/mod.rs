@@ -1,0 +1,33 @@
+//! Subcommand implementations. Each returns the JSON value to print, or an error for bad input.
+
+mod asset;
+mod decode;
+mod keys;
+mod vm;
+
+use anyhow::{Context as _, Result};
+use serde_json::Value;
+
+use crate::cli::{AssetCommand, BlockCommand, Command, TxCommand};
+
+/// Runs one subcommand.
+pub(crate) fn run(command: Command) -> Result<Value> {
+    match command {
+        Command::Tx(TxCommand::Decode(opts)) => decode::tx(&opts),
+        Command::Block(BlockCommand::Decode(opts)) => decode::block(&opts),
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Asset(AssetCommand::Id {
+            issuance_program,
+            definition,
+            vm_version,
+        }) => asset::id(&issuance_program, &definition, vm_version),
+        Command::Vm(cmd) => vm::run(cmd),
+    }
+}
+
+/// Parses hex given on the command line, naming the argument in the error.
+pub(crate) fn parse_hex(what: &str, text: &str) -> Result<Vec<u8>> {
+    let text = text.trim();
+    let text = text.strip_prefix("0x").unwrap_or(text);
+    hex::decode(text).with_context(|| format!("{what} is not valid hex"))
+}
