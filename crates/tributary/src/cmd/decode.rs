@@ -23,6 +23,16 @@ fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }
 
+/// The native asset's definition, as the reference node prints it for BTM.
+fn native_asset_definition() -> Value {
+    serde_json::json!({
+        "decimals": 8,
+        "description": "Bytom Official Issue",
+        "name": "BTM",
+        "symbol": "BTM",
+    })
+}
+
 /// One input as `decode-raw-transaction` prints it.
 #[derive(Debug, Serialize)]
 pub(crate) struct InputView {
@@ -134,7 +144,7 @@ fn definition_json(raw: &[u8]) -> Option<Value> {
     serde_json::from_slice(raw).ok()
 }
 
-fn inputs_view(tx: &Transaction, network: Network) -> Vec<InputView> {
+fn inputs_view(tx: &Transaction, network: Network, in_block: bool) -> Vec<InputView> {
     let profile = tx.profile();
     let ids = tx.ids();
     tx.inputs()
@@ -153,19 +163,33 @@ fn inputs_view(tx: &Transaction, network: Network) -> Vec<InputView> {
             };
             let is_coinbase = matches!(input.kind, InputKind::Coinbase(_));
             let control_program = match &input.kind {
-                InputKind::Spend(_) | InputKind::CrossChain(_) | InputKind::Veto(_) => {
-                    input.control_program().map(<[u8]>::to_vec)
-                }
+                InputKind::Spend(_) | InputKind::CrossChain(_) | InputKind::Veto(_) => input
+                    .control_program()
+                    .filter(|p| !p.is_empty())
+                    .map(<[u8]>::to_vec),
                 _ => None,
             };
             let mainchain = matches!(input.kind, InputKind::CrossChain(_));
             let asset_definition = match &input.kind {
-                InputKind::Issuance(_) | InputKind::CrossChain(_) => Some(
+                // The main chain prints an issuance's own definition when it is JSON.
+                InputKind::Issuance(_) => Some(
                     input
                         .asset_definition()
                         .and_then(definition_json)
                         .unwrap_or_else(empty_object),
                 ),
+                // A sidechain looks a claimed asset up in its node's registry, not in the input. BTM is
+                // always known. Any other asset is registered, with the definition its cross-chain input
+                // carries, once the node has processed the block: so a loose transaction prints `null`
+                // and a transaction inside a block prints the input's definition.
+                InputKind::CrossChain(_) if asset_id == AssetId::BTM => Some(native_asset_definition()),
+                InputKind::CrossChain(_) if in_block => Some(
+                    input
+                        .asset_definition()
+                        .and_then(definition_json)
+                        .unwrap_or(Value::Null),
+                ),
+                InputKind::CrossChain(_) => Some(Value::Null),
                 _ => Some(empty_object()),
             };
             InputView {
@@ -226,7 +250,7 @@ pub(crate) fn tx_view(tx: &Transaction, network: Network) -> TxView {
         version: tx.version(),
         size: tx.serialized_size(),
         time_range: tx.time_range(),
-        inputs: inputs_view(tx, network),
+        inputs: inputs_view(tx, network, false),
         outputs: outputs_view(tx, network),
         fee: tx.fee(),
     }
@@ -261,7 +285,7 @@ pub(crate) fn block_view(block: &Block, size: u64, network: Network) -> BlockVie
                 version: tx.version(),
                 size: tx.serialized_size(),
                 time_range: tx.time_range(),
-                inputs: inputs_view(tx, network),
+                inputs: inputs_view(tx, network, true),
                 outputs: outputs_view(tx, network),
                 mux_id: tx.ids().mux_id.to_hex(),
             })
@@ -282,7 +306,11 @@ pub(crate) fn block(opts: &DecodeOpts) -> Result<Value> {
     let bytes = parse_hex("the block", &opts.hex)?;
     let block = Block::decode(&bytes, opts.chain.into(), &Limits::default())
         .with_context(|| format!("not a {} block", Profile::from(opts.chain)))?;
-    let size = u64::try_from(bytes.len()).context("block too large")?;
+    // The reference reports the length of the block's hex text, twice its byte length.
+    let size = u64::try_from(bytes.len())
+        .ok()
+        .and_then(|n| n.checked_mul(2))
+        .context("block too large")?;
     Ok(serde_json::to_value(block_view(
         &block,
         size,
