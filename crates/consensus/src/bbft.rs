@@ -1,0 +1,1 @@
+//! BBFT: topology-aware aggregated PBFT.

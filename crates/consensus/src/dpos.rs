@@ -1,0 +1,1 @@
+//! DPoS elections derived from the sidechain ledger.
