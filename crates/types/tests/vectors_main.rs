@@ -1177,3 +1177,13 @@ fn status_leaves() {
         )
     );
 }
+
+// protocol/bc/types/block_test.go, TestReadFrom: the real block's status hash is the status root of its
+// two transactions, both successful.
+#[test]
+fn real_block_status_root() {
+    assert_eq!(
+        merkle::status_merkle_root(&[false, false]),
+        h("6978a65b4ee5b6f4914fe5c05000459a803ecf59132604e5d334d64249c5e50a")
+    );
+}
