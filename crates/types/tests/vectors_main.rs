@@ -1187,3 +1187,47 @@ fn real_block_status_root() {
         h("6978a65b4ee5b6f4914fe5c05000459a803ecf59132604e5d334d64249c5e50a")
     );
 }
+
+// config/genesis.go (mainNetGenesisBlock, GenesisTx): the main chain's genesis block, rebuilt from its
+// fields, has the block hash the Bytom main network publishes for height 0.
+#[test]
+fn mainnet_genesis_block() {
+    let tx = Transaction::new(
+        P,
+        TxData {
+            version: 1,
+            time_range: 0,
+            inputs: vec![coinbase(
+                b"Information is power. -- Jan/11/2013. Computing is power. -- Apr/24/2018.",
+            )],
+            outputs: vec![out(
+                AssetId::BTM,
+                140700041250000000,
+                &hx("00148c9d063ff74ee6d9ffa88d83aeb038068366c4c4"),
+            )],
+        },
+    )
+    .unwrap();
+    let header = BlockHeader {
+        version: 1,
+        height: 0,
+        previous_block_hash: types::Hash::ZERO,
+        timestamp: 1524549600,
+        transactions_merkle_root: merkle::tx_merkle_root(&[tx.id()]),
+        transaction_status_hash: merkle::status_merkle_root(&[false]),
+        commitment_suffix: vec![],
+        consensus: HeaderConsensus::Pow {
+            nonce: 9253507043297,
+            bits: 2161727821137910632,
+        },
+    };
+    let block = Block::new(header, vec![tx]).unwrap();
+    assert_eq!(
+        block.hash(),
+        h("a75483474799ea1aa6bb910a1a5025b4372bf20bef20f246a2c2dc5e12e8a053")
+    );
+    assert_eq!(
+        Block::decode(&block.encode(), P, &Limits::default()).unwrap(),
+        block
+    );
+}
