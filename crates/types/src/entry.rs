@@ -61,10 +61,17 @@ impl Body {
         self
     }
 
-    pub(crate) fn varint(&mut self, v: u64) -> &mut Self {
-        let mut buf = Vec::with_capacity(10);
-        crate::codec::put_uvarint(&mut buf, v);
-        self.h.update(&buf);
+    pub(crate) fn varint(&mut self, mut v: u64) -> &mut Self {
+        // At most ten LEB128 bytes; kept on the stack since this runs for every hashed length.
+        let mut buf = [0u8; 10];
+        let mut n = 0;
+        while v >= 0x80 && n < 9 {
+            buf[n] = ((v & 0x7f) as u8) | 0x80;
+            v >>= 7;
+            n += 1;
+        }
+        buf[n] = (v & 0x7f) as u8;
+        self.h.update(&buf[..=n]);
         self
     }
 
