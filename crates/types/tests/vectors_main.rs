@@ -1231,3 +1231,33 @@ fn mainnet_genesis_block() {
         block
     );
 }
+
+// protocol/bc/types/spend_test.go, TestSerializationSpendCommitment.
+#[test]
+fn spend_commitment_string() {
+    let input = spend(
+        vec![],
+        "bef8ff450b877df84174ac5c279fc97da0f507ffe7beef7badf116ea9e2ff041",
+        a("81756fdab39a17163b0ce582ee4ee256fb4d1e156c692b997d608a42ecb38d47"),
+        254354,
+        3,
+        b"TestSerializationSpendCommitment",
+    );
+    let want = join(&[
+        "66",
+        "bef8ff450b877df84174ac5c279fc97da0f507ffe7beef7badf116ea9e2ff041",
+        "81756fdab39a17163b0ce582ee4ee256fb4d1e156c692b997d608a42ecb38d47",
+        "92c30f",
+        "03",
+        "01",
+        "20",
+        "5465737453657269616c697a6174696f6e5370656e64436f6d6d69746d656e74",
+    ]);
+    let encoded = input.encode(P);
+    // asset version 1, input-commitment length, spend type 1, then the commitment string; an empty witness
+    // list closes the input.
+    assert_eq!(encoded[..3], [0x01, u8::try_from(want.len() + 1).unwrap(), 0x01]);
+    assert_eq!(&encoded[3..3 + want.len()], want.as_slice());
+    let mut r = Reader::new(&encoded);
+    assert_eq!(TxInput::read_from(&mut r, P, &Limits::default()).unwrap(), input);
+}
