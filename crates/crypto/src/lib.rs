@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bls;
 pub mod chainkd;
 pub mod ed25519;
 pub mod hash;
