@@ -1,0 +1,747 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! DPoS elections over real ledger structures: blocks of vote, veto and registration transactions.
+
+use consensus::dpos::{
+    ConsensusKey, DposConfig, DposError, ElectionEvent, ElectionState, IgnoredReason, Position, Registration,
+    RegistrationError, SetSource, Validator, apply_block, registration_program,
+};
+use crypto::bls::SecretKey;
+use crypto::chainkd::{XPrv, XPub};
+use proptest::prelude::*;
+use types::asset::AssetId;
+use types::block::{Block, BlockHeader};
+use types::profile::Profile;
+use types::tx::{
+    InputKind, OutputKind, SpendCommitment, SpendInput, Transaction, TxData, TxInput, TxOutput, VetoInput,
+};
+use types::{Amount, Hash};
+
+const P2WPKH: [u8; 22] = [
+    0x00, 0x14, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+];
+
+/// Round of 6 blocks, 2 validators, runs of 2, stake 10, minimum vote 2, lock 3, subsidy 100.
+fn config() -> DposConfig {
+    DposConfig::new(6, 2, 2, 10, 2, 3, 100).unwrap()
+}
+
+fn xprv(n: u8) -> XPrv {
+    XPrv::root(&[n; 32])
+}
+
+fn xpub(n: u8) -> XPub {
+    xprv(n).xpub()
+}
+
+fn bls(n: u8) -> SecretKey {
+    SecretKey::from_seed(&[n; 32])
+}
+
+fn key(n: u8) -> ConsensusKey {
+    ConsensusKey::from(&bls(n).public_key())
+}
+
+fn genesis() -> Vec<Validator> {
+    [200u8, 201]
+        .iter()
+        .map(|&n| Validator {
+            candidate: xpub(n),
+            consensus_key: key(n),
+            votes: 0,
+        })
+        .collect()
+}
+
+fn state() -> ElectionState {
+    ElectionState::new(config(), genesis()).unwrap()
+}
+
+fn spend(nonce: u64, amount: u64) -> TxInput {
+    let mut id = [0u8; 32];
+    id[..8].copy_from_slice(&nonce.to_be_bytes());
+    TxInput::new(InputKind::Spend(SpendInput {
+        commitment: SpendCommitment {
+            source_id: Hash(id),
+            asset_id: AssetId::BTM,
+            amount: Amount::new(amount).unwrap(),
+            source_position: 0,
+            vm_version: 1,
+            control_program: P2WPKH.to_vec(),
+            suffix: Vec::new(),
+        },
+        arguments: Vec::new(),
+    }))
+}
+
+fn tx(inputs: Vec<TxInput>, outputs: Vec<TxOutput>) -> Transaction {
+    Transaction::new(
+        Profile::Side,
+        TxData {
+            version: 1,
+            time_range: 0,
+            inputs,
+            outputs,
+        },
+    )
+    .unwrap()
+}
+
+fn vote_output(candidate: &XPub, amount: u64) -> TxOutput {
+    TxOutput::new(
+        OutputKind::Vote {
+            vote: candidate.as_bytes().to_vec(),
+        },
+        AssetId::BTM,
+        Amount::new(amount).unwrap(),
+        P2WPKH.to_vec(),
+    )
+}
+
+/// One transaction voting `amount` for each candidate, paying `fee`.
+fn vote_tx(nonce: u64, votes: &[(XPub, u64)], fee: u64) -> Transaction {
+    let total: u64 = votes.iter().map(|(_, a)| a).sum();
+    tx(
+        vec![spend(nonce, total + fee)],
+        votes.iter().map(|(c, a)| vote_output(c, *a)).collect(),
+    )
+}
+
+/// A veto input spending output `index` of `vote`.
+fn veto_input(vote: &Transaction, index: usize) -> TxInput {
+    let out = &vote.outputs()[index];
+    TxInput::new(InputKind::Veto(VetoInput {
+        commitment: SpendCommitment {
+            source_id: vote.ids().mux_id,
+            asset_id: out.asset_id(),
+            amount: out.amount(),
+            source_position: index as u64,
+            vm_version: 1,
+            control_program: out.control_program().to_vec(),
+            suffix: Vec::new(),
+        },
+        vote: out.vote().unwrap().to_vec(),
+        arguments: Vec::new(),
+    }))
+}
+
+/// Vetoes output `index` of `vote` and pays the BTM back to an ordinary output.
+fn veto_tx(vote: &Transaction, index: usize) -> Transaction {
+    let amount = vote.outputs()[index].amount();
+    tx(
+        vec![veto_input(vote, index)],
+        vec![TxOutput::new(
+            OutputKind::Control,
+            AssetId::BTM,
+            amount,
+            P2WPKH.to_vec(),
+        )],
+    )
+}
+
+fn registration_output(program: Vec<u8>) -> TxOutput {
+    TxOutput::new(OutputKind::Control, AssetId::BTM, Amount::ZERO, program)
+}
+
+fn reg_tx(nonce: u64, candidate: u8, sequence: u64, bls_seed: u8) -> Transaction {
+    tx(
+        vec![spend(nonce, 1)],
+        vec![
+            registration_output(registration_program(&xprv(candidate), sequence, &bls(bls_seed))),
+            TxOutput::new(
+                OutputKind::Control,
+                AssetId::BTM,
+                Amount::new(1).unwrap(),
+                P2WPKH.to_vec(),
+            ),
+        ],
+    )
+}
+
+fn block(height: u64, txs: Vec<Transaction>) -> Block {
+    let mut header = BlockHeader::empty(Profile::Side);
+    header.height = height;
+    header.timestamp = height * 500;
+    Block::new(header, txs).unwrap()
+}
+
+/// Applies blocks, keeping each change and each state before it.
+struct Chain {
+    state: ElectionState,
+    changes: Vec<consensus::dpos::ElectionChange>,
+    before: Vec<ElectionState>,
+}
+
+impl Chain {
+    fn new() -> Self {
+        Chain {
+            state: state(),
+            changes: Vec::new(),
+            before: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, txs: Vec<Transaction>) -> &consensus::dpos::ElectionChange {
+        let h = self.state.next_height();
+        let change = apply_block(&self.state, &block(h, txs), h).unwrap();
+        self.before.push(self.state.clone());
+        self.state.apply(&change).unwrap();
+        self.changes.push(change);
+        self.changes.last().unwrap()
+    }
+
+    fn empty_until(&mut self, height: u64) {
+        while self.state.next_height() <= height {
+            self.push(Vec::new());
+        }
+    }
+
+    fn unwind_all(&mut self) {
+        while let Some(change) = self.changes.pop() {
+            self.state.unwind(&change).unwrap();
+            assert_eq!(self.state, self.before.pop().unwrap());
+        }
+    }
+}
+
+fn registered_chain(candidates: &[u8]) -> Chain {
+    let mut chain = Chain::new();
+    let txs = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| reg_tx(1000 + i as u64, c, 1, c))
+        .collect();
+    chain.push(txs);
+    chain
+}
+
+#[test]
+fn tallies_several_voters_several_candidates() {
+    let mut chain = registered_chain(&[1, 2, 3]);
+    assert_eq!(chain.state.candidates().len(), 3);
+    chain.push(vec![
+        vote_tx(1, &[(xpub(1), 5), (xpub(2), 7)], 0),
+        vote_tx(2, &[(xpub(1), 6)], 0),
+    ]);
+    chain.push(vec![vote_tx(3, &[(xpub(3), 4), (xpub(2), 2)], 0)]);
+    assert_eq!(chain.state.votes_for(&xpub(1)), 11);
+    assert_eq!(chain.state.votes_for(&xpub(2)), 9);
+    assert_eq!(chain.state.votes_for(&xpub(3)), 4);
+    assert_eq!(chain.state.vote_records().len(), 5);
+    // Votes for an unregistered xpub are tallied (as the reference does) but never elected.
+    chain.push(vec![vote_tx(4, &[(xpub(9), 50)], 0)]);
+    assert_eq!(chain.state.votes_for(&xpub(9)), 50);
+    let (set, source) = chain.state.projected_set();
+    assert_eq!(source, SetSource::Fallback { qualified: 1 });
+    assert_eq!(set.validators(), chain.state.genesis_set().validators());
+    chain.push(vec![vote_tx(5, &[(xpub(2), 1), (xpub(2), 3)], 0)]);
+    assert_eq!(chain.state.votes_for(&xpub(2)), 12);
+    let (set, source) = chain.state.projected_set();
+    assert_eq!(source, SetSource::Elected);
+    let order: Vec<_> = set.validators().iter().map(|v| (v.candidate, v.votes)).collect();
+    assert_eq!(order, vec![(xpub(2), 12), (xpub(1), 11)]);
+    assert_eq!(set.validators()[0].consensus_key, key(2));
+    chain.unwind_all();
+}
+
+#[test]
+fn ties_are_broken_by_the_larger_xpub() {
+    let mut chain = registered_chain(&[1, 2, 3]);
+    chain.push(vec![vote_tx(
+        1,
+        &[(xpub(1), 20), (xpub(2), 20), (xpub(3), 20)],
+        0,
+    )]);
+    let (set, _) = chain.state.projected_set();
+    let mut expected = vec![xpub(1), xpub(2), xpub(3)];
+    expected.sort();
+    expected.reverse();
+    expected.truncate(2);
+    let got: Vec<_> = set.validators().iter().map(|v| v.candidate).collect();
+    assert_eq!(got, expected);
+    // More votes beat the tie-break.
+    let smallest = *[xpub(1), xpub(2), xpub(3)].iter().min().unwrap();
+    chain.push(vec![vote_tx(2, &[(smallest, 2)], 0)]);
+    let (set, _) = chain.state.projected_set();
+    assert_eq!(set.validators()[0].candidate, smallest);
+}
+
+#[test]
+fn minimum_stake_decides_eligibility() {
+    let mut chain = registered_chain(&[1, 2, 3]);
+    chain.push(vec![vote_tx(1, &[(xpub(1), 10), (xpub(2), 9), (xpub(3), 30)], 0)]);
+    let (set, source) = chain.state.projected_set();
+    assert_eq!(source, SetSource::Elected);
+    let got: Vec<_> = set.validators().iter().map(|v| v.candidate).collect();
+    assert_eq!(got, vec![xpub(3), xpub(1)]);
+    // Only one at or above the minimum: the genesis set serves.
+    chain.push(vec![veto_tx(
+        &vote_tx(1, &[(xpub(1), 10), (xpub(2), 9), (xpub(3), 30)], 0),
+        0,
+    )]);
+    // Still locked (voted at height 2, lock 3): ignored.
+    assert_eq!(chain.state.votes_for(&xpub(1)), 10);
+    chain.empty_until(4);
+    chain.push(vec![veto_tx(
+        &vote_tx(1, &[(xpub(1), 10), (xpub(2), 9), (xpub(3), 30)], 0),
+        0,
+    )]);
+    assert_eq!(chain.state.votes_for(&xpub(1)), 0);
+    assert_eq!(
+        chain.state.projected_set().1,
+        SetSource::Fallback { qualified: 1 }
+    );
+    chain.unwind_all();
+}
+
+#[test]
+fn invalid_votes_are_ignored() {
+    let mut chain = registered_chain(&[1]);
+    let short_key = TxOutput::new(
+        OutputKind::Vote { vote: vec![7; 32] },
+        AssetId::BTM,
+        Amount::new(5).unwrap(),
+        P2WPKH.to_vec(),
+    );
+    let other_asset = TxOutput::new(
+        OutputKind::Vote {
+            vote: xpub(1).as_bytes().to_vec(),
+        },
+        AssetId([1; 32]),
+        Amount::new(5).unwrap(),
+        P2WPKH.to_vec(),
+    );
+    let mut other_in = spend(9, 5);
+    if let InputKind::Spend(s) = &mut other_in.kind {
+        s.commitment.asset_id = AssetId([1; 32]);
+    }
+    let change = chain.push(vec![
+        tx(vec![spend(8, 6)], vec![short_key, vote_output(&xpub(1), 1)]),
+        tx(vec![other_in], vec![other_asset]),
+    ]);
+    let reasons: Vec<_> = change
+        .ignored
+        .iter()
+        .map(|i| (i.tx, i.position, i.reason.clone()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (0, Position::Output(0), IgnoredReason::VoteKeyLength { len: 32 }),
+            (
+                0,
+                Position::Output(1),
+                IgnoredReason::VoteBelowMinimum {
+                    amount: 1,
+                    minimum: 2
+                }
+            ),
+            (1, Position::Output(0), IgnoredReason::VoteNotBtm),
+        ]
+    );
+    assert!(change.tallies.is_empty() && change.votes.is_empty());
+    assert_eq!(chain.state.votes_for(&xpub(1)), 0);
+}
+
+#[test]
+fn vetoes_full_partial_and_invalid() {
+    let mut chain = registered_chain(&[1, 2]);
+    let v = vote_tx(1, &[(xpub(1), 30), (xpub(2), 8)], 0);
+    chain.push(vec![v.clone()]); // height 2
+    chain.empty_until(4);
+    // Locked until height 5.
+    let change = chain.push(vec![veto_tx(&v, 0)]).clone(); // height 5? no: height 5 is next
+    assert_eq!(change.height, 5);
+    assert!(change.ignored.is_empty(), "{:?}", change.ignored);
+    assert_eq!(chain.state.votes_for(&xpub(1)), 0);
+    assert!(!chain.state.tallies().contains_key(&xpub(1)));
+    // Partial: spend the 8-BTM vote and vote 5 again in the same transaction.
+    let partial = tx(
+        vec![veto_input(&v, 1)],
+        vec![
+            vote_output(&xpub(2), 5),
+            TxOutput::new(
+                OutputKind::Control,
+                AssetId::BTM,
+                Amount::new(3).unwrap(),
+                P2WPKH.to_vec(),
+            ),
+        ],
+    );
+    let change = chain.push(vec![partial.clone()]).clone();
+    assert!(matches!(
+        change.events[0],
+        ElectionEvent::Vetoed { amount: 8, .. }
+    ));
+    assert!(matches!(change.events[1], ElectionEvent::Voted { amount: 5, .. }));
+    assert_eq!(chain.state.votes_for(&xpub(2)), 5);
+    // The same vote twice, an unknown vote, and a vote still locked.
+    let change = chain.push(vec![
+        veto_tx(&v, 0),
+        veto_tx(&vote_tx(77, &[(xpub(2), 5)], 0), 0),
+        veto_tx(&partial, 0),
+    ]);
+    let reasons: Vec<_> = change.ignored.iter().map(|i| i.reason.clone()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            IgnoredReason::VetoUnknownVote,
+            IgnoredReason::VetoUnknownVote,
+            IgnoredReason::VetoLocked {
+                voted_at: 6,
+                unlock_at: 9
+            },
+        ]
+    );
+    assert_eq!(chain.state.votes_for(&xpub(2)), 5);
+    chain.unwind_all();
+}
+
+#[test]
+fn vote_and_veto_in_one_block_when_the_lock_allows() {
+    let config = DposConfig::new(6, 2, 2, 10, 2, 0, 100).unwrap();
+    let mut state = ElectionState::new(config, genesis()).unwrap();
+    let v = vote_tx(1, &[(xpub(1), 30)], 0);
+    let b = block(1, vec![v.clone(), veto_tx(&v, 0)]);
+    let change = apply_block(&state, &b, 1).unwrap();
+    assert_eq!(change.events.len(), 2);
+    assert!(change.tallies.is_empty());
+    assert!(change.votes.is_empty());
+    state.apply(&change).unwrap();
+    assert_eq!(state.votes_for(&xpub(1)), 0);
+}
+
+#[test]
+fn the_set_is_fixed_at_the_round_boundary() {
+    let mut chain = registered_chain(&[1, 2, 3]); // height 1
+    chain.push(vec![vote_tx(1, &[(xpub(1), 20), (xpub(2), 30)], 0)]); // 2
+    let genesis_set = chain.state.genesis_set().clone();
+    assert_eq!(chain.state.current_set(), &genesis_set);
+    assert_eq!(chain.state.next_set(), None);
+    chain.empty_until(5);
+    let change = chain.push(Vec::new()).clone(); // 6: round 1 ends
+    let end = change.round_end.as_ref().unwrap();
+    assert_eq!(end.round, 1);
+    assert_eq!(end.source, SetSource::Elected);
+    let elected: Vec<_> = end.next_set.validators().iter().map(|v| v.candidate).collect();
+    assert_eq!(elected, vec![xpub(2), xpub(1)]);
+    assert_eq!(chain.state.current_set(), &genesis_set);
+    assert_eq!(chain.state.next_set(), Some(&end.next_set));
+    assert_eq!(chain.state.set_for(7), Some(&end.next_set));
+    assert_eq!(chain.state.set_for(13), None);
+    // Round 2: votes change mid-round but the set does not.
+    chain.push(vec![vote_tx(2, &[(xpub(3), 100)], 0)]); // 7
+    assert_eq!(chain.state.current_set(), &end.next_set);
+    assert_eq!(chain.state.next_set(), None);
+    chain.empty_until(11);
+    assert_eq!(chain.state.current_set(), &end.next_set);
+    assert_eq!(chain.state.producer(11).unwrap().candidate, xpub(2));
+    // At its end, the new tallies decide.
+    let change = chain.push(Vec::new()).clone(); // 12
+    let elected: Vec<_> = change
+        .round_end
+        .unwrap()
+        .next_set
+        .validators()
+        .iter()
+        .map(|v| v.candidate)
+        .collect();
+    assert_eq!(elected, vec![xpub(3), xpub(2)]);
+    chain.push(Vec::new());
+    assert_eq!(chain.state.current_set().validators()[0].candidate, xpub(3));
+    chain.unwind_all();
+}
+
+#[test]
+fn key_rotation_mid_round_does_not_touch_the_sitting_set() {
+    let mut chain = registered_chain(&[1, 2]);
+    chain.push(vec![vote_tx(1, &[(xpub(1), 20), (xpub(2), 30)], 0)]);
+    chain.empty_until(7);
+    assert_eq!(chain.state.current_set().validators()[1].consensus_key, key(1));
+    chain.push(vec![reg_tx(50, 1, 2, 61)]); // 8
+    assert_eq!(chain.state.candidates()[&xpub(1)].consensus_key, key(61));
+    assert_eq!(chain.state.current_set().validators()[1].consensus_key, key(1));
+    chain.empty_until(12);
+    assert_eq!(
+        chain.state.next_set().unwrap().validators()[1].consensus_key,
+        key(61)
+    );
+    chain.unwind_all();
+}
+
+#[test]
+fn schedule_follows_the_set_in_force() {
+    let chain = Chain::new();
+    let g = chain.state.genesis_set();
+    let producers: Vec<_> = (1..=6)
+        .map(|h| chain.state.producer(h).unwrap().candidate)
+        .collect();
+    let (a, b) = (g.validators()[0].candidate, g.validators()[1].candidate);
+    assert_eq!(producers, vec![a, a, b, b, a, a]);
+    assert_eq!(chain.state.producer(0), None);
+    assert_eq!(chain.state.producer(7), None);
+}
+
+#[test]
+fn rewards_per_round() {
+    let mut chain = Chain::new();
+    let g = chain.state.genesis_set().clone();
+    let (a, b) = (g.validators()[0].candidate, g.validators()[1].candidate);
+    chain.push(vec![vote_tx(1, &[(xpub(1), 5)], 7)]); // 1: a, fee 7
+    chain.push(Vec::new()); // 2: a
+    chain.push(vec![
+        vote_tx(2, &[(xpub(1), 5)], 3),
+        vote_tx(3, &[(xpub(1), 5)], 4),
+    ]); // 3: b
+    assert_eq!(chain.state.round_rewards()[&a].amount, 207);
+    assert_eq!(chain.state.round_rewards()[&b].amount, 107);
+    chain.empty_until(5);
+    let change = chain.push(Vec::new()).clone(); // 6: a, round end
+    let rewards = change.round_end.unwrap().rewards;
+    assert_eq!(rewards.len(), 2);
+    assert_eq!(
+        (rewards[0].validator, rewards[0].blocks, rewards[0].amount),
+        (a, 4, 407)
+    );
+    assert_eq!(
+        (rewards[1].validator, rewards[1].blocks, rewards[1].amount),
+        (b, 2, 207)
+    );
+    assert_eq!(chain.state.payable_rewards(), &rewards[..]);
+    assert!(chain.state.round_rewards().is_empty());
+    chain.push(Vec::new()); // 7: paid by this block's coinbase
+    assert!(chain.state.payable_rewards().is_empty());
+    assert_eq!(chain.state.round_rewards()[&a].amount, 100);
+    chain.unwind_all();
+}
+
+#[test]
+fn equal_rewards_order_by_xpub() {
+    let config = DposConfig::new(4, 2, 2, 10, 2, 3, 100).unwrap();
+    let mut state = ElectionState::new(config, genesis()).unwrap();
+    let mut last = None;
+    for h in 1..=4 {
+        let change = apply_block(&state, &block(h, Vec::new()), h).unwrap();
+        state.apply(&change).unwrap();
+        last = Some(change);
+    }
+    let rewards = last.unwrap().round_end.unwrap().rewards;
+    assert_eq!(rewards[0].amount, rewards[1].amount);
+    assert!(rewards[0].validator > rewards[1].validator);
+}
+
+#[test]
+fn registrations_in_blocks() {
+    let mut chain = Chain::new();
+    // Valid, then a replay of the same registration (stale), then another candidate copying the key.
+    let first = reg_tx(1, 1, 5, 11);
+    let change = chain.push(vec![first.clone()]).clone();
+    assert!(matches!(
+        change.events[0],
+        ElectionEvent::Registered { sequence: 5, .. }
+    ));
+    assert_eq!(chain.state.candidates()[&xpub(1)].consensus_key, key(11));
+    let copied = Registration {
+        candidate: xpub(2),
+        sequence: 1,
+        consensus_key: key(11),
+        proof: bls(11).prove_possession().to_bytes(),
+        signature: [0; 64],
+    };
+    let msg = Registration::signing_message(&copied.candidate, 1, &copied.consensus_key, &copied.proof);
+    let copied = Registration {
+        signature: xprv(2).sign(&msg),
+        ..copied
+    };
+    let change = chain
+        .push(vec![
+            first,
+            tx(vec![spend(3, 0)], vec![registration_output(copied.to_program())]),
+        ])
+        .clone();
+    let reasons: Vec<_> = change.ignored.iter().map(|i| i.reason.clone()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            IgnoredReason::Registration(RegistrationError::StaleSequence {
+                sequence: 5,
+                current: 5
+            }),
+            IgnoredReason::Registration(RegistrationError::KeyInUse { owner: xpub(1) }),
+        ]
+    );
+    assert!(change.candidates.is_empty() && change.key_owners.is_empty());
+    // A bad signature, a truncated program and a registration in a vote output.
+    let mut bad = Registration::sign(&xprv(3), 1, &bls(13));
+    bad.signature[5] ^= 0x40;
+    let mut truncated = registration_program(&xprv(3), 1, &bls(13));
+    truncated.truncate(200);
+    let mut in_vote = vote_output(&xpub(3), 5);
+    in_vote.commitment.control_program = registration_program(&xprv(3), 1, &bls(13));
+    let change = chain
+        .push(vec![
+            tx(vec![spend(4, 0)], vec![registration_output(bad.to_program())]),
+            tx(vec![spend(5, 0)], vec![registration_output(truncated)]),
+            tx(vec![spend(6, 5)], vec![in_vote]),
+        ])
+        .clone();
+    let reasons: Vec<_> = change.ignored.iter().map(|i| i.reason.clone()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            IgnoredReason::Registration(RegistrationError::BadSignature),
+            IgnoredReason::Registration(RegistrationError::Truncated {
+                field: "proof of possession"
+            }),
+            IgnoredReason::Registration(RegistrationError::WrongOutputKind { kind: "vote" }),
+        ]
+    );
+    assert!(!chain.state.candidates().contains_key(&xpub(3)));
+    // Rotation frees the old key for someone else.
+    chain.push(vec![reg_tx(7, 1, 6, 12)]);
+    assert_eq!(chain.state.candidates()[&xpub(1)].consensus_key, key(12));
+    chain.push(vec![reg_tx(8, 2, 1, 11)]);
+    assert_eq!(chain.state.candidates()[&xpub(2)].consensus_key, key(11));
+    chain.unwind_all();
+}
+
+#[test]
+fn apply_and_unwind_check_heights_and_state() {
+    let mut s = state();
+    assert_eq!(
+        apply_block(&s, &block(2, Vec::new()), 2),
+        Err(DposError::HeightMismatch { expected: 1, got: 2 })
+    );
+    assert_eq!(
+        apply_block(&s, &block(2, Vec::new()), 1),
+        Err(DposError::HeaderHeight { header: 2, given: 1 })
+    );
+    let c1 = apply_block(&s, &block(1, vec![vote_tx(1, &[(xpub(1), 5)], 0)]), 1).unwrap();
+    // Unwinding what was never applied.
+    assert!(matches!(s.unwind(&c1), Err(DposError::HeightMismatch { .. })));
+    s.apply(&c1).unwrap();
+    assert!(matches!(s.apply(&c1), Err(DposError::HeightMismatch { .. })));
+    // A change computed from another state is refused and leaves the state as it was.
+    let other = apply_block(&state(), &block(1, vec![vote_tx(2, &[(xpub(1), 7)], 0)]), 1).unwrap();
+    let snapshot = s.clone();
+    assert!(matches!(s.unwind(&other), Err(DposError::StaleChange { .. })));
+    assert_eq!(s, snapshot);
+    s.unwind(&c1).unwrap();
+    assert_eq!(s, state());
+    assert!(ElectionState::new(config(), Vec::new()).is_err());
+    let mut dup = genesis();
+    dup.push(dup[0].clone());
+    assert!(ElectionState::new(config(), dup).is_err());
+}
+
+#[test]
+fn many_blocks_then_unwind_in_reverse() {
+    let mut chain = registered_chain(&[1, 2, 3]);
+    let mut votes = Vec::new();
+    for h in 0..20u64 {
+        let n = (h % 3) as u8 + 1;
+        let v = vote_tx(100 + h, &[(xpub(n), 10 + h), (xpub(9), 3)], h % 4);
+        let mut txs = vec![v.clone()];
+        if h >= 5 {
+            txs.push(veto_tx(&votes[usize::try_from(h - 5).unwrap()], 0));
+        }
+        if h == 9 {
+            txs.push(reg_tx(500, 2, 9, 22));
+        }
+        votes.push(v);
+        chain.push(txs);
+    }
+    assert!(chain.changes.iter().any(|c| c.round_end.is_some()));
+    assert!(
+        chain
+            .changes
+            .iter()
+            .any(|c| c.events.iter().any(|e| matches!(e, ElectionEvent::Vetoed { .. })))
+    );
+    chain.unwind_all();
+    assert_eq!(chain.state, state());
+}
+
+/// One random block: registrations, votes, vetoes of earlier votes.
+#[derive(Debug, Clone)]
+enum Op {
+    Register { candidate: u8, sequence: u64, key: u8 },
+    Vote { candidate: u8, amount: u64, fee: u64 },
+    Veto { pick: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..4, 0u64..4, 0u8..5).prop_map(|(candidate, sequence, key)| Op::Register {
+            candidate,
+            sequence,
+            key
+        }),
+        (0u8..5, 0u64..40, 0u64..3).prop_map(|(candidate, amount, fee)| Op::Vote {
+            candidate,
+            amount,
+            fee
+        }),
+        (0usize..64).prop_map(|pick| Op::Veto { pick }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn apply_all_then_unwind_all_returns_the_start(
+        blocks in prop::collection::vec(prop::collection::vec(op(), 0..4), 1..16)
+    ) {
+        let mut chain = Chain::new();
+        let mut made: Vec<Transaction> = Vec::new();
+        let mut nonce = 0u64;
+        for ops in blocks {
+            let mut txs = Vec::new();
+            for op in ops {
+                nonce += 1;
+                match op {
+                    Op::Register { candidate, sequence, key } => {
+                        txs.push(reg_tx(nonce, candidate + 1, sequence, key + 10));
+                    }
+                    Op::Vote { candidate, amount, fee } => {
+                        let v = vote_tx(nonce, &[(xpub(candidate + 1), amount)], fee);
+                        made.push(v.clone());
+                        txs.push(v);
+                    }
+                    Op::Veto { pick } => {
+                        if !made.is_empty() {
+                            txs.push(veto_tx(&made[pick % made.len()], 0));
+                        }
+                    }
+                }
+            }
+            chain.push(txs);
+        }
+        let start = state();
+        chain.unwind_all();
+        prop_assert_eq!(chain.state, start);
+    }
+
+    #[test]
+    fn decoding_arbitrary_programs_never_panics(
+        mut bytes in prop::collection::vec(any::<u8>(), 0..400),
+        tagged in any::<bool>(),
+    ) {
+        if tagged {
+            let mut p = vec![0x6a, 0x15];
+            p.extend_from_slice(consensus::dpos::registration::REGISTRATION_TAG);
+            p.append(&mut bytes);
+            bytes = p;
+        }
+        let _ = consensus::dpos::parse_registration(&bytes);
+    }
+
+    #[test]
+    fn mutated_registrations_never_panic_and_never_verify_with_a_changed_field(
+        pos in 23usize..309, flip in 1u8..=255,
+    ) {
+        let mut p = registration_program(&xprv(1), 1, &bls(1));
+        p[pos] ^= flip;
+        prop_assert!(consensus::dpos::parse_registration(&p).is_err());
+    }
+}
