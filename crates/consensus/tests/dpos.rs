@@ -52,8 +52,10 @@ fn genesis() -> Vec<Validator> {
         .collect()
 }
 
+const GENESIS: Hash = Hash([0x47; 32]);
+
 fn state() -> ElectionState {
-    ElectionState::new(config(), genesis()).unwrap()
+    ElectionState::new(config(), GENESIS, genesis()).unwrap()
 }
 
 fn spend(nonce: u64, amount: u64) -> TxInput {
@@ -157,10 +159,17 @@ fn reg_tx(nonce: u64, candidate: u8, sequence: u64, bls_seed: u8) -> Transaction
     )
 }
 
-fn block(height: u64, txs: Vec<Transaction>) -> Block {
+/// A block at `height` whose parent is `parent`.
+fn block_on(parent: Hash, height: u64, txs: Vec<Transaction>) -> Block {
     let mut header = BlockHeader::empty(Profile::Side);
     header.height = height;
+    header.previous_block_hash = parent;
     header.timestamp = height * 500;
+    // Commit to the transactions so that different blocks hash differently.
+    let root = Block::new(header.clone(), txs.clone())
+        .unwrap()
+        .compute_transactions_merkle_root();
+    header.transactions_merkle_root = root;
     Block::new(header, txs).unwrap()
 }
 
@@ -182,7 +191,7 @@ impl Chain {
 
     fn push(&mut self, txs: Vec<Transaction>) -> &consensus::dpos::ElectionChange {
         let h = self.state.next_height();
-        let change = apply_block(&self.state, &block(h, txs), h).unwrap();
+        let change = apply_block(&self.state, &block_on(self.state.tip_hash(), h, txs), h).unwrap();
         self.before.push(self.state.clone());
         self.state.apply(&change).unwrap();
         self.changes.push(change);
@@ -399,9 +408,9 @@ fn vetoes_full_partial_and_invalid() {
 #[test]
 fn vote_and_veto_in_one_block_when_the_lock_allows() {
     let config = DposConfig::new(6, 2, 2, 10, 2, 0, 100).unwrap();
-    let mut state = ElectionState::new(config, genesis()).unwrap();
+    let mut state = ElectionState::new(config, GENESIS, genesis()).unwrap();
     let v = vote_tx(1, &[(xpub(1), 30)], 0);
-    let b = block(1, vec![v.clone(), veto_tx(&v, 0)]);
+    let b = block_on(GENESIS, 1, vec![v.clone(), veto_tx(&v, 0)]);
     let change = apply_block(&state, &b, 1).unwrap();
     assert_eq!(change.events.len(), 2);
     assert!(change.tallies.is_empty());
@@ -517,10 +526,10 @@ fn rewards_per_round() {
 #[test]
 fn equal_rewards_order_by_xpub() {
     let config = DposConfig::new(4, 2, 2, 10, 2, 3, 100).unwrap();
-    let mut state = ElectionState::new(config, genesis()).unwrap();
+    let mut state = ElectionState::new(config, GENESIS, genesis()).unwrap();
     let mut last = None;
     for h in 1..=4 {
-        let change = apply_block(&state, &block(h, Vec::new()), h).unwrap();
+        let change = apply_block(&state, &block_on(state.tip_hash(), h, Vec::new()), h).unwrap();
         state.apply(&change).unwrap();
         last = Some(change);
     }
@@ -608,29 +617,42 @@ fn registrations_in_blocks() {
 fn apply_and_unwind_check_heights_and_state() {
     let mut s = state();
     assert_eq!(
-        apply_block(&s, &block(2, Vec::new()), 2),
+        apply_block(&s, &block_on(GENESIS, 2, Vec::new()), 2),
         Err(DposError::HeightMismatch { expected: 1, got: 2 })
     );
     assert_eq!(
-        apply_block(&s, &block(2, Vec::new()), 1),
+        apply_block(&s, &block_on(GENESIS, 2, Vec::new()), 1),
         Err(DposError::HeaderHeight { header: 2, given: 1 })
     );
-    let c1 = apply_block(&s, &block(1, vec![vote_tx(1, &[(xpub(1), 5)], 0)]), 1).unwrap();
+    let c1 = apply_block(&s, &block_on(GENESIS, 1, vec![vote_tx(1, &[(xpub(1), 5)], 0)]), 1).unwrap();
     // Unwinding what was never applied.
     assert!(matches!(s.unwind(&c1), Err(DposError::HeightMismatch { .. })));
     s.apply(&c1).unwrap();
     assert!(matches!(s.apply(&c1), Err(DposError::HeightMismatch { .. })));
     // A change computed from another state is refused and leaves the state as it was.
-    let other = apply_block(&state(), &block(1, vec![vote_tx(2, &[(xpub(1), 7)], 0)]), 1).unwrap();
+    let other = apply_block(
+        &state(),
+        &block_on(GENESIS, 1, vec![vote_tx(2, &[(xpub(1), 7)], 0)]),
+        1,
+    )
+    .unwrap();
     let snapshot = s.clone();
-    assert!(matches!(s.unwind(&other), Err(DposError::StaleChange { .. })));
+    assert!(matches!(s.unwind(&other), Err(DposError::NotTip { .. })));
+    let mut tampered = c1.clone();
+    tampered.tallies[0].after = Some(999);
+    assert!(matches!(s.unwind(&tampered), Err(DposError::StaleChange { .. })));
     assert_eq!(s, snapshot);
+    // A block that does not extend the tip.
+    assert!(matches!(
+        apply_block(&s, &block_on(Hash([9; 32]), 2, Vec::new()), 2),
+        Err(DposError::NotTip { .. })
+    ));
     s.unwind(&c1).unwrap();
     assert_eq!(s, state());
-    assert!(ElectionState::new(config(), Vec::new()).is_err());
+    assert!(ElectionState::new(config(), GENESIS, Vec::new()).is_err());
     let mut dup = genesis();
     dup.push(dup[0].clone());
-    assert!(ElectionState::new(config(), dup).is_err());
+    assert!(ElectionState::new(config(), GENESIS, dup).is_err());
 }
 
 #[test]
@@ -685,26 +707,28 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
-
-    #[test]
-    fn apply_all_then_unwind_all_returns_the_start(
-        blocks in prop::collection::vec(prop::collection::vec(op(), 0..4), 1..16)
-    ) {
-        let mut chain = Chain::new();
-        let mut made: Vec<Transaction> = Vec::new();
-        let mut nonce = 0u64;
-        for ops in blocks {
+/// Turns random ops into blocks of transactions; vetoes pick among all votes made so far.
+fn build_blocks(blocks: Vec<Vec<Op>>, made: &mut Vec<Transaction>, nonce: &mut u64) -> Vec<Vec<Transaction>> {
+    blocks
+        .into_iter()
+        .map(|ops| {
             let mut txs = Vec::new();
             for op in ops {
-                nonce += 1;
+                *nonce += 1;
                 match op {
-                    Op::Register { candidate, sequence, key } => {
-                        txs.push(reg_tx(nonce, candidate + 1, sequence, key + 10));
+                    Op::Register {
+                        candidate,
+                        sequence,
+                        key,
+                    } => {
+                        txs.push(reg_tx(*nonce, candidate + 1, sequence, key + 10));
                     }
-                    Op::Vote { candidate, amount, fee } => {
-                        let v = vote_tx(nonce, &[(xpub(candidate + 1), amount)], fee);
+                    Op::Vote {
+                        candidate,
+                        amount,
+                        fee,
+                    } => {
+                        let v = vote_tx(*nonce, &[(xpub(candidate + 1), amount)], fee);
                         made.push(v.clone());
                         txs.push(v);
                     }
@@ -715,11 +739,59 @@ proptest! {
                     }
                 }
             }
+            txs
+        })
+        .collect()
+}
+
+fn blocks_strategy(max: usize) -> impl Strategy<Value = Vec<Vec<Op>>> {
+    prop::collection::vec(prop::collection::vec(op(), 0..4), 1..max)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn apply_all_then_unwind_all_returns_the_start(blocks in blocks_strategy(16)) {
+        let mut chain = Chain::new();
+        let (mut made, mut nonce) = (Vec::new(), 0);
+        for txs in build_blocks(blocks, &mut made, &mut nonce) {
             chain.push(txs);
         }
         let start = state();
         chain.unwind_all();
         prop_assert_eq!(chain.state, start);
+    }
+
+    #[test]
+    fn a_reorg_equals_applying_the_winning_branch_directly(
+        prefix in blocks_strategy(10),
+        losing in blocks_strategy(10),
+        winning in blocks_strategy(10),
+    ) {
+        let (mut made, mut nonce) = (Vec::new(), 0);
+        let prefix = build_blocks(prefix, &mut made, &mut nonce);
+        let losing = build_blocks(losing, &mut made, &mut nonce);
+        let winning = build_blocks(winning, &mut made, &mut nonce);
+        let mut reorged = Chain::new();
+        let mut direct = Chain::new();
+        for txs in &prefix {
+            reorged.push(txs.clone());
+            direct.push(txs.clone());
+        }
+        for txs in losing {
+            reorged.push(txs);
+        }
+        while reorged.changes.len() > prefix.len() {
+            let change = reorged.changes.pop().unwrap();
+            reorged.state.unwind(&change).unwrap();
+            reorged.before.pop();
+        }
+        for txs in winning {
+            reorged.push(txs.clone());
+            direct.push(txs);
+        }
+        prop_assert_eq!(reorged.state, direct.state);
     }
 
     #[test]

@@ -55,6 +55,16 @@ pub enum DposError {
     /// Heights ran out of range.
     #[error("height overflow")]
     HeightOverflow,
+    /// The block does not extend the state's tip (apply), or the change is not the tip's (unwind).
+    #[error("block {block} with parent {parent} does not fit tip {tip}")]
+    NotTip {
+        /// The block's hash.
+        block: Hash,
+        /// The block's parent.
+        parent: Hash,
+        /// The state's tip.
+        tip: Hash,
+    },
     /// A validator set given by the caller is unusable.
     #[error("invalid validator set: {0}")]
     InvalidSet(&'static str),
@@ -320,6 +330,10 @@ pub struct Swap<V> {
 pub struct ElectionChange {
     /// The block's height.
     pub height: u64,
+    /// The block's hash (the state's tip after applying).
+    pub block_hash: Hash,
+    /// Its parent's hash (the state's tip before).
+    pub parent_hash: Hash,
     /// Registered candidates that changed.
     pub candidates: Vec<Delta<XPub, Candidate>>,
     /// Consensus key owners that changed.
@@ -350,6 +364,7 @@ pub struct ElectionState {
     config: DposConfig,
     genesis: ValidatorSet,
     next_height: u64,
+    tip_hash: Hash,
     candidates: BTreeMap<XPub, Candidate>,
     key_owners: BTreeMap<ConsensusKey, XPub>,
     tallies: BTreeMap<XPub, u64>,
@@ -361,12 +376,12 @@ pub struct ElectionState {
 }
 
 impl ElectionState {
-    /// The state after the genesis block: `genesis` produces round 1 and is the fallback set whenever
+    /// The state after the genesis block (hash `genesis_hash`): `genesis` produces round 1 and is the fallback set whenever
     /// too few candidates qualify. Election transactions in the genesis block itself are not read.
     ///
     /// # Errors
     /// [`DposError::InvalidSet`] for an empty or duplicated set (see [`ValidatorSet::new`]).
-    pub fn new(config: DposConfig, genesis: Vec<Validator>) -> Result<Self, DposError> {
+    pub fn new(config: DposConfig, genesis_hash: Hash, genesis: Vec<Validator>) -> Result<Self, DposError> {
         let genesis = ValidatorSet::new(genesis)?;
         Ok(ElectionState {
             config,
@@ -374,6 +389,7 @@ impl ElectionState {
             next: Some(genesis.clone()),
             genesis,
             next_height: 1,
+            tip_hash: genesis_hash,
             candidates: BTreeMap::new(),
             key_owners: BTreeMap::new(),
             tallies: BTreeMap::new(),
@@ -401,6 +417,11 @@ impl ElectionState {
     /// Height of the last applied block (0: genesis).
     pub fn tip_height(&self) -> u64 {
         self.next_height.saturating_sub(1)
+    }
+
+    /// Hash of the last applied block.
+    pub fn tip_hash(&self) -> Hash {
+        self.tip_hash
     }
 
     /// The round of the last applied block.
@@ -484,9 +505,13 @@ impl ElectionState {
             });
         }
         let next_height = change.height.checked_add(1).ok_or(DposError::HeightOverflow)?;
+        if change.parent_hash != self.tip_hash {
+            return Err(self.not_tip(change));
+        }
         self.check(change, true)?;
         self.write(change, true);
         self.next_height = next_height;
+        self.tip_hash = change.block_hash;
         Ok(())
     }
 
@@ -501,10 +526,22 @@ impl ElectionState {
                 got: change.height,
             });
         }
+        if change.block_hash != self.tip_hash {
+            return Err(self.not_tip(change));
+        }
         self.check(change, false)?;
         self.write(change, false);
         self.next_height = change.height;
+        self.tip_hash = change.parent_hash;
         Ok(())
+    }
+
+    fn not_tip(&self, change: &ElectionChange) -> DposError {
+        DposError::NotTip {
+            block: change.block_hash,
+            parent: change.parent_hash,
+            tip: self.tip_hash,
+        }
     }
 
     /// Checks that every value the change moves from is the state's (before for apply, after for
@@ -692,7 +729,8 @@ fn elect(
 ///
 /// # Errors
 /// [`DposError::HeightMismatch`] unless `height` is the state's next height,
-/// [`DposError::HeaderHeight`] if the header disagrees, [`DposError::Fee`] or
+/// [`DposError::HeaderHeight`] if the header disagrees, [`DposError::NotTip`] unless the block's
+/// parent is the state's tip, [`DposError::Fee`] or
 /// [`DposError::RewardOverflow`] for a block no valid ledger accepts.
 pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<ElectionChange, DposError> {
     if height != state.next_height {
@@ -705,6 +743,14 @@ pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<
         return Err(DposError::HeaderHeight {
             header: block.header().height,
             given: height,
+        });
+    }
+    let parent_hash = block.header().previous_block_hash;
+    if parent_hash != state.tip_hash {
+        return Err(DposError::NotTip {
+            block: block.hash(),
+            parent: parent_hash,
+            tip: state.tip_hash,
         });
     }
     let config = &state.config;
@@ -813,6 +859,8 @@ pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<
 
     Ok(ElectionChange {
         height,
+        block_hash: block.hash(),
+        parent_hash,
         candidates: b.candidates.into_deltas(),
         key_owners: b.key_owners.into_deltas(),
         tallies: b.tallies.into_deltas(),
