@@ -134,3 +134,87 @@ fn vapor_transactions_decode_as_the_reference_node_decodes_them() {
 fn vapor_blocks_decode_as_the_reference_node_decodes_them() {
     assert!(check_blocks("vapor_blocks.json", "side") >= 3);
 }
+
+#[test]
+fn bytom_transactions_decode_as_the_reference_node_decodes_them() {
+    assert!(check_transactions("bytom_transactions.json", "main") >= 4);
+}
+
+#[test]
+fn bytom_blocks_decode_as_the_reference_node_decodes_them() {
+    assert!(check_blocks("bytom_blocks.json", "main") >= 3);
+}
+
+fn tributary_json(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The reference nodes' `list-pubkeys`: each account key derived from its root xpub along the printed
+/// path. Our public derivation must reach the same key.
+#[test]
+fn key_derivations_match_the_reference_nodes() {
+    let fixtures = fixture("addresses.json");
+    let mut checked = 0;
+    for chain in ["vapor", "bytom"] {
+        for (account, info) in fixtures[chain]["list_pubkeys"].as_object().unwrap() {
+            let root = info["root_xpub"].as_str().unwrap();
+            for key in info["pubkey_infos"].as_array().unwrap() {
+                let path: Vec<String> = key["derivation_path"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        let bytes = hex::decode(p.as_str().unwrap()).unwrap();
+                        u32::from_le_bytes(bytes.try_into().unwrap()).to_string()
+                    })
+                    .collect();
+                let ours = tributary_json(&["keys", "derive", "--xpub", root, "--path", &path.join(",")]);
+                assert_eq!(
+                    ours["public_key"], key["pubkey"],
+                    "{chain} {account} path {path:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 6, "only {checked} derivations in the fixtures");
+}
+
+/// The reference nodes' `create-account-receiver`: control program ⇄ address on each chain's devnet.
+#[test]
+fn receiver_addresses_match_the_reference_nodes() {
+    let fixtures = fixture("addresses.json");
+    let mut checked = 0;
+    for (chain, ours_chain) in [("vapor", "side"), ("bytom", "main")] {
+        for (account, receivers) in fixtures[chain]["receivers"].as_object().unwrap() {
+            for r in receivers.as_array().unwrap() {
+                let program = r["control_program"].as_str().unwrap();
+                // A standard program is 00 <len> <hash>.
+                let hash = &program[4..];
+                let ours = tributary_json(&[
+                    "keys",
+                    "address",
+                    "--pubkey-hash",
+                    hash,
+                    "--network",
+                    "devnet",
+                    "--chain",
+                    ours_chain,
+                ]);
+                assert_eq!(ours["address"], r["address"], "{chain} {account}");
+                assert_eq!(ours["control_program"], r["control_program"], "{chain} {account}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4, "only {checked} receivers in the fixtures");
+}

@@ -5,6 +5,7 @@ pub mod amount;
 pub mod asset;
 pub mod block;
 pub mod codec;
+pub mod difficulty;
 pub mod entry;
 pub mod graph;
 pub mod hash;

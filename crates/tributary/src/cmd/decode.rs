@@ -7,6 +7,7 @@
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use serde_json::Value;
+use types::Hash;
 use types::address::{program_to_address, program_to_address_with_hrp, sidechain_mainchain_hrp};
 use types::asset::AssetId;
 use types::block::{Block, HeaderConsensus};
@@ -114,6 +115,8 @@ pub(crate) struct BlockView {
     #[serde(skip_serializing_if = "Option::is_none")]
     bits: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    difficulty: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     witness: Option<Vec<String>>,
     transaction_merkle_root: String,
     transaction_status_hash: String,
@@ -209,10 +212,16 @@ fn inputs_view(tx: &Transaction, network: Network, in_block: bool) -> Vec<InputV
                 arbitrary: input.arbitrary().filter(|a| !a.is_empty()).map(hex::encode),
                 input_id: input_ids.map(|i| i.input_id.to_hex()).unwrap_or_default(),
                 witness_arguments: witness(input.arguments()),
-                // The main-chain decoder also prints each non-coinbase input's signature hash.
-                sign_data: (profile == Profile::Main && !is_coinbase)
-                    .then(|| tx.sighash(i).map(|h| h.to_hex()))
-                    .flatten(),
+                // The main-chain decoder also prints each input's signature hash; a coinbase has none and
+                // prints the zero hash.
+                sign_data: (profile == Profile::Main).then(|| {
+                    if is_coinbase {
+                        Hash::ZERO
+                    } else {
+                        tx.sighash(i).unwrap_or(Hash::ZERO)
+                    }
+                    .to_hex()
+                }),
             }
         })
         .collect()
@@ -274,6 +283,7 @@ pub(crate) fn block_view(block: &Block, size: u64, network: Network) -> BlockVie
         timestamp: header.timestamp,
         nonce,
         bits,
+        difficulty: bits.map(|b| types::difficulty::work_from_bits(b).to_string()),
         witness,
         transaction_merkle_root: header.transactions_merkle_root.to_hex(),
         transaction_status_hash: header.transaction_status_hash.to_hex(),
