@@ -1,0 +1,612 @@
+//! The embedded backend: one redb file, one write transaction per block.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ledger::{ChangeSet, UtxoEntry, UtxoView, ViewError};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use types::codec::Limits;
+use types::profile::Profile;
+use types::{Block, BlockHeader, Hash};
+
+use crate::codec::{self, UTXO_LEN};
+use crate::{ChainIdentity, FORMAT_VERSION, StoreError, StoreRead, StoreWrite, Tip, TxLocation};
+
+/// Format version, chain identity and tip.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Block hash → full block bytes.
+const BLOCKS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("blocks");
+/// Block hash → header bytes.
+const HEADERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("headers");
+/// Height → block hash, for the stored chain.
+const HEIGHTS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("heights");
+/// Output ID → UTXO entry.
+const UTXOS: TableDefinition<[u8; 32], [u8; UTXO_LEN]> = TableDefinition::new("utxos");
+/// Claimed main-chain output ID → height of the claiming block.
+const CLAIMED: TableDefinition<[u8; 32], u64> = TableDefinition::new("claimed");
+/// Transaction ID → (height, position).
+const TX_INDEX: TableDefinition<[u8; 32], [u8; 12]> = TableDefinition::new("tx_index");
+/// Height → the change set its block applied.
+const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+
+const KEY_FORMAT: &str = "format_version";
+const KEY_PROFILE: &str = "profile";
+const KEY_NETWORK: &str = "network";
+const KEY_GENESIS: &str = "genesis_hash";
+const KEY_TIP: &str = "tip";
+
+fn dberr<E: Into<redb::Error>>(e: E) -> StoreError {
+    StoreError::Db(e.into())
+}
+
+/// A chain store in one redb file. Cheap to clone (the database is shared); readers never block the
+/// writer and see whole commits only.
+#[derive(Clone)]
+pub struct RedbStore {
+    db: Arc<Database>,
+    identity: ChainIdentity,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+impl RedbStore {
+    /// Opens the store at `path` for `expected`, creating it (empty, no genesis yet) if the file does
+    /// not exist. A store of another format version or another chain is refused.
+    pub fn open(path: impl AsRef<Path>, expected: ChainIdentity) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref();
+        let database = Database::create(path).map_err(dberr)?;
+        let shown = path.display().to_string();
+        let txn = database.begin_write().map_err(dberr)?;
+        let found = {
+            let mut meta = txn.open_table(META).map_err(dberr)?;
+            let has_format = meta.get(KEY_FORMAT).map_err(dberr)?.is_some();
+            if !has_format {
+                meta.insert(KEY_FORMAT, FORMAT_VERSION.to_be_bytes().as_slice())
+                    .map_err(dberr)?;
+                meta.insert(KEY_PROFILE, [codec::profile_byte(expected.profile)].as_slice())
+                    .map_err(dberr)?;
+                meta.insert(KEY_NETWORK, [codec::network_byte(expected.network)].as_slice())
+                    .map_err(dberr)?;
+                meta.insert(KEY_GENESIS, expected.genesis_hash.as_bytes().as_slice())
+                    .map_err(dberr)?;
+            }
+            drop(meta);
+            read_identity(&txn, &shown)?
+        };
+        if found != expected {
+            return Err(StoreError::WrongChain {
+                path: shown,
+                found,
+                expected,
+            });
+        }
+        create_tables(&txn)?;
+        txn.commit().map_err(dberr)?;
+        Ok(RedbStore {
+            db: Arc::new(database),
+            identity: expected,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing store for whatever chain it holds (tools and audits). Fails if the file does
+    /// not exist, is not a Tributary store, or has another format version.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let database = Database::open(path).map_err(dberr)?;
+        let identity = {
+            let txn = database.begin_write().map_err(dberr)?;
+            let id = read_identity(&txn, &shown)?;
+            create_tables(&txn)?;
+            txn.commit().map_err(dberr)?;
+            id
+        };
+        Ok(RedbStore {
+            db: Arc::new(database),
+            identity,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A consistent read view of the last commit; later commits do not show through it.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        Ok(Snapshot {
+            txn: self.db.begin_read().map_err(dberr)?,
+            identity: self.identity,
+        })
+    }
+}
+
+fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(BLOCKS).map_err(dberr)?;
+    txn.open_table(HEADERS).map_err(dberr)?;
+    txn.open_table(HEIGHTS).map_err(dberr)?;
+    txn.open_table(UTXOS).map_err(dberr)?;
+    txn.open_table(CLAIMED).map_err(dberr)?;
+    txn.open_table(TX_INDEX).map_err(dberr)?;
+    txn.open_table(CHANGES).map_err(dberr)?;
+    Ok(())
+}
+
+fn read_identity(txn: &WriteTransaction, shown: &str) -> Result<ChainIdentity, StoreError> {
+    let meta = txn.open_table(META).map_err(dberr)?;
+    let get = |key: &str| -> Result<Vec<u8>, StoreError> {
+        meta.get(key)
+            .map_err(dberr)?
+            .map(|v| v.value().to_vec())
+            .ok_or_else(|| StoreError::NotAStore {
+                path: shown.to_string(),
+                what: format!("no {key} entry"),
+            })
+    };
+    let format = get(KEY_FORMAT)?;
+    let found = <[u8; 4]>::try_from(format.as_slice())
+        .map(u32::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt("format version entry is not 4 bytes".into()))?;
+    if found != FORMAT_VERSION {
+        return Err(StoreError::WrongFormat {
+            path: shown.to_string(),
+            found,
+            expected: FORMAT_VERSION,
+        });
+    }
+    let one = |v: Vec<u8>, what: &str| -> Result<u8, StoreError> {
+        match v.as_slice() {
+            [b] => Ok(*b),
+            _ => Err(StoreError::Corrupt(format!("{what} entry is not one byte"))),
+        }
+    };
+    let profile = codec::profile_from(one(get(KEY_PROFILE)?, "profile")?)?;
+    let network = codec::network_from(one(get(KEY_NETWORK)?, "network")?)?;
+    let genesis = <[u8; 32]>::try_from(get(KEY_GENESIS)?.as_slice())
+        .map_err(|_| StoreError::Corrupt("genesis hash entry is not 32 bytes".into()))?;
+    Ok(ChainIdentity {
+        profile,
+        network,
+        genesis_hash: Hash(genesis),
+    })
+}
+
+/// A consistent read view of a [`RedbStore`] (a redb read transaction).
+pub struct Snapshot {
+    txn: ReadTransaction,
+    identity: ChainIdentity,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+fn profile_limits() -> Limits {
+    Limits::default()
+}
+
+fn decode_block(bytes: &[u8], profile: Profile) -> Result<Block, StoreError> {
+    Block::decode(bytes, profile, &profile_limits())
+        .map_err(|e| StoreError::Corrupt(format!("stored block does not decode: {e}")))
+}
+
+impl StoreRead for Snapshot {
+    fn identity(&self) -> ChainIdentity {
+        self.identity
+    }
+
+    fn tip(&self) -> Result<Option<Tip>, StoreError> {
+        let meta = self.txn.open_table(META).map_err(dberr)?;
+        match meta.get(KEY_TIP).map_err(dberr)? {
+            Some(v) => Ok(Some(codec::decode_tip(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn block_hash(&self, height: u64) -> Result<Option<Hash>, StoreError> {
+        let t = self.txn.open_table(HEIGHTS).map_err(dberr)?;
+        Ok(t.get(height).map_err(dberr)?.map(|v| Hash(v.value())))
+    }
+
+    fn raw_block(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.txn.open_table(BLOCKS).map_err(dberr)?;
+        Ok(t.get(hash.0).map_err(dberr)?.map(|v| v.value().to_vec()))
+    }
+
+    fn block(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        match self.raw_block(hash)? {
+            Some(bytes) => Ok(Some(decode_block(&bytes, self.identity.profile)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn header(&self, hash: &Hash) -> Result<Option<BlockHeader>, StoreError> {
+        let t = self.txn.open_table(HEADERS).map_err(dberr)?;
+        match t.get(hash.0).map_err(dberr)? {
+            Some(v) => BlockHeader::decode(v.value(), self.identity.profile, &profile_limits())
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("stored header does not decode: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    fn tx_location(&self, tx_id: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        let t = self.txn.open_table(TX_INDEX).map_err(dberr)?;
+        match t.get(tx_id.0).map_err(dberr)? {
+            Some(v) => Ok(Some(codec::decode_location(&v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn utxo_entry(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, StoreError> {
+        let t = self.txn.open_table(UTXOS).map_err(dberr)?;
+        match t.get(output_id.0).map_err(dberr)? {
+            Some(v) => Ok(Some(codec::decode_utxo(&v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn claimed(&self, mainchain_output_id: &Hash) -> Result<bool, StoreError> {
+        let t = self.txn.open_table(CLAIMED).map_err(dberr)?;
+        Ok(t.get(mainchain_output_id.0).map_err(dberr)?.is_some())
+    }
+
+    fn change_set(&self, height: u64) -> Result<Option<ChangeSet>, StoreError> {
+        let t = self.txn.open_table(CHANGES).map_err(dberr)?;
+        match t.get(height).map_err(dberr)? {
+            Some(v) => Ok(Some(codec::decode_change_set(v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn utxos(&self) -> Result<Vec<(Hash, UtxoEntry)>, StoreError> {
+        let t = self.txn.open_table(UTXOS).map_err(dberr)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(dberr)? {
+            let (k, v) = item.map_err(dberr)?;
+            out.push((Hash(k.value()), codec::decode_utxo(&v.value())?));
+        }
+        Ok(out)
+    }
+
+    fn claimed_outputs(&self) -> Result<Vec<Hash>, StoreError> {
+        let t = self.txn.open_table(CLAIMED).map_err(dberr)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(dberr)? {
+            let (k, _) = item.map_err(dberr)?;
+            out.push(Hash(k.value()));
+        }
+        Ok(out)
+    }
+}
+
+impl UtxoView for Snapshot {
+    fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
+        self.utxo_entry(output_id).map_err(view_error)
+    }
+
+    fn is_claimed(&self, mainchain_output_id: &Hash) -> Result<bool, ViewError> {
+        self.claimed(mainchain_output_id).map_err(view_error)
+    }
+}
+
+fn view_error(e: StoreError) -> ViewError {
+    ViewError::new(e.to_string())
+}
+
+impl StoreRead for RedbStore {
+    fn identity(&self) -> ChainIdentity {
+        self.identity
+    }
+    fn tip(&self) -> Result<Option<Tip>, StoreError> {
+        self.snapshot()?.tip()
+    }
+    fn block_hash(&self, height: u64) -> Result<Option<Hash>, StoreError> {
+        self.snapshot()?.block_hash(height)
+    }
+    fn raw_block(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.snapshot()?.raw_block(hash)
+    }
+    fn block(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        self.snapshot()?.block(hash)
+    }
+    fn header(&self, hash: &Hash) -> Result<Option<BlockHeader>, StoreError> {
+        self.snapshot()?.header(hash)
+    }
+    fn tx_location(&self, tx_id: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        self.snapshot()?.tx_location(tx_id)
+    }
+    fn utxo_entry(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, StoreError> {
+        self.snapshot()?.utxo_entry(output_id)
+    }
+    fn claimed(&self, mainchain_output_id: &Hash) -> Result<bool, StoreError> {
+        self.snapshot()?.claimed(mainchain_output_id)
+    }
+    fn change_set(&self, height: u64) -> Result<Option<ChangeSet>, StoreError> {
+        self.snapshot()?.change_set(height)
+    }
+    fn utxos(&self) -> Result<Vec<(Hash, UtxoEntry)>, StoreError> {
+        self.snapshot()?.utxos()
+    }
+    fn claimed_outputs(&self) -> Result<Vec<Hash>, StoreError> {
+        self.snapshot()?.claimed_outputs()
+    }
+}
+
+impl UtxoView for RedbStore {
+    fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
+        self.utxo_entry(output_id).map_err(view_error)
+    }
+
+    fn is_claimed(&self, mainchain_output_id: &Hash) -> Result<bool, ViewError> {
+        self.claimed(mainchain_output_id).map_err(view_error)
+    }
+}
+
+fn describe_tip(tip: Option<Tip>) -> String {
+    match tip {
+        Some(t) => format!("height {}, {}", t.height, t.hash),
+        None => "empty store".to_string(),
+    }
+}
+
+impl StoreWrite for RedbStore {
+    fn commit_block(&self, block: &Block, changes: &ChangeSet) -> Result<Tip, StoreError> {
+        let hash = block.hash();
+        let header = block.header();
+        let height = header.height;
+        if changes.height != height || changes.block_hash != hash {
+            return Err(StoreError::Inconsistent(format!(
+                "change set is for block {} at height {}, not {hash} at height {height}",
+                changes.block_hash, changes.height
+            )));
+        }
+        if block.profile() != self.identity.profile {
+            return Err(StoreError::Inconsistent(format!(
+                "a {} block cannot go into a {} chain store",
+                block.profile(),
+                self.identity.profile
+            )));
+        }
+        let txn = self.db.begin_write().map_err(dberr)?;
+        {
+            let mut meta = txn.open_table(META).map_err(dberr)?;
+            let tip = match meta.get(KEY_TIP).map_err(dberr)? {
+                Some(v) => Some(codec::decode_tip(v.value())?),
+                None => None,
+            };
+            let extends = match tip {
+                Some(t) => t.height.checked_add(1) == Some(height) && t.hash == header.previous_block_hash,
+                None => height == 0,
+            };
+            if !extends {
+                return Err(StoreError::NotExtendingTip {
+                    hash,
+                    height,
+                    tip: describe_tip(tip),
+                });
+            }
+            if height == 0 && hash != self.identity.genesis_hash {
+                return Err(StoreError::WrongGenesis {
+                    found: hash,
+                    expected: self.identity.genesis_hash,
+                });
+            }
+            let new_tip = Tip { height, hash };
+            meta.insert(KEY_TIP, codec::encode_tip(&new_tip).as_slice())
+                .map_err(dberr)?;
+        }
+        {
+            let mut utxos = txn.open_table(UTXOS).map_err(dberr)?;
+            for (id, entry) in &changes.spent {
+                match utxos.remove(id.0).map_err(dberr)? {
+                    Some(v) if codec::decode_utxo(&v.value())? == *entry => {}
+                    Some(_) => {
+                        return Err(StoreError::Inconsistent(format!(
+                            "spent output {id} is stored with another entry"
+                        )));
+                    }
+                    None => {
+                        return Err(StoreError::Inconsistent(format!(
+                            "spent output {id} is not unspent"
+                        )));
+                    }
+                }
+            }
+            for (id, entry) in &changes.created {
+                if utxos
+                    .insert(id.0, codec::encode_utxo(entry))
+                    .map_err(dberr)?
+                    .is_some()
+                {
+                    return Err(StoreError::Inconsistent(format!(
+                        "created output {id} already exists"
+                    )));
+                }
+            }
+            let mut claimed = txn.open_table(CLAIMED).map_err(dberr)?;
+            for id in &changes.claimed {
+                if claimed.insert(id.0, height).map_err(dberr)?.is_some() {
+                    return Err(StoreError::Inconsistent(format!(
+                        "main-chain output {id} is already claimed"
+                    )));
+                }
+            }
+        }
+        {
+            txn.open_table(BLOCKS)
+                .map_err(dberr)?
+                .insert(hash.0, block.encode().as_slice())
+                .map_err(dberr)?;
+            txn.open_table(HEADERS)
+                .map_err(dberr)?
+                .insert(hash.0, header.encode().as_slice())
+                .map_err(dberr)?;
+            txn.open_table(HEIGHTS)
+                .map_err(dberr)?
+                .insert(height, hash.0)
+                .map_err(dberr)?;
+            let mut index = txn.open_table(TX_INDEX).map_err(dberr)?;
+            for (position, tx) in block.transactions().iter().enumerate() {
+                let position = u32::try_from(position)
+                    .map_err(|_| StoreError::Inconsistent("more than 2^32 transactions".into()))?;
+                let loc = TxLocation {
+                    block_height: height,
+                    position,
+                };
+                index
+                    .insert(tx.id().0, codec::encode_location(&loc))
+                    .map_err(dberr)?;
+            }
+            txn.open_table(CHANGES)
+                .map_err(dberr)?
+                .insert(height, codec::encode_change_set(changes).as_slice())
+                .map_err(dberr)?;
+        }
+        txn.commit().map_err(dberr)?;
+        Ok(Tip { height, hash })
+    }
+
+    fn unwind_tip(&self) -> Result<Option<Block>, StoreError> {
+        let txn = self.db.begin_write().map_err(dberr)?;
+        let tip = {
+            let meta = txn.open_table(META).map_err(dberr)?;
+            let v = meta.get(KEY_TIP).map_err(dberr)?;
+            match v {
+                Some(v) => codec::decode_tip(v.value())?,
+                None => return Ok(None),
+            }
+        };
+        let bytes = txn
+            .open_table(BLOCKS)
+            .map_err(dberr)?
+            .remove(tip.hash.0)
+            .map_err(dberr)?
+            .map(|v| v.value().to_vec())
+            .ok_or_else(|| StoreError::Corrupt(format!("tip block {} is missing", tip.hash)))?;
+        let block = decode_block(&bytes, self.identity.profile)?;
+        let changes = txn
+            .open_table(CHANGES)
+            .map_err(dberr)?
+            .remove(tip.height)
+            .map_err(dberr)?
+            .map(|v| codec::decode_change_set(v.value()))
+            .transpose()?
+            .ok_or_else(|| StoreError::Corrupt(format!("change set of height {} is missing", tip.height)))?;
+        {
+            let mut utxos = txn.open_table(UTXOS).map_err(dberr)?;
+            for (id, _) in &changes.created {
+                if utxos.remove(id.0).map_err(dberr)?.is_none() {
+                    return Err(StoreError::Inconsistent(format!(
+                        "output {id} created at the tip is no longer unspent"
+                    )));
+                }
+            }
+            for (id, entry) in &changes.spent {
+                utxos.insert(id.0, codec::encode_utxo(entry)).map_err(dberr)?;
+            }
+            let mut claimed = txn.open_table(CLAIMED).map_err(dberr)?;
+            for id in &changes.claimed {
+                claimed.remove(id.0).map_err(dberr)?;
+            }
+        }
+        txn.open_table(HEADERS)
+            .map_err(dberr)?
+            .remove(tip.hash.0)
+            .map_err(dberr)?;
+        txn.open_table(HEIGHTS)
+            .map_err(dberr)?
+            .remove(tip.height)
+            .map_err(dberr)?;
+        {
+            let mut index = txn.open_table(TX_INDEX).map_err(dberr)?;
+            for tx in block.transactions() {
+                index.remove(tx.id().0).map_err(dberr)?;
+            }
+        }
+        {
+            let mut meta = txn.open_table(META).map_err(dberr)?;
+            match tip.height.checked_sub(1) {
+                Some(parent_height) => {
+                    let parent = Tip {
+                        height: parent_height,
+                        hash: block.header().previous_block_hash,
+                    };
+                    meta.insert(KEY_TIP, codec::encode_tip(&parent).as_slice())
+                        .map_err(dberr)?;
+                }
+                None => {
+                    meta.remove(KEY_TIP).map_err(dberr)?;
+                }
+            }
+        }
+        txn.commit().map_err(dberr)?;
+        Ok(Some(block))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_another_format_version() {
+        let dir = std::env::temp_dir().join(format!("tributary-storage-format-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("chain.redb");
+        let id = ChainIdentity {
+            profile: Profile::Side,
+            network: types::profile::Network::Devnet,
+            genesis_hash: Hash([1; 32]),
+        };
+        drop(RedbStore::open(&path, id).unwrap());
+        {
+            let database = Database::open(&path).unwrap();
+            let txn = database.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(KEY_FORMAT, 99u32.to_be_bytes().as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let err = RedbStore::open(&path, id).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::WrongFormat {
+                    found: 99,
+                    expected: FORMAT_VERSION,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("format version 99"), "{err}");
+        assert!(matches!(
+            RedbStore::open_existing(&path),
+            Err(StoreError::WrongFormat { .. })
+        ));
+        // A redb file without our metadata.
+        let bare = dir.join("bare.redb");
+        drop(Database::create(&bare).unwrap());
+        assert!(matches!(
+            RedbStore::open_existing(&bare),
+            Err(StoreError::NotAStore { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
