@@ -19,6 +19,6 @@ pub use registration::{
 pub use schedule::{producer_at, producer_index};
 pub use state::{
     Candidate, Delta, DposError, ElectionChange, ElectionEvent, ElectionState, Ignored, IgnoredReason,
-    Position, Reward, RewardTally, RoundEnd, SetSource, Swap, Validator, ValidatorSet, VoteRecord,
-    apply_block,
+    Position, Reward, RewardTally, RoundEnd, RoundRewards, SetSource, Swap, Validator, ValidatorSet,
+    VoteRecord, VoterReward, apply_block,
 };

@@ -505,8 +505,11 @@ fn rewards_per_round() {
     assert_eq!(chain.state.round_rewards()[&b].amount, 107);
     chain.empty_until(5);
     let change = chain.push(Vec::new()).clone(); // 6: a, round end
-    let rewards = change.round_end.unwrap().rewards;
+    let all = change.round_end.unwrap().rewards;
+    assert!(all.voters.is_empty());
+    let rewards = &all.validators;
     assert_eq!(rewards.len(), 2);
+    assert!(rewards.iter().all(|r| r.earned == r.amount));
     assert_eq!(
         (rewards[0].validator, rewards[0].blocks, rewards[0].amount),
         (a, 4, 407)
@@ -515,7 +518,7 @@ fn rewards_per_round() {
         (rewards[1].validator, rewards[1].blocks, rewards[1].amount),
         (b, 2, 207)
     );
-    assert_eq!(chain.state.payable_rewards(), &rewards[..]);
+    assert_eq!(chain.state.payable_rewards(), &all);
     assert!(chain.state.round_rewards().is_empty());
     chain.push(Vec::new()); // 7: paid by this block's coinbase
     assert!(chain.state.payable_rewards().is_empty());
@@ -533,9 +536,52 @@ fn equal_rewards_order_by_xpub() {
         state.apply(&change).unwrap();
         last = Some(change);
     }
-    let rewards = last.unwrap().round_end.unwrap().rewards;
+    let rewards = last.unwrap().round_end.unwrap().rewards.validators;
     assert_eq!(rewards[0].amount, rewards[1].amount);
     assert!(rewards[0].validator > rewards[1].validator);
+}
+
+#[test]
+fn voters_share_rewards_pro_rata_to_votes_held_through_the_round() {
+    let config = config().with_voter_share(50).unwrap();
+    let mut chain = Chain {
+        state: ElectionState::new(config, GENESIS, genesis()).unwrap(),
+        changes: Vec::new(),
+        before: Vec::new(),
+    };
+    let g = chain.state.genesis_set().clone();
+    let a = g.validators()[0].candidate;
+    let program = |n: u8| {
+        vec![
+            0x00, 0x14, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n, n,
+        ]
+    };
+    let vote_from = |nonce: u64, voter: u8, candidate: XPub, amount: u64| {
+        let mut out = vote_output(&candidate, amount);
+        out.commitment.control_program = program(voter);
+        tx(vec![spend(nonce, amount)], vec![out])
+    };
+    // Round 1: votes of 30 (voter 1) and 10 (voter 2) for the genesis validator `a`.
+    chain.push(vec![vote_from(1, 1, a, 30), vote_from(2, 2, a, 10)]);
+    chain.empty_until(6);
+    // Round 2 (heights 7..12): `a` produces 7, 8, 11, 12 and earns 4 * 100 = 400, half to voters.
+    // A vote made during the round earns nothing this round.
+    chain.push(vec![vote_from(3, 3, a, 50)]);
+    chain.empty_until(11);
+    let change = chain.push(Vec::new()).clone();
+    let rewards = change.round_end.unwrap().rewards;
+    let ra = rewards.validators.iter().find(|r| r.validator == a).unwrap();
+    assert_eq!((ra.earned, ra.amount), (400, 200));
+    assert_eq!(rewards.voters.len(), 2);
+    assert_eq!(
+        (rewards.voters[0].program.clone(), rewards.voters[0].amount),
+        (program(1), 150)
+    );
+    assert_eq!(
+        (rewards.voters[1].program.clone(), rewards.voters[1].amount),
+        (program(2), 50)
+    );
+    chain.unwind_all();
 }
 
 #[test]

@@ -12,6 +12,14 @@ pub enum ConfigError {
         /// The offending field.
         field: &'static str,
     },
+    /// A percentage above 100.
+    #[error("{field} is {value}%, above 100%")]
+    PercentAbove100 {
+        /// The offending field.
+        field: &'static str,
+        /// Its value.
+        value: u8,
+    },
     /// An amount above the ledger's maximum (2^63 - 1).
     #[error("{field} is {value}, above the largest amount the ledger carries")]
     AmountTooLarge {
@@ -44,6 +52,11 @@ pub struct DposConfig {
     /// Newly minted neu per block credited to its producer (Vapor main network `ProducerSubsidys`:
     /// 9,512,938 for heights 1 to 126,144,000).
     pub block_subsidy: u64,
+    /// Percent of each validator's round reward shared among its voters, pro rata to their votes
+    /// (default 0: the reference protocol pays voters nothing; its optional off-chain payout tool,
+    /// `toolbar/vote_reward`, shares an operator-chosen ratio the same way). Set with
+    /// [`DposConfig::with_voter_share`].
+    pub voter_share_percent: u8,
 }
 
 impl Default for DposConfig {
@@ -56,6 +69,7 @@ impl Default for DposConfig {
             min_vote_amount: 100_000_000,
             vote_lock_blocks: 3_456_000,
             block_subsidy: 9_512_938,
+            voter_share_percent: 0,
         }
     }
 }
@@ -83,6 +97,20 @@ impl DposConfig {
             min_vote_amount,
             vote_lock_blocks,
             block_subsidy,
+            voter_share_percent: 0,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The same configuration with `percent` of each validator's reward shared with its voters.
+    ///
+    /// # Errors
+    /// [`ConfigError::PercentAbove100`].
+    pub fn with_voter_share(self, percent: u8) -> Result<Self, ConfigError> {
+        let config = DposConfig {
+            voter_share_percent: percent,
+            ..self
         };
         config.validate()?;
         Ok(config)
@@ -112,6 +140,12 @@ impl DposConfig {
         if self.min_vote_amount == 0 {
             return Err(ConfigError::Zero {
                 field: "min_vote_amount",
+            });
+        }
+        if self.voter_share_percent > 100 {
+            return Err(ConfigError::PercentAbove100 {
+                field: "voter_share_percent",
+                value: self.voter_share_percent,
             });
         }
         for (field, value) in [
@@ -196,6 +230,16 @@ mod tests {
             Err(ConfigError::AmountTooLarge { .. })
         ));
         assert!(DposConfig::new(10, 3, 2, 5, 1, 0, 7).is_ok());
+        let c = DposConfig::default();
+        assert_eq!(c.voter_share_percent, 0);
+        assert_eq!(c.with_voter_share(100).unwrap().voter_share_percent, 100);
+        assert_eq!(
+            c.with_voter_share(101),
+            Err(ConfigError::PercentAbove100 {
+                field: "voter_share_percent",
+                value: 101
+            })
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crypto::chainkd::{EXTENDED_KEY_LEN, XPub};
 use types::asset::AssetId;
 use types::block::Block;
-use types::tx::{InputKind, OutputKind, Transaction};
+use types::tx::{InputKind, OutputKind, Transaction, TxOutput};
 use types::{Amount, Hash};
 
 use super::config::DposConfig;
@@ -90,6 +90,8 @@ pub struct VoteRecord {
     pub amount: u64,
     /// Height of the block that created it (the lock runs from here).
     pub height: u64,
+    /// The vote output's control program: the voter, paid its share of rewards there.
+    pub program: Vec<u8>,
 }
 
 /// A member of a validator set, with the key and votes it had when the set was fixed.
@@ -156,7 +158,35 @@ pub struct Reward {
     /// Blocks it produced in the round.
     pub blocks: u64,
     /// Neu earned: the subsidy of each of its blocks plus their transactions' fees.
+    pub earned: u64,
+    /// Neu paid to it: `earned` less what went to its voters.
     pub amount: u64,
+}
+
+/// A voter's share of the rewards of the validators it voted for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoterReward {
+    /// The program of the voter's vote outputs.
+    pub program: Vec<u8>,
+    /// Neu paid there.
+    pub amount: u64,
+}
+
+/// The rewards of a finished round.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoundRewards {
+    /// Per validator, largest amount first (ties: larger xpub first).
+    pub validators: Vec<Reward>,
+    /// Per voter program, largest amount first (ties: larger program first); empty unless
+    /// [`DposConfig::voter_share_percent`] is set.
+    pub voters: Vec<VoterReward>,
+}
+
+impl RoundRewards {
+    /// Whether there is nothing to pay.
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty() && self.voters.is_empty()
+    }
 }
 
 /// Running reward total of one validator in the current round.
@@ -189,9 +219,8 @@ pub struct RoundEnd {
     pub next_set: ValidatorSet,
     /// How it was chosen.
     pub source: SetSource,
-    /// The round's rewards, largest first (ties: larger xpub first), to be paid by the next block's
-    /// coinbase.
-    pub rewards: Vec<Reward>,
+    /// The round's rewards, to be paid by the next block's coinbase.
+    pub rewards: RoundRewards,
 }
 
 /// Where in a transaction an item sits.
@@ -349,7 +378,7 @@ pub struct ElectionChange {
     /// The set fixed for the next round, when it was fixed (round end) or promoted (round start).
     pub next: Option<Swap<Option<ValidatorSet>>>,
     /// The rewards awaiting payment, when they changed.
-    pub payable: Option<Swap<Vec<Reward>>>,
+    pub payable: Option<Swap<RoundRewards>>,
     /// Accepted events, in block order.
     pub events: Vec<ElectionEvent>,
     /// Ignored items with their reasons.
@@ -372,7 +401,7 @@ pub struct ElectionState {
     current: ValidatorSet,
     next: Option<ValidatorSet>,
     round_rewards: BTreeMap<XPub, RewardTally>,
-    payable: Vec<Reward>,
+    payable: RoundRewards,
 }
 
 impl ElectionState {
@@ -395,7 +424,7 @@ impl ElectionState {
             tallies: BTreeMap::new(),
             votes: BTreeMap::new(),
             round_rewards: BTreeMap::new(),
-            payable: Vec::new(),
+            payable: RoundRewards::default(),
         })
     }
 
@@ -484,7 +513,7 @@ impl ElectionState {
     }
 
     /// Rewards of the round that just ended, for the coinbase of the next block (empty otherwise).
-    pub fn payable_rewards(&self) -> &[Reward] {
+    pub fn payable_rewards(&self) -> &RoundRewards {
         &self.payable
     }
 
@@ -808,7 +837,7 @@ pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<
 
     let mut payable_swap = (!state.payable.is_empty()).then(|| Swap {
         before: state.payable.clone(),
-        after: Vec::new(),
+        after: RoundRewards::default(),
     });
     let mut round_end = None;
     if config.is_round_end(height) {
@@ -818,20 +847,10 @@ pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<
             &b.candidates.merged(),
             &b.tallies.merged(),
         );
-        let mut list: Vec<Reward> = rewards
-            .merged()
-            .into_iter()
-            .map(|(validator, t)| Reward {
-                validator,
-                blocks: t.blocks,
-                amount: t.amount,
-            })
-            .collect();
-        list.sort_by(|a, b| {
-            b.amount
-                .cmp(&a.amount)
-                .then_with(|| b.validator.cmp(&a.validator))
-        });
+        let round_start = config
+            .round_start(config.round_of(height))
+            .ok_or(DposError::HeightOverflow)?;
+        let list = settle(config, round_start, &rewards.merged(), &b.votes.merged())?;
         for key in state
             .round_rewards
             .keys()
@@ -873,6 +892,63 @@ pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<
         ignored: b.ignored,
         round_end,
     })
+}
+
+/// The rewards of a round that started at `round_start`. A validator's voters share
+/// `voter_share_percent` of what it earned, pro rata to the votes they had recorded before the round
+/// began and still have at its end (the stake that elected it and stayed); rounding leftovers stay with
+/// the validator.
+fn settle(
+    config: &DposConfig,
+    round_start: u64,
+    tallies: &BTreeMap<XPub, RewardTally>,
+    votes: &BTreeMap<Hash, VoteRecord>,
+) -> Result<RoundRewards, DposError> {
+    let share = u128::from(config.voter_share_percent);
+    let mut voters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    let mut validators = Vec::with_capacity(tallies.len());
+    for (validator, t) in tallies {
+        let mut paid_out: u64 = 0;
+        if share > 0 {
+            let eligible: Vec<&VoteRecord> = votes
+                .values()
+                .filter(|r| r.candidate == *validator && r.height < round_start)
+                .collect();
+            let total: u128 = eligible.iter().map(|r| u128::from(r.amount)).sum();
+            let pool = u128::from(t.amount) * share / 100;
+            for r in eligible {
+                // pool < 2^64 and amount < 2^63, so the product fits in u128; the quotient is at
+                // most pool <= earned, so it fits in u64. `total` is positive when there is a voter.
+                let Some(part) = (pool * u128::from(r.amount)).checked_div(total) else {
+                    continue;
+                };
+                let part = u64::try_from(part).map_err(|_| DposError::RewardOverflow)?;
+                if part == 0 {
+                    continue;
+                }
+                let entry = voters.entry(r.program.clone()).or_insert(0);
+                *entry = entry.checked_add(part).ok_or(DposError::RewardOverflow)?;
+                paid_out = paid_out.checked_add(part).ok_or(DposError::RewardOverflow)?;
+            }
+        }
+        validators.push(Reward {
+            validator: *validator,
+            blocks: t.blocks,
+            earned: t.amount,
+            amount: t.amount.checked_sub(paid_out).ok_or(DposError::RewardOverflow)?,
+        });
+    }
+    validators.sort_by(|a, b| {
+        b.amount
+            .cmp(&a.amount)
+            .then_with(|| b.validator.cmp(&a.validator))
+    });
+    let mut voters: Vec<VoterReward> = voters
+        .into_iter()
+        .map(|(program, amount)| VoterReward { program, amount })
+        .collect();
+    voters.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| b.program.cmp(&a.program)));
+    Ok(RoundRewards { validators, voters })
 }
 
 /// Accumulates one block's effects over the state.
@@ -924,7 +1000,7 @@ impl Builder<'_> {
                     let Some(output_id) = ids.output_id(i) else {
                         continue;
                     };
-                    match self.vote(output_id, vote, output.asset_id(), output.amount()) {
+                    match self.vote(output_id, vote, output) {
                         Ok((candidate, amount)) => self.events.push(ElectionEvent::Voted {
                             tx: tx_index,
                             output: i,
@@ -969,15 +1045,14 @@ impl Builder<'_> {
         &mut self,
         output_id: Hash,
         vote: &[u8],
-        asset: AssetId,
-        amount: Amount,
+        output: &TxOutput,
     ) -> Result<(XPub, u64), IgnoredReason> {
         let key = <[u8; EXTENDED_KEY_LEN]>::try_from(vote)
             .map_err(|_| IgnoredReason::VoteKeyLength { len: vote.len() })?;
-        if asset != AssetId::BTM {
+        if output.asset_id() != AssetId::BTM {
             return Err(IgnoredReason::VoteNotBtm);
         }
-        let amount = amount.get();
+        let amount = output.amount().get();
         if amount < self.config.min_vote_amount {
             return Err(IgnoredReason::VoteBelowMinimum {
                 amount,
@@ -1002,6 +1077,7 @@ impl Builder<'_> {
                 candidate,
                 amount,
                 height: self.height,
+                program: output.control_program().to_vec(),
             }),
         );
         Ok((candidate, amount))
