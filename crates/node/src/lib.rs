@@ -1,1 +1,172 @@
 #![doc = include_str!("../README.md")]
+
+pub mod chain;
+pub mod config;
+pub mod devnet;
+pub mod genesis;
+pub mod mempool;
+pub mod producer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use chain::{ChainService, ChainSetup, ProducerKey, SubmitError, Submitted};
+pub use config::{ChainConfig, MempoolConfig, NodeConfig, ProducerConfig};
+use ledger::ChainParams;
+use storage::{ChainIdentity, RedbStore};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use types::profile::{Network, Profile};
+
+/// Name of the store file inside the data directory.
+pub const STORE_FILE: &str = "chain.redb";
+
+/// Why the node could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The configuration or a file it names is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Reading or writing a file failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// Which file and operation.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] storage::StoreError),
+    /// Stored data contradicts itself.
+    #[error("corrupt chain data: {0}")]
+    Corrupt(String),
+    /// A block this node built failed validation (a bug).
+    #[error("own block invalid: {0}")]
+    OwnBlockInvalid(ledger::BlockRejection),
+    /// An internal error that is a bug.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// The chain rules of a configured network (solo consensus runs the sidechain profile).
+pub fn params_for(network: &str) -> Result<ChainParams, NodeError> {
+    match network {
+        "devnet" => Ok(ChainParams::side_devnet()),
+        other => Err(NodeError::Config(format!(
+            "network {other:?} is not supported by this node yet; use \"devnet\""
+        ))),
+    }
+}
+
+fn network_name(n: Network) -> &'static str {
+    match n {
+        Network::Mainnet => "mainnet",
+        Network::Testnet => "testnet",
+        Network::Devnet => "devnet",
+    }
+}
+
+/// Reads a hex file (trimmed), naming it in errors.
+pub fn read_hex_file(path: &Path, what: &str) -> Result<Vec<u8>, NodeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| NodeError::Io {
+        what: format!("reading the {what} file {}", path.display()),
+        source,
+    })?;
+    hex::decode(text.trim())
+        .map_err(|e| NodeError::Config(format!("the {what} file {} is not hex: {e}", path.display())))
+}
+
+/// A running node: the chain service and its block producer.
+#[derive(Debug)]
+pub struct Node {
+    chain: Arc<ChainService>,
+    shutdown: watch::Sender<bool>,
+    producer: Option<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Opens the store, loads genesis and keys from `config` and starts the producer. Must be called
+    /// inside a tokio runtime.
+    pub fn start(config: &NodeConfig) -> Result<Node, NodeError> {
+        let params = params_for(&config.chain.network)?;
+        let genesis_bytes = read_hex_file(&config.in_data_dir(&config.chain.genesis_file), "genesis")?;
+        let genesis = types::Block::decode(&genesis_bytes, Profile::Side, &params.limits).map_err(|e| {
+            NodeError::Config(format!("the genesis file does not hold a sidechain block: {e}"))
+        })?;
+        let producer_key = if config.producer.enabled || config.producer.public_key.is_empty() {
+            let seed = read_hex_file(&config.in_data_dir(&config.producer.key_file), "producer key")?;
+            let seed = <[u8; 32]>::try_from(seed.as_slice())
+                .map_err(|_| NodeError::Config("the producer key file must hold 32 bytes of hex".into()))?;
+            Some(ProducerKey::from_seed(&seed))
+        } else {
+            None
+        };
+        let producer_public = if config.producer.public_key.is_empty() {
+            producer_key
+                .as_ref()
+                .map(ProducerKey::public_key)
+                .ok_or_else(|| NodeError::Config("no producer public key".into()))?
+        } else {
+            let bytes = hex::decode(config.producer.public_key.trim())
+                .map_err(|e| NodeError::Config(format!("producer.public_key is not hex: {e}")))?;
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| NodeError::Config("producer.public_key must be 32 bytes".into()))?
+        };
+        let identity = ChainIdentity {
+            profile: params.profile,
+            network: params.network,
+            genesis_hash: genesis.hash(),
+        };
+        let store = RedbStore::open(config.data_dir.join(STORE_FILE), identity)?;
+        tracing::info!(
+            network = network_name(params.network),
+            genesis = %identity.genesis_hash,
+            data_dir = %config.data_dir.display(),
+            "opening the chain"
+        );
+        let chain = Arc::new(ChainService::open(
+            store,
+            ChainSetup {
+                params,
+                genesis,
+                producer_public,
+                producer_key: if config.producer.enabled {
+                    producer_key
+                } else {
+                    None
+                },
+                mempool: config.mempool.clone(),
+                max_block_bytes: config.producer.max_block_bytes,
+                max_block_gas: config.producer.max_block_gas,
+            },
+        )?);
+        let (shutdown, rx) = watch::channel(false);
+        let producer = config
+            .producer
+            .enabled
+            .then(|| tokio::spawn(producer::run(chain.clone(), config.producer.clone(), rx)));
+        Ok(Node {
+            chain,
+            shutdown,
+            producer,
+        })
+    }
+
+    /// The chain service.
+    pub fn chain(&self) -> Arc<ChainService> {
+        self.chain.clone()
+    }
+
+    /// Stops the producer (after the block it may be committing) and returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(p) = self.producer.take()
+            && let Err(e) = p.await
+        {
+            tracing::error!(error = %e, "the block producer task failed");
+        }
+        tracing::info!("node stopped");
+    }
+}

@@ -1,0 +1,397 @@
+//! The chain service: validates blocks with the ledger, commits them to the store (one atomic write
+//! per block), keeps the mempool in step, produces blocks under solo consensus and broadcasts every
+//! new block to subscribers.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crypto::chainkd::ExpandedPrivateKey;
+use ledger::{BlockRejection, ChainParams, CheckedTx, TxRejection};
+use storage::{RedbStore, StoreError, StoreRead, StoreWrite, Tip};
+use tokio::sync::broadcast;
+use types::amount::Amount;
+use types::asset::AssetId;
+use types::block::HeaderConsensus;
+use types::tx::{CoinbaseInput, InputKind, OutputKind, TxData, TxInput, TxOutput};
+use types::{Block, BlockHeader, Hash, Transaction};
+
+use crate::mempool::{Admission, Mempool, MempoolError};
+use crate::{MempoolConfig, NodeError};
+
+/// Why a submitted transaction was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// The transaction breaks a rule on its own (format, balance, gas, signatures).
+    #[error("invalid transaction: {0}")]
+    Invalid(TxRejection),
+    /// The transaction is in a committed block already.
+    #[error("transaction {0} is already on chain")]
+    AlreadyOnChain(Hash),
+    /// The pool refused it.
+    #[error("{0}")]
+    Mempool(#[from] MempoolError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What happened to a submitted transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    /// Its ID.
+    pub tx_id: Hash,
+    /// Whether it is ready for a block or waits for inputs.
+    pub admission: Admission,
+}
+
+/// The block producer's signing key (an ed25519 seed). `Debug` is redacted.
+#[derive(Clone)]
+pub struct ProducerKey {
+    key: ExpandedPrivateKey,
+    public: [u8; 32],
+}
+
+impl std::fmt::Debug for ProducerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProducerKey(public {})", hex::encode(self.public))
+    }
+}
+
+impl ProducerKey {
+    /// The key of a 32-byte ed25519 seed.
+    pub fn from_seed(seed: &[u8; 32]) -> ProducerKey {
+        let key = ExpandedPrivateKey::from_ed25519_seed(seed);
+        let public = key.public_key();
+        ProducerKey { key, public }
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public
+    }
+
+    /// Signs a block hash.
+    pub fn sign_block(&self, hash: &Hash) -> [u8; 64] {
+        self.key.sign(hash.as_bytes())
+    }
+}
+
+/// Whether `header`'s witness holds `producer`'s signature over its hash (solo consensus).
+pub fn witness_is_valid(header: &BlockHeader, producer: &[u8; 32]) -> bool {
+    match header.witness() {
+        Some([sig]) => crypto::ed25519::verify(producer, header.hash().as_bytes(), sig),
+        _ => false,
+    }
+}
+
+/// The sidechain coinbase of a block at `height`, as the reference's producer builds it: arbitrary
+/// data `0x00 || decimal height`, one zero-value BTM output to the default coinbase program.
+pub fn coinbase_tx(params: &ChainParams, height: u64) -> Result<Transaction, NodeError> {
+    let mut arbitrary = vec![0u8];
+    arbitrary.extend_from_slice(height.to_string().as_bytes());
+    let data = TxData {
+        version: 1,
+        time_range: 0,
+        inputs: vec![TxInput::new(InputKind::Coinbase(CoinbaseInput { arbitrary }))],
+        outputs: vec![TxOutput::new(
+            OutputKind::Control,
+            AssetId::BTM,
+            Amount::ZERO,
+            vm::standard::default_coinbase_program(),
+        )],
+    };
+    Transaction::new(params.profile, data).map_err(|e| NodeError::Internal(format!("coinbase: {e}")))
+}
+
+/// Mempool statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Ready transactions.
+    pub txs: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Orphans waiting for inputs.
+    pub orphans: usize,
+}
+
+struct State {
+    mempool: Mempool,
+    tip: Tip,
+    tip_header: BlockHeader,
+}
+
+/// The chain service. Share it behind an `Arc`; every method is synchronous (call the slow ones —
+/// [`ChainService::submit`], [`ChainService::produce_block`] — from a blocking thread).
+pub struct ChainService {
+    store: RedbStore,
+    params: ChainParams,
+    producer_public: [u8; 32],
+    producer_key: Option<ProducerKey>,
+    state: Mutex<State>,
+    blocks: broadcast::Sender<Arc<Block>>,
+    max_block_bytes: u64,
+    max_block_gas: u64,
+}
+
+impl std::fmt::Debug for ChainService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainService")
+            .field("store", &self.store)
+            .field("producer", &hex::encode(self.producer_public))
+            .finish()
+    }
+}
+
+/// How a [`ChainService`] is set up.
+#[derive(Debug, Clone)]
+pub struct ChainSetup {
+    /// Chain rules.
+    pub params: ChainParams,
+    /// The genesis block (committed if the store is empty, else checked against it).
+    pub genesis: Block,
+    /// The producer's public key: every block after genesis carries its signature.
+    pub producer_public: [u8; 32],
+    /// The producer's key, if this node produces blocks.
+    pub producer_key: Option<ProducerKey>,
+    /// Pool limits.
+    pub mempool: MempoolConfig,
+    /// Block byte budget (capped by the chain's rule).
+    pub max_block_bytes: u64,
+    /// Block gas budget (capped by the chain's rule).
+    pub max_block_gas: u64,
+}
+
+impl ChainService {
+    /// Starts the service on `store`: commits genesis into an empty store, else checks that every
+    /// stored block after genesis carries the producer's signature.
+    pub fn open(store: RedbStore, setup: ChainSetup) -> Result<ChainService, NodeError> {
+        let genesis_hash = setup.genesis.hash();
+        if store.identity().genesis_hash != genesis_hash {
+            return Err(NodeError::Config(format!(
+                "the genesis block {genesis_hash} is not the store's genesis {}",
+                store.identity().genesis_hash
+            )));
+        }
+        if let Some(key) = &setup.producer_key
+            && key.public_key() != setup.producer_public
+        {
+            return Err(NodeError::Config(
+                "the producer key file does not match the configured producer public key".into(),
+            ));
+        }
+        let tip = match store.tip()? {
+            Some(tip) => tip,
+            None => {
+                let changes = ledger::genesis_change_set(&setup.genesis);
+                let tip = store.commit_block(&setup.genesis, &changes)?;
+                tracing::info!(hash = %tip.hash, "committed the genesis block");
+                tip
+            }
+        };
+        // Solo consensus: every block after genesis is signed by the producer. Check what is stored.
+        let snap = store.snapshot()?;
+        for height in 1..=tip.height {
+            let hash = snap
+                .block_hash(height)?
+                .ok_or_else(|| NodeError::Corrupt(format!("no block at height {height}")))?;
+            let header = snap
+                .header(&hash)?
+                .ok_or_else(|| NodeError::Corrupt(format!("no header for block {hash}")))?;
+            if header.hash() != hash || header.height != height {
+                return Err(NodeError::Corrupt(format!(
+                    "header of block {hash} does not match its index"
+                )));
+            }
+            if !witness_is_valid(&header, &setup.producer_public) {
+                return Err(NodeError::Corrupt(format!(
+                    "block {hash} at height {height} does not carry the producer's signature"
+                )));
+            }
+        }
+        let tip_header = snap
+            .header(&tip.hash)?
+            .ok_or_else(|| NodeError::Corrupt(format!("no header for the tip {}", tip.hash)))?;
+        drop(snap);
+        tracing::info!(height = tip.height, hash = %tip.hash, "chain loaded");
+        let (blocks, _) = broadcast::channel(256);
+        Ok(ChainService {
+            max_block_bytes: setup.max_block_bytes.min(setup.params.max_block_bytes),
+            max_block_gas: setup.max_block_gas.min(setup.params.max_block_gas),
+            store,
+            params: setup.params,
+            producer_public: setup.producer_public,
+            producer_key: setup.producer_key,
+            state: Mutex::new(State {
+                mempool: Mempool::new(setup.mempool),
+                tip,
+                tip_header,
+            }),
+            blocks,
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the pool half-updated in a way that matters
+        // for safety (the store is the source of truth), so a poisoned lock is used as is.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The store (read side for APIs).
+    pub fn store(&self) -> &RedbStore {
+        &self.store
+    }
+
+    /// Chain rules.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// The producer's public key.
+    pub fn producer_public_key(&self) -> [u8; 32] {
+        self.producer_public
+    }
+
+    /// The last committed block.
+    pub fn tip(&self) -> Tip {
+        self.state().tip
+    }
+
+    /// Pool statistics.
+    pub fn pool_stats(&self) -> PoolStats {
+        let s = self.state();
+        PoolStats {
+            txs: s.mempool.len(),
+            bytes: s.mempool.bytes(),
+            orphans: s.mempool.orphan_count(),
+        }
+    }
+
+    /// Whether a transaction waits in the pool.
+    pub fn in_pool(&self, tx_id: &Hash) -> bool {
+        self.state().mempool.contains(tx_id)
+    }
+
+    /// New blocks, as they are committed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Block>> {
+        self.blocks.subscribe()
+    }
+
+    /// Checks a transaction (statelessly once, then against the chain plus the pool) and admits it.
+    pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
+        let tx_id = tx.id();
+        if self.store.tx_location(&tx_id)?.is_some() {
+            return Err(SubmitError::AlreadyOnChain(tx_id));
+        }
+        let next_height = self.tip().height.saturating_add(1);
+        // The expensive part (signatures, programs) runs outside the lock.
+        let checked =
+            ledger::check_tx(Arc::new(tx), &self.params, next_height).map_err(SubmitError::Invalid)?;
+        let mut state = self.state();
+        let height = state.tip.height.saturating_add(1);
+        let snap = self.store.snapshot()?;
+        let admission = state
+            .mempool
+            .insert(Arc::new(checked), &snap, height, &self.params)?;
+        tracing::debug!(%tx_id, ?admission, "transaction admitted");
+        Ok(Submitted { tx_id, admission })
+    }
+
+    /// Whether transactions wait for a block.
+    pub fn has_pending(&self) -> bool {
+        !self.state().mempool.is_empty()
+    }
+
+    /// Produces, validates, commits and broadcasts one block holding the best pool transactions.
+    /// `now_ms` is the wall clock in milliseconds; the timestamp is at least one block interval after
+    /// the parent's. Fails if this node has no producer key.
+    pub fn produce_block(&self, now_ms: u64) -> Result<Arc<Block>, NodeError> {
+        let key = self
+            .producer_key
+            .as_ref()
+            .ok_or_else(|| NodeError::Config("this node has no producer key".into()))?;
+        let mut state = self.state();
+        let height = state.tip.height.saturating_add(1);
+        let coinbase = coinbase_tx(&self.params, height)?;
+        let budget_bytes = self.max_block_bytes.saturating_sub(coinbase.serialized_size());
+        // A bad transaction found by block validation is dropped and the block rebuilt; a handful of
+        // attempts, then an empty block, so production never stalls.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let selected: Vec<Arc<CheckedTx>> = if attempts > 8 {
+                Vec::new()
+            } else {
+                state.mempool.select(budget_bytes, self.max_block_gas)
+            };
+            let block = self.build_block(&state, &coinbase, &selected, now_ms, key)?;
+            let mut prechecked: Vec<Option<CheckedTx>> = Vec::with_capacity(selected.len() + 1);
+            prechecked.push(None);
+            prechecked.extend(selected.iter().map(|c| Some(CheckedTx::clone(c))));
+            let snap = self.store.snapshot()?;
+            match ledger::validate_block(&block, &state.tip_header, &snap, &self.params, &prechecked) {
+                Ok(changes) => {
+                    drop(snap);
+                    let tip = self.store.commit_block(&block, &changes)?;
+                    let conflicts = state.mempool.remove_committed(block.transactions());
+                    state.tip = tip;
+                    state.tip_header = block.header().clone();
+                    drop(state);
+                    tracing::info!(
+                        height = tip.height,
+                        hash = %tip.hash,
+                        txs = block.transactions().len(),
+                        dropped = conflicts.len(),
+                        "block committed"
+                    );
+                    let block = Arc::new(block);
+                    // No subscriber is not an error.
+                    let _ = self.blocks.send(block.clone());
+                    return Ok(block);
+                }
+                Err(BlockRejection::Tx { index, tx_id, reason }) if index > 0 && attempts <= 8 => {
+                    let removed = state.mempool.remove_with_descendants(&tx_id);
+                    tracing::warn!(%tx_id, %reason, removed = removed.len(), "dropped a pool transaction block validation refused");
+                }
+                Err(e) => return Err(NodeError::OwnBlockInvalid(e)),
+            }
+        }
+    }
+
+    fn build_block(
+        &self,
+        state: &State,
+        coinbase: &Transaction,
+        selected: &[Arc<CheckedTx>],
+        now_ms: u64,
+        key: &ProducerKey,
+    ) -> Result<Block, NodeError> {
+        let parent = &state.tip_header;
+        let mut txs = Vec::with_capacity(selected.len() + 1);
+        txs.push(coinbase.clone());
+        txs.extend(selected.iter().map(|c| Transaction::clone(c.tx())));
+        let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+        let statuses = vec![false; txs.len()];
+        let timestamp = now_ms.max(parent.timestamp.saturating_add(self.params.block_time_interval));
+        let mut header = BlockHeader {
+            version: 1,
+            height: state.tip.height.saturating_add(1),
+            previous_block_hash: state.tip.hash,
+            timestamp,
+            transactions_merkle_root: types::merkle::tx_merkle_root(&ids),
+            transaction_status_hash: types::merkle::status_merkle_root(&statuses),
+            commitment_suffix: Vec::new(),
+            consensus: HeaderConsensus::Witness {
+                witness: Vec::new(),
+                suffix: Vec::new(),
+            },
+        };
+        let sig = key.sign_block(&header.hash());
+        header.consensus = HeaderConsensus::Witness {
+            witness: vec![sig.to_vec()],
+            suffix: Vec::new(),
+        };
+        Block::new(header, txs).map_err(|e| NodeError::Internal(format!("building a block: {e}")))
+    }
+}

@@ -1,0 +1,127 @@
+//! Node configuration: plain `serde` structs, every field defaulted, unknown fields refused.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Which chain the node runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChainConfig {
+    /// Network: `"devnet"`, `"testnet"` or `"mainnet"` (address prefixes and parameters). Only the
+    /// sidechain devnet (solo consensus) is supported by this node today.
+    pub network: String,
+    /// The genesis block as hex, relative to the data directory unless absolute.
+    pub genesis_file: PathBuf,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        ChainConfig {
+            network: "devnet".to_string(),
+            genesis_file: PathBuf::from("genesis.hex"),
+        }
+    }
+}
+
+/// The solo block producer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProducerConfig {
+    /// Whether this node produces blocks.
+    pub enabled: bool,
+    /// File holding the producer's 32-byte ed25519 seed as hex, relative to the data directory unless
+    /// absolute. Never logged.
+    pub key_file: PathBuf,
+    /// The producer's ed25519 public key (hex): every block's witness must carry its signature over the
+    /// block hash. Empty: the public key of `key_file`.
+    pub public_key: String,
+    /// Milliseconds between blocks while transactions wait.
+    pub block_interval_ms: u64,
+    /// Longest gap, in milliseconds, before an empty block is produced.
+    pub empty_block_interval_ms: u64,
+    /// Most transaction bytes in one block (also capped by the chain's rule).
+    pub max_block_bytes: u64,
+    /// Most gas in one block (also capped by the chain's rule).
+    pub max_block_gas: u64,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            enabled: true,
+            key_file: PathBuf::from("producer.key"),
+            public_key: String::new(),
+            block_interval_ms: 500,
+            empty_block_interval_ms: 3_000,
+            max_block_bytes: 8 << 20,
+            max_block_gas: 10_000_000,
+        }
+    }
+}
+
+/// The transaction pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most transaction bytes held.
+    pub max_bytes: u64,
+    /// Most orphans (transactions spending outputs not known yet) held; 0 rejects them.
+    pub max_orphans: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig {
+            max_txs: 65_536,
+            max_bytes: 64 << 20,
+            max_orphans: 256,
+        }
+    }
+}
+
+/// The node's configuration. The binary composes it with the API's configuration in one TOML file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Directory of the store, genesis and keys.
+    pub data_dir: PathBuf,
+    /// Which chain.
+    pub chain: ChainConfig,
+    /// Block production.
+    pub producer: ProducerConfig,
+    /// The transaction pool.
+    pub mempool: MempoolConfig,
+}
+
+impl NodeConfig {
+    /// `path` resolved against the data directory.
+    pub fn in_data_dir(&self, path: &std::path::Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.data_dir.join(path)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_and_unknown_fields_are_refused() {
+        let c: NodeConfig = toml::from_str("").unwrap();
+        assert_eq!(c, NodeConfig::default());
+        assert_eq!(c.producer.block_interval_ms, 500);
+        let c: NodeConfig = toml::from_str("[producer]\nblock_interval_ms = 250\n").unwrap();
+        assert_eq!(c.producer.block_interval_ms, 250);
+        assert_eq!(c.producer.empty_block_interval_ms, 3_000);
+        let err = toml::from_str::<NodeConfig>("[producer]\nblock_intervl_ms = 250\n").unwrap_err();
+        assert!(err.to_string().contains("block_intervl_ms"), "{err}");
+        assert!(toml::from_str::<NodeConfig>("colour = 1\n").is_err());
+        assert!(toml::from_str::<NodeConfig>("[mempool]\nmax_txs = \"many\"\n").is_err());
+    }
+}

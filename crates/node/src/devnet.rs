@@ -1,0 +1,104 @@
+//! Building and signing standard transfers: what a devnet user, the tests and the load generator
+//! need without a wallet. Spends pay-to-witness-pubkey-hash outputs of one chainkd key.
+
+use crypto::chainkd::XPrv;
+use types::Hash;
+use types::Transaction;
+use types::amount::Amount;
+use types::asset::AssetId;
+use types::graph::ResultKind;
+use types::profile::Profile;
+use types::tx::{InputKind, OutputKind, SpendCommitment, SpendInput, TxData, TxInput, TxOutput};
+
+use crate::NodeError;
+
+/// An unspent BTM output and what spending it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coin {
+    /// The output ID.
+    pub output_id: Hash,
+    /// The entry it came from (the creating transaction's mux).
+    pub source_id: Hash,
+    /// Its position in that source.
+    pub source_position: u64,
+    /// Amount in neu.
+    pub amount: u64,
+    /// Its control program.
+    pub control_program: Vec<u8>,
+}
+
+/// The spendable BTM outputs of `tx` locked by `program`.
+pub fn coins_of(tx: &Transaction, program: &[u8]) -> Vec<Coin> {
+    let ids = tx.ids();
+    tx.outputs()
+        .iter()
+        .zip(ids.outputs.iter())
+        .enumerate()
+        .filter(|(_, (o, oid))| {
+            oid.kind == ResultKind::Output
+                && o.asset_id() == AssetId::BTM
+                && o.control_program() == program
+                && o.amount().get() > 0
+        })
+        .map(|(i, (o, oid))| Coin {
+            output_id: oid.id,
+            source_id: ids.mux_id,
+            source_position: u64::try_from(i).unwrap_or(u64::MAX),
+            amount: o.amount().get(),
+            control_program: o.control_program().to_vec(),
+        })
+        .collect()
+}
+
+/// A sidechain transfer spending `inputs` (all locked by `xprv`'s P2WPKH program) to `outputs`
+/// (program, amount), signed. Whatever BTM the outputs leave is the fee.
+pub fn sign_transfer(
+    xprv: &XPrv,
+    inputs: &[Coin],
+    outputs: &[(Vec<u8>, u64)],
+) -> Result<Transaction, NodeError> {
+    let amount = |n: u64| Amount::new(n).map_err(|e| NodeError::Config(format!("amount {n}: {e}")));
+    let mut data = TxData {
+        version: 1,
+        time_range: 0,
+        inputs: Vec::with_capacity(inputs.len()),
+        outputs: Vec::with_capacity(outputs.len()),
+    };
+    for c in inputs {
+        data.inputs.push(TxInput::new(InputKind::Spend(SpendInput {
+            commitment: SpendCommitment {
+                source_id: c.source_id,
+                asset_id: AssetId::BTM,
+                amount: amount(c.amount)?,
+                source_position: c.source_position,
+                vm_version: 1,
+                control_program: c.control_program.clone(),
+                suffix: Vec::new(),
+            },
+            arguments: Vec::new(),
+        })));
+    }
+    for (program, n) in outputs {
+        data.outputs.push(TxOutput::new(
+            OutputKind::Control,
+            AssetId::BTM,
+            amount(*n)?,
+            program.clone(),
+        ));
+    }
+    let unsigned =
+        Transaction::new(Profile::Side, data).map_err(|e| NodeError::Config(format!("transfer: {e}")))?;
+    let public = xprv.xpub().public_key().to_vec();
+    let mut sigs = Vec::with_capacity(inputs.len());
+    for i in 0..inputs.len() {
+        let hash = unsigned
+            .sighash(i)
+            .ok_or_else(|| NodeError::Internal(format!("no signature hash for input {i}")))?;
+        sigs.push(xprv.sign(hash.as_bytes()).to_vec());
+    }
+    let mut data = unsigned.into_data();
+    for (input, sig) in data.inputs.iter_mut().zip(sigs) {
+        input.set_arguments(vec![sig, public.clone()]);
+    }
+    Transaction::new(Profile::Side, data).map_err(|e| NodeError::Config(format!("transfer: {e}")))
+}

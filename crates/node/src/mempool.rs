@@ -1,0 +1,608 @@
+//! The transaction pool: admission against the chain's UTXO view plus the pool's own outputs, conflict
+//! detection, a small bounded orphan pool, fee-rate priority, and count and byte limits with eviction
+//! of the lowest fee rate.
+//!
+//! Every transaction is checked statelessly once ([`ledger::check_tx`], by the caller) and the result,
+//! a [`CheckedTx`], is kept: block building and block validation reuse it instead of checking again.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use ledger::{ChainParams, CheckedTx, TxRejection, UtxoEntry, UtxoKind, UtxoView, ViewError};
+use types::Hash;
+use types::graph::ResultKind;
+use types::tx::InputKind;
+
+use crate::config::MempoolConfig;
+
+/// Why the pool refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MempoolError {
+    /// The transaction is in the pool already.
+    #[error("transaction {0} is already in the pool")]
+    Duplicate(Hash),
+    /// The transaction is in the pool's orphan area already, waiting for its inputs.
+    #[error("transaction {0} is already waiting for its inputs")]
+    DuplicateOrphan(Hash),
+    /// An input spends an output a pool transaction already spends.
+    #[error("input spends {output_id}, already spent by pool transaction {by}")]
+    Conflict {
+        /// The output.
+        output_id: Hash,
+        /// The pool transaction spending it.
+        by: Hash,
+    },
+    /// A cross-chain input claims a main-chain output a pool transaction already claims.
+    #[error("cross-chain input claims {output_id}, already claimed by pool transaction {by}")]
+    ClaimConflict {
+        /// The main-chain output.
+        output_id: Hash,
+        /// The pool transaction claiming it.
+        by: Hash,
+    },
+    /// An input spends an output neither the chain nor the pool knows, and the orphan area is off.
+    #[error("input spends {output_id}, which is neither on chain nor created by a pool transaction")]
+    UnknownInput {
+        /// The output.
+        output_id: Hash,
+    },
+    /// The transaction fails the ledger's rules against the chain state plus the pool.
+    #[error("invalid against the current state: {0}")]
+    Invalid(TxRejection),
+    /// The pool is full and the transaction's fee rate does not beat the lowest one held.
+    #[error("pool full: fee rate {fee_rate} neu/kB does not beat the lowest held, {lowest} neu/kB")]
+    PoolFull {
+        /// The transaction's fee rate.
+        fee_rate: u64,
+        /// The lowest fee rate in the pool.
+        lowest: u64,
+    },
+    /// The transaction alone is larger than the whole pool.
+    #[error("transaction of {size} bytes exceeds the pool's {max} bytes")]
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The pool's byte limit.
+        max: u64,
+    },
+    /// Reading the chain state failed.
+    #[error("reading the chain state failed: {0}")]
+    View(ViewError),
+}
+
+/// What happened to a transaction the pool accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// It is in the pool, ready for a block; `evicted` lists lower-priority transactions it displaced
+    /// and `promoted` orphans that became valid with it.
+    Accepted {
+        /// Transactions evicted to make room.
+        evicted: Vec<Hash>,
+        /// Orphans admitted because this transaction created their inputs.
+        promoted: Vec<Hash>,
+    },
+    /// It waits in the orphan area for outputs not known yet.
+    Orphaned {
+        /// The first unknown output it spends.
+        missing: Hash,
+    },
+}
+
+/// Fee per 1000 bytes, saturating.
+pub fn fee_rate(fee: u64, size: u64) -> u64 {
+    let rate = u128::from(fee).saturating_mul(1000) / u128::from(size.max(1));
+    u64::try_from(rate).unwrap_or(u64::MAX)
+}
+
+/// Priority key: higher fee rate first, then earlier arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Priority {
+    fee_rate: u64,
+    seq: u64,
+}
+
+impl Ord for Priority {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.fee_rate
+            .cmp(&other.fee_rate)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+impl PartialOrd for Priority {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// What one input of a transaction touches.
+struct Touches {
+    spends: Vec<Hash>,
+    claims: Vec<Hash>,
+    creates: Vec<(Hash, UtxoEntry)>,
+}
+
+fn touches(tx: &CheckedTx, height: u64) -> Touches {
+    let t = tx.tx();
+    let ids = t.ids();
+    let mut spends = Vec::new();
+    let mut claims = Vec::new();
+    for (input, input_ids) in t.inputs().iter().zip(ids.inputs.iter()) {
+        match (&input.kind, input_ids.spent_output_id) {
+            (InputKind::Spend(_) | InputKind::Veto(_), Some(id)) => spends.push(id),
+            (InputKind::CrossChain(_), Some(id)) => claims.push(id),
+            _ => {}
+        }
+    }
+    let creates = ids
+        .outputs
+        .iter()
+        .filter_map(|o| {
+            let kind = match o.kind {
+                ResultKind::Output => UtxoKind::Normal,
+                ResultKind::VoteOutput => UtxoKind::Vote,
+                ResultKind::Retirement | ResultKind::CrossChainOutput => return None,
+            };
+            Some((o.id, UtxoEntry { kind, height }))
+        })
+        .collect();
+    Touches {
+        spends,
+        claims,
+        creates,
+    }
+}
+
+/// One pool transaction.
+#[derive(Debug, Clone)]
+pub struct PoolTx {
+    /// The stateless check's result, reused by block building.
+    pub checked: Arc<CheckedTx>,
+    /// Serialized size.
+    pub size: u64,
+    /// Fee in neu.
+    pub fee: u64,
+    /// Gas used.
+    pub gas: u64,
+    priority: Priority,
+    spends: Vec<Hash>,
+    claims: Vec<Hash>,
+    creates: Vec<Hash>,
+}
+
+struct Orphan {
+    checked: Arc<CheckedTx>,
+    missing: Hash,
+}
+
+/// The pool. Not thread-safe by itself: the chain service holds it under its lock.
+pub struct Mempool {
+    config: MempoolConfig,
+    txs: HashMap<Hash, PoolTx>,
+    by_priority: BTreeSet<(Priority, Hash)>,
+    /// Output ID → pool transaction spending it.
+    spent_by: HashMap<Hash, Hash>,
+    /// Main-chain output ID → pool transaction claiming it.
+    claimed_by: HashMap<Hash, Hash>,
+    /// Output ID → (pool transaction creating it, entry).
+    created: HashMap<Hash, (Hash, UtxoEntry)>,
+    total_bytes: u64,
+    seq: u64,
+    orphans: HashMap<Hash, Orphan>,
+    orphan_order: VecDeque<Hash>,
+}
+
+impl std::fmt::Debug for Mempool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mempool")
+            .field("txs", &self.txs.len())
+            .field("bytes", &self.total_bytes)
+            .field("orphans", &self.orphans.len())
+            .finish()
+    }
+}
+
+/// The chain's view with the pool's own outputs on top (and the pool's spends removed).
+struct PoolView<'a> {
+    chain: &'a dyn UtxoView,
+    pool: &'a Mempool,
+}
+
+impl UtxoView for PoolView<'_> {
+    fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
+        if self.pool.spent_by.contains_key(output_id) {
+            return Ok(None);
+        }
+        if let Some((_, entry)) = self.pool.created.get(output_id) {
+            return Ok(Some(*entry));
+        }
+        self.chain.utxo(output_id)
+    }
+
+    fn is_claimed(&self, mainchain_output_id: &Hash) -> Result<bool, ViewError> {
+        Ok(self.pool.claimed_by.contains_key(mainchain_output_id)
+            || self.chain.is_claimed(mainchain_output_id)?)
+    }
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(config: MempoolConfig) -> Mempool {
+        Mempool {
+            config,
+            txs: HashMap::new(),
+            by_priority: BTreeSet::new(),
+            spent_by: HashMap::new(),
+            claimed_by: HashMap::new(),
+            created: HashMap::new(),
+            total_bytes: 0,
+            seq: 0,
+            orphans: HashMap::new(),
+            orphan_order: VecDeque::new(),
+        }
+    }
+
+    /// Number of ready transactions.
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    /// Whether no transaction is ready.
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty()
+    }
+
+    /// Total bytes of the ready transactions.
+    pub fn bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
+    /// Number of orphans waiting.
+    pub fn orphan_count(&self) -> usize {
+        self.orphans.len()
+    }
+
+    /// Whether `tx_id` is in the pool (ready).
+    pub fn contains(&self, tx_id: &Hash) -> bool {
+        self.txs.contains_key(tx_id)
+    }
+
+    /// A pool transaction.
+    pub fn get(&self, tx_id: &Hash) -> Option<&PoolTx> {
+        self.txs.get(tx_id)
+    }
+
+    /// Admits a transaction checked statelessly by [`ledger::check_tx`] into the pool, against `chain`
+    /// (the committed state) plus the pool, for a block at `height`.
+    pub fn insert(
+        &mut self,
+        checked: Arc<CheckedTx>,
+        chain: &dyn UtxoView,
+        height: u64,
+        params: &ChainParams,
+    ) -> Result<Admission, MempoolError> {
+        let tx_id = checked.tx().id();
+        if self.txs.contains_key(&tx_id) {
+            return Err(MempoolError::Duplicate(tx_id));
+        }
+        if self.orphans.contains_key(&tx_id) {
+            return Err(MempoolError::DuplicateOrphan(tx_id));
+        }
+        let t = touches(&checked, height);
+        // A missing input: hold as an orphan (bounded) or refuse.
+        for id in &t.spends {
+            if let Some(by) = self.spent_by.get(id) {
+                return Err(MempoolError::Conflict {
+                    output_id: *id,
+                    by: *by,
+                });
+            }
+            let known =
+                self.created.contains_key(id) || chain.utxo(id).map_err(MempoolError::View)?.is_some();
+            if !known {
+                return self.add_orphan(tx_id, checked, *id);
+            }
+        }
+        let evicted = self.admit(tx_id, checked, t, chain, height, params)?;
+        let promoted = self.promote_orphans(tx_id, chain, height, params);
+        Ok(Admission::Accepted { evicted, promoted })
+    }
+
+    fn add_orphan(
+        &mut self,
+        tx_id: Hash,
+        checked: Arc<CheckedTx>,
+        missing: Hash,
+    ) -> Result<Admission, MempoolError> {
+        if self.config.max_orphans == 0 {
+            return Err(MempoolError::UnknownInput { output_id: missing });
+        }
+        while self.orphans.len() >= self.config.max_orphans {
+            match self.orphan_order.pop_front() {
+                Some(old) => {
+                    self.orphans.remove(&old);
+                }
+                None => break,
+            }
+        }
+        self.orphans.insert(tx_id, Orphan { checked, missing });
+        self.orphan_order.push_back(tx_id);
+        Ok(Admission::Orphaned { missing })
+    }
+
+    /// Retries orphans whose missing output `parent` created (transitively). Failures drop the orphan.
+    fn promote_orphans(
+        &mut self,
+        parent: Hash,
+        chain: &dyn UtxoView,
+        height: u64,
+        params: &ChainParams,
+    ) -> Vec<Hash> {
+        let mut promoted = Vec::new();
+        {
+            let Some(created) = self.txs.get(&parent).map(|tx| tx.creates.clone()) else {
+                return promoted;
+            };
+            let created: HashSet<Hash> = created.into_iter().collect();
+            let ready: Vec<Hash> = self
+                .orphans
+                .iter()
+                .filter(|(_, o)| created.contains(&o.missing))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ready {
+                let Some(orphan) = self.orphans.remove(&id) else {
+                    continue;
+                };
+                self.orphan_order.retain(|o| *o != id);
+                // The nested insert promotes this orphan's own orphans in turn.
+                if let Ok(Admission::Accepted { promoted: more, .. }) =
+                    self.insert(orphan.checked, chain, height, params)
+                {
+                    promoted.push(id);
+                    promoted.extend(more);
+                }
+            }
+        }
+        promoted
+    }
+
+    fn admit(
+        &mut self,
+        tx_id: Hash,
+        checked: Arc<CheckedTx>,
+        t: Touches,
+        chain: &dyn UtxoView,
+        height: u64,
+        params: &ChainParams,
+    ) -> Result<Vec<Hash>, MempoolError> {
+        for id in &t.claims {
+            if let Some(by) = self.claimed_by.get(id) {
+                return Err(MempoolError::ClaimConflict {
+                    output_id: *id,
+                    by: *by,
+                });
+            }
+        }
+        ledger::check_tx_against(&checked, &PoolView { chain, pool: self }, height, params).map_err(|e| {
+            match e {
+                TxRejection::View(v) => MempoolError::View(v),
+                other => MempoolError::Invalid(other),
+            }
+        })?;
+        let size = checked.serialized_size();
+        let fee = checked.fee();
+        if size > self.config.max_bytes {
+            return Err(MempoolError::TooLarge {
+                size,
+                max: self.config.max_bytes,
+            });
+        }
+        let rate = fee_rate(fee, size);
+        self.seq = self.seq.wrapping_add(1);
+        let priority = Priority {
+            fee_rate: rate,
+            seq: self.seq,
+        };
+        // Make room: evict the lowest fee rates (with their descendants), never a parent of this one.
+        let parents: HashSet<Hash> = t
+            .spends
+            .iter()
+            .filter_map(|id| self.created.get(id).map(|(p, _)| *p))
+            .collect();
+        let mut to_evict: Vec<Hash> = Vec::new();
+        let mut evict_set: HashSet<Hash> = HashSet::new();
+        let mut count = self.txs.len().saturating_add(1);
+        let mut bytes = self.total_bytes.saturating_add(size);
+        let mut lowest = self.by_priority.iter();
+        while count > self.config.max_txs || bytes > self.config.max_bytes {
+            let Some((p, victim)) = lowest.next() else {
+                break;
+            };
+            if evict_set.contains(victim) {
+                continue;
+            }
+            if *p >= priority || parents.contains(victim) {
+                return Err(MempoolError::PoolFull {
+                    fee_rate: rate,
+                    lowest: self.by_priority.first().map(|(p, _)| p.fee_rate).unwrap_or(0),
+                });
+            }
+            for d in self.with_descendants(*victim) {
+                if parents.contains(&d) {
+                    return Err(MempoolError::PoolFull {
+                        fee_rate: rate,
+                        lowest: self.by_priority.first().map(|(p, _)| p.fee_rate).unwrap_or(0),
+                    });
+                }
+                if evict_set.insert(d) {
+                    to_evict.push(d);
+                    count = count.saturating_sub(1);
+                    bytes = bytes.saturating_sub(self.txs.get(&d).map(|x| x.size).unwrap_or(0));
+                }
+            }
+        }
+        for id in &to_evict {
+            self.remove_one(id);
+        }
+        for id in &t.spends {
+            self.spent_by.insert(*id, tx_id);
+        }
+        for id in &t.claims {
+            self.claimed_by.insert(*id, tx_id);
+        }
+        for (id, entry) in &t.creates {
+            self.created.insert(*id, (tx_id, *entry));
+        }
+        self.total_bytes = self.total_bytes.saturating_add(size);
+        self.by_priority.insert((priority, tx_id));
+        self.txs.insert(
+            tx_id,
+            PoolTx {
+                gas: checked.gas_used(),
+                checked,
+                size,
+                fee,
+                priority,
+                spends: t.spends,
+                claims: t.claims,
+                creates: t.creates.into_iter().map(|(id, _)| id).collect(),
+            },
+        );
+        Ok(to_evict)
+    }
+
+    /// `root` and every pool transaction spending its outputs, transitively.
+    fn with_descendants(&self, root: Hash) -> Vec<Hash> {
+        let mut out = vec![root];
+        let mut seen: HashSet<Hash> = HashSet::from([root]);
+        let mut i = 0;
+        while let Some(id) = out.get(i).copied() {
+            i += 1;
+            if let Some(tx) = self.txs.get(&id) {
+                for o in &tx.creates {
+                    if let Some(child) = self.spent_by.get(o)
+                        && seen.insert(*child)
+                    {
+                        out.push(*child);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Removes one transaction from every index (not its descendants).
+    fn remove_one(&mut self, tx_id: &Hash) -> Option<PoolTx> {
+        let tx = self.txs.remove(tx_id)?;
+        self.by_priority.remove(&(tx.priority, *tx_id));
+        for id in &tx.spends {
+            if self.spent_by.get(id) == Some(tx_id) {
+                self.spent_by.remove(id);
+            }
+        }
+        for id in &tx.claims {
+            if self.claimed_by.get(id) == Some(tx_id) {
+                self.claimed_by.remove(id);
+            }
+        }
+        for id in &tx.creates {
+            self.created.remove(id);
+        }
+        self.total_bytes = self.total_bytes.saturating_sub(tx.size);
+        Some(tx)
+    }
+
+    /// Removes a transaction and everything depending on it; returns what was removed.
+    pub fn remove_with_descendants(&mut self, tx_id: &Hash) -> Vec<Hash> {
+        let all = self.with_descendants(*tx_id);
+        all.into_iter()
+            .filter(|id| self.remove_one(id).is_some())
+            .collect()
+    }
+
+    /// After a block commit: drops the block's transactions and every pool transaction that
+    /// conflicts with them (spends or claims what the block spent or claimed), with descendants.
+    /// Returns the IDs dropped as conflicts.
+    pub fn remove_committed(&mut self, block_txs: &[types::Transaction]) -> Vec<Hash> {
+        let mut conflicts = Vec::new();
+        for tx in block_txs {
+            let id = tx.id();
+            self.orphans.remove(&id);
+            if self.remove_one(&id).is_some() {
+                continue;
+            }
+            // Not ours: anything in the pool spending the same outputs lost the race.
+            for (input, ids) in tx.inputs().iter().zip(tx.ids().inputs.iter()) {
+                let Some(spent) = ids.spent_output_id else {
+                    continue;
+                };
+                let holder = match input.kind {
+                    InputKind::CrossChain(_) => self.claimed_by.get(&spent).copied(),
+                    _ => self.spent_by.get(&spent).copied(),
+                };
+                if let Some(h) = holder {
+                    conflicts.extend(self.remove_with_descendants(&h));
+                }
+            }
+        }
+        self.orphan_order.retain(|id| self.orphans.contains_key(id));
+        conflicts
+    }
+
+    /// Picks transactions for a block: highest fee rate first, a transaction only after its pool
+    /// parents, until the byte or gas budget is spent (a transaction that does not fit is skipped and
+    /// smaller ones may still fill the block). The result is in a valid order.
+    pub fn select(&self, max_bytes: u64, max_gas: u64) -> Vec<Arc<CheckedTx>> {
+        // In-pool parent count per transaction.
+        let mut waiting: HashMap<Hash, usize> = HashMap::new();
+        let mut ready: BinaryHeap<(Priority, Hash)> = BinaryHeap::new();
+        for (id, tx) in &self.txs {
+            let parents: HashSet<Hash> = tx
+                .spends
+                .iter()
+                .filter_map(|o| self.created.get(o).map(|(p, _)| *p))
+                .collect();
+            if parents.is_empty() {
+                ready.push((tx.priority, *id));
+            } else {
+                waiting.insert(*id, parents.len());
+            }
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0u64;
+        let mut gas = 0u64;
+        while let Some((_, id)) = ready.pop() {
+            let Some(tx) = self.txs.get(&id) else { continue };
+            let (Some(nb), Some(ng)) = (bytes.checked_add(tx.size), gas.checked_add(tx.gas)) else {
+                continue;
+            };
+            if nb > max_bytes || ng > max_gas {
+                continue;
+            }
+            bytes = nb;
+            gas = ng;
+            out.push(tx.checked.clone());
+            let mut children: HashSet<Hash> = HashSet::new();
+            for o in &tx.creates {
+                if let Some(child) = self.spent_by.get(o) {
+                    children.insert(*child);
+                }
+            }
+            for child in children {
+                if let Some(n) = waiting.get_mut(&child) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        waiting.remove(&child);
+                        if let Some(c) = self.txs.get(&child) {
+                            ready.push((c.priority, child));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,368 @@
+//! The chain service with its mempool and producer, on a real store: admission rules, block
+//! production under gas/byte budgets, commit, restart and signature checks on load.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crypto::chainkd::XPrv;
+use ledger::ChainParams;
+use node::chain::{ChainService, ChainSetup, ProducerKey, SubmitError, witness_is_valid};
+use node::devnet::{Coin, coins_of, sign_transfer};
+use node::genesis::{devnet_genesis, p2wpkh_program_of};
+use node::mempool::{Admission, MempoolError};
+use node::{MempoolConfig, NodeError};
+use storage::{ChainIdentity, RedbStore, StoreRead};
+use types::{Block, Transaction};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("tributary-node-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const EACH: u64 = 1_000_000_000_000;
+const FEE: u64 = 1_000_000;
+
+struct Harness {
+    _dir: TempDir,
+    path: PathBuf,
+    chain: ChainService,
+    xprv: XPrv,
+    program: Vec<u8>,
+    coins: Vec<Coin>,
+    genesis: Block,
+    producer: ProducerKey,
+}
+
+fn setup_with(name: &str, mempool: MempoolConfig, max_block_bytes: u64, max_block_gas: u64) -> Harness {
+    let dir = TempDir::new(name);
+    let params = ChainParams::side_devnet();
+    let xprv = XPrv::root(b"node test dev account");
+    let program = p2wpkh_program_of(&xprv.xpub());
+    let genesis = devnet_genesis(&params, &program, 8, EACH, 1_700_000_000_000).unwrap();
+    let coins = coins_of(&genesis.transactions()[1], &program);
+    assert_eq!(coins.len(), 8);
+    let producer = ProducerKey::from_seed(&[7; 32]);
+    let path = dir.0.join("chain.redb");
+    let chain = open(
+        &path,
+        &genesis,
+        &producer,
+        mempool,
+        max_block_bytes,
+        max_block_gas,
+    )
+    .unwrap();
+    Harness {
+        _dir: dir,
+        path,
+        chain,
+        xprv,
+        program,
+        coins,
+        genesis,
+        producer,
+    }
+}
+
+fn setup(name: &str) -> Harness {
+    setup_with(name, MempoolConfig::default(), 8 << 20, 10_000_000)
+}
+
+fn open(
+    path: &std::path::Path,
+    genesis: &Block,
+    producer: &ProducerKey,
+    mempool: MempoolConfig,
+    max_block_bytes: u64,
+    max_block_gas: u64,
+) -> Result<ChainService, NodeError> {
+    let params = ChainParams::side_devnet();
+    let store = RedbStore::open(
+        path,
+        ChainIdentity {
+            profile: params.profile,
+            network: params.network,
+            genesis_hash: genesis.hash(),
+        },
+    )?;
+    ChainService::open(
+        store,
+        ChainSetup {
+            params,
+            genesis: genesis.clone(),
+            producer_public: producer.public_key(),
+            producer_key: Some(producer.clone()),
+            mempool,
+            max_block_bytes,
+            max_block_gas,
+        },
+    )
+}
+
+impl Harness {
+    fn pay(&self, coin: &Coin, fee: u64) -> Transaction {
+        sign_transfer(
+            &self.xprv,
+            std::slice::from_ref(coin),
+            &[(self.program.clone(), coin.amount - fee)],
+        )
+        .unwrap()
+    }
+    fn produce(&self) -> Arc<Block> {
+        self.chain.produce_block(1_800_000_000_000).unwrap()
+    }
+}
+
+#[test]
+fn a_submitted_transfer_is_included_and_indexed() {
+    let h = setup("include");
+    let mut blocks = h.chain.subscribe();
+    let tx = h.pay(&h.coins[0], FEE);
+    let out = h.chain.submit(tx.clone()).unwrap();
+    assert_eq!(out.tx_id, tx.id());
+    assert!(matches!(out.admission, Admission::Accepted { .. }));
+    assert!(h.chain.in_pool(&tx.id()));
+    let block = h.produce();
+    assert_eq!(block.header().height, 1);
+    assert_eq!(block.transactions().len(), 2);
+    assert_eq!(block.transactions()[1].id(), tx.id());
+    assert!(witness_is_valid(block.header(), &h.producer.public_key()));
+    assert_eq!(blocks.try_recv().unwrap().hash(), block.hash());
+    assert!(!h.chain.in_pool(&tx.id()));
+    let store = h.chain.store();
+    let loc = store.tx_location(&tx.id()).unwrap().unwrap();
+    assert_eq!((loc.block_height, loc.position), (1, 1));
+    assert_eq!(store.utxo_entry(&h.coins[0].output_id).unwrap(), None);
+    let new = coins_of(&tx, &h.program);
+    assert!(store.utxo_entry(&new[0].output_id).unwrap().is_some());
+    // Submitting it again: already on chain.
+    assert!(matches!(h.chain.submit(tx), Err(SubmitError::AlreadyOnChain(_))));
+    // Spending the same coin again: not unspent any more.
+    let again = sign_transfer(
+        &h.xprv,
+        &[h.coins[0].clone()],
+        &[(h.program.clone(), EACH - 2 * FEE)],
+    )
+    .unwrap();
+    assert!(matches!(
+        h.chain.submit(again),
+        Err(SubmitError::Mempool(
+            MempoolError::UnknownInput { .. } | MempoolError::Invalid(_)
+        )) | Ok(node::Submitted {
+            admission: Admission::Orphaned { .. },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn conflicts_bad_signatures_and_duplicates_are_refused_with_reasons() {
+    let h = setup("refuse");
+    let a = h.pay(&h.coins[0], FEE);
+    h.chain.submit(a.clone()).unwrap();
+    assert!(matches!(
+        h.chain.submit(a.clone()),
+        Err(SubmitError::Mempool(MempoolError::Duplicate(_)))
+    ));
+    // Double spend of the same coin with another fee.
+    let b = h.pay(&h.coins[0], FEE * 2);
+    let err = h.chain.submit(b).unwrap_err();
+    assert!(
+        matches!(err, SubmitError::Mempool(MempoolError::Conflict { by, .. }) if by == a.id()),
+        "{err}"
+    );
+    // Signed by another key.
+    let other = XPrv::root(b"someone else");
+    let forged = sign_transfer(&other, &[h.coins[1].clone()], &[(h.program.clone(), EACH - FEE)]).unwrap();
+    let err = h.chain.submit(forged).unwrap_err();
+    assert!(matches!(err, SubmitError::Invalid(_)), "{err}");
+    // Spends more than it has.
+    let greedy = sign_transfer(&h.xprv, &[h.coins[2].clone()], &[(h.program.clone(), EACH + 1)]).unwrap();
+    assert!(matches!(h.chain.submit(greedy), Err(SubmitError::Invalid(_))));
+    assert_eq!(h.chain.pool_stats().txs, 1);
+}
+
+#[test]
+fn chained_spends_and_orphans() {
+    let h = setup("chain");
+    // a -> b -> c, each spending the previous one's output. Submit c and b first: orphans.
+    let a = h.pay(&h.coins[0], FEE);
+    let b = h.pay(&coins_of(&a, &h.program)[0], FEE);
+    let c = h.pay(&coins_of(&b, &h.program)[0], FEE);
+    assert!(matches!(
+        h.chain.submit(c.clone()).unwrap().admission,
+        Admission::Orphaned { .. }
+    ));
+    assert!(matches!(
+        h.chain.submit(b.clone()).unwrap().admission,
+        Admission::Orphaned { .. }
+    ));
+    assert_eq!(h.chain.pool_stats().orphans, 2);
+    match h.chain.submit(a.clone()).unwrap().admission {
+        Admission::Accepted { promoted, .. } => {
+            assert_eq!(promoted, vec![b.id(), c.id()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.chain.pool_stats().txs, 3);
+    assert_eq!(h.chain.pool_stats().orphans, 0);
+    let block = h.produce();
+    let ids: Vec<_> = block.transactions().iter().skip(1).map(Transaction::id).collect();
+    assert_eq!(ids, vec![a.id(), b.id(), c.id()]);
+    assert!(!h.chain.has_pending());
+}
+
+#[test]
+fn orphans_off_means_unknown_inputs_are_refused() {
+    let h = setup_with(
+        "noorphan",
+        MempoolConfig {
+            max_orphans: 0,
+            ..MempoolConfig::default()
+        },
+        8 << 20,
+        10_000_000,
+    );
+    let a = h.pay(&h.coins[0], FEE);
+    let b = h.pay(&coins_of(&a, &h.program)[0], FEE);
+    let err = h.chain.submit(b).unwrap_err();
+    assert!(
+        matches!(err, SubmitError::Mempool(MempoolError::UnknownInput { .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn full_pool_evicts_the_lowest_fee_rate() {
+    let h = setup_with(
+        "evict",
+        MempoolConfig {
+            max_txs: 2,
+            ..MempoolConfig::default()
+        },
+        8 << 20,
+        10_000_000,
+    );
+    let low = h.pay(&h.coins[0], FEE);
+    let mid = h.pay(&h.coins[1], FEE * 2);
+    h.chain.submit(low.clone()).unwrap();
+    h.chain.submit(mid.clone()).unwrap();
+    // A lower fee than everything held: refused.
+    let lower = h.pay(&h.coins[2], FEE / 2);
+    let err = h.chain.submit(lower).unwrap_err();
+    assert!(
+        matches!(err, SubmitError::Mempool(MempoolError::PoolFull { .. })),
+        "{err}"
+    );
+    // A higher fee: evicts the lowest.
+    let high = h.pay(&h.coins[3], FEE * 3);
+    match h.chain.submit(high.clone()).unwrap().admission {
+        Admission::Accepted { evicted, .. } => assert_eq!(evicted, vec![low.id()]),
+        other => panic!("{other:?}"),
+    }
+    assert!(!h.chain.in_pool(&low.id()));
+    assert!(h.chain.in_pool(&mid.id()) && h.chain.in_pool(&high.id()));
+    // Block order: highest fee rate first.
+    let block = h.produce();
+    assert_eq!(block.transactions()[1].id(), high.id());
+    assert_eq!(block.transactions()[2].id(), mid.id());
+}
+
+#[test]
+fn blocks_respect_the_gas_budget_and_empty_blocks_work() {
+    // A budget for about two transfers per block.
+    let h = setup_with("gas", MempoolConfig::default(), 8 << 20, 4_500);
+    for c in &h.coins[..6] {
+        h.chain.submit(h.pay(c, FEE)).unwrap();
+    }
+    let mut heights = Vec::new();
+    while h.chain.has_pending() {
+        let b = h.produce();
+        assert!(b.transactions().len() >= 2, "no progress");
+        assert!(b.transactions().len() <= 3);
+        heights.push(b.header().height);
+        assert!(heights.len() < 10);
+    }
+    assert!(heights.len() >= 2);
+    let empty = h.produce();
+    assert_eq!(empty.transactions().len(), 1);
+    // Timestamps move forward by at least the block interval.
+    let s = h.chain.store();
+    let t1 = s.block_at(1).unwrap().unwrap().header().timestamp;
+    let t2 = s.block_at(2).unwrap().unwrap().header().timestamp;
+    assert!(t2 >= t1 + 500);
+}
+
+#[test]
+fn restart_keeps_state_and_checks_block_signatures() {
+    let h = setup("restart");
+    let tx = h.pay(&h.coins[0], FEE);
+    h.chain.submit(tx.clone()).unwrap();
+    h.produce();
+    h.produce();
+    let utxos = h.chain.store().utxos().unwrap();
+    let Harness {
+        chain,
+        path,
+        genesis,
+        producer,
+        _dir,
+        ..
+    } = h;
+    drop(chain);
+    let again = open(
+        &path,
+        &genesis,
+        &producer,
+        MempoolConfig::default(),
+        8 << 20,
+        10_000_000,
+    )
+    .unwrap();
+    assert_eq!(again.tip().height, 2);
+    assert_eq!(again.store().utxos().unwrap(), utxos);
+    assert!(again.store().tx_location(&tx.id()).unwrap().is_some());
+    drop(again);
+    // Another producer key: the stored blocks do not carry its signatures.
+    let other = ProducerKey::from_seed(&[8; 32]);
+    let err = open(
+        &path,
+        &genesis,
+        &other,
+        MempoolConfig::default(),
+        8 << 20,
+        10_000_000,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("producer's signature"), "{err}");
+    // Another genesis: refused by the store.
+    let params = ChainParams::side_devnet();
+    let g2 = devnet_genesis(&params, &[0x51], 1, 5, 1).unwrap();
+    assert!(
+        open(
+            &path,
+            &g2,
+            &producer,
+            MempoolConfig::default(),
+            8 << 20,
+            10_000_000
+        )
+        .is_err()
+    );
+}
