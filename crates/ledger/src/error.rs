@@ -212,6 +212,12 @@ pub enum TxRejection {
         /// Input index.
         input: usize,
     },
+    /// A cross-chain input on a chain configured without a federation program.
+    #[error("cross-chain input {input}: this chain has no federation to accept it")]
+    NoFederation {
+        /// Input index.
+        input: usize,
+    },
     /// The output an input spends is not in the UTXO set (missing or already spent).
     #[error("input {input} spends {output_id}, which is not unspent")]
     MissingUtxo {

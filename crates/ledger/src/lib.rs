@@ -4,6 +4,7 @@ mod block;
 mod error;
 mod params;
 mod sig;
+pub mod testkit;
 mod tx;
 mod utxo;
 

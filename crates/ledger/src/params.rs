@@ -44,8 +44,9 @@ pub struct ChainParams {
     /// Main chain: height from which an input of unknown asset version (zero input ID) makes a
     /// transaction invalid (`ruleAA`, 142 500 on Bytom). Zero on the sidechain (always).
     pub empty_input_id_height: u64,
-    /// Sidechain: the program cross-chain inputs must satisfy (the federation's witness script). When
-    /// `None`, a cross-chain input runs the issuance program it carries (devnets without a federation).
+    /// Sidechain: the program every cross-chain input must satisfy (the reference's
+    /// `FederationWScript`: the P2WSH program of the federation's M-of-N script). When `None`,
+    /// cross-chain inputs are refused ([`crate::TxRejection::NoFederation`]).
     pub federation_program: Option<Vec<u8>>,
     /// Limits for decoding transactions and blocks.
     pub limits: types::Limits,

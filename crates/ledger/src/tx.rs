@@ -320,7 +320,7 @@ fn run_input(
                 params
                     .federation_program
                     .as_deref()
-                    .unwrap_or(&x.issuance_program),
+                    .ok_or(TxRejection::NoFederation { input: i })?,
                 x.commitment.asset_id,
                 x.commitment.amount.get(),
                 false,
