@@ -377,6 +377,17 @@ mod tests {
         )
     }
 
+    /// Freezes the format: changing any byte of a registration is a reviewed, deliberate act.
+    #[test]
+    fn frozen_vector() {
+        let (xprv, bls) = keys(1);
+        let program = registration_program(&xprv, 7, &bls);
+        assert_eq!(
+            hex::encode(crypto::sha3_256(&program)),
+            "0f624b2fcdda934314d55c344a80e4f1cb97a475b5ba9836b677028aacc896c5"
+        );
+    }
+
     #[test]
     fn tag_push_matches_tag_length() {
         assert_eq!(usize::from(TAG_PUSH), REGISTRATION_TAG.len());
