@@ -253,6 +253,11 @@ impl ChainService {
         self.producer_public
     }
 
+    /// Whether this node produces blocks.
+    pub fn is_producing(&self) -> bool {
+        self.producer_key.is_some()
+    }
+
     /// The last committed block.
     pub fn tip(&self) -> Tip {
         self.state().tip

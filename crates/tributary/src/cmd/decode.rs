@@ -1,314 +1,25 @@
 //! `tributary tx decode` and `tributary block decode`: the reference node's JSON shapes
-//! (`decode-raw-transaction` and `get-block`), field for field.
-//!
-//! The reference omits empty optional fields (`omitempty`) and prints an absent list of witness
-//! arguments as `null`; the views below follow it so that outputs compare equal as JSON.
+//! (`decode-raw-transaction` and `get-block`), from the views the node API also serves (`api::view`).
 
 use anyhow::{Context as _, Result};
-use serde::Serialize;
 use serde_json::Value;
-use types::Hash;
-use types::address::{program_to_address, program_to_address_with_hrp, sidechain_mainchain_hrp};
-use types::asset::AssetId;
-use types::block::{Block, HeaderConsensus};
+use types::block::Block;
 use types::codec::Limits;
-use types::graph::ResultKind;
-use types::profile::{Network, Profile};
-use types::tx::{InputKind, Transaction};
+use types::profile::Profile;
+use types::tx::Transaction;
 
 use super::parse_hex;
 use crate::cli::DecodeOpts;
-
-/// The reference's `asset_definition` default: an empty JSON object.
-fn empty_object() -> Value {
-    Value::Object(serde_json::Map::new())
-}
-
-/// The native asset's definition, as the reference node prints it for BTM.
-fn native_asset_definition() -> Value {
-    serde_json::json!({
-        "decimals": 8,
-        "description": "Bytom Official Issue",
-        "name": "BTM",
-        "symbol": "BTM",
-    })
-}
-
-/// One input as `decode-raw-transaction` prints it.
-#[derive(Debug, Serialize)]
-pub(crate) struct InputView {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    asset_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    asset_definition: Option<Value>,
-    amount: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    issuance_program: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    control_program: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    spent_output_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arbitrary: Option<String>,
-    input_id: String,
-    witness_arguments: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sign_data: Option<String>,
-}
-
-/// One output as `decode-raw-transaction` prints it.
-#[derive(Debug, Serialize)]
-pub(crate) struct OutputView {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    id: String,
-    position: usize,
-    asset_id: String,
-    asset_definition: Value,
-    amount: u64,
-    control_program: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vote: Option<String>,
-}
-
-/// A transaction as `decode-raw-transaction` prints it.
-#[derive(Debug, Serialize)]
-pub(crate) struct TxView {
-    tx_id: String,
-    version: u64,
-    size: u64,
-    time_range: u64,
-    inputs: Vec<InputView>,
-    outputs: Vec<OutputView>,
-    fee: u64,
-}
-
-/// A transaction inside `get-block`.
-#[derive(Debug, Serialize)]
-pub(crate) struct BlockTxView {
-    id: String,
-    version: u64,
-    size: u64,
-    time_range: u64,
-    inputs: Vec<InputView>,
-    outputs: Vec<OutputView>,
-    mux_id: String,
-}
-
-/// A block as `get-block` prints it (less what only a node's database knows: transaction statuses and,
-/// on a sidechain, the block's signer).
-#[derive(Debug, Serialize)]
-pub(crate) struct BlockView {
-    hash: String,
-    size: u64,
-    version: u64,
-    height: u64,
-    previous_block_hash: String,
-    timestamp: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonce: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bits: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    difficulty: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    witness: Option<Vec<String>>,
-    transaction_merkle_root: String,
-    transaction_status_hash: String,
-    transactions: Vec<BlockTxView>,
-}
-
-/// An address for a standard program, or `None` (the reference prints nothing) for any other program.
-fn address_of(program: &[u8], profile: Profile, network: Network, mainchain: bool) -> Option<String> {
-    if mainchain && profile == Profile::Side {
-        // A sidechain names value on the main chain (cross-chain in/out) with main-chain prefixes.
-        program_to_address_with_hrp(program, sidechain_mainchain_hrp(network))
-    } else {
-        program_to_address(program, profile, network)
-    }
-}
-
-fn witness(args: &[Vec<u8>]) -> Option<Vec<String>> {
-    // The reference appends to a nil slice, so no arguments print as `null`.
-    if args.is_empty() {
-        None
-    } else {
-        Some(args.iter().map(hex::encode).collect())
-    }
-}
-
-/// Raw definition bytes as JSON, if they are JSON.
-fn definition_json(raw: &[u8]) -> Option<Value> {
-    serde_json::from_slice(raw).ok()
-}
-
-fn inputs_view(tx: &Transaction, network: Network, in_block: bool) -> Vec<InputView> {
-    let profile = tx.profile();
-    let ids = tx.ids();
-    tx.inputs()
-        .iter()
-        .enumerate()
-        .map(|(i, input)| {
-            let input_ids = ids.inputs.get(i);
-            let (asset_id, amount) = match input.asset_amount() {
-                Some((asset, amount)) => (asset, amount.get()),
-                // A coinbase input carries no value; the sidechain names the native asset, the main chain
-                // leaves the zero ID.
-                None if profile == Profile::Side && matches!(input.kind, InputKind::Coinbase(_)) => {
-                    (AssetId::BTM, 0)
-                }
-                None => (AssetId::default(), 0),
-            };
-            let is_coinbase = matches!(input.kind, InputKind::Coinbase(_));
-            let control_program = match &input.kind {
-                InputKind::Spend(_) | InputKind::CrossChain(_) | InputKind::Veto(_) => input
-                    .control_program()
-                    .filter(|p| !p.is_empty())
-                    .map(<[u8]>::to_vec),
-                _ => None,
-            };
-            let mainchain = matches!(input.kind, InputKind::CrossChain(_));
-            let asset_definition = match &input.kind {
-                // The main chain prints an issuance's own definition when it is JSON.
-                InputKind::Issuance(_) => Some(
-                    input
-                        .asset_definition()
-                        .and_then(definition_json)
-                        .unwrap_or_else(empty_object),
-                ),
-                // A sidechain looks a claimed asset up in its node's registry, not in the input. BTM is
-                // always known. Any other asset is registered, with the definition its cross-chain input
-                // carries, once the node has processed the block: so a loose transaction prints `null`
-                // and a transaction inside a block prints the input's definition.
-                InputKind::CrossChain(_) if asset_id == AssetId::BTM => Some(native_asset_definition()),
-                InputKind::CrossChain(_) if in_block => Some(
-                    input
-                        .asset_definition()
-                        .and_then(definition_json)
-                        .unwrap_or(Value::Null),
-                ),
-                InputKind::CrossChain(_) => Some(Value::Null),
-                _ => Some(empty_object()),
-            };
-            InputView {
-                kind: input.kind.api_type_name(),
-                asset_id: asset_id.to_hex(),
-                asset_definition,
-                amount,
-                issuance_program: match &input.kind {
-                    InputKind::Issuance(_) => input.issuance_program().map(hex::encode),
-                    _ => None,
-                },
-                address: control_program
-                    .as_deref()
-                    .and_then(|p| address_of(p, profile, network, mainchain)),
-                control_program: control_program.map(hex::encode),
-                spent_output_id: input_ids.and_then(|i| i.spent_output_id).map(|h| h.to_hex()),
-                arbitrary: input.arbitrary().filter(|a| !a.is_empty()).map(hex::encode),
-                input_id: input_ids.map(|i| i.input_id.to_hex()).unwrap_or_default(),
-                witness_arguments: witness(input.arguments()),
-                // The main-chain decoder also prints each input's signature hash; a coinbase has none and
-                // prints the zero hash.
-                sign_data: (profile == Profile::Main).then(|| {
-                    if is_coinbase {
-                        Hash::ZERO
-                    } else {
-                        tx.sighash(i).unwrap_or(Hash::ZERO)
-                    }
-                    .to_hex()
-                }),
-            }
-        })
-        .collect()
-}
-
-fn outputs_view(tx: &Transaction, network: Network) -> Vec<OutputView> {
-    let profile = tx.profile();
-    let ids = tx.ids();
-    tx.outputs()
-        .iter()
-        .enumerate()
-        .map(|(i, output)| {
-            let out_ids = ids.outputs.get(i);
-            let kind = out_ids.map(|o| o.kind).unwrap_or(ResultKind::Output);
-            let mainchain = kind == ResultKind::CrossChainOutput;
-            OutputView {
-                kind: kind.api_type_name(profile),
-                id: out_ids.map(|o| o.id.to_hex()).unwrap_or_default(),
-                position: i,
-                asset_id: output.asset_id().to_hex(),
-                asset_definition: empty_object(),
-                amount: output.amount().get(),
-                control_program: hex::encode(output.control_program()),
-                address: address_of(output.control_program(), profile, network, mainchain),
-                vote: output.vote().filter(|v| !v.is_empty()).map(hex::encode),
-            }
-        })
-        .collect()
-}
-
-/// The `decode-raw-transaction` view of a transaction.
-pub(crate) fn tx_view(tx: &Transaction, network: Network) -> TxView {
-    TxView {
-        tx_id: tx.id().to_hex(),
-        version: tx.version(),
-        size: tx.serialized_size(),
-        time_range: tx.time_range(),
-        inputs: inputs_view(tx, network, false),
-        outputs: outputs_view(tx, network),
-        fee: tx.fee(),
-    }
-}
-
-/// The `get-block` view of a block.
-pub(crate) fn block_view(block: &Block, size: u64, network: Network) -> BlockView {
-    let header = block.header();
-    let (nonce, bits, witness) = match &header.consensus {
-        HeaderConsensus::Pow { nonce, bits } => (Some(*nonce), Some(*bits), None),
-        HeaderConsensus::Witness { witness, .. } => {
-            (None, None, Some(witness.iter().map(hex::encode).collect()))
-        }
-    };
-    BlockView {
-        hash: block.hash().to_hex(),
-        size,
-        version: header.version,
-        height: header.height,
-        previous_block_hash: header.previous_block_hash.to_hex(),
-        timestamp: header.timestamp,
-        nonce,
-        bits,
-        difficulty: bits.map(|b| types::difficulty::work_from_bits(b).to_string()),
-        witness,
-        transaction_merkle_root: header.transactions_merkle_root.to_hex(),
-        transaction_status_hash: header.transaction_status_hash.to_hex(),
-        transactions: block
-            .transactions()
-            .iter()
-            .map(|tx| BlockTxView {
-                id: tx.id().to_hex(),
-                version: tx.version(),
-                size: tx.serialized_size(),
-                time_range: tx.time_range(),
-                inputs: inputs_view(tx, network, true),
-                outputs: outputs_view(tx, network),
-                mux_id: tx.ids().mux_id.to_hex(),
-            })
-            .collect(),
-    }
-}
 
 /// `tx decode`.
 pub(crate) fn tx(opts: &DecodeOpts) -> Result<Value> {
     let bytes = parse_hex("the transaction", &opts.hex)?;
     let tx = Transaction::decode(&bytes, opts.chain.into(), &Limits::default())
         .with_context(|| format!("not a {} transaction", Profile::from(opts.chain)))?;
-    Ok(serde_json::to_value(tx_view(&tx, opts.network.into()))?)
+    Ok(serde_json::to_value(api::view::tx_view(
+        &tx,
+        opts.network.into(),
+    ))?)
 }
 
 /// `block decode`.
@@ -321,7 +32,7 @@ pub(crate) fn block(opts: &DecodeOpts) -> Result<Value> {
         .ok()
         .and_then(|n| n.checked_mul(2))
         .context("block too large")?;
-    Ok(serde_json::to_value(block_view(
+    Ok(serde_json::to_value(api::view::block_view(
         &block,
         size,
         opts.network.into(),
