@@ -68,6 +68,18 @@ impl From<BLST_ERROR> for BlsError {
     }
 }
 
+/// Compressed encodings of the identity: the compression and infinity flags, then zeros.
+const G1_INFINITY: [u8; 48] = {
+    let mut b = [0u8; 48];
+    b[0] = 0xc0;
+    b
+};
+const G2_INFINITY: [u8; 96] = {
+    let mut b = [0u8; 96];
+    b[0] = 0xc0;
+    b
+};
+
 fn check_len(bytes: &[u8], expected: usize) -> Result<(), BlsError> {
     if bytes.len() == expected {
         Ok(())
@@ -191,9 +203,13 @@ impl PublicKey {
             return Err(BlsError::EmptyAggregate);
         }
         let agg = imp::AggregatePublicKey::aggregate(&refs, false)?;
-        let point = agg.to_public_key();
-        point.validate()?;
-        Ok(PublicKey::from_point(point))
+        // A sum of subgroup points stays in the subgroup; only the identity must be refused.
+        let pk = PublicKey::from_point(agg.to_public_key());
+        if pk.bytes == G1_INFINITY {
+            Err(BlsError::Infinity)
+        } else {
+            Ok(pk)
+        }
     }
 }
 
@@ -269,9 +285,13 @@ impl Signature {
             return Err(BlsError::EmptyAggregate);
         }
         let agg = imp::AggregateSignature::aggregate(&refs, false)?;
-        let point = agg.to_signature();
-        point.validate(true)?;
-        Ok(Signature::from_point(point))
+        // A sum of subgroup points stays in the subgroup; only the identity must be refused.
+        let sig = Signature::from_point(agg.to_signature());
+        if sig.bytes == G2_INFINITY {
+            Err(BlsError::Infinity)
+        } else {
+            Ok(sig)
+        }
     }
 
     /// Checks this is an aggregate of signatures by every key in `pks` over the same `msg`

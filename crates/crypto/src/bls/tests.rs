@@ -185,3 +185,18 @@ fn rogue_key_attack_is_stopped_by_proof_of_possession() {
     let fake_pop = ProofOfPossession::from_bytes(&attacker.sign(&rogue.to_bytes()).to_bytes()).unwrap();
     assert!(!rogue.verify_possession(&fake_pop));
 }
+
+#[test]
+fn aggregate_to_identity_is_refused() {
+    let sig = key(7).sign(b"m");
+    let mut neg = sig.to_bytes();
+    neg[0] ^= 0x20;
+    let neg = Signature::from_bytes(&neg).unwrap();
+    assert_eq!(Signature::aggregate(&[sig, neg]), Err(BlsError::Infinity));
+    let pk = key(7).public_key();
+    let mut negpk = pk.to_bytes();
+    negpk[0] ^= 0x20;
+    let negpk = PublicKey::from_bytes(&negpk).unwrap();
+    assert_eq!(PublicKey::aggregate(&[pk, negpk]), Err(BlsError::Infinity));
+    assert!(!sig.verify_aggregate(&[pk, negpk], b"m"));
+}
