@@ -1,0 +1,1489 @@
+//! The BBFT state machine: [`Input`] in, `Vec<`[`Effect`]`>` out. See `docs/bbft.md` for the
+//! protocol; each arm of [`Bbft::step`] names the step it implements.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crypto::bls::{SecretKey, Signature};
+
+use super::crypto::Crypto;
+use super::types::{
+    Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, Message, NodeId, Proposal, ProposalHeader,
+    TcPart, Timeout, TimeoutCert, ValidatorSet, Vote, VoteData,
+};
+
+/// Tuning of one node. Timing is in host milliseconds; the core never reads a clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// This node's network identity.
+    pub me: NodeId,
+    /// How long a round may take before this node times out (and re-sends its timeout).
+    pub round_timeout_ms: u64,
+    /// How long a super node waits for its whole group before sending a partial aggregate (T3).
+    pub aggregate_wait_ms: u64,
+    /// Consecutive rounds each leader keeps before rotation (≥ 2 so an honest leader always
+    /// gets the two consecutive rounds that finalize a block).
+    pub leader_term: u64,
+    /// Largest payload accepted in a proposal.
+    pub max_payload: usize,
+    /// Rounds a fallen-back member must see its own super node deliver before stepping back.
+    pub fallback_decay_rounds: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            me: 0,
+            round_timeout_ms: 2_000,
+            aggregate_wait_ms: 100,
+            leader_term: 2,
+            max_payload: 1 << 20,
+            fallback_decay_rounds: 8,
+        }
+    }
+}
+
+/// The block an epoch starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// Its height (the epoch's first height minus one).
+    pub height: u64,
+    /// Its id (zero when a node joined the epoch without learning it).
+    pub block: BlockId,
+    /// The previous epoch's certificate that finalized it (`None` for genesis).
+    pub proof: Option<Certificate>,
+}
+
+/// A timer the core asks the host to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// The round has run too long: time out (view change).
+    Round {
+        /// Epoch index.
+        epoch: u64,
+        /// Round.
+        round: u64,
+    },
+    /// A super node stops waiting for its whole group (T3).
+    Aggregate {
+        /// Epoch index.
+        epoch: u64,
+        /// Round.
+        round: u64,
+    },
+}
+
+/// What the host feeds the core.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // moved once per step, never stored in bulk
+pub enum Input {
+    /// Begin (after `new` or `restore`): enter the current round.
+    Start,
+    /// A message from `from` (authenticated by the transport).
+    Message {
+        /// Sender.
+        from: NodeId,
+        /// The decoded message.
+        message: Message,
+    },
+    /// A timer set by [`Effect::SetTimer`] fired.
+    TimerFired(Timer),
+    /// The block content for [`Effect::RequestProposal`].
+    Propose {
+        /// Epoch index.
+        epoch: u64,
+        /// Round asked for.
+        round: u64,
+        /// The block's content.
+        payload: Vec<u8>,
+    },
+    /// The answer to [`Effect::Validate`].
+    Validated {
+        /// Epoch index.
+        epoch: u64,
+        /// Round.
+        round: u64,
+        /// The block checked.
+        block: BlockId,
+        /// Whether it is a valid block.
+        valid: bool,
+    },
+    /// The validator set for a later epoch (from DPoS).
+    AddEpoch(Epoch),
+}
+
+/// What the host must do. Effects are ordered: persist before sending what follows.
+#[derive(Debug, Clone)]
+#[must_use]
+#[allow(clippy::large_enum_variant)] // consumed right after the step, never stored in bulk
+pub enum Effect {
+    /// Send to one node.
+    Send {
+        /// Recipient.
+        to: NodeId,
+        /// Message.
+        message: Message,
+    },
+    /// Send the same message to several nodes.
+    SendToGroup {
+        /// Recipients.
+        to: Vec<NodeId>,
+        /// Message.
+        message: Message,
+    },
+    /// Fire `timer` after `after_ms` (replacing nothing: stale timers are ignored).
+    SetTimer {
+        /// Which.
+        timer: Timer,
+        /// Delay.
+        after_ms: u64,
+    },
+    /// Durably store this state before performing later effects; restart from the latest.
+    Persist(PersistedState),
+    /// This node leads `round`: supply a payload with [`Input::Propose`].
+    RequestProposal {
+        /// Epoch index.
+        epoch: u64,
+        /// Round.
+        round: u64,
+        /// Height to propose.
+        height: u64,
+        /// Parent block.
+        parent: BlockId,
+    },
+    /// Check the block's content; answer with [`Input::Validated`].
+    Validate {
+        /// Epoch index.
+        epoch: u64,
+        /// Round.
+        round: u64,
+        /// Height.
+        height: u64,
+        /// Block id.
+        block: BlockId,
+        /// Parent.
+        parent: BlockId,
+        /// Content.
+        payload: Vec<u8>,
+    },
+    /// The block is final. `proof` is a certificate whose direct two-chain finalizes this block
+    /// or a descendant of it (ancestors are committed first, in height order).
+    Commit {
+        /// Epoch whose set certified it.
+        epoch: u64,
+        /// Height.
+        height: u64,
+        /// Block id.
+        block: BlockId,
+        /// The finalizing certificate.
+        proof: Certificate,
+    },
+    /// Equivocation detected.
+    Evidence(Evidence),
+    /// A message was rejected (peer scoring; not attributable like [`Effect::Evidence`]).
+    Rejected {
+        /// Sender.
+        from: NodeId,
+        /// Why.
+        reason: Reject,
+    },
+}
+
+/// Why a message was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Reject {
+    /// Signer not in the set, or bitmap of the wrong size.
+    #[error("unknown signer or malformed bitmap")]
+    UnknownSigner,
+    /// A signature or aggregate that does not verify against the claimed signers.
+    #[error("signature or aggregate does not verify")]
+    BadSignature,
+    /// A certificate without a quorum.
+    #[error("certificate without a quorum")]
+    NoQuorum,
+    /// A proposal from someone other than the round's leader.
+    #[error("proposer is not the round leader")]
+    NotLeader,
+    /// A proposal whose parent, height, justification or timeout certificate is inconsistent.
+    #[error("malformed proposal")]
+    BadProposal,
+}
+
+/// What survives a crash. Restoring from it never lets a node vote twice in a round or forget
+/// its lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistedState {
+    /// Current epoch index.
+    pub epoch: u64,
+    /// The epoch's anchor.
+    pub anchor: Anchor,
+    /// Highest round voted or timed out in (no vote at or below it).
+    pub last_voted_round: u64,
+    /// Highest certificate known (the lock).
+    pub high_qc: Option<Certificate>,
+    /// Last committed height and block.
+    pub committed: (u64, BlockId),
+}
+
+/// Individual votes received for one [`VoteData`], by signer.
+#[derive(Debug, Default)]
+struct Pool {
+    sigs: BTreeMap<u16, Signature>,
+    sent_count: usize,
+}
+
+impl Pool {
+    fn signers(&self, n: usize) -> Bitmap {
+        let mut b = Bitmap::new(n);
+        for &s in self.sigs.keys() {
+            b.set(usize::from(s));
+        }
+        b
+    }
+
+    fn aggregate(&self) -> Option<Signature> {
+        let sigs: Vec<Signature> = self.sigs.values().copied().collect();
+        Signature::aggregate(&sigs).ok()
+    }
+}
+
+#[derive(Debug, Default)]
+struct RoundState {
+    proposal: Option<ProposalHeader>,
+    pending: Option<VoteData>,
+    votes: HashMap<u16, Vote>,
+    pools: HashMap<VoteData, Pool>,
+    parts: HashMap<VoteData, HashMap<NodeId, Certificate>>,
+    aggregate_timer_fired: bool,
+    qc_formed: bool,
+    own_delivered: bool,
+    timeouts: HashMap<u16, Timeout>,
+}
+
+/// One validator's BBFT state machine.
+#[derive(Debug)]
+pub struct Bbft {
+    cfg: Config,
+    key: SecretKey,
+    crypto: Arc<dyn Crypto>,
+    epochs: BTreeMap<u64, Epoch>,
+    epoch: Epoch,
+    anchor: Anchor,
+    me: Option<usize>,
+    round: u64,
+    last_voted_round: u64,
+    high_qc: Option<Certificate>,
+    last_tc: Option<TimeoutCert>,
+    timed_out_round: u64,
+    proposed_round: u64,
+    committed: (u64, BlockId),
+    blocks: HashMap<BlockId, (u64, BlockId)>,
+    rounds: BTreeMap<u64, RoundState>,
+    level: u8,
+    good_rounds: u32,
+    subscribers: HashMap<NodeId, u64>,
+}
+
+/// Errors constructing a state machine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// The epoch to start in was not supplied.
+    #[error("epoch {0} not supplied")]
+    MissingEpoch(u64),
+    /// Invalid configuration.
+    #[error("invalid config: {0}")]
+    Config(&'static str),
+}
+
+/// How many rounds ahead of the current one messages are kept.
+const ROUND_WINDOW: u64 = 8;
+
+impl Bbft {
+    /// A fresh node at genesis: epoch `epochs[0]` starts after the block `genesis` at
+    /// `genesis_height` (which must be the epoch's first height minus one).
+    pub fn new(
+        cfg: Config,
+        key: SecretKey,
+        crypto: Arc<dyn Crypto>,
+        epochs: Vec<Epoch>,
+        genesis: BlockId,
+    ) -> Result<Bbft, InitError> {
+        let first = epochs
+            .iter()
+            .find(|e| e.index == 0)
+            .ok_or(InitError::MissingEpoch(0))?;
+        let anchor = Anchor {
+            height: first.first_height.saturating_sub(1),
+            block: genesis,
+            proof: None,
+        };
+        let state = PersistedState {
+            epoch: 0,
+            anchor: anchor.clone(),
+            last_voted_round: 0,
+            high_qc: None,
+            committed: (anchor.height, genesis),
+        };
+        Bbft::restore(cfg, key, crypto, epochs, state)
+    }
+
+    /// A node restarting from its last [`Effect::Persist`].
+    pub fn restore(
+        cfg: Config,
+        key: SecretKey,
+        crypto: Arc<dyn Crypto>,
+        epochs: Vec<Epoch>,
+        state: PersistedState,
+    ) -> Result<Bbft, InitError> {
+        if cfg.leader_term < 2 {
+            return Err(InitError::Config("leader_term must be at least 2"));
+        }
+        if cfg.round_timeout_ms == 0 {
+            return Err(InitError::Config("round_timeout_ms must be positive"));
+        }
+        let epochs: BTreeMap<u64, Epoch> = epochs.into_iter().map(|e| (e.index, e)).collect();
+        let epoch = epochs
+            .get(&state.epoch)
+            .cloned()
+            .ok_or(InitError::MissingEpoch(state.epoch))?;
+        let pk = key.public_key();
+        let me = epoch
+            .set
+            .validators()
+            .iter()
+            .position(|v| v.key == pk && v.node == cfg.me);
+        let round = state
+            .high_qc
+            .as_ref()
+            .map_or(1, |q| q.data.round + 1)
+            .max(state.last_voted_round)
+            .max(1);
+        let mut blocks = HashMap::new();
+        if let Some(q) = &state.high_qc {
+            blocks.insert(q.data.block, (q.data.height, q.data.parent));
+        }
+        Ok(Bbft {
+            cfg,
+            key,
+            crypto,
+            anchor: state.anchor,
+            me,
+            round,
+            last_voted_round: state.last_voted_round,
+            timed_out_round: state.last_voted_round,
+            high_qc: state.high_qc,
+            last_tc: None,
+            proposed_round: 0,
+            committed: state.committed,
+            blocks,
+            rounds: BTreeMap::new(),
+            level: 0,
+            good_rounds: 0,
+            subscribers: HashMap::new(),
+            epoch,
+            epochs,
+        })
+    }
+
+    /// Current epoch index.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.index
+    }
+
+    /// Current round.
+    pub fn round(&self) -> u64 {
+        self.round
+    }
+
+    /// Last committed height and block.
+    pub fn committed(&self) -> (u64, BlockId) {
+        self.committed
+    }
+
+    /// Highest certificate known.
+    pub fn high_qc(&self) -> Option<&Certificate> {
+        self.high_qc.as_ref()
+    }
+
+    /// Fallback level: 0 normal, 1 also the next super node, 2 all-to-all.
+    pub fn fallback_level(&self) -> u8 {
+        self.level
+    }
+
+    /// The validator index leading `round` of `set` with leader term `term`: each validator
+    /// leads `term` consecutive rounds, the super nodes first (in order), then the others by
+    /// index. Rotating through every validator, not only the super nodes, keeps the chain live
+    /// when all super nodes are faulty (M ≤ √N can be below f).
+    pub fn leader_index(set: &ValidatorSet, term: u64, round: u64) -> usize {
+        let n = u64::try_from(set.len().max(1)).unwrap_or(1);
+        let pos = usize::try_from((round.saturating_sub(1) / term.max(1)) % n).unwrap_or(0);
+        let m = set.num_supers();
+        if pos < m {
+            return set.super_at(pos).unwrap_or(0);
+        }
+        (0..set.len())
+            .filter(|&i| set.super_position(i).is_none())
+            .nth(pos - m)
+            .unwrap_or(0)
+    }
+
+    /// The state that [`Effect::Persist`] would carry now.
+    pub fn persisted(&self) -> PersistedState {
+        PersistedState {
+            epoch: self.epoch.index,
+            anchor: self.anchor.clone(),
+            last_voted_round: self.last_voted_round,
+            high_qc: self.high_qc.clone(),
+            committed: self.committed,
+        }
+    }
+
+    /// Feeds one input; returns the effects to perform, in order.
+    pub fn step(&mut self, input: Input) -> Vec<Effect> {
+        let mut out = Vec::new();
+        match input {
+            // Start / restart: enter the current round (timer; propose if leader).
+            Input::Start => self.enter_round(self.round, &mut out),
+            // T0 (as super node receiving from the leader) and T1 (as member receiving from its
+            // super node): check, forward, validate, vote.
+            Input::Message {
+                from,
+                message: Message::Proposal(p),
+            } => self.on_proposal(from, *p, &mut out),
+            // T2 received: a member's vote reaches its super node (or any node in all-to-all).
+            Input::Message {
+                from,
+                message: Message::Vote(v),
+            } => self.on_vote(from, v, &mut out),
+            // T3 received: another super node's group aggregate.
+            Input::Message {
+                from,
+                message: Message::Aggregate(c),
+            } => self.on_aggregate(from, c, &mut out),
+            // T4 received: a quorum certificate from a super node (or a catch-up reply).
+            Input::Message {
+                from,
+                message: Message::Certificate(c),
+            } => self.on_certificate(from, c, &mut out),
+            // View change: another validator's timeout.
+            Input::Message {
+                from,
+                message: Message::Timeout(t),
+            } => self.on_timeout(from, *t, &mut out),
+            // View change catch-up: a timeout certificate.
+            Input::Message {
+                from,
+                message: Message::TimeoutCert(tc),
+            } => {
+                if tc.epoch == self.epoch.index && tc.round >= self.round {
+                    if tc.verify(&self.epoch.set, self.crypto.as_ref()) {
+                        self.on_tc(*tc, &mut out);
+                    } else {
+                        out.push(Effect::Rejected {
+                            from,
+                            reason: Reject::BadSignature,
+                        });
+                    }
+                }
+            }
+            // Fallback (super node side): a member of another group asks to be served too.
+            Input::Message {
+                from,
+                message: Message::Subscribe { epoch, until_round },
+            } => {
+                if epoch == self.epoch.index && self.epoch.set.index_of(from).is_some() {
+                    let until = until_round.min(self.round.saturating_add(8 * ROUND_WINDOW));
+                    self.subscribers.insert(from, until);
+                }
+            }
+            // View change: this node's round timer.
+            Input::TimerFired(Timer::Round { epoch, round }) => {
+                if epoch == self.epoch.index && round == self.round {
+                    self.local_timeout(&mut out);
+                }
+            }
+            // T3: the aggregation wait is over; send what the group has so far.
+            Input::TimerFired(Timer::Aggregate { epoch, round }) => {
+                if epoch == self.epoch.index {
+                    if let Some(rs) = self.rounds.get_mut(&round) {
+                        rs.aggregate_timer_fired = true;
+                    }
+                    self.flush_aggregates(round, &mut out);
+                }
+            }
+            // T0 (leader): the host supplied the block; sign and send it to the super nodes.
+            Input::Propose {
+                epoch,
+                round,
+                payload,
+            } => {
+                if epoch == self.epoch.index && round == self.round && self.proposed_round < round {
+                    self.propose(payload, &mut out);
+                }
+            }
+            // T2 (member): the host validated the block; vote if still allowed.
+            Input::Validated {
+                epoch,
+                round,
+                block,
+                valid,
+            } => {
+                if epoch == self.epoch.index && round == self.round && valid {
+                    let pending = self.rounds.get(&round).and_then(|r| r.pending);
+                    if let Some(data) = pending.filter(|d| d.block == block) {
+                        self.cast_vote(data, &mut out);
+                    }
+                }
+            }
+            // Reconfiguration: a later epoch's set; switch now if waiting for it.
+            Input::AddEpoch(e) => {
+                let idx = e.index;
+                self.epochs.insert(idx, e);
+                if idx == self.epoch.index + 1
+                    && self.committed.0 >= self.epoch.last_height
+                    && let Some(proof) = self.anchor_proof_for_switch()
+                {
+                    self.switch_epoch(proof, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    // ---- roles ----
+
+    fn my_super_pos(&self) -> Option<usize> {
+        self.me.and_then(|i| self.epoch.set.super_position(i))
+    }
+
+    fn node_of(&self, i: usize) -> Option<NodeId> {
+        self.epoch.set.get(i).map(|v| v.node)
+    }
+
+    fn leader(&self, round: u64) -> usize {
+        Bbft::leader_index(&self.epoch.set, self.cfg.leader_term, round)
+    }
+
+    fn super_nodes(&self) -> Vec<NodeId> {
+        (0..self.epoch.set.num_supers())
+            .filter_map(|p| self.epoch.set.super_at(p))
+            .filter_map(|i| self.node_of(i))
+            .filter(|&n| n != self.cfg.me)
+            .collect()
+    }
+
+    fn all_others(&self) -> Vec<NodeId> {
+        self.epoch
+            .set
+            .validators()
+            .iter()
+            .map(|v| v.node)
+            .filter(|&n| n != self.cfg.me)
+            .collect()
+    }
+
+    /// Members of my group (if I am a super node) and current subscribers: T1 and T4 recipients.
+    fn my_audience(&self) -> Vec<NodeId> {
+        let mut to: Vec<NodeId> = match self.my_super_pos() {
+            Some(pos) => self
+                .epoch
+                .set
+                .group(pos)
+                .iter()
+                .filter_map(|&i| self.node_of(i))
+                .collect(),
+            None => Vec::new(),
+        };
+        for (&n, &until) in &self.subscribers {
+            if until >= self.round && !to.contains(&n) {
+                to.push(n);
+            }
+        }
+        to.sort_unstable();
+        to.retain(|&n| n != self.cfg.me);
+        to
+    }
+
+    fn own_super_node(&self) -> Option<NodeId> {
+        let g = self.me.and_then(|i| self.epoch.set.group_of(i))?;
+        self.epoch.set.super_at(g).and_then(|i| self.node_of(i))
+    }
+
+    fn alternate_super_node(&self) -> Option<NodeId> {
+        let m = self.epoch.set.num_supers();
+        let g = self.me.and_then(|i| self.epoch.set.group_of(i))?;
+        if m < 2 {
+            return None;
+        }
+        self.epoch.set.super_at((g + 1) % m).and_then(|i| self.node_of(i))
+    }
+
+    /// Where my votes go at my fallback level.
+    fn vote_targets(&self) -> Vec<NodeId> {
+        let mut to = Vec::new();
+        match self.level {
+            0 => to.extend(self.own_super_node()),
+            1 => {
+                to.extend(self.own_super_node());
+                to.extend(self.alternate_super_node());
+            }
+            _ => to = self.all_others(),
+        }
+        to.retain(|&n| n != self.cfg.me);
+        to.dedup();
+        to
+    }
+
+    fn send(out: &mut Vec<Effect>, to: Vec<NodeId>, message: Message) {
+        match to.len() {
+            0 => {}
+            1 => out.push(Effect::Send { to: to[0], message }),
+            _ => out.push(Effect::SendToGroup { to, message }),
+        }
+    }
+
+    fn persist(&self, out: &mut Vec<Effect>) {
+        out.push(Effect::Persist(self.persisted()));
+    }
+
+    fn justify_height_block(&self) -> (u64, BlockId, u64) {
+        match &self.high_qc {
+            Some(q) => (q.data.height, q.data.block, q.data.round),
+            None => (self.anchor.height, self.anchor.block, 0),
+        }
+    }
+
+    // ---- rounds ----
+
+    fn enter_round(&mut self, round: u64, out: &mut Vec<Effect>) {
+        self.round = round;
+        let keep_from = round.saturating_sub(1);
+        self.rounds = self.rounds.split_off(&keep_from);
+        self.subscribers.retain(|_, until| *until >= round);
+        out.push(Effect::SetTimer {
+            timer: Timer::Round {
+                epoch: self.epoch.index,
+                round,
+            },
+            after_ms: self.cfg.round_timeout_ms,
+        });
+        // Fallback: a member that has fallen back renews its subscriptions periodically.
+        if self.level > 0 && self.my_super_pos().is_none() && round.is_multiple_of(16) {
+            self.subscribe(out);
+        }
+        self.maybe_request_proposal(out);
+    }
+
+    fn maybe_request_proposal(&mut self, out: &mut Vec<Effect>) {
+        let Some(me) = self.me else { return };
+        if self.leader(self.round) != me || self.proposed_round >= self.round {
+            return;
+        }
+        let (height, parent, _) = self.justify_height_block();
+        let next = height.saturating_add(1);
+        if next > self.epoch.last_height {
+            // Reconfiguration suffix: blocks past the epoch's end are empty and never committed;
+            // they only carry the certificates that finalize the epoch's last block.
+            self.propose(Vec::new(), out);
+        } else {
+            out.push(Effect::RequestProposal {
+                epoch: self.epoch.index,
+                round: self.round,
+                height: next,
+                parent,
+            });
+        }
+    }
+
+    fn propose(&mut self, payload: Vec<u8>, out: &mut Vec<Effect>) {
+        let Some(me) = self.me else { return };
+        let Ok(proposer) = u16::try_from(me) else { return };
+        if payload.len() > self.cfg.max_payload {
+            return;
+        }
+        let (height, parent, _) = self.justify_height_block();
+        let justify = match (&self.high_qc, &self.anchor.proof) {
+            (Some(q), _) => Justify::Qc(q.clone()),
+            (None, Some(p)) => Justify::Anchor(p.clone()),
+            (None, None) => Justify::Genesis,
+        };
+        let tc = self
+            .last_tc
+            .clone()
+            .filter(|t| t.round.checked_add(1) == Some(self.round));
+        let height = height.saturating_add(1);
+        let block = BlockId::compute(height, &parent, &payload);
+        let signature = self.crypto.sign(
+            &self.key,
+            &ProposalHeader::signing_bytes(self.epoch.index, self.round, &block),
+        );
+        let p = Proposal {
+            epoch: self.epoch.index,
+            round: self.round,
+            height,
+            parent,
+            justify,
+            tc,
+            payload,
+            proposer,
+            signature,
+        };
+        self.proposed_round = self.round;
+        // T0: leader → every super node (and nodes that fell back to all-to-all).
+        let mut to = self.super_nodes();
+        for n in self.my_audience() {
+            if !to.contains(&n) {
+                to.push(n);
+            }
+        }
+        Bbft::send(out, to, Message::Proposal(Box::new(p.clone())));
+        let me_node = self.cfg.me;
+        self.on_proposal(me_node, p, out);
+    }
+
+    /// Checks a proposal's leader, signature, justification and TC; returns its vote data.
+    fn check_proposal(&self, p: &Proposal) -> Result<VoteData, Reject> {
+        let set = &self.epoch.set;
+        if usize::from(p.proposer) != self.leader(p.round) {
+            return Err(Reject::NotLeader);
+        }
+        if p.payload.len() > self.cfg.max_payload
+            || (p.height > self.epoch.last_height && !p.payload.is_empty())
+        {
+            return Err(Reject::BadProposal);
+        }
+        let block = p.block_id();
+        let Some(v) = set.get(usize::from(p.proposer)) else {
+            return Err(Reject::UnknownSigner);
+        };
+        if !self.crypto.verify(
+            &p.signature,
+            &[v.key],
+            &ProposalHeader::signing_bytes(p.epoch, p.round, &block),
+        ) {
+            return Err(Reject::BadSignature);
+        }
+        let parent_round = match &p.justify {
+            Justify::Genesis => {
+                if self.epoch.index != 0
+                    || p.parent != self.anchor.block
+                    || p.height != self.anchor.height + 1
+                {
+                    return Err(Reject::BadProposal);
+                }
+                0
+            }
+            Justify::Anchor(c) => {
+                // Checked (and adopted) by the epoch switch; here it must match our anchor.
+                if self.anchor.proof.as_ref() != Some(c) || p.parent != self.anchor.block {
+                    return Err(Reject::BadProposal);
+                }
+                if p.height != self.anchor.height + 1 {
+                    return Err(Reject::BadProposal);
+                }
+                0
+            }
+            Justify::Qc(c) => {
+                if c.data.epoch != p.epoch
+                    || c.data.block != p.parent
+                    || c.data.height.checked_add(1) != Some(p.height)
+                    || c.data.round >= p.round
+                {
+                    return Err(Reject::BadProposal);
+                }
+                if !c.verify_quorum(set, self.crypto.as_ref()) {
+                    return Err(Reject::BadSignature);
+                }
+                c.data.round
+            }
+        };
+        if let Some(tc) = &p.tc {
+            if tc.epoch != p.epoch || tc.round.checked_add(1) != Some(p.round) {
+                return Err(Reject::BadProposal);
+            }
+            if !tc.verify(set, self.crypto.as_ref()) {
+                return Err(Reject::BadSignature);
+            }
+        }
+        Ok(VoteData {
+            epoch: p.epoch,
+            round: p.round,
+            height: p.height,
+            block,
+            parent: p.parent,
+            parent_round,
+        })
+    }
+
+    fn on_proposal(&mut self, from: NodeId, p: Proposal, out: &mut Vec<Effect>) {
+        // Reconfiguration: the first proposal of the next epoch carries the proof that
+        // finalized this epoch's last block; adopt it and switch.
+        if p.epoch == self.epoch.index + 1 {
+            match &p.justify {
+                Justify::Anchor(c) => self.on_anchor_proof(from, c.clone(), out),
+                Justify::Qc(c) => self.join_next_epoch_by_cert(from, c.clone(), out),
+                Justify::Genesis => {}
+            }
+        }
+        if p.epoch != self.epoch.index || p.round + 1 < self.round || p.round > self.round + ROUND_WINDOW {
+            return;
+        }
+        let data = match self.check_proposal(&p) {
+            Ok(d) => d,
+            Err(reason) => {
+                out.push(Effect::Rejected { from, reason });
+                return;
+            }
+        };
+        // Equivocation: a second, different signed proposal for the round.
+        let header = p.header();
+        let rs = self.rounds.entry(p.round).or_default();
+        match &rs.proposal {
+            Some(first) if first.block != header.block => {
+                out.push(Effect::Evidence(Evidence::ConflictingProposals(
+                    Box::new(first.clone()),
+                    Box::new(header),
+                )));
+                return;
+            }
+            Some(_) => return,
+            None => rs.proposal = Some(header),
+        }
+        self.blocks.insert(data.block, (data.height, data.parent));
+        // Absorb the justification and TC (may advance the round to p.round).
+        if let Justify::Qc(c) = &p.justify {
+            self.on_qc(c.clone(), out);
+        }
+        if let Some(tc) = &p.tc {
+            self.on_tc(tc.clone(), out);
+        }
+        // T1: a super node forwards the proposal to its members and subscribers.
+        if self.my_super_pos().is_some() {
+            let mut to = self.my_audience();
+            to.retain(|&n| n != from && Some(n) != self.node_of(usize::from(p.proposer)));
+            let round = p.round;
+            Bbft::send(out, to, Message::Proposal(Box::new(p.clone())));
+            out.push(Effect::SetTimer {
+                timer: Timer::Aggregate {
+                    epoch: self.epoch.index,
+                    round,
+                },
+                after_ms: self.cfg.aggregate_wait_ms,
+            });
+        }
+        // Voting rule (the lock): one vote per round, and the parent is either certified in the
+        // previous round or at least as high as every certificate reported in the TC.
+        if p.round != self.round || p.round <= self.last_voted_round || self.me.is_none() {
+            return;
+        }
+        let direct = data.parent_round.checked_add(1) == Some(p.round);
+        let via_tc =
+            p.tc.as_ref()
+                .is_some_and(|tc| data.parent_round >= tc.max_high_qc_round());
+        if !(direct || via_tc) {
+            return;
+        }
+        if p.height > self.epoch.last_height {
+            self.cast_vote(data, out);
+        } else {
+            if let Some(rs) = self.rounds.get_mut(&p.round) {
+                rs.pending = Some(data);
+            }
+            out.push(Effect::Validate {
+                epoch: p.epoch,
+                round: p.round,
+                height: p.height,
+                block: data.block,
+                parent: p.parent,
+                payload: p.payload,
+            });
+        }
+    }
+
+    fn cast_vote(&mut self, data: VoteData, out: &mut Vec<Effect>) {
+        let Some(me) = self.me else { return };
+        let Ok(signer) = u16::try_from(me) else { return };
+        if data.round <= self.last_voted_round {
+            return;
+        }
+        self.last_voted_round = data.round;
+        self.persist(out);
+        let signature = self.crypto.sign(&self.key, &data.signing_bytes());
+        let vote = Vote {
+            data,
+            signer,
+            signature,
+        };
+        // T2: to my super node (fallback: also the next one; then everyone).
+        let to = if self.my_super_pos().is_some() && self.level == 0 {
+            Vec::new()
+        } else {
+            self.vote_targets()
+        };
+        Bbft::send(out, to, Message::Vote(vote.clone()));
+        let me_node = self.cfg.me;
+        self.on_vote(me_node, vote, out);
+    }
+
+    fn on_vote(&mut self, from: NodeId, v: Vote, out: &mut Vec<Effect>) {
+        let d = v.data;
+        if d.epoch != self.epoch.index || d.round < self.round || d.round > self.round + ROUND_WINDOW {
+            return;
+        }
+        let Some(val) = self.epoch.set.get(usize::from(v.signer)) else {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::UnknownSigner,
+            });
+            return;
+        };
+        let rs = self.rounds.entry(d.round).or_default();
+        if let Some(first) = rs.votes.get(&v.signer) {
+            if first.data != d && self.crypto.verify(&v.signature, &[val.key], &d.signing_bytes()) {
+                // Equivocation: two different signed votes for one round.
+                out.push(Effect::Evidence(Evidence::ConflictingVotes(
+                    Box::new(first.clone()),
+                    Box::new(v),
+                )));
+            }
+            return;
+        }
+        if !self.crypto.verify(&v.signature, &[val.key], &d.signing_bytes()) {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+            return;
+        }
+        let Some(rs) = self.rounds.get_mut(&d.round) else {
+            return;
+        };
+        rs.votes.insert(v.signer, v.clone());
+        rs.pools.entry(d).or_default().sigs.insert(v.signer, v.signature);
+        self.flush_aggregates(d.round, out);
+        self.try_form_qc(d, out);
+    }
+
+    /// T3: a super node sends its group aggregate to the other super nodes once the whole
+    /// group has voted, or when the wait is over (then on every new vote).
+    fn flush_aggregates(&mut self, round: u64, out: &mut Vec<Effect>) {
+        let Some(pos) = self.my_super_pos() else { return };
+        if self.epoch.set.num_supers() < 2 {
+            return;
+        }
+        let group: Vec<usize> = self.epoch.set.group(pos).to_vec();
+        let others = self.super_nodes();
+        let n = self.epoch.set.len();
+        let Some(rs) = self.rounds.get_mut(&round) else {
+            return;
+        };
+        let fired = rs.aggregate_timer_fired;
+        let mut sends = Vec::new();
+        for (data, pool) in rs.pools.iter_mut() {
+            let complete = group
+                .iter()
+                .all(|&i| u16::try_from(i).is_ok_and(|i| pool.sigs.contains_key(&i)));
+            if pool.sigs.len() > pool.sent_count
+                && (complete || fired)
+                && let Some(sig) = pool.aggregate()
+            {
+                pool.sent_count = pool.sigs.len();
+                sends.push(Certificate {
+                    data: *data,
+                    signers: pool.signers(n),
+                    signature: sig,
+                });
+            }
+        }
+        for c in sends {
+            Bbft::send(out, others.clone(), Message::Aggregate(c));
+        }
+    }
+
+    fn on_aggregate(&mut self, from: NodeId, c: Certificate, out: &mut Vec<Effect>) {
+        let d = c.data;
+        if d.epoch != self.epoch.index || d.round < self.round || d.round > self.round + ROUND_WINDOW {
+            return;
+        }
+        if self.epoch.set.index_of(from).is_none() || c.signers.len() != self.epoch.set.len() {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::UnknownSigner,
+            });
+            return;
+        }
+        // Every aggregate is checked against the keys its bitmap names: a forged bitmap or an
+        // invalid aggregate is rejected here and never reaches a certificate.
+        if !c.verify_signature(&self.epoch.set, self.crypto.as_ref()) {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+            return;
+        }
+        let power = self.epoch.set.power_of(&c.signers);
+        let set = Arc::clone(&self.epoch.set);
+        let parts = self
+            .rounds
+            .entry(d.round)
+            .or_default()
+            .parts
+            .entry(d)
+            .or_default();
+        let better = parts
+            .get(&from)
+            .is_none_or(|old| set.power_of(&old.signers) < power);
+        if better {
+            parts.insert(from, c);
+            self.try_form_qc(d, out);
+        }
+    }
+
+    /// T4: combine my pool and other super nodes' aggregates (disjoint signer sets) into a
+    /// certificate once they hold a quorum; send it to my members and subscribers.
+    fn try_form_qc(&mut self, d: VoteData, out: &mut Vec<Effect>) {
+        let set = Arc::clone(&self.epoch.set);
+        let Some(rs) = self.rounds.get_mut(&d.round) else {
+            return;
+        };
+        if rs.qc_formed {
+            return;
+        }
+        // Aggregates only add up when their signer sets are disjoint. Fallback voters can appear
+        // in several aggregates, so take other super nodes' aggregates greedily (largest first,
+        // disjoint) and fill the gaps with individual votes from my pool.
+        let mut parts: Vec<&Certificate> = rs.parts.get(&d).map(|p| p.values().collect()).unwrap_or_default();
+        parts.sort_by_key(|c| {
+            (
+                std::cmp::Reverse(set.power_of(&c.signers)),
+                c.signers.as_bytes().to_vec(),
+            )
+        });
+        let mut union = Bitmap::new(set.len());
+        let mut sigs = Vec::new();
+        for c in parts {
+            if union.is_disjoint(&c.signers) {
+                union.union_with(&c.signers);
+                sigs.push(c.signature);
+            }
+        }
+        if let Some(pool) = rs.pools.get(&d) {
+            for (&signer, sig) in &pool.sigs {
+                if !union.get(usize::from(signer)) {
+                    union.set(usize::from(signer));
+                    sigs.push(*sig);
+                }
+            }
+        }
+        if !set.is_quorum(set.power_of(&union)) {
+            return;
+        }
+        let Ok(signature) = Signature::aggregate(&sigs) else {
+            return;
+        };
+        rs.qc_formed = true;
+        let qc = Certificate {
+            data: d,
+            signers: union,
+            signature,
+        };
+        Bbft::send(out, self.my_audience(), Message::Certificate(qc.clone()));
+        self.on_qc(qc, out);
+    }
+
+    fn on_certificate(&mut self, from: NodeId, c: Certificate, out: &mut Vec<Effect>) {
+        if c.data.epoch == self.epoch.index + 1 {
+            // A straggler learns the next epoch began; join it (anchor unknown).
+            self.join_next_epoch_by_cert(from, c, out);
+            return;
+        }
+        if c.data.epoch != self.epoch.index {
+            return;
+        }
+        let from_own = Some(from) == self.own_super_node() && self.my_super_pos().is_none();
+        if !c.verify_quorum(&self.epoch.set, self.crypto.as_ref()) {
+            // Fallback: my super node lies; also use the next one from now on.
+            if from_own && self.level == 0 {
+                self.escalate(out);
+            }
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+            return;
+        }
+        if from_own
+            && c.data.round == self.round
+            && let Some(rs) = self.rounds.get_mut(&c.data.round)
+            && !rs.own_delivered
+        {
+            rs.own_delivered = true;
+            self.good_rounds += 1;
+            if self.level > 0 && self.good_rounds >= self.cfg.fallback_decay_rounds {
+                self.level -= 1;
+                self.good_rounds = 0;
+            }
+        }
+        self.on_qc(c, out);
+    }
+
+    /// A verified certificate: update the lock, commit by the two-chain rule, advance.
+    fn on_qc(&mut self, qc: Certificate, out: &mut Vec<Effect>) {
+        let d = qc.data;
+        if d.epoch != self.epoch.index {
+            return;
+        }
+        self.blocks.insert(d.block, (d.height, d.parent));
+        if self.high_qc.as_ref().is_none_or(|h| h.data.round < d.round) {
+            self.high_qc = Some(qc.clone());
+            self.persist(out);
+        }
+        // Commit rule: a certificate whose parent was certified in the round just before
+        // finalizes the parent (and its uncommitted ancestors).
+        if qc.finalizes_parent() && d.height > 0 {
+            let target = d.height - 1;
+            if target > self.committed.0 && target <= self.epoch.last_height && target > self.anchor.height {
+                self.commit_chain(target, d.parent, &qc, out);
+                if self.epoch.index != d.epoch {
+                    // The commit ended the epoch; the new one has entered its first round.
+                    return;
+                }
+            }
+        }
+        if d.round >= self.round {
+            self.enter_round(d.round + 1, out);
+        }
+    }
+
+    fn commit_chain(&mut self, height: u64, block: BlockId, proof: &Certificate, out: &mut Vec<Effect>) {
+        let mut chain = vec![(height, block)];
+        let (mut h, mut b) = (height, block);
+        while h > self.committed.0 + 1 {
+            let Some(&(bh, parent)) = self.blocks.get(&b) else {
+                break;
+            };
+            if bh != h {
+                break;
+            }
+            h -= 1;
+            b = parent;
+            chain.push((h, b));
+        }
+        for &(h, b) in chain.iter().rev() {
+            out.push(Effect::Commit {
+                epoch: self.epoch.index,
+                height: h,
+                block: b,
+                proof: proof.clone(),
+            });
+        }
+        self.committed = (height, block);
+        self.blocks.retain(|_, (bh, _)| *bh + 2 >= height);
+        self.persist(out);
+        if height == self.epoch.last_height {
+            self.anchor_switch(proof.clone(), out);
+        }
+    }
+
+    fn anchor_proof_for_switch(&self) -> Option<Certificate> {
+        self.high_qc
+            .clone()
+            .filter(|q| q.finalizes_parent() && q.data.height == self.epoch.last_height + 1)
+    }
+
+    fn anchor_switch(&mut self, proof: Certificate, out: &mut Vec<Effect>) {
+        if self.epochs.contains_key(&(self.epoch.index + 1)) {
+            self.switch_epoch(proof, out);
+        }
+    }
+
+    /// Reconfiguration: start the next epoch from the block `proof` finalized.
+    fn switch_epoch(&mut self, proof: Certificate, out: &mut Vec<Effect>) {
+        let Some(next) = self.epochs.get(&(self.epoch.index + 1)).cloned() else {
+            return;
+        };
+        self.anchor = Anchor {
+            height: proof.data.height - 1,
+            block: proof.data.parent,
+            proof: Some(proof),
+        };
+        self.reset_for(next);
+        self.persist(out);
+        self.enter_round(1, out);
+    }
+
+    fn reset_for(&mut self, next: Epoch) {
+        let pk = self.key.public_key();
+        self.me = next
+            .set
+            .validators()
+            .iter()
+            .position(|v| v.key == pk && v.node == self.cfg.me);
+        self.epoch = next;
+        self.round = 1;
+        self.last_voted_round = 0;
+        self.timed_out_round = 0;
+        self.proposed_round = 0;
+        self.high_qc = None;
+        self.last_tc = None;
+        self.rounds.clear();
+        self.level = 0;
+        self.good_rounds = 0;
+        self.subscribers.clear();
+    }
+
+    /// Reconfiguration (straggler): verify the previous epoch's finality proof for this epoch's
+    /// last block, commit it, and switch.
+    fn on_anchor_proof(&mut self, from: NodeId, c: Certificate, out: &mut Vec<Effect>) {
+        let ok = c.data.epoch == self.epoch.index
+            && c.finalizes_parent()
+            && c.data.height == self.epoch.last_height.saturating_add(1)
+            && c.verify_quorum(&self.epoch.set, self.crypto.as_ref());
+        if !ok {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadProposal,
+            });
+            return;
+        }
+        if !self.epochs.contains_key(&(self.epoch.index + 1)) {
+            return;
+        }
+        let target = c.data.height - 1;
+        if target > self.committed.0 {
+            self.commit_chain(target, c.data.parent, &c, out);
+        }
+        if c.data.epoch == self.epoch.index {
+            self.switch_epoch(c, out);
+        }
+    }
+
+    fn join_next_epoch_by_cert(&mut self, from: NodeId, c: Certificate, out: &mut Vec<Effect>) {
+        let Some(next) = self.epochs.get(&(self.epoch.index + 1)).cloned() else {
+            return;
+        };
+        if !c.verify_quorum(&next.set, self.crypto.as_ref()) {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+            return;
+        }
+        self.anchor = Anchor {
+            height: next.first_height.saturating_sub(1),
+            block: BlockId::default(),
+            proof: None,
+        };
+        self.reset_for(next);
+        self.persist(out);
+        self.on_qc(c, out);
+    }
+
+    // ---- view change ----
+
+    fn escalate(&mut self, out: &mut Vec<Effect>) {
+        if self.my_super_pos().is_some() || self.level >= 2 {
+            return;
+        }
+        self.level += 1;
+        self.good_rounds = 0;
+        self.subscribe(out);
+    }
+
+    fn subscribe(&self, out: &mut Vec<Effect>) {
+        let msg = Message::Subscribe {
+            epoch: self.epoch.index,
+            until_round: self.round + 4 * ROUND_WINDOW,
+        };
+        let to = match self.level {
+            0 => Vec::new(),
+            1 => self.alternate_super_node().into_iter().collect(),
+            _ => self.all_others(),
+        };
+        Bbft::send(out, to, msg);
+    }
+
+    /// View change: stop voting in this round, tell everyone with my highest certificate,
+    /// re-arm the timer (re-sending covers lost messages), and fall back one level.
+    fn local_timeout(&mut self, out: &mut Vec<Effect>) {
+        out.push(Effect::SetTimer {
+            timer: Timer::Round {
+                epoch: self.epoch.index,
+                round: self.round,
+            },
+            after_ms: self.cfg.round_timeout_ms,
+        });
+        let Some(me) = self.me else { return };
+        let Ok(signer) = u16::try_from(me) else { return };
+        let round = self.round;
+        if self.timed_out_round < round {
+            self.timed_out_round = round;
+            // Fallback: a member whose round failed widens where it sends and listens.
+            let delivered = self.rounds.get(&round).is_some_and(|r| r.own_delivered);
+            if !delivered {
+                self.escalate(out);
+            }
+        }
+        if self.last_voted_round < round {
+            self.last_voted_round = round;
+            self.persist(out);
+        }
+        let hqr = self.high_qc.as_ref().map_or(0, |q| q.data.round);
+        let signature = self
+            .crypto
+            .sign(&self.key, &Timeout::signing_bytes(self.epoch.index, round, hqr));
+        let t = Timeout {
+            epoch: self.epoch.index,
+            round,
+            high_qc: self.high_qc.clone(),
+            last_tc: self
+                .last_tc
+                .clone()
+                .filter(|tc| tc.round.checked_add(1) == Some(round)),
+            signer,
+            signature,
+        };
+        Bbft::send(out, self.all_others(), Message::Timeout(Box::new(t.clone())));
+        let me_node = self.cfg.me;
+        self.on_timeout(me_node, t, out);
+    }
+
+    fn on_timeout(&mut self, from: NodeId, t: Timeout, out: &mut Vec<Effect>) {
+        if t.epoch.checked_add(1) == Some(self.epoch.index)
+            && let Some(proof) = &self.anchor.proof
+        {
+            // Reconfiguration catch-up: a straggler still in the previous epoch gets the
+            // certificate that finalized that epoch's last block, and switches.
+            out.push(Effect::Send {
+                to: from,
+                message: Message::Certificate(proof.clone()),
+            });
+            return;
+        }
+        if t.epoch != self.epoch.index {
+            return;
+        }
+        let set = Arc::clone(&self.epoch.set);
+        let Some(val) = set.get(usize::from(t.signer)) else {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::UnknownSigner,
+            });
+            return;
+        };
+        if t.round < self.round {
+            // Catch-up: a straggler; send it what moved us past its round.
+            if from != self.cfg.me {
+                if let Some(q) = self.high_qc.as_ref().filter(|q| q.data.round >= t.round) {
+                    out.push(Effect::Send {
+                        to: from,
+                        message: Message::Certificate(q.clone()),
+                    });
+                }
+                if let Some(tc) = self.last_tc.as_ref().filter(|tc| tc.round >= t.round) {
+                    out.push(Effect::Send {
+                        to: from,
+                        message: Message::TimeoutCert(Box::new(tc.clone())),
+                    });
+                }
+            }
+            return;
+        }
+        if t.round > self.round + ROUND_WINDOW {
+            return;
+        }
+        if self
+            .rounds
+            .get(&t.round)
+            .is_some_and(|r| r.timeouts.contains_key(&t.signer))
+        {
+            return;
+        }
+        let hq_ok = t
+            .high_qc
+            .as_ref()
+            .is_none_or(|q| q.data.epoch == t.epoch && q.verify_quorum(&set, self.crypto.as_ref()));
+        let sig_ok = self.crypto.verify(
+            &t.signature,
+            &[val.key],
+            &Timeout::signing_bytes(t.epoch, t.round, t.high_qc_round()),
+        );
+        if !hq_ok || !sig_ok {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+            return;
+        }
+        if let Some(tc) = t.last_tc.clone()
+            && tc.epoch == self.epoch.index
+            && tc.round >= self.round
+            && tc.verify(&set, self.crypto.as_ref())
+        {
+            self.on_tc(tc, out);
+        }
+        if let Some(q) = t.high_qc.clone() {
+            self.on_qc(q, out);
+        }
+        if t.round < self.round {
+            return;
+        }
+        let round = t.round;
+        let rs = self.rounds.entry(round).or_default();
+        rs.timeouts.insert(t.signer, t);
+        let mut who = Bitmap::new(set.len());
+        for &s in rs.timeouts.keys() {
+            who.set(usize::from(s));
+        }
+        let power = set.power_of(&who);
+        // Join: more than a third timed out in my round, so at least one honest node did.
+        if round == self.round
+            && set.exceeds_third(power)
+            && self.timed_out_round < round
+            && self.me.is_some()
+        {
+            self.local_timeout(out);
+            return;
+        }
+        if set.is_quorum(power) {
+            let Some(rs) = self.rounds.get(&round) else { return };
+            let mut groups: BTreeMap<u64, (Bitmap, Vec<Signature>)> = BTreeMap::new();
+            for (s, to) in &rs.timeouts {
+                let g = groups
+                    .entry(to.high_qc_round())
+                    .or_insert_with(|| (Bitmap::new(set.len()), Vec::new()));
+                g.0.set(usize::from(*s));
+                g.1.push(to.signature);
+            }
+            let mut parts = Vec::new();
+            for (hqr, (signers, sigs)) in groups {
+                let Ok(signature) = Signature::aggregate(&sigs) else {
+                    return;
+                };
+                parts.push(TcPart {
+                    high_qc_round: hqr,
+                    signers,
+                    signature,
+                });
+            }
+            let tc = TimeoutCert {
+                epoch: self.epoch.index,
+                round,
+                parts,
+            };
+            self.on_tc(tc, out);
+        }
+    }
+
+    /// View change: a timeout certificate ends its round; enter the next.
+    fn on_tc(&mut self, tc: TimeoutCert, out: &mut Vec<Effect>) {
+        if tc.epoch != self.epoch.index || tc.round < self.round {
+            return;
+        }
+        let next = tc.round + 1;
+        self.last_tc = Some(tc);
+        self.enter_round(next, out);
+    }
+}
