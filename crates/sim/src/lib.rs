@@ -1,1 +1,11 @@
 #![doc = include_str!("../README.md")]
+
+pub mod cache;
+pub mod runner;
+pub mod scenario;
+
+pub use cache::CachedCrypto;
+pub use runner::{
+    Behaviour, Fault, Latency, Micros, Network, Reconfig, Sim, SimConfig, SimError, SimReport,
+    TopologyChoice, Violation,
+};
