@@ -27,6 +27,10 @@ pub(crate) enum Command {
     /// The VM: run a program.
     #[command(subcommand)]
     Vm(VmCommand),
+    /// Run a single-node sidechain for development: fresh data directory, funded dev account, API.
+    Devnet(DevnetOpts),
+    /// Run a node from a TOML configuration file.
+    Node(NodeOpts),
 }
 
 /// Which chain's formats apply.
@@ -188,4 +192,30 @@ pub(crate) enum VmCommand {
         #[arg(long, default_value_t = 100_000)]
         gas: u64,
     },
+}
+
+/// Arguments of `devnet`.
+#[derive(Debug, Args)]
+pub(crate) struct DevnetOpts {
+    /// Data directory: created and initialised if it holds no devnet, reused if it does. Default: a
+    /// fresh directory under the system's temporary directory.
+    #[arg(long)]
+    pub(crate) data_dir: Option<std::path::PathBuf>,
+    /// Address the API listens on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9888")]
+    pub(crate) listen: String,
+    /// Milliseconds between blocks while transactions wait (new devnets only).
+    #[arg(long, default_value_t = 500)]
+    pub(crate) block_interval_ms: u64,
+}
+
+/// Arguments of `node`.
+#[derive(Debug, Args)]
+pub(crate) struct NodeOpts {
+    /// The configuration file (TOML; see docs/node.md).
+    #[arg(long)]
+    pub(crate) config: std::path::PathBuf,
+    /// Overrides the API's listen address from the file.
+    #[arg(long)]
+    pub(crate) listen: Option<String>,
 }

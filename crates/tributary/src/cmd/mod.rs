@@ -2,7 +2,9 @@
 
 mod asset;
 mod decode;
+mod devnet;
 mod keys;
+mod node;
 mod vm;
 
 use anyhow::{Context as _, Result};
@@ -22,6 +24,8 @@ pub(crate) fn run(command: Command) -> Result<Value> {
             vm_version,
         }) => asset::id(&issuance_program, &definition, vm_version),
         Command::Vm(cmd) => vm::run(cmd),
+        Command::Devnet(opts) => devnet::run(&opts),
+        Command::Node(opts) => node::run(&opts),
     }
 }
 

@@ -1,0 +1,133 @@
+//! `tributary node --config FILE`: a node (chain service, solo producer, API) from a TOML file, until
+//! SIGINT or SIGTERM.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::cli::NodeOpts;
+
+/// The node's configuration file: the node's sections plus the API's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct FileConfig {
+    /// Data directory, relative to the configuration file's directory (default: that directory).
+    pub(crate) data_dir: PathBuf,
+    /// Which chain.
+    pub(crate) chain: node::ChainConfig,
+    /// Block production.
+    pub(crate) producer: node::ProducerConfig,
+    /// The transaction pool.
+    pub(crate) mempool: node::MempoolConfig,
+    /// The HTTP API.
+    pub(crate) api: api::ApiConfig,
+}
+
+impl FileConfig {
+    /// Reads and parses a configuration file.
+    pub(crate) fn load(path: &Path) -> Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("bad configuration file {}", path.display()))
+    }
+
+    /// The node's part, with the data directory resolved against `base` (the file's directory).
+    pub(crate) fn node_config(&self, base: &Path) -> node::NodeConfig {
+        node::NodeConfig {
+            data_dir: if self.data_dir.is_absolute() {
+                self.data_dir.clone()
+            } else if self.data_dir.as_os_str().is_empty() || self.data_dir == Path::new(".") {
+                base.to_path_buf()
+            } else {
+                base.join(&self.data_dir)
+            },
+            chain: self.chain.clone(),
+            producer: self.producer.clone(),
+            mempool: self.mempool.clone(),
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`). Keys are never logged.
+pub(crate) fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+async fn wait_for_signal() -> Result<&'static str> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => { r.context("cannot listen for SIGINT")?; Ok("SIGINT") }
+        _ = term.recv() => Ok("SIGTERM"),
+    }
+}
+
+/// Starts the node and its API, prints one line of JSON (`startup` plus the API URL, data directory
+/// and chain tip), runs until SIGINT/SIGTERM, shuts down cleanly and returns a summary.
+pub(crate) fn serve(config: node::NodeConfig, api_config: api::ApiConfig, startup: Value) -> Result<Value> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let node = node::Node::start(&config).context("cannot start the node")?;
+        let chain = node.chain();
+        let server = match api::Server::start(chain.clone(), &api_config).await {
+            Ok(s) => s,
+            Err(e) => {
+                node.shutdown().await;
+                return Err(e).context("cannot start the API");
+            }
+        };
+        let tip = chain.tip();
+        let mut line = json!({
+            "api_url": format!("http://{}", server.local_addr()),
+            "data_dir": config.data_dir.display().to_string(),
+            "genesis_hash": storage::StoreRead::identity(chain.store()).genesis_hash.to_hex(),
+            "height": tip.height,
+            "tip": tip.hash.to_hex(),
+            "producing": chain.is_producing(),
+            "block_interval_ms": config.producer.block_interval_ms,
+        });
+        if let (Some(out), Value::Object(extra)) = (line.as_object_mut(), startup) {
+            out.extend(extra);
+        }
+        {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{line}").context("cannot print the startup line")?;
+            stdout.flush().context("cannot print the startup line")?;
+        }
+        let signal = wait_for_signal().await;
+        tracing::info!(signal = signal.as_ref().map_or("error", |s| s), "shutting down");
+        server.shutdown().await;
+        node.shutdown().await;
+        signal?;
+        let tip = chain.tip();
+        Ok(json!({ "stopped": true, "height": tip.height, "tip": tip.hash.to_hex() }))
+    })
+}
+
+/// `node --config FILE`.
+pub(crate) fn run(opts: &NodeOpts) -> Result<Value> {
+    init_logs();
+    let file = FileConfig::load(&opts.config)?;
+    let base = opts
+        .config
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut api_config = file.api.clone();
+    if let Some(listen) = &opts.listen {
+        api_config.listen.clone_from(listen);
+    }
+    serve(file.node_config(&base), api_config, json!({}))
+}
