@@ -1,0 +1,341 @@
+//! End to end: `tributary devnet` starts, a signed transfer submitted through the API is included
+//! within a couple of seconds and retrievable with get-transaction; bad input is refused with 4xx;
+//! SIGTERM stops the node cleanly; `tributary node --config` restarts it on the same data.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crypto::chainkd::XPrv;
+use node::devnet::{Coin, coins_of, sign_transfer};
+use serde_json::{Value, json};
+use types::Block;
+use types::codec::Limits;
+use types::profile::Profile;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("tributary-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A node process; killed on drop so that no test leaves one behind.
+struct NodeProc {
+    child: Option<Child>,
+    stdout: std::sync::mpsc::Receiver<String>,
+    startup: Value,
+    addr: String,
+    auth: String,
+}
+
+impl NodeProc {
+    fn start(args: &[&str], log: &Path) -> NodeProc {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut proc = NodeProc {
+            child: Some(child),
+            stdout: rx,
+            startup: Value::Null,
+            addr: String::new(),
+            auth: String::new(),
+        };
+        let line = proc
+            .stdout
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "no startup line ({e}); log: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                )
+            });
+        let startup: Value = serde_json::from_str(&line).unwrap();
+        proc.addr = startup["api_url"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://")
+            .to_string();
+        proc.startup = startup;
+        proc
+    }
+
+    fn set_token(&mut self, token: &str) {
+        self.auth = format!("Bearer {token}");
+    }
+
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        http(&self.addr, path, Some(&self.auth), body.to_string().as_bytes())
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGTERM, then the exit status and the rest of stdout.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let rest: Vec<String> = self.stdout.try_iter().collect();
+                return (status, rest.join("\n"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the node did not stop within 20 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// One HTTP/1.1 POST on a fresh connection.
+fn http(addr: &str, path: &str, auth: Option<&str>, body: &[u8]) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if let Some(a) = auth {
+        head.push_str(&format!("Authorization: {a}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+fn genesis_coins(data_dir: &Path, program: &[u8]) -> Vec<Coin> {
+    let hex_text = std::fs::read_to_string(data_dir.join("genesis.hex")).unwrap();
+    let block = Block::decode(
+        &hex::decode(hex_text.trim()).unwrap(),
+        Profile::Side,
+        &Limits::default(),
+    )
+    .unwrap();
+    coins_of(&block.transactions()[1], program)
+}
+
+fn wait_included(node: &NodeProc, tx_id: &str, within: Duration) -> Value {
+    let start = Instant::now();
+    loop {
+        let (status, v) = node.post("/get-transaction", &json!({ "tx_id": tx_id }));
+        if status == 200 {
+            return v["data"].clone();
+        }
+        assert_eq!(status, 404, "{v}");
+        assert!(
+            start.elapsed() < within,
+            "{tx_id} not included within {within:?}: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn devnet_includes_a_submitted_transfer_and_restarts() {
+    let tmp = TempDir::new("devnet-e2e");
+    let data = tmp.0.join("data");
+    let log = tmp.0.join("node.log");
+    let mut node = NodeProc::start(
+        &[
+            "devnet",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &log,
+    );
+    let s = node.startup.clone();
+    assert_eq!(s["network"], "devnet");
+    assert_eq!(s["created"], true);
+    assert!(s["api_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    let token = s["access_token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("devnet:"));
+    let account = &s["dev_account"];
+    for field in ["xprv", "xpub", "control_program", "address"] {
+        assert!(account[field].as_str().is_some_and(|v| !v.is_empty()), "{field}");
+    }
+    assert!(account["address"].as_str().unwrap().starts_with("sp1"));
+    node.set_token(&token);
+
+    // Without the token: refused.
+    let (status, v) = http(&node.addr, "/get-block-count", None, b"{}");
+    assert_eq!(status, 401, "{v}");
+    assert_eq!(v["code"], "BTM860");
+
+    let xprv = XPrv::from_hex(account["xprv"].as_str().unwrap()).unwrap();
+    let program = hex::decode(account["control_program"].as_str().unwrap()).unwrap();
+    let coins = genesis_coins(&data, &program);
+    assert_eq!(coins.len(), 16);
+
+    // One transfer: included within a couple of seconds, retrievable.
+    let tx = sign_transfer(
+        &xprv,
+        &coins[..1],
+        &[(program.clone(), coins[0].amount - 1_000_000)],
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (status, v) = node.post(
+        "/submit-transaction",
+        &json!({ "raw_transaction": hex::encode(tx.encode()) }),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["tx_id"], tx.id().to_hex());
+    let got = wait_included(&node, &tx.id().to_hex(), Duration::from_secs(3));
+    let latency = started.elapsed();
+    assert!(latency < Duration::from_secs(3), "included after {latency:?}");
+    assert!(got["block_height"].as_u64().unwrap() >= 1);
+    assert_eq!(got["inputs"][0]["spent_output_id"], coins[0].output_id.to_hex());
+
+    // A chain of transfers, each spending the previous one's change: all included.
+    let mut coin = coins_of(&tx, &program)[0].clone();
+    let mut last = String::new();
+    for _ in 0..10 {
+        let t = sign_transfer(
+            &xprv,
+            std::slice::from_ref(&coin),
+            &[(program.clone(), coin.amount - 1_000_000)],
+        )
+        .unwrap();
+        let (status, v) = node.post(
+            "/submit-transaction",
+            &json!({ "raw_transaction": hex::encode(t.encode()) }),
+        );
+        assert_eq!(status, 200, "{v}");
+        coin = coins_of(&t, &program)[0].clone();
+        last = t.id().to_hex();
+    }
+    let got = wait_included(&node, &last, Duration::from_secs(3));
+    let height = got["block_height"].as_u64().unwrap();
+    let (_, block) = node.post("/get-block", &json!({ "block_height": height }));
+    assert_eq!(block["data"]["height"], height);
+
+    // Bad input through the binary's API: 4xx in the failure shape, and the node keeps running.
+    for (path, body) in [
+        ("/submit-transaction", json!({ "raw_transaction": "zz" })),
+        ("/submit-transaction", json!({ "raw_transaction": 5 })),
+        ("/get-transaction", json!({ "tx_id": "00" })),
+        ("/get-block", json!({ "block_height": "x" })),
+    ] {
+        let (status, v) = node.post(path, &body);
+        assert_eq!(status, 400, "{path} {v}");
+        assert_eq!(v["status"], "fail");
+    }
+    let (status, _) = http(&node.addr, "/get-block", Some(&node.auth), b"{\"block_height\":");
+    assert_eq!(status, 400);
+    let (status, v) = node.post("/get-block-count", &json!({}));
+    assert_eq!(status, 200);
+    let count = v["data"]["block_count"].as_u64().unwrap();
+    assert!(count >= height);
+
+    // SIGTERM: a clean stop.
+    let (exit, rest) = node.terminate();
+    assert!(
+        exit.success(),
+        "exit status {exit:?}; log: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(rest.contains("\"stopped\": true"), "{rest}");
+
+    // Restart from the config file: same chain, the transactions are still there.
+    let mut again = NodeProc::start(
+        &[
+            "node",
+            "--config",
+            data.join("node.toml").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &log,
+    );
+    again.set_token(&token);
+    assert_eq!(again.startup["genesis_hash"], s["genesis_hash"]);
+    assert!(again.startup["height"].as_u64().unwrap() >= count);
+    let (status, v) = again.post("/get-transaction", &json!({ "tx_id": tx.id().to_hex() }));
+    assert_eq!(status, 200, "{v}");
+    let (exit, _) = again.terminate();
+    assert!(exit.success());
+}
+
+#[test]
+fn node_refuses_a_bad_config_file() {
+    let tmp = TempDir::new("devnet-badconfig");
+    let cfg = tmp.0.join("node.toml");
+    std::fs::write(&cfg, "[producer]\nblock_intervl_ms = 5\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["node", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("block_intervl_ms"), "{err}");
+    // A valid file pointing at a directory with no genesis: a clear error, no crash.
+    std::fs::write(&cfg, "[api]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["node", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("genesis"), "{err}");
+}
