@@ -444,6 +444,12 @@ impl Mempool {
                 }
             }
         }
+        if count > self.config.max_txs || bytes > self.config.max_bytes {
+            return Err(MempoolError::PoolFull {
+                fee_rate: rate,
+                lowest: self.by_priority.first().map(|(p, _)| p.fee_rate).unwrap_or(0),
+            });
+        }
         for id in &to_evict {
             self.remove_one(id);
         }

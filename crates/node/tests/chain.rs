@@ -366,3 +366,42 @@ fn restart_keeps_state_and_checks_block_signatures() {
         .is_err()
     );
 }
+
+#[test]
+fn eviction_takes_descendants_and_never_the_newcomers_parent() {
+    let h = setup_with(
+        "evict-desc",
+        MempoolConfig {
+            max_txs: 3,
+            ..MempoolConfig::default()
+        },
+        8 << 20,
+        10_000_000,
+    );
+    let a = h.pay(&h.coins[0], FEE);
+    let b = h.pay(&coins_of(&a, &h.program)[0], FEE * 3);
+    let c = h.pay(&h.coins[1], FEE * 2);
+    for t in [&a, &b, &c] {
+        h.chain.submit(t.clone()).unwrap();
+    }
+    // The lowest fee rate is a; b spends a's output, so both go.
+    let d = h.pay(&h.coins[2], FEE * 5);
+    match h.chain.submit(d.clone()).unwrap().admission {
+        Admission::Accepted { evicted, .. } => assert_eq!(evicted, vec![a.id(), b.id()]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.chain.pool_stats().txs, 2);
+    // Now c (2M) is the lowest. A child of c paying a lot cannot evict its own parent.
+    let e = h.pay(&h.coins[3], FEE * 4);
+    h.chain.submit(e).unwrap();
+    let child = h.pay(&coins_of(&c, &h.program)[0], FEE * 9);
+    let err = h.chain.submit(child).unwrap_err();
+    assert!(
+        matches!(err, SubmitError::Mempool(MempoolError::PoolFull { .. })),
+        "{err}"
+    );
+    assert!(h.chain.in_pool(&c.id()));
+    // Everything left is still valid together: one block takes it all.
+    let block = h.produce();
+    assert_eq!(block.transactions().len(), 4);
+}

@@ -131,3 +131,38 @@ pub(crate) fn run(opts: &NodeOpts) -> Result<Value> {
     }
     serve(file.node_config(&base), api_config, json!({}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented example in docs/node.md parses and states the defaults.
+    #[test]
+    fn documented_example_is_the_defaults() {
+        let doc = include_str!("../../../../docs/node.md");
+        let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+        let end = start + doc[start..].find("```").unwrap();
+        let parsed: FileConfig = toml::from_str(&doc[start..end]).unwrap();
+        let expected = FileConfig {
+            data_dir: PathBuf::from("."),
+            ..FileConfig::default()
+        };
+        assert_eq!(parsed, expected);
+        let empty: FileConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, FileConfig::default());
+        assert!(toml::from_str::<FileConfig>("[api]\nlisten_on = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn data_dir_resolves_against_the_file() {
+        let base = Path::new("/etc/tributary");
+        let mut c = FileConfig::default();
+        assert_eq!(c.node_config(base).data_dir, base);
+        c.data_dir = PathBuf::from(".");
+        assert_eq!(c.node_config(base).data_dir, base);
+        c.data_dir = PathBuf::from("chain");
+        assert_eq!(c.node_config(base).data_dir, base.join("chain"));
+        c.data_dir = PathBuf::from("/var/lib/t");
+        assert_eq!(c.node_config(base).data_dir, Path::new("/var/lib/t"));
+    }
+}
