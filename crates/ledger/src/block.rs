@@ -1,7 +1,6 @@
 //! Block and window validation, producing change sets.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use types::block::{Block, BlockHeader};
 use types::{Hash, Profile, ResultKind};
@@ -9,7 +8,7 @@ use types::{Hash, Profile, ResultKind};
 use crate::error::{BlockRejection, TxRejection, ViewError};
 use crate::params::ChainParams;
 use crate::sig;
-use crate::tx::{CheckedTx, Job};
+use crate::tx::{CheckedTx, Job, TxEffects};
 use crate::utxo::{ChangeSet, UtxoEntry, UtxoKind, UtxoView};
 
 /// Validates a whole block against its parent and a UTXO view and returns its change set.
@@ -223,23 +222,21 @@ fn validate_blocks(
         prev = block.header();
     }
     // Stateless checks of every transaction of the window, in parallel, reusing prechecked ones.
-    let arcs: Vec<Vec<Arc<types::tx::Transaction>>> = blocks
-        .iter()
-        .map(|b| b.transactions().iter().map(|t| Arc::new(t.clone())).collect())
-        .collect();
     let mut jobs = Vec::new();
-    let mut slots: Vec<Vec<Option<Result<CheckedTx, TxRejection>>>> = Vec::with_capacity(blocks.len());
+    let mut slots: Vec<Vec<Option<Result<TxEffects, TxRejection>>>> = Vec::with_capacity(blocks.len());
     let mut job_slots = Vec::new();
-    for (b, (block, txs)) in blocks.iter().zip(&arcs).enumerate() {
+    for (b, block) in blocks.iter().enumerate() {
+        let txs = block.transactions();
         let height = block.header().height;
         let pre = prechecked.get(b).copied().unwrap_or(&[]);
         let mut row = Vec::with_capacity(txs.len());
         for (i, tx) in txs.iter().enumerate() {
-            let reuse = pre.get(i).and_then(Option::as_ref).filter(|c| {
-                i != 0 && !c.is_coinbase() && c.height() == height && c.tx().as_ref() == tx.as_ref()
-            });
+            let reuse = pre
+                .get(i)
+                .and_then(Option::as_ref)
+                .filter(|c| i != 0 && !c.is_coinbase() && c.height() == height && c.tx().as_ref() == tx);
             if let Some(c) = reuse {
-                row.push(Some(Ok(c.clone())));
+                row.push(Some(Ok(c.effects().clone())));
             } else if header_errors.get(b).is_some_and(Option::is_none) {
                 row.push(None);
                 jobs.push(Job {
@@ -274,13 +271,13 @@ fn validate_blocks(
         let mut created_in_window = HashSet::new();
         for row in &slots {
             for c in row.iter().flatten().flatten() {
-                for id in c.spends() {
+                for id in &c.spends {
                     if !created_in_window.contains(id) && !overlay.fetched.contains_key(id) {
                         let e = view.utxo(id)?;
                         overlay.fetched.insert(*id, e);
                     }
                 }
-                created_in_window.extend(c.created().iter().map(|(id, _)| *id));
+                created_in_window.extend(c.created.iter().map(|(id, _)| *id));
             }
         }
     }
@@ -299,7 +296,7 @@ fn validate_blocks(
 
 fn apply_block(
     block: &Block,
-    row: Vec<Option<Result<CheckedTx, TxRejection>>>,
+    row: Vec<Option<Result<TxEffects, TxRejection>>>,
     overlay: &mut Overlay<'_>,
     params: &ChainParams,
 ) -> Result<ChangeSet, BlockRejection> {
@@ -307,7 +304,7 @@ fn apply_block(
     let mut checked = Vec::with_capacity(row.len());
     for (i, (r, tx)) in row.into_iter().zip(block.transactions()).enumerate() {
         match r {
-            Some(Ok(c)) => checked.push(c),
+            Some(Ok(c)) => checked.push((tx, c)),
             Some(Err(reason)) => {
                 return Err(BlockRejection::Tx {
                     index: i,
@@ -320,8 +317,8 @@ fn apply_block(
     }
     // Block gas, in transaction order.
     let mut gas: u64 = 0;
-    for c in &checked {
-        gas = gas.checked_add(c.gas_used()).ok_or(BlockRejection::Gas {
+    for (_, c) in &checked {
+        gas = gas.checked_add(c.gas_used).ok_or(BlockRejection::Gas {
             max: params.max_block_gas,
         })?;
         if gas > params.max_block_gas {
@@ -331,8 +328,7 @@ fn apply_block(
         }
     }
     // Coinbase.
-    let coinbase = checked.first().ok_or(BlockRejection::MissingCoinbase)?;
-    let cb_tx = coinbase.tx();
+    let (cb_tx, _) = checked.first().ok_or(BlockRejection::MissingCoinbase)?;
     match params.profile {
         Profile::Main => {
             if cb_tx.outputs().len() != 1 {
@@ -341,9 +337,9 @@ fn apply_block(
                 ));
             }
             let mut expected = params.block_subsidy(height).unwrap_or(0);
-            for c in &checked {
+            for (_, c) in &checked {
                 expected = expected
-                    .checked_add(c.fee())
+                    .checked_add(c.fee)
                     .ok_or(BlockRejection::CoinbaseAmount {
                         found: 0,
                         expected: u64::MAX,
@@ -369,14 +365,14 @@ fn apply_block(
     let mut created_pos: HashMap<Hash, usize> = HashMap::new();
     let mut claimed = Vec::new();
     let empty = HashSet::new();
-    for (t, c) in checked.iter().enumerate() {
+    for (t, (tx, c)) in checked.iter().enumerate() {
         let fail = |reason: TxRejection| BlockRejection::Tx {
             index: t,
-            tx_id: c.tx().id(),
+            tx_id: tx.id(),
             reason,
         };
         // Spends (the reference applies claims, then spends, then outputs).
-        for (input, id) in &c.claims().to_vec() {
+        for (input, id) in &c.claims {
             if overlay.claimed.contains(id) {
                 return Err(fail(TxRejection::AlreadyClaimed {
                     input: *input,
@@ -390,8 +386,8 @@ fn apply_block(
                 }));
             }
         }
-        let mut tx_spent = Vec::with_capacity(c.spends().len());
-        for ((input, kind), id) in c.spend_inputs().iter().zip(c.spends()) {
+        let mut tx_spent = Vec::with_capacity(c.spends.len());
+        for ((input, kind), id) in c.spend_inputs.iter().zip(&c.spends) {
             let entry = match overlay.lookup(id, &empty)? {
                 Lookup::Unspent(e) => e,
                 Lookup::SpentInWindow => {
@@ -424,11 +420,11 @@ fn apply_block(
                 None => spent.push((id, entry)),
             }
         }
-        for (_, id) in c.claims() {
+        for (_, id) in &c.claims {
             overlay.claimed.insert(*id);
             claimed.push(*id);
         }
-        for (id, kind) in c.created() {
+        for (id, kind) in &c.created {
             let entry = UtxoEntry { kind: *kind, height };
             if overlay.added.contains_key(id) {
                 // The same output ID twice: only possible for an identical transaction repeated.

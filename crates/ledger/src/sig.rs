@@ -17,7 +17,7 @@ use ripemd::{Digest, Ripemd160};
 
 use crate::error::TxRejection;
 use crate::params::ChainParams;
-use crate::tx::{CheckedTx, Job, check_tx_with};
+use crate::tx::{Job, TxEffects, check_tx_with};
 
 /// Gas a successful run of a version-0 P2WPKH program with a 64-byte signature and a 32-byte key
 /// uses (argument pushes, the expanded program, `CHECKSIG`). A test checks it against the VM.
@@ -146,14 +146,14 @@ pub(crate) fn verify_batch(items: &[DeferredSig]) -> HashSet<usize> {
     }
 }
 
-fn check_chunk(chunk: &[Job<'_>], params: &ChainParams) -> Vec<Result<CheckedTx, TxRejection>> {
+fn check_chunk(chunk: &[Job<'_>], params: &ChainParams) -> Vec<Result<TxEffects, TxRejection>> {
     let mut queue = Vec::new();
-    let mut first: Vec<Option<CheckedTx>> = Vec::with_capacity(chunk.len());
+    let mut first: Vec<Option<TxEffects>> = Vec::with_capacity(chunk.len());
     let mut ranges = Vec::with_capacity(chunk.len());
     for job in chunk {
         let start = queue.len();
         let r = check_tx_with(
-            job.tx.clone(),
+            job.tx,
             params,
             job.height,
             job.block_version,
@@ -174,7 +174,7 @@ fn check_chunk(chunk: &[Job<'_>], params: &ChainParams) -> Vec<Result<CheckedTx,
         .map(|((r, range), job)| match r {
             Some(c) if !range.clone().any(|p| bad.contains(&p)) => Ok(c),
             _ => check_tx_with(
-                job.tx.clone(),
+                job.tx,
                 params,
                 job.height,
                 job.block_version,
@@ -186,7 +186,7 @@ fn check_chunk(chunk: &[Job<'_>], params: &ChainParams) -> Vec<Result<CheckedTx,
 }
 
 /// Checks every job on rayon's pool, in chunks that each verify their signatures in one batch.
-pub(crate) fn check_parallel(jobs: &[Job<'_>], params: &ChainParams) -> Vec<Result<CheckedTx, TxRejection>> {
+pub(crate) fn check_parallel(jobs: &[Job<'_>], params: &ChainParams) -> Vec<Result<TxEffects, TxRejection>> {
     jobs.par_chunks(CHUNK)
         .flat_map_iter(|chunk| check_chunk(chunk, params))
         .collect()

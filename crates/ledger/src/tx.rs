@@ -30,46 +30,56 @@ pub enum SpendKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedTx {
     tx: Arc<Transaction>,
-    height: u64,
-    coinbase: bool,
-    gas_used: u64,
-    fee: u64,
-    spends: Vec<Hash>,
-    spend_inputs: Vec<(usize, SpendKind)>,
-    created: Vec<(Hash, UtxoKind)>,
-    claims: Vec<(usize, Hash)>,
+    fx: TxEffects,
+}
+
+/// Everything the stateless checks learn about a transaction, without the transaction itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TxEffects {
+    pub(crate) height: u64,
+    pub(crate) coinbase: bool,
+    pub(crate) gas_used: u64,
+    pub(crate) fee: u64,
+    pub(crate) spends: Vec<Hash>,
+    pub(crate) spend_inputs: Vec<(usize, SpendKind)>,
+    pub(crate) created: Vec<(Hash, UtxoKind)>,
+    pub(crate) claims: Vec<(usize, Hash)>,
 }
 
 impl CheckedTx {
+    pub(crate) fn effects(&self) -> &TxEffects {
+        &self.fx
+    }
+
     /// The transaction.
     pub fn tx(&self) -> &Arc<Transaction> {
         &self.tx
     }
     /// Gas used (VM runs of the charged inputs plus storage gas).
     pub fn gas_used(&self) -> u64 {
-        self.gas_used
+        self.fx.gas_used
     }
     /// BTM in minus BTM out, in neu.
     pub fn fee(&self) -> u64 {
-        self.fee
+        self.fx.fee
     }
     /// IDs of the outputs spent by spend and veto inputs, in input order.
     pub fn spends(&self) -> &[Hash] {
-        &self.spends
+        &self.fx.spends
     }
     /// Input index and kind of each entry of [`CheckedTx::spends`].
     pub fn spend_inputs(&self) -> &[(usize, SpendKind)] {
-        &self.spend_inputs
+        &self.fx.spend_inputs
     }
     /// The outputs that become UTXOs, with their kind (a block's coinbase turns them into
     /// [`UtxoKind::Coinbase`]). Retirements, cross-chain outputs and, on the sidechain, zero-amount
     /// outputs create none.
     pub fn created(&self) -> &[(Hash, UtxoKind)] {
-        &self.created
+        &self.fx.created
     }
     /// Main-chain output IDs claimed by cross-chain inputs, with the input index.
     pub fn claims(&self) -> &[(usize, Hash)] {
-        &self.claims
+        &self.fx.claims
     }
     /// Serialized size in bytes.
     pub fn serialized_size(&self) -> u64 {
@@ -77,11 +87,11 @@ impl CheckedTx {
     }
     /// The block height the checks were made for (the VM's `BLOCKHEIGHT` and the time range depend on it).
     pub fn height(&self) -> u64 {
-        self.height
+        self.fx.height
     }
     /// Whether this is a coinbase transaction (checked as the first transaction of a block).
     pub fn is_coinbase(&self) -> bool {
-        self.coinbase
+        self.fx.coinbase
     }
 }
 
@@ -97,7 +107,8 @@ pub fn check_tx(
     params: &ChainParams,
     next_height: u64,
 ) -> Result<CheckedTx, TxRejection> {
-    check_tx_with(tx, params, next_height, 1, false, &mut SigMode::Immediate)
+    let fx = check_tx_with(&tx, params, next_height, 1, false, &mut SigMode::Immediate)?;
+    Ok(CheckedTx { tx, fx })
 }
 
 /// [`check_tx`] for many transactions in parallel on rayon's pool, with the signatures of standard
@@ -110,18 +121,27 @@ pub fn check_txs(
     let jobs: Vec<Job<'_>> = txs
         .iter()
         .map(|tx| Job {
-            tx,
+            tx: tx.as_ref(),
             height: next_height,
             block_version: 1,
             coinbase_allowed: false,
         })
         .collect();
     sig::check_parallel(&jobs, params)
+        .into_iter()
+        .zip(txs)
+        .map(|(r, tx)| {
+            r.map(|fx| CheckedTx {
+                tx: Arc::clone(tx),
+                fx,
+            })
+        })
+        .collect()
 }
 
 /// One transaction to check statelessly.
 pub(crate) struct Job<'a> {
-    pub(crate) tx: &'a Arc<Transaction>,
+    pub(crate) tx: &'a Transaction,
     pub(crate) height: u64,
     pub(crate) block_version: u64,
     pub(crate) coinbase_allowed: bool,
@@ -139,6 +159,7 @@ pub fn check_tx_against(
     height: u64,
     params: &ChainParams,
 ) -> Result<(), TxRejection> {
+    let tx = &tx.fx;
     for ((input, kind), id) in tx.spend_inputs.iter().zip(&tx.spends) {
         let entry = view.utxo(id)?.ok_or(TxRejection::MissingUtxo {
             input: *input,
@@ -378,13 +399,13 @@ fn run_input(
 /// The stateless checks. `block_version` is the version of the block the transaction enters;
 /// `coinbase_allowed` is true only for the first transaction of a block.
 pub(crate) fn check_tx_with(
-    tx: Arc<Transaction>,
+    tx: &Transaction,
     params: &ChainParams,
     height: u64,
     block_version: u64,
     coinbase_allowed: bool,
     sigs: &mut SigMode<'_>,
-) -> Result<CheckedTx, TxRejection> {
+) -> Result<TxEffects, TxRejection> {
     let profile = params.profile;
     if tx.profile() != profile {
         return Err(TxRejection::Profile {
@@ -626,11 +647,11 @@ pub(crate) fn check_tx_with(
         let dest = positions.get(i).copied().unwrap_or(0);
         match &input.kind {
             InputKind::Spend(_) | InputKind::Veto(_) => {
-                let new_left = run_input(&tx, params, height, i, dest, gas.left, sigs)?;
+                let new_left = run_input(tx, params, height, i, dest, gas.left, sigs)?;
                 gas.update(new_left)?;
             }
             InputKind::CrossChain(_) => {
-                run_input(&tx, params, height, i, dest, credit, sigs)?;
+                run_input(tx, params, height, i, dest, credit, sigs)?;
                 gas.storage = 0;
             }
             InputKind::Coinbase(_) => gas.storage = 0,
@@ -645,11 +666,11 @@ pub(crate) fn check_tx_with(
         let dest = positions.get(i).copied().unwrap_or(0);
         match &input.kind {
             InputKind::Spend(_) | InputKind::Veto(_) | InputKind::Issuance(_) => {
-                let new_left = run_input(&tx, params, height, i, dest, gas.left, sigs)?;
+                let new_left = run_input(tx, params, height, i, dest, gas.left, sigs)?;
                 gas.update(new_left)?;
             }
             InputKind::CrossChain(_) => {
-                run_input(&tx, params, height, i, dest, credit, sigs)?;
+                run_input(tx, params, height, i, dest, credit, sigs)?;
             }
             InputKind::Coinbase(_) | InputKind::Opaque => {}
         }
@@ -689,8 +710,7 @@ pub(crate) fn check_tx_with(
         };
         created.push((oid.id, if coinbase { UtxoKind::Coinbase } else { kind }));
     }
-    Ok(CheckedTx {
-        tx,
+    Ok(TxEffects {
         height,
         coinbase,
         gas_used,
