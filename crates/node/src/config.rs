@@ -68,7 +68,8 @@ pub struct MempoolConfig {
     pub max_txs: usize,
     /// Most transaction bytes held.
     pub max_bytes: u64,
-    /// Most orphans (transactions spending outputs not known yet) held; 0 rejects them.
+    /// Most orphans (transactions spending outputs not known yet) held, in at most 1/16 of
+    /// `max_bytes`; 0 rejects them.
     pub max_orphans: usize,
 }
 

@@ -91,6 +91,12 @@ impl Node {
     /// inside a tokio runtime.
     pub fn start(config: &NodeConfig) -> Result<Node, NodeError> {
         let params = params_for(&config.chain.network)?;
+        if !config.data_dir.is_dir() {
+            return Err(NodeError::Config(format!(
+                "the data directory {} does not exist",
+                config.data_dir.display()
+            )));
+        }
         let genesis_bytes = read_hex_file(&config.in_data_dir(&config.chain.genesis_file), "genesis")?;
         let genesis = types::Block::decode(&genesis_bytes, Profile::Side, &params.limits).map_err(|e| {
             NodeError::Config(format!("the genesis file does not hold a sidechain block: {e}"))

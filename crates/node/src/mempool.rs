@@ -90,6 +90,9 @@ pub enum Admission {
     },
 }
 
+/// Orphans may hold at most this fraction (1/n) of the pool's byte limit.
+const ORPHAN_BYTES_SHARE: u64 = 16;
+
 /// Fee per 1000 bytes, saturating.
 pub fn fee_rate(fee: u64, size: u64) -> u64 {
     let rate = u128::from(fee).saturating_mul(1000) / u128::from(size.max(1));
@@ -264,6 +267,13 @@ impl Mempool {
         self.orphans.len()
     }
 
+    /// Bytes of the orphans waiting.
+    pub fn orphan_bytes(&self) -> u64 {
+        self.orphans
+            .values()
+            .fold(0u64, |n, o| n.saturating_add(o.checked.serialized_size()))
+    }
+
     /// Whether `tx_id` is in the pool (ready).
     pub fn contains(&self, tx_id: &Hash) -> bool {
         self.txs.contains_key(tx_id)
@@ -316,10 +326,15 @@ impl Mempool {
         checked: Arc<CheckedTx>,
         missing: Hash,
     ) -> Result<Admission, MempoolError> {
-        if self.config.max_orphans == 0 {
+        let size = checked.serialized_size();
+        let byte_limit = self.config.max_bytes / ORPHAN_BYTES_SHARE;
+        if self.config.max_orphans == 0 || size > byte_limit {
             return Err(MempoolError::UnknownInput { output_id: missing });
         }
-        while self.orphans.len() >= self.config.max_orphans {
+        // Oldest out first, until both the count and the byte bound hold.
+        while self.orphans.len() >= self.config.max_orphans
+            || self.orphan_bytes().saturating_add(size) > byte_limit
+        {
             match self.orphan_order.pop_front() {
                 Some(old) => {
                     self.orphans.remove(&old);

@@ -405,3 +405,38 @@ fn eviction_takes_descendants_and_never_the_newcomers_parent() {
     let block = h.produce();
     assert_eq!(block.transactions().len(), 4);
 }
+
+#[test]
+fn the_orphan_area_is_bounded_oldest_out_first() {
+    let h = setup_with(
+        "orphan-bound",
+        MempoolConfig {
+            max_orphans: 2,
+            ..MempoolConfig::default()
+        },
+        8 << 20,
+        10_000_000,
+    );
+    // Three children of three parents not submitted yet.
+    let parents: Vec<Transaction> = h.coins[..3].iter().map(|c| h.pay(c, FEE)).collect();
+    let children: Vec<Transaction> = parents
+        .iter()
+        .map(|p| h.pay(&coins_of(p, &h.program)[0], FEE))
+        .collect();
+    for c in &children {
+        assert!(matches!(
+            h.chain.submit(c.clone()).unwrap().admission,
+            Admission::Orphaned { .. }
+        ));
+    }
+    assert_eq!(h.chain.pool_stats().orphans, 2);
+    // The first child was dropped: its parent promotes nothing; the others' parents promote them.
+    match h.chain.submit(parents[0].clone()).unwrap().admission {
+        Admission::Accepted { promoted, .. } => assert!(promoted.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    match h.chain.submit(parents[2].clone()).unwrap().admission {
+        Admission::Accepted { promoted, .. } => assert_eq!(promoted, vec![children[2].id()]),
+        other => panic!("{other:?}"),
+    }
+}
