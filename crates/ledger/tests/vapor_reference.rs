@@ -350,3 +350,52 @@ fn header_linkage_is_checked() {
         assert!(matches!(err, BlockRejection::MerkleRoot { .. }), "{err}");
     }
 }
+
+/// A cross-chain input claims its main-chain output once: the change set records the claim, a second
+/// claim in the same block or after it is refused, and unwinding forgets it.
+#[test]
+fn claims_are_made_once() {
+    let params = params();
+    let (_, h, mint) = txs()
+        .into_iter()
+        .find(|(n, _, _)| n == "cross_chain_in_mint_btm")
+        .unwrap();
+    let claim = mint.ids().mainchain_output_ids(mint.data())[0];
+    let mut parent = types::BlockHeader::empty(Profile::Side);
+    parent.version = 1;
+    parent.height = h.unwrap() - 1;
+    let cb = ledger::testkit::coinbase(
+        Profile::Side,
+        h.unwrap(),
+        vec![ledger::testkit::output(&[0x51], types::AssetId::BTM, 0).unwrap()],
+    )
+    .unwrap();
+    let mut set = ledger::MemoryUtxoSet::new();
+    let block = ledger::testkit::block(&parent, vec![cb.clone(), mint.clone()], 500).unwrap();
+    let cs = validate_block(&block, &parent, &set, &params, &[]).unwrap();
+    assert_eq!(cs.claimed, vec![claim]);
+    let before = set.encode();
+    set.apply(&cs).unwrap();
+    assert!(set.is_claimed(&claim).unwrap());
+    // Claiming again, in a later block.
+    let c = check_tx(Arc::new(mint.clone()), &params, h.unwrap() + 1).unwrap();
+    assert_eq!(
+        check_tx_against(&c, &set, h.unwrap() + 1, &params),
+        Err(TxRejection::AlreadyClaimed {
+            input: 0,
+            output_id: claim
+        })
+    );
+    set.unwind(&cs).unwrap();
+    assert_eq!(set.encode(), before);
+    // Twice in one block.
+    let twice = ledger::testkit::block(&parent, vec![cb, mint.clone(), mint], 500).unwrap();
+    match validate_block(&twice, &parent, &set, &params, &[]) {
+        Err(BlockRejection::Tx {
+            index: 2,
+            reason: TxRejection::AlreadyClaimed { input: 0, output_id },
+            ..
+        }) => assert_eq!(output_id, claim),
+        other => panic!("{other:?}"),
+    }
+}
