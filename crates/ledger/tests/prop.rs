@@ -158,3 +158,38 @@ proptest! {
         prop_assert!(validate_block(&chain_blocks[0], &chain_blocks[0].header().clone(), &replay, &p, &[]).is_err());
     }
 }
+
+const VAPOR_TXS: &str = include_str!("../../tributary/tests/fixtures/reference/vapor_transactions.json");
+
+fn vapor_raw() -> Vec<Vec<u8>> {
+    let v: serde_json::Value = serde_json::from_str(VAPOR_TXS).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| hex::decode(t["raw_transaction"].as_str().unwrap()).unwrap())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Corrupted real transactions that still decode never panic the checks, and the batched path
+    /// agrees with the plain one on them.
+    #[test]
+    fn corrupted_transactions_never_panic(which in 0usize..17, flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4), height in 0u64..20_000) {
+        let raws = vapor_raw();
+        let mut raw = raws[which % raws.len()].clone();
+        for (at, x) in flips {
+            let i = at % raw.len();
+            raw[i] ^= x | 1;
+        }
+        let mut p = params(Profile::Side);
+        p.federation_program = Some(vec![0x51]);
+        if let Ok(t) = types::Transaction::decode(&raw, Profile::Side, &types::Limits::default()) {
+            let t = std::sync::Arc::new(t);
+            let plain = ledger::check_tx(std::sync::Arc::clone(&t), &p, height);
+            let batched = ledger::check_txs(&[t], &p, height);
+            prop_assert_eq!(&batched[0], &plain);
+        }
+    }
+}
