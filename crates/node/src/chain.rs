@@ -320,12 +320,14 @@ impl ChainService {
         let height = state.tip.height.saturating_add(1);
         let coinbase = coinbase_tx(&self.params, height)?;
         let budget_bytes = self.max_block_bytes.saturating_sub(coinbase.serialized_size());
-        // A bad transaction found by block validation is dropped and the block rebuilt; a handful of
-        // attempts, then an empty block, so production never stalls.
+        // A bad transaction found by block validation is dropped and the block rebuilt; after a
+        // handful of attempts, or a refusal not tied to one transaction, an empty block, so that
+        // production never stalls.
         let mut attempts = 0;
+        let mut empty = false;
         loop {
             attempts += 1;
-            let selected: Vec<Arc<CheckedTx>> = if attempts > 8 {
+            let selected: Vec<Arc<CheckedTx>> = if empty || attempts > 8 {
                 Vec::new()
             } else {
                 state.mempool.select(budget_bytes, self.max_block_gas)
@@ -358,6 +360,13 @@ impl ChainService {
                 Err(BlockRejection::Tx { index, tx_id, reason }) if index > 0 && attempts <= 8 => {
                     let removed = state.mempool.remove_with_descendants(&tx_id);
                     tracing::warn!(%tx_id, %reason, removed = removed.len(), "dropped a pool transaction block validation refused");
+                }
+                Err(BlockRejection::View(e)) => {
+                    return Err(NodeError::Store(StoreError::Inconsistent(e.to_string())));
+                }
+                Err(e) if !selected.is_empty() => {
+                    tracing::error!(error = %e, "block validation refused the selection; producing an empty block");
+                    empty = true;
                 }
                 Err(e) => return Err(NodeError::OwnBlockInvalid(e)),
             }

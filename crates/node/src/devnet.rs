@@ -57,10 +57,20 @@ pub fn sign_transfer(
     inputs: &[Coin],
     outputs: &[(Vec<u8>, u64)],
 ) -> Result<Transaction, NodeError> {
+    sign_transfer_until(xprv, inputs, outputs, 0)
+}
+
+/// As [`sign_transfer`], valid only in blocks up to height `time_range` (0: no limit).
+pub fn sign_transfer_until(
+    xprv: &XPrv,
+    inputs: &[Coin],
+    outputs: &[(Vec<u8>, u64)],
+    time_range: u64,
+) -> Result<Transaction, NodeError> {
     let amount = |n: u64| Amount::new(n).map_err(|e| NodeError::Config(format!("amount {n}: {e}")));
     let mut data = TxData {
         version: 1,
-        time_range: 0,
+        time_range,
         inputs: Vec::with_capacity(inputs.len()),
         outputs: Vec::with_capacity(outputs.len()),
     };

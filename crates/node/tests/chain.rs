@@ -440,3 +440,32 @@ fn the_orphan_area_is_bounded_oldest_out_first() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_transaction_that_expires_in_the_pool_is_dropped_by_block_validation() {
+    // Room for one transfer per block.
+    let h = setup_with("expire", MempoolConfig::default(), 8 << 20, 2_500);
+    let first = h.pay(&h.coins[0], FEE * 10);
+    let coin = &h.coins[1];
+    // Valid up to height 1 only, and paying less: it waits for block 2 and expires.
+    let expiring = node::devnet::sign_transfer_until(
+        &h.xprv,
+        std::slice::from_ref(coin),
+        &[(h.program.clone(), coin.amount - FEE)],
+        1,
+    )
+    .unwrap();
+    h.chain.submit(first.clone()).unwrap();
+    h.chain.submit(expiring.clone()).unwrap();
+    let b1 = h.produce();
+    assert_eq!(b1.transactions()[1].id(), first.id());
+    assert_eq!(b1.transactions().len(), 2);
+    let b2 = h.produce();
+    assert_eq!(
+        b2.transactions().len(),
+        1,
+        "the expired transfer is not in block 2"
+    );
+    assert!(!h.chain.in_pool(&expiring.id()));
+    assert!(!h.chain.has_pending());
+}
