@@ -407,6 +407,11 @@ impl Bbft {
         self.high_qc.as_ref()
     }
 
+    /// The current epoch's validator set.
+    pub fn epoch_set(&self) -> Arc<ValidatorSet> {
+        Arc::clone(&self.epoch.set)
+    }
+
     /// Fallback level: 0 normal, 1 also the next super node, 2 all-to-all.
     pub fn fallback_level(&self) -> u8 {
         self.level
