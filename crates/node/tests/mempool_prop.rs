@@ -66,7 +66,7 @@ proptest! {
         let mut accepted: HashSet<Hash> = HashSet::new();
         let mut evicted: HashSet<Hash> = HashSet::new();
         let mut now = 1_800_000_000_000u64;
-        let mut produce = |chain: &ChainService, now: &mut u64| {
+        let produce = |chain: &ChainService, now: &mut u64| {
             *now += 500;
             chain.produce_block(*now).unwrap()
         };
