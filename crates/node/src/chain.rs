@@ -76,6 +76,15 @@ impl ProducerKey {
     }
 }
 
+/// Signatures verified together when the stored chain is checked on start.
+const SIGNATURE_BATCH: usize = 1024;
+
+fn unsigned(height: u64, hash: &Hash) -> NodeError {
+    NodeError::Corrupt(format!(
+        "block {hash} at height {height} does not carry the producer's signature"
+    ))
+}
+
 /// Whether `header`'s witness holds `producer`'s signature over its hash (solo consensus).
 pub fn witness_is_valid(header: &BlockHeader, producer: &[u8; 32]) -> bool {
     match header.witness() {
@@ -188,8 +197,11 @@ impl ChainService {
                 tip
             }
         };
-        // Solo consensus: every block after genesis is signed by the producer. Check what is stored.
+        // Solo consensus: every block after genesis is signed by the producer. Check what is stored,
+        // in batches.
         let snap = store.snapshot()?;
+        let mut batch = crypto::ed25519::BatchVerifier::new();
+        let mut batch_heights: Vec<u64> = Vec::new();
         for height in 1..=tip.height {
             let hash = snap
                 .block_hash(height)?
@@ -202,10 +214,24 @@ impl ChainService {
                     "header of block {hash} does not match its index"
                 )));
             }
-            if !witness_is_valid(&header, &setup.producer_public) {
-                return Err(NodeError::Corrupt(format!(
-                    "block {hash} at height {height} does not carry the producer's signature"
-                )));
+            let Some([sig]) = header.witness() else {
+                return Err(unsigned(height, &hash));
+            };
+            batch.queue(&setup.producer_public, hash.as_bytes(), sig);
+            batch_heights.push(height);
+            if batch.len() >= SIGNATURE_BATCH || height == tip.height {
+                let full = std::mem::take(&mut batch);
+                if let Err(e) = full.verify(rand_core::OsRng) {
+                    let h = e
+                        .invalid
+                        .first()
+                        .and_then(|i| batch_heights.get(*i))
+                        .copied()
+                        .unwrap_or(height);
+                    let hash = snap.block_hash(h)?.unwrap_or_default();
+                    return Err(unsigned(h, &hash));
+                }
+                batch_heights.clear();
             }
         }
         let tip_header = snap
