@@ -236,9 +236,18 @@ fn sigkill_under_load_loses_nothing() {
     let config = data.join("node.toml");
     let config_s = config.to_str().unwrap().to_string();
 
-    // Round 0 creates the devnet; later rounds restart it from its configuration file.
+    // Round 0 creates the devnet; later rounds restart it from its configuration file. Blocks every
+    // 100 ms rather than 500: five times the commits, so more kills land inside one.
     let mut node = NodeProc::start(
-        &["devnet", "--data-dir", &data_s, "--listen", "127.0.0.1:0"],
+        &[
+            "devnet",
+            "--data-dir",
+            &data_s,
+            "--listen",
+            "127.0.0.1:0",
+            "--block-interval-ms",
+            "100",
+        ],
         &log,
         "",
     );
