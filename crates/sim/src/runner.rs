@@ -206,6 +206,10 @@ pub struct SimReport {
     pub bytes: u64,
     /// Messages sent per kind (proposal, vote, aggregate, certificate, timeout, tc, subscribe).
     pub messages_by_kind: BTreeMap<&'static str, u64>,
+    /// Messages and bytes sent per round (epoch 0), keyed by the round the message is about.
+    pub per_round: BTreeMap<u64, (u64, u64)>,
+    /// Commit times (microseconds) of each height at node 0 (or the first required node).
+    pub commit_times: BTreeMap<u64, Micros>,
     /// Highest height committed by every required honest node.
     pub min_committed: u64,
     /// Committed (height → block) per node.
@@ -313,6 +317,17 @@ fn kind(m: &Message) -> &'static str {
         Message::Timeout(_) => "timeout",
         Message::TimeoutCert(_) => "timeout_cert",
         Message::Subscribe { .. } => "subscribe",
+    }
+}
+
+fn round_of(m: &Message) -> Option<u64> {
+    match m {
+        Message::Proposal(p) if p.epoch == 0 => Some(p.round),
+        Message::Vote(v) if v.data.epoch == 0 => Some(v.data.round),
+        Message::Aggregate(c) | Message::Certificate(c) if c.data.epoch == 0 => Some(c.data.round),
+        Message::Timeout(t) if t.epoch == 0 => Some(t.round),
+        Message::TimeoutCert(t) if t.epoch == 0 => Some(t.round),
+        _ => None,
     }
 }
 
@@ -851,6 +866,11 @@ impl Sim {
         self.report.messages += 1;
         self.report.bytes += u64::try_from(bytes.len()).unwrap_or(0);
         *self.report.messages_by_kind.entry(kind(msg)).or_default() += 1;
+        if let Some(r) = round_of(msg) {
+            let e = self.report.per_round.entry(r).or_default();
+            e.0 += 1;
+            e.1 += u64::try_from(bytes.len()).unwrap_or(0);
+        }
         if let Message::Proposal(p) = msg {
             self.proposed_at.entry(p.block_id()).or_insert(depart);
         }
@@ -944,6 +964,9 @@ impl Sim {
             }
         }
         self.report.min_committed = if min == u64::MAX { 0 } else { min };
+        if let Some(&first) = required.first() {
+            self.report.commit_times = self.nodes[first].commits.iter().map(|(&h, c)| (h, c.1)).collect();
+        }
         self.report.commits = self
             .nodes
             .iter()

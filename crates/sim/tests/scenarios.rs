@@ -156,3 +156,22 @@ fn hundred_validators_in_one_process() {
     );
     assert!(r.ok(), "{:?}", r.violations);
 }
+
+#[test]
+fn bench_small_sizes_match_the_formula() {
+    // The benchmark's own machinery at N = 4 and 10 (the release run covers 31 and 100).
+    let cfg = sim::bench::BenchConfig {
+        sizes: vec![4, 10],
+        heights: 8,
+        ..Default::default()
+    };
+    let r = sim::bench::run(&cfg).unwrap();
+    assert_eq!(r.rows.len(), 2 * 2 * 3);
+    for row in &r.rows {
+        assert!(row.finality_ms > 0.0, "{row:?}");
+        // The seed's count is a model of one round: T0 M−1, T1 N−M, T2 N−M, T3 M(M−1),
+        // T4 N−M, which is S − M − 1; within 30 % at these tiny sizes (under 10 % at N = 100).
+        assert!(row.deviation_pct.abs() < 30.0, "{row:?}");
+    }
+    eprintln!("{}", sim::bench::table(&r));
+}

@@ -736,11 +736,14 @@ impl Bbft {
             signature,
         };
         self.proposed_round = self.round;
-        // T0: leader → every super node (and nodes that fell back to all-to-all).
+        // T0: leader → every super node (and, for a leader that is not a super node, the nodes
+        // that fell back to all-to-all; a super node serves those in T1).
         let mut to = self.super_nodes();
-        for n in self.my_audience() {
-            if !to.contains(&n) {
-                to.push(n);
+        if self.my_super_pos().is_none() {
+            for n in self.my_audience() {
+                if !to.contains(&n) {
+                    to.push(n);
+                }
             }
         }
         Bbft::send(out, to, Message::Proposal(Box::new(p.clone())));
@@ -1094,6 +1097,19 @@ impl Bbft {
             signers: union,
             signature,
         };
+        // T3 still owed: a super node that completes the certificate before its own group has
+        // been sent shares the certificate itself with the other super nodes, so they need not
+        // wait for its group (it has moved on and drops the group's late votes).
+        let mut owed = false;
+        if let Some(pool) = rs.pools.get_mut(&d)
+            && pool.sent_count < pool.sigs.len()
+        {
+            pool.sent_count = pool.sigs.len();
+            owed = true;
+        }
+        if owed && self.my_super_pos().is_some() && set.num_supers() > 1 {
+            Bbft::send(out, self.super_nodes(), Message::Aggregate(qc.clone()));
+        }
         Bbft::send(out, self.my_audience(), Message::Certificate(qc.clone()));
         self.on_qc(qc, out);
     }

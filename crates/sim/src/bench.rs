@@ -1,0 +1,262 @@
+//! The consensus benchmark behind `tributary bench consensus`: messages, bytes and finality per
+//! height for N ∈ {4, 10, 31, 100} and M ∈ {1, ⌈√N⌉, N} (M = N is PBFT), under uniform 1 ms
+//! links and a five-region latency matrix, plus an optional long seed sweep of every scenario.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use consensus::bbft::Crypto;
+
+use crate::cache::CachedCrypto;
+use crate::runner::{Latency, Micros, Network, Sim, SimConfig, SimError, TopologyChoice};
+use crate::scenario::{Scenario, sweep};
+
+/// The five regions of the latency matrix, in order.
+pub const REGIONS: [&str; 5] = ["us-east", "us-west", "eu-central", "ap-east", "ap-southeast"];
+
+/// Round-trip times between the regions in milliseconds (public cloud inter-region medians,
+/// rounded); 2 ms inside a region. One-way delay is half.
+pub const RTT_MS: [[u64; 5]; 5] = [
+    [2, 70, 90, 200, 220],
+    [70, 2, 150, 150, 170],
+    [90, 150, 2, 190, 160],
+    [200, 150, 190, 2, 35],
+    [220, 170, 160, 35, 2],
+];
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Validator counts.
+    pub sizes: Vec<usize>,
+    /// Heights per run (rounds 3..heights are measured).
+    pub heights: u64,
+    /// CPU cost per signature verification charged to the receiver, microseconds.
+    pub verify_cost: Micros,
+    /// Seeds per scenario for the optional sweep (0: no sweep).
+    pub sweep_seeds: u64,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            sizes: vec![4, 10, 31, 100],
+            heights: 12,
+            verify_cost: 1_000,
+            sweep_seeds: 0,
+        }
+    }
+}
+
+/// One measured configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchRow {
+    /// Validators.
+    pub n: usize,
+    /// Super nodes.
+    pub m: usize,
+    /// "FBFT" (M = 1), "BBFT" or "PBFT" (M = N).
+    pub protocol: &'static str,
+    /// "uniform-1ms" or "five-region".
+    pub network: &'static str,
+    /// The seed's S = M² + 3N − 2M.
+    pub formula: u64,
+    /// Measured messages per height (median over the measured rounds).
+    pub messages: u64,
+    /// Relative difference to the formula, in percent.
+    pub deviation_pct: f64,
+    /// Bytes per height (median).
+    pub bytes: u64,
+    /// Mean time from proposal to finality at the validators, milliseconds.
+    pub finality_ms: f64,
+    /// Mean time between consecutive finalized heights, milliseconds.
+    pub interval_ms: f64,
+}
+
+/// Totals of one scenario in the sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepRow {
+    /// Scenario name.
+    pub scenario: &'static str,
+    /// Runs.
+    pub runs: u64,
+    /// Runs with a safety or liveness violation.
+    pub failures: u64,
+    /// First failing seeds (up to ten).
+    pub failing_seeds: Vec<u64>,
+    /// Heights finalized, summed over runs.
+    pub heights: u64,
+}
+
+/// The benchmark's results.
+#[derive(Debug, Clone, Default)]
+pub struct BenchReport {
+    /// Performance rows.
+    pub rows: Vec<BenchRow>,
+    /// Sweep rows (empty without a sweep).
+    pub sweep: Vec<SweepRow>,
+}
+
+/// The seed's message count per height.
+pub fn formula(n: usize, m: usize) -> u64 {
+    let (n, m) = (u64::try_from(n).unwrap_or(0), u64::try_from(m).unwrap_or(0));
+    (m * m + 3 * n).saturating_sub(2 * m)
+}
+
+fn ceil_sqrt(n: usize) -> usize {
+    let mut m = 1;
+    while m * m < n {
+        m += 1;
+    }
+    m
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// One measured run.
+pub fn measure(
+    n: usize,
+    m: usize,
+    five_region: bool,
+    cfg: &BenchConfig,
+    crypto: &Arc<dyn Crypto>,
+) -> Result<BenchRow, SimError> {
+    let mut c = SimConfig::new(1, n);
+    c.heights = cfg.heights;
+    c.max_time_ms = 600_000;
+    c.verify_cost = cfg.verify_cost;
+    c.payload_bytes = 256;
+    c.core.round_timeout_ms = 20_000;
+    c.core.aggregate_wait_ms = 1_000;
+    c.network = if five_region {
+        Network {
+            latency: Latency::Regions {
+                region_of: (0..5).collect(),
+                one_way: RTT_MS
+                    .iter()
+                    .map(|row| row.iter().map(|&r| r * 500).collect())
+                    .collect(),
+            },
+            jitter: 0,
+            loss: 0.0,
+            replay: 0.0,
+        }
+    } else {
+        Network {
+            latency: Latency::Uniform(1_000),
+            jitter: 0,
+            loss: 0.0,
+            replay: 0.0,
+        }
+    };
+    c.topology = if m == n {
+        TopologyChoice::Pbft
+    } else if five_region {
+        TopologyChoice::Latency(m)
+    } else {
+        TopologyChoice::Supers(m)
+    };
+    let r = Sim::new(c, Arc::clone(crypto))?.run();
+    let measured: Vec<(u64, u64)> = (3..cfg.heights)
+        .filter_map(|round| r.per_round.get(&round).copied())
+        .collect();
+    let messages = median(measured.iter().map(|x| x.0).collect());
+    let bytes = median(measured.iter().map(|x| x.1).collect());
+    let s = formula(n, m);
+    let times: Vec<Micros> = r.commit_times.values().copied().collect();
+    let interval_ms = match (times.get(1), times.last()) {
+        (Some(&a), Some(&b)) if times.len() > 2 => (b - a) as f64 / 1000.0 / (times.len() - 2) as f64,
+        _ => 0.0,
+    };
+    Ok(BenchRow {
+        n,
+        m,
+        protocol: if m == n {
+            "PBFT"
+        } else if m == 1 {
+            "FBFT"
+        } else {
+            "BBFT"
+        },
+        network: if five_region { "five-region" } else { "uniform-1ms" },
+        formula: s,
+        messages,
+        deviation_pct: if s == 0 {
+            0.0
+        } else {
+            (messages as f64 - s as f64) / s as f64 * 100.0
+        },
+        bytes,
+        finality_ms: r.mean_finality / 1000.0,
+        interval_ms,
+    })
+}
+
+/// Runs the benchmark (and the sweep when asked).
+pub fn run(cfg: &BenchConfig) -> Result<BenchReport, SimError> {
+    let crypto: Arc<dyn Crypto> = Arc::new(CachedCrypto::new());
+    let mut report = BenchReport::default();
+    for &n in &cfg.sizes {
+        let mut ms = vec![1, ceil_sqrt(n), n];
+        ms.dedup();
+        for five in [false, true] {
+            for &m in &ms {
+                report.rows.push(measure(n, m, five, cfg, &crypto)?);
+            }
+        }
+    }
+    if cfg.sweep_seeds > 0 {
+        for s in Scenario::ALL {
+            let r = sweep(s, 0..cfg.sweep_seeds, &crypto);
+            report.sweep.push(SweepRow {
+                scenario: s.name(),
+                runs: r.runs,
+                failures: u64::try_from(r.failures.len()).unwrap_or(u64::MAX),
+                failing_seeds: r.failures.iter().take(10).map(|f| f.seed).collect(),
+                heights: r.heights,
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// The report as a Markdown table.
+pub fn table(report: &BenchReport) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "| N | M | protocol | network | S = M²+3N−2M | msgs/height | vs S | bytes/height | finality ms | interval ms |"
+    );
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|");
+    for r in &report.rows {
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} | {:+.1}% | {} | {:.1} | {:.1} |",
+            r.n,
+            r.m,
+            r.protocol,
+            r.network,
+            r.formula,
+            r.messages,
+            r.deviation_pct,
+            r.bytes,
+            r.finality_ms,
+            r.interval_ms
+        );
+    }
+    if !report.sweep.is_empty() {
+        let _ = writeln!(t, "\n| scenario | runs | failures | heights |");
+        let _ = writeln!(t, "|---|---|---|---|");
+        for s in &report.sweep {
+            let _ = writeln!(
+                t,
+                "| {} | {} | {} | {} |",
+                s.scenario, s.runs, s.failures, s.heights
+            );
+        }
+    }
+    t
+}
