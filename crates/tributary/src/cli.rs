@@ -31,6 +31,17 @@ pub(crate) enum Command {
     Devnet(DevnetOpts),
     /// Run a node from a TOML configuration file.
     Node(NodeOpts),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `tributary bench ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// BBFT in the deterministic simulator: messages, bytes and finality per height for several
+    /// N and M under uniform and five-region latency; `--seeds` adds a long scenario sweep.
+    Consensus(crate::cmd::bench::BenchConsensusOpts),
 }
 
 /// Which chain's formats apply.

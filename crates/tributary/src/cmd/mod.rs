@@ -1,6 +1,7 @@
 //! Subcommand implementations. Each returns the JSON value to print, or an error for bad input.
 
 mod asset;
+pub(crate) mod bench;
 mod decode;
 mod devnet;
 mod keys;
@@ -26,6 +27,7 @@ pub(crate) fn run(command: Command) -> Result<Value> {
         Command::Vm(cmd) => vm::run(cmd),
         Command::Devnet(opts) => devnet::run(&opts),
         Command::Node(opts) => node::run(&opts),
+        Command::Bench(crate::cli::BenchCommand::Consensus(opts)) => bench::consensus(&opts),
     }
 }
 

@@ -1,0 +1,77 @@
+//! `tributary bench consensus`: the BBFT benchmark and long seed sweep from the `sim` crate.
+//! Prints JSON rows on stdout and the same table in Markdown on stderr.
+
+use anyhow::{Result, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use sim::bench::{BenchConfig, REGIONS, RTT_MS};
+
+/// Options of `tributary bench consensus`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BenchConsensusOpts {
+    /// Validator counts to measure (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "4,10,31,100")]
+    pub(crate) sizes: Vec<usize>,
+    /// Heights per measured run.
+    #[arg(long, default_value_t = 12)]
+    pub(crate) heights: u64,
+    /// CPU cost of one signature verification charged to the receiver, in microseconds.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) verify_us: u64,
+    /// Also sweep every scenario over this many seeds, checking safety and liveness (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seeds: u64,
+}
+
+/// Runs the benchmark.
+pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
+    if opts.heights < 5 || opts.sizes.iter().any(|&n| n == 0 || n > 1024) {
+        bail!("--heights must be at least 5 and every size in 1..=1024");
+    }
+    let cfg = BenchConfig {
+        sizes: opts.sizes.clone(),
+        heights: opts.heights,
+        verify_cost: opts.verify_us,
+        sweep_seeds: opts.seeds,
+    };
+    let report = sim::bench::run(&cfg)?;
+    eprintln!("{}", sim::bench::table(&report));
+    let rows: Vec<Value> = report
+        .rows
+        .iter()
+        .map(|r| {
+            json!({
+                "n": r.n, "m": r.m, "protocol": r.protocol, "network": r.network,
+                "formula_messages": r.formula, "messages_per_height": r.messages,
+                "deviation_pct": r.deviation_pct, "bytes_per_height": r.bytes,
+                "finality_ms": r.finality_ms, "interval_ms": r.interval_ms,
+            })
+        })
+        .collect();
+    let sweep: Vec<Value> = report
+        .sweep
+        .iter()
+        .map(|s| {
+            json!({
+                "scenario": s.scenario, "runs": s.runs, "failures": s.failures,
+                "failing_seeds": s.failing_seeds, "heights": s.heights,
+            })
+        })
+        .collect();
+    let failures: u64 = report.sweep.iter().map(|s| s.failures).sum();
+    if failures > 0 {
+        bail!(
+            "{failures} sweep runs violated safety or liveness: {}",
+            Value::Array(sweep)
+        );
+    }
+    Ok(json!({
+        "benchmark": "consensus",
+        "formula": "S = M^2 + 3N - 2M",
+        "verify_us": opts.verify_us,
+        "regions": REGIONS,
+        "rtt_ms": RTT_MS,
+        "rows": rows,
+        "sweep": sweep,
+    }))
+}
