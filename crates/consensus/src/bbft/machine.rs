@@ -777,7 +777,7 @@ impl Bbft {
             Justify::Genesis => {
                 if self.epoch.index != 0
                     || p.parent != self.anchor.block
-                    || p.height != self.anchor.height + 1
+                    || p.height != self.anchor.height.saturating_add(1)
                 {
                     return Err(Reject::BadProposal);
                 }
@@ -788,7 +788,7 @@ impl Bbft {
                 if self.anchor.proof.as_ref() != Some(c) || p.parent != self.anchor.block {
                     return Err(Reject::BadProposal);
                 }
-                if p.height != self.anchor.height + 1 {
+                if p.height != self.anchor.height.saturating_add(1) {
                     return Err(Reject::BadProposal);
                 }
                 0
@@ -835,7 +835,10 @@ impl Bbft {
                 Justify::Genesis => {}
             }
         }
-        if p.epoch != self.epoch.index || p.round + 1 < self.round || p.round > self.round + ROUND_WINDOW {
+        if p.epoch != self.epoch.index
+            || p.round.saturating_add(1) < self.round
+            || p.round > self.round + ROUND_WINDOW
+        {
             return;
         }
         let data = match self.check_proposal(&p) {
@@ -1174,7 +1177,7 @@ impl Bbft {
             }
         }
         if d.round >= self.round {
-            self.enter_round(d.round + 1, out);
+            self.enter_round(d.round.saturating_add(1), out);
         }
     }
 
@@ -1211,7 +1214,7 @@ impl Bbft {
     fn anchor_proof_for_switch(&self) -> Option<Certificate> {
         self.high_qc
             .clone()
-            .filter(|q| q.finalizes_parent() && q.data.height == self.epoch.last_height + 1)
+            .filter(|q| q.finalizes_parent() && q.data.height == self.epoch.last_height.saturating_add(1))
     }
 
     fn anchor_switch(&mut self, proof: Certificate, out: &mut Vec<Effect>) {
@@ -1503,7 +1506,7 @@ impl Bbft {
         if tc.epoch != self.epoch.index || tc.round < self.round {
             return;
         }
-        let next = tc.round + 1;
+        let next = tc.round.saturating_add(1);
         self.last_tc = Some(tc);
         self.enter_round(next, out);
     }

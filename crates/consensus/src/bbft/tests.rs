@@ -362,21 +362,17 @@ fn m_equals_n_is_all_to_all_and_m_one_has_one_aggregator() {
 
 #[test]
 fn seed_message_count_per_round() {
-    // N = 9, M = 3, one round: T0 M-1, T1 N-M, T2 N-M, T3 M(M-1), T4 N-M.
+    // N = 9, M = 3: T0 M−1, T1 N−M, T2 N−M, T3 M(M−1), T4 N−M messages about round 1.
     let (mut net, _, _) = Net::new(9, Topology::round_robin(9, 3));
     net.start();
-    // Deliver round 1 only: stop once round 2's proposal appears.
-    let mut total = 0;
-    while let Some((from, to, m)) = net.queue.pop_front() {
-        if let Message::Proposal(p) = &m
-            && p.round > 1
-        {
-            break;
-        }
-        total += 1;
-        net.input(to, Input::Message { from, message: m });
-    }
-    assert_eq!(total, 2 + 6 + 6 + 6 + 6);
+    net.run_until(1, 5_000);
+    let round1 = net.count(|m| match m {
+        Message::Proposal(p) => p.round == 1,
+        Message::Vote(v) => v.data.round == 1,
+        Message::Aggregate(c) | Message::Certificate(c) => c.data.round == 1,
+        _ => false,
+    });
+    assert_eq!(round1, 2 + 6 + 6 + 6 + 6);
 }
 
 #[test]
