@@ -356,29 +356,28 @@ impl Mempool {
         params: &ChainParams,
     ) -> Vec<Hash> {
         let mut promoted = Vec::new();
-        {
-            let Some(created) = self.txs.get(&parent).map(|tx| tx.creates.clone()) else {
-                return promoted;
+        let Some(created) = self.txs.get(&parent).map(|tx| tx.creates.clone()) else {
+            return promoted;
+        };
+        let created: HashSet<Hash> = created.into_iter().collect();
+        // In arrival order, so that the outcome does not depend on hash-map order.
+        let ready: Vec<Hash> = self
+            .orphan_order
+            .iter()
+            .filter(|id| self.orphans.get(id).is_some_and(|o| created.contains(&o.missing)))
+            .copied()
+            .collect();
+        for id in ready {
+            let Some(orphan) = self.orphans.remove(&id) else {
+                continue;
             };
-            let created: HashSet<Hash> = created.into_iter().collect();
-            let ready: Vec<Hash> = self
-                .orphans
-                .iter()
-                .filter(|(_, o)| created.contains(&o.missing))
-                .map(|(id, _)| *id)
-                .collect();
-            for id in ready {
-                let Some(orphan) = self.orphans.remove(&id) else {
-                    continue;
-                };
-                self.orphan_order.retain(|o| *o != id);
-                // The nested insert promotes this orphan's own orphans in turn.
-                if let Ok(Admission::Accepted { promoted: more, .. }) =
-                    self.insert(orphan.checked, chain, height, params)
-                {
-                    promoted.push(id);
-                    promoted.extend(more);
-                }
+            self.orphan_order.retain(|o| *o != id);
+            // The nested insert promotes this orphan's own orphans in turn.
+            if let Ok(Admission::Accepted { promoted: more, .. }) =
+                self.insert(orphan.checked, chain, height, params)
+            {
+                promoted.push(id);
+                promoted.extend(more);
             }
         }
         promoted
