@@ -36,7 +36,8 @@ pub struct ProducerConfig {
     /// The producer's ed25519 public key (hex): every block's witness must carry its signature over the
     /// block hash. Empty: the public key of `key_file`.
     pub public_key: String,
-    /// Milliseconds between blocks while transactions wait.
+    /// Milliseconds between blocks while transactions wait. The sidechain's rules want timestamps
+    /// at least 500 ms apart; below that, block timestamps run ahead of the clock.
     pub block_interval_ms: u64,
     /// Longest gap, in milliseconds, before an empty block is produced.
     pub empty_block_interval_ms: u64,
