@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ledger::{ChangeSet, UtxoEntry, UtxoView, ViewError};
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 use types::codec::Limits;
 use types::profile::Profile;
 use types::{Block, BlockHeader, Hash};
@@ -382,7 +384,9 @@ impl StoreWrite for RedbStore {
                 self.identity.profile
             )));
         }
-        let txn = self.db.begin_write().map_err(dberr)?;
+        let mut txn = self.db.begin_write().map_err(dberr)?;
+        // Durable when commit returns (redb's default, stated): a committed block survives a crash.
+        txn.set_durability(Durability::Immediate).map_err(dberr)?;
         {
             let mut meta = txn.open_table(META).map_err(dberr)?;
             let tip = match meta.get(KEY_TIP).map_err(dberr)? {
@@ -482,7 +486,8 @@ impl StoreWrite for RedbStore {
     }
 
     fn unwind_tip(&self) -> Result<Option<Block>, StoreError> {
-        let txn = self.db.begin_write().map_err(dberr)?;
+        let mut txn = self.db.begin_write().map_err(dberr)?;
+        txn.set_durability(Durability::Immediate).map_err(dberr)?;
         let tip = {
             let meta = txn.open_table(META).map_err(dberr)?;
             let v = meta.get(KEY_TIP).map_err(dberr)?;
