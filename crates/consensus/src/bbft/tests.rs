@@ -823,3 +823,54 @@ fn leaders_rotate_super_nodes_first_then_everyone() {
     let order: Vec<usize> = (1..=10).map(|r| Bbft::leader_index(&set, 2, r)).collect();
     assert_eq!(order, vec![3, 3, 1, 1, 0, 0, 2, 2, 4, 4]);
 }
+
+#[test]
+fn member_falls_back_when_its_super_node_lies_or_is_silent() {
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    // Validator 2 reports to super node 0; the next super node is 1.
+    let mut node = Bbft::new(
+        cfg(2),
+        ks[2].clone(),
+        Arc::new(Bls),
+        vec![epoch0(Arc::clone(&set))],
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = node.step(Input::Start);
+    assert_eq!(node.fallback_level(), 0);
+    // Its super node sends a certificate whose bitmap claims a signer that did not sign.
+    let mut bad = cert(&ks, &[0, 1], data(1, 3), 4);
+    bad.signers.set(3);
+    let eff = node.step(Input::Message {
+        from: 0,
+        message: Message::Certificate(bad),
+    });
+    assert_eq!(node.fallback_level(), 1);
+    assert!(eff.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            to: 1,
+            message: Message::Subscribe { .. }
+        }
+    )));
+    // A round that fails without its super node's certificate: all-to-all.
+    let eff = node.step(Input::TimerFired(Timer::Round { epoch: 0, round: 1 }));
+    assert_eq!(node.fallback_level(), 2);
+    assert!(eff.iter().any(|e| matches!(
+        e,
+        Effect::SendToGroup {
+            message: Message::Subscribe { .. },
+            ..
+        }
+    )));
+    assert!(eff.iter().any(|e| matches!(
+        e,
+        Effect::SendToGroup {
+            message: Message::Timeout(_),
+            ..
+        }
+    )));
+    // The timeout was persisted as "voted" in round 1: no vote in round 1 after a restart.
+    assert_eq!(node.persisted().last_voted_round, 1);
+}
