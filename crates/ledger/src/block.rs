@@ -2,13 +2,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
 use types::block::{Block, BlockHeader};
 use types::{Hash, Profile, ResultKind};
 
 use crate::error::{BlockRejection, TxRejection, ViewError};
 use crate::params::ChainParams;
 use crate::sig;
-use crate::tx::{CheckedTx, Job, TxEffects};
+use crate::tx::{CheckedTx, Job, TxEffects, utxo_effects};
 use crate::utxo::{ChangeSet, UtxoEntry, UtxoKind, UtxoView};
 
 /// Validates a whole block against its parent and a UTXO view and returns its change set.
@@ -42,9 +43,9 @@ pub fn validate_block(
 
 /// Validates many consecutive blocks at once (syncing): all headers against their parents, every
 /// transaction of the window checked in parallel with the window's signatures verified in batches,
-/// the window's spent outputs gathered from the view once, then every block applied in order on top
-/// of the previous ones. Returns one change set per block; the first failing block is reported as
-/// [`BlockRejection::Window`] with its position and height.
+/// while the calling thread gathers the window's spent outputs from the view (each once) and applies
+/// every block in order on top of the previous ones. Returns one change set per block; the first
+/// failing block is reported as [`BlockRejection::Window`] with its position and height.
 pub fn validate_window(
     blocks: &[Block],
     parent: &BlockHeader,
@@ -82,7 +83,8 @@ pub fn genesis_change_set(block: &Block) -> ChangeSet {
     }
 }
 
-fn check_header(block: &Block, parent: &BlockHeader, params: &ChainParams) -> Result<(), BlockRejection> {
+/// Profile, version, height, previous hash, timestamp, coinbase first, size: cheap, in order.
+fn check_linkage(block: &Block, parent: &BlockHeader, params: &ChainParams) -> Result<(), BlockRejection> {
     let h = block.header();
     if h.profile() != params.profile {
         return Err(BlockRejection::Profile {
@@ -145,6 +147,13 @@ fn check_header(block: &Block, parent: &BlockHeader, params: &ChainParams) -> Re
             max: params.max_block_bytes,
         });
     }
+    Ok(())
+}
+
+/// The transaction and status Merkle roots.
+fn check_roots(block: &Block) -> Result<(), BlockRejection> {
+    let h = block.header();
+    let txs = block.transactions();
     let computed = block.compute_transactions_merkle_root();
     if computed != h.transactions_merkle_root {
         return Err(BlockRejection::MerkleRoot {
@@ -202,6 +211,13 @@ impl Overlay<'_> {
     }
 }
 
+/// What the ordered pass over the UTXO set produced: one change set per block it finished, and the
+/// first failure (block position and reason) if it stopped.
+struct Ordered {
+    sets: Vec<ChangeSet>,
+    failure: Option<(usize, BlockRejection)>,
+}
+
 fn validate_blocks(
     blocks: &[Block],
     parent: &BlockHeader,
@@ -209,23 +225,26 @@ fn validate_blocks(
     params: &ChainParams,
     prechecked: &[&[Option<CheckedTx>]],
 ) -> Result<Vec<ChangeSet>, BlockRejection> {
-    let wrap = |position: usize, block: &Block, reason: BlockRejection| BlockRejection::Window {
+    let wrap = |position: usize, reason: BlockRejection| BlockRejection::Window {
         position,
-        height: block.header().height,
+        height: blocks.get(position).map_or(0, |b| b.header().height),
         reason: Box::new(reason),
     };
-    // Headers, in order (each against the previous block of the window).
-    let mut header_errors: Vec<Option<BlockRejection>> = Vec::with_capacity(blocks.len());
+    // Header linkage, in order (each against the previous block of the window).
+    let mut link_errors: Vec<Option<BlockRejection>> = Vec::with_capacity(blocks.len());
     let mut prev = parent;
     for block in blocks {
-        header_errors.push(check_header(block, prev, params).err());
+        link_errors.push(check_linkage(block, prev, params).err());
         prev = block.header();
     }
-    // Stateless checks of every transaction of the window, in parallel, reusing prechecked ones.
+    let linked = link_errors.iter().take_while(|e| e.is_none()).count();
+    let blocks_ok = blocks.get(..linked).unwrap_or(&[]);
+
+    // Stateless checks of every transaction, reusing prechecked ones.
     let mut jobs = Vec::new();
-    let mut slots: Vec<Vec<Option<Result<TxEffects, TxRejection>>>> = Vec::with_capacity(blocks.len());
+    let mut slots: Vec<Vec<Option<Result<TxEffects, TxRejection>>>> = Vec::with_capacity(blocks_ok.len());
     let mut job_slots = Vec::new();
-    for (b, block) in blocks.iter().enumerate() {
+    for (b, block) in blocks_ok.iter().enumerate() {
         let txs = block.transactions();
         let height = block.header().height;
         let pre = prechecked.get(b).copied().unwrap_or(&[]);
@@ -237,7 +256,7 @@ fn validate_blocks(
                 .filter(|c| i != 0 && !c.is_coinbase() && c.height() == height && c.tx().as_ref() == tx);
             if let Some(c) = reuse {
                 row.push(Some(Ok(c.effects().clone())));
-            } else if header_errors.get(b).is_some_and(Option::is_none) {
+            } else {
                 row.push(None);
                 jobs.push(Job {
                     tx,
@@ -246,65 +265,63 @@ fn validate_blocks(
                     coinbase_allowed: i == 0,
                 });
                 job_slots.push((b, i));
-            } else {
-                row.push(None);
             }
         }
         slots.push(row);
     }
-    let results = sig::check_parallel(&jobs, params);
+
+    // The parallel work (signatures and programs, Merkle roots) runs on the pool while this thread
+    // walks the blocks in order against the view (which need not be shareable between threads).
+    let mut results = Vec::new();
+    let mut roots: Vec<Option<BlockRejection>> = Vec::new();
+    let ordered = rayon::in_place_scope(|scope| {
+        scope.spawn(|_| results = sig::check_parallel(&jobs, params));
+        scope.spawn(|_| roots = blocks_ok.par_iter().map(|b| check_roots(b).err()).collect());
+        ordered_pass(blocks_ok, view, params)
+    });
     for ((b, i), r) in job_slots.into_iter().zip(results) {
         if let Some(slot) = slots.get_mut(b).and_then(|row| row.get_mut(i)) {
             *slot = Some(r);
         }
     }
 
-    // Gather the window's spent outputs that the window does not create, once.
-    let mut overlay = Overlay {
-        base: view,
-        fetched: HashMap::new(),
-        added: HashMap::new(),
-        removed: HashSet::new(),
-        claimed: HashSet::new(),
-    };
-    {
-        let mut created_in_window = HashSet::new();
-        for row in &slots {
-            for c in row.iter().flatten().flatten() {
-                for id in &c.spends {
-                    if !created_in_window.contains(id) && !overlay.fetched.contains_key(id) {
-                        let e = view.utxo(id)?;
-                        overlay.fetched.insert(*id, e);
-                    }
-                }
-                created_in_window.extend(c.created.iter().map(|(id, _)| *id));
-            }
-        }
-    }
-
-    // Apply in order.
+    // Report the first failure in block order: linkage, roots, a transaction's stateless checks, gas,
+    // coinbase, then the ordered UTXO checks.
+    let mut ordered_sets = ordered.sets.into_iter();
     let mut sets = Vec::with_capacity(blocks.len());
-    for (b, (block, row)) in blocks.iter().zip(slots).enumerate() {
-        if let Some(Some(e)) = header_errors.get_mut(b).map(Option::take) {
-            return Err(wrap(b, block, e));
+    for (b, block) in blocks.iter().enumerate() {
+        if let Some(Some(e)) = link_errors.get_mut(b).map(Option::take) {
+            return Err(wrap(b, e));
         }
-        let set = apply_block(block, row, &mut overlay, params).map_err(|e| wrap(b, block, e))?;
-        sets.push(set);
+        if let Some(Some(e)) = roots.get_mut(b).map(Option::take) {
+            return Err(wrap(b, e));
+        }
+        let row = slots.get_mut(b).map(std::mem::take).unwrap_or_default();
+        check_block_totals(block, row, params).map_err(|e| wrap(b, e))?;
+        if let Some((fb, _)) = &ordered.failure
+            && *fb == b
+        {
+            let reason = ordered
+                .failure
+                .map_or(BlockRejection::MissingCoinbase, |(_, r)| r);
+            return Err(wrap(b, reason));
+        }
+        sets.push(ordered_sets.next().ok_or(BlockRejection::MissingCoinbase)?);
     }
     Ok(sets)
 }
 
-fn apply_block(
+/// A block's transactions passed their stateless checks; its gas fits; its coinbase is right.
+fn check_block_totals(
     block: &Block,
     row: Vec<Option<Result<TxEffects, TxRejection>>>,
-    overlay: &mut Overlay<'_>,
     params: &ChainParams,
-) -> Result<ChangeSet, BlockRejection> {
+) -> Result<(), BlockRejection> {
     let height = block.header().height;
     let mut checked = Vec::with_capacity(row.len());
     for (i, (r, tx)) in row.into_iter().zip(block.transactions()).enumerate() {
         match r {
-            Some(Ok(c)) => checked.push((tx, c)),
+            Some(Ok(c)) => checked.push(c),
             Some(Err(reason)) => {
                 return Err(BlockRejection::Tx {
                     index: i,
@@ -317,7 +334,7 @@ fn apply_block(
     }
     // Block gas, in transaction order.
     let mut gas: u64 = 0;
-    for (_, c) in &checked {
+    for c in &checked {
         gas = gas.checked_add(c.gas_used).ok_or(BlockRejection::Gas {
             max: params.max_block_gas,
         })?;
@@ -328,7 +345,10 @@ fn apply_block(
         }
     }
     // Coinbase.
-    let (cb_tx, _) = checked.first().ok_or(BlockRejection::MissingCoinbase)?;
+    let cb_tx = block
+        .transactions()
+        .first()
+        .ok_or(BlockRejection::MissingCoinbase)?;
     match params.profile {
         Profile::Main => {
             if cb_tx.outputs().len() != 1 {
@@ -337,7 +357,7 @@ fn apply_block(
                 ));
             }
             let mut expected = params.block_subsidy(height).unwrap_or(0);
-            for (_, c) in &checked {
+            for c in &checked {
                 expected = expected
                     .checked_add(c.fee)
                     .ok_or(BlockRejection::CoinbaseAmount {
@@ -358,14 +378,47 @@ fn apply_block(
             }
         }
     }
+    Ok(())
+}
 
-    // Stateful checks and the change set.
+/// Applies the blocks in order on an overlay of the view: claims, spends (existence, kind,
+/// maturity, no second spend), then the created outputs; stops at the first failure.
+fn ordered_pass(blocks: &[Block], view: &dyn UtxoView, params: &ChainParams) -> Ordered {
+    let mut overlay = Overlay {
+        base: view,
+        fetched: HashMap::new(),
+        added: HashMap::new(),
+        removed: HashSet::new(),
+        claimed: HashSet::new(),
+    };
+    let mut sets = Vec::with_capacity(blocks.len());
+    for (b, block) in blocks.iter().enumerate() {
+        match apply_block(block, &mut overlay, params) {
+            Ok(set) => sets.push(set),
+            Err(e) => {
+                return Ordered {
+                    sets,
+                    failure: Some((b, e)),
+                };
+            }
+        }
+    }
+    Ordered { sets, failure: None }
+}
+
+fn apply_block(
+    block: &Block,
+    overlay: &mut Overlay<'_>,
+    params: &ChainParams,
+) -> Result<ChangeSet, BlockRejection> {
+    let height = block.header().height;
     let mut spent = Vec::new();
     let mut created: Vec<Option<(Hash, UtxoEntry)>> = Vec::new();
     let mut created_pos: HashMap<Hash, usize> = HashMap::new();
     let mut claimed = Vec::new();
     let empty = HashSet::new();
-    for (t, (tx, c)) in checked.iter().enumerate() {
+    for (t, tx) in block.transactions().iter().enumerate() {
+        let c = utxo_effects(tx, t == 0 && tx.is_coinbase());
         let fail = |reason: TxRejection| BlockRejection::Tx {
             index: t,
             tx_id: tx.id(),

@@ -677,11 +677,36 @@ pub(crate) fn check_tx_with(
     }
     let gas_used = u64::try_from(gas.used).map_err(|_| GasError::Overflow)?;
 
-    // What the transaction does to the UTXO set.
+    let u = utxo_effects(tx, coinbase);
+    Ok(TxEffects {
+        height,
+        coinbase,
+        gas_used,
+        fee,
+        spends: u.spends,
+        spend_inputs: u.spend_inputs,
+        created: u.created,
+        claims: u.claims,
+    })
+}
+
+/// What a transaction does to the UTXO set, read off its contents alone.
+pub(crate) struct UtxoEffects {
+    pub(crate) spends: Vec<Hash>,
+    pub(crate) spend_inputs: Vec<(usize, SpendKind)>,
+    pub(crate) claims: Vec<(usize, Hash)>,
+    pub(crate) created: Vec<(Hash, UtxoKind)>,
+}
+
+/// The outputs a transaction spends (spend and veto inputs), the main-chain outputs it claims, and
+/// the outputs that become UTXOs (ordinary outputs, on the sidechain only non-zero ones, and vote
+/// outputs; all of them `Coinbase` for a block's coinbase).
+pub(crate) fn utxo_effects(tx: &Transaction, coinbase: bool) -> UtxoEffects {
+    let ids = tx.ids();
     let mut spends = Vec::new();
     let mut spend_inputs = Vec::new();
     let mut claims = Vec::new();
-    for (i, (input, iid)) in inputs.iter().zip(&ids.inputs).enumerate() {
+    for (i, (input, iid)) in tx.inputs().iter().zip(&ids.inputs).enumerate() {
         let Some(id) = iid.spent_output_id else { continue };
         match input.kind {
             InputKind::Spend(_) => {
@@ -697,10 +722,10 @@ pub(crate) fn check_tx_with(
         }
     }
     let mut created = Vec::new();
-    for (out, oid) in outputs.iter().zip(&ids.outputs) {
+    for (out, oid) in tx.outputs().iter().zip(&ids.outputs) {
         let kind = match oid.kind {
             ResultKind::Output => {
-                if profile == Profile::Side && out.amount().get() == 0 {
+                if tx.profile() == Profile::Side && out.amount().get() == 0 {
                     continue;
                 }
                 UtxoKind::Normal
@@ -710,14 +735,10 @@ pub(crate) fn check_tx_with(
         };
         created.push((oid.id, if coinbase { UtxoKind::Coinbase } else { kind }));
     }
-    Ok(TxEffects {
-        height,
-        coinbase,
-        gas_used,
-        fee,
+    UtxoEffects {
         spends,
         spend_inputs,
-        created,
         claims,
-    })
+        created,
+    }
 }
