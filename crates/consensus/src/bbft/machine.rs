@@ -493,7 +493,8 @@ impl Bbft {
                     }
                 }
             }
-            // Fallback (super node side): a member of another group asks to be served too.
+            // Fallback: a validator that fell back asks this node to forward it proposals (if
+            // leader or super node) and the certificates it forms.
             Input::Message {
                 from,
                 message: Message::Subscribe { epoch, until_round },
