@@ -636,3 +636,51 @@ fn prechecked_reuse() {
         })
     );
 }
+
+/// A window reports its first bad block with its position and height; an empty window is fine.
+#[test]
+fn window_names_the_bad_block() {
+    let profile = Profile::Side;
+    let p = params(profile);
+    let ks = keys(1);
+    let mut genesis = BlockHeader::empty(Profile::Side);
+    genesis.version = 1;
+    genesis.height = 7;
+    let cb = |h: u64| {
+        testkit::coinbase(
+            profile,
+            h,
+            vec![testkit::output(ks[0].program(), AssetId::BTM, 1).unwrap()],
+        )
+        .unwrap()
+    };
+    let b1 = testkit::block(&genesis, vec![cb(8)], 500).unwrap();
+    let b2 = testkit::block(b1.header(), vec![cb(9)], 1_000).unwrap();
+    let set = MemoryUtxoSet::new();
+    let sets = ledger::validate_window(&[b1.clone(), b2.clone()], &genesis, &set, &p).unwrap();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(
+        sets[1].created[0].1,
+        UtxoEntry {
+            kind: UtxoKind::Coinbase,
+            height: 9
+        }
+    );
+    assert_eq!(ledger::validate_window(&[], &genesis, &set, &p), Ok(vec![]));
+    match ledger::validate_window(&[b1.clone(), b1], &genesis, &set, &p) {
+        Err(BlockRejection::Window {
+            position: 1,
+            height: 8,
+            reason,
+        }) => {
+            assert_eq!(
+                *reason,
+                BlockRejection::Height {
+                    expected: 9,
+                    found: 8
+                }
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
