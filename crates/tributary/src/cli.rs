@@ -42,6 +42,9 @@ pub(crate) enum BenchCommand {
     /// BBFT in the deterministic simulator: messages, bytes and finality per height for several
     /// N and M under uniform and five-region latency; `--seeds` adds a long scenario sweep.
     Consensus(crate::cmd::bench::BenchConsensusOpts),
+    /// The ledger: validate+apply throughput of signed transfers on all cores, next to the batch
+    /// signature-verification ceiling for the same signatures, and their ratio.
+    Ledger(crate::cmd::bench_ledger::BenchLedgerOpts),
 }
 
 /// Which chain's formats apply.

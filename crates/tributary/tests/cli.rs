@@ -305,3 +305,44 @@ fn decoders_reject_bad_input_with_one_line() {
     fails(&["block", "decode", "03"], "not a side block");
     fails(&["block", "decode", ""], "not a side block");
 }
+
+#[test]
+fn bench_commands_run_small_and_report_their_figures() {
+    let ledger = ok(&[
+        "bench",
+        "ledger",
+        "--txs",
+        "120",
+        "--block-size",
+        "60",
+        "--rounds",
+        "1",
+    ]);
+    assert_eq!(ledger["txs"], 120);
+    for path in [
+        "validate_apply_block",
+        "validate_apply_window",
+        "check_txs_mempool",
+    ] {
+        let tps = ledger[path]["tx_per_sec"].as_f64().unwrap_or(0.0);
+        assert!(tps > 0.0, "{path}: {ledger}");
+    }
+    assert!(
+        ledger["batch_verify_ceiling"]["sig_per_sec"].as_f64().unwrap() > 0.0,
+        "{ledger}"
+    );
+    assert!(ledger["ratio"].as_f64().unwrap() > 0.0, "{ledger}");
+
+    let consensus = ok(&["bench", "consensus", "--sizes", "4", "--heights", "5"]);
+    let rows = consensus["rows"].as_array().unwrap();
+    // FBFT, BBFT and PBFT under both latency models.
+    assert_eq!(rows.len(), 6, "{consensus}");
+    for row in rows {
+        assert!(row["messages_per_height"].as_u64().unwrap() > 0, "{row}");
+        assert!(row["finality_ms"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    fails(
+        &["bench", "consensus", "--sizes", "4", "--heights", "1"],
+        "--heights",
+    );
+}

@@ -2,6 +2,7 @@
 
 mod asset;
 pub(crate) mod bench;
+pub(crate) mod bench_ledger;
 mod decode;
 mod devnet;
 mod keys;
@@ -28,6 +29,7 @@ pub(crate) fn run(command: Command) -> Result<Value> {
         Command::Devnet(opts) => devnet::run(&opts),
         Command::Node(opts) => node::run(&opts),
         Command::Bench(crate::cli::BenchCommand::Consensus(opts)) => bench::consensus(&opts),
+        Command::Bench(crate::cli::BenchCommand::Ledger(opts)) => bench_ledger::run(&opts),
     }
 }
 
