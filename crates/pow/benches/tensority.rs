@@ -1,0 +1,29 @@
+//! Tensority throughput with the cache built, and the cache build itself.
+//! `cargo bench -p tributary-pow --bench tensority`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pow::tensority::{Cache, hash, hash_single_threaded};
+use types::Hash;
+
+fn h(s: &str) -> Hash {
+    Hash::from_hex(s).unwrap()
+}
+
+fn benches(c: &mut Criterion) {
+    // algorithm_test.go case 1 (the reference's BenchmarkLegacyAlgorithm input).
+    let header = h("d0dad73fb2dabf3353fda15571b4e5f6ac62ff187b354fadd4840d9ff2f1afdf");
+    let seed = h("0737520781345b11b7bd0f843c1bdd9aea81b6da94fd141cc9f2df53ac6744d2");
+    let mut group = c.benchmark_group("tensority");
+    group.sample_size(10);
+    group.bench_function("cache_build", |b| b.iter(|| Cache::new(&seed)));
+    let cache = Cache::new(&seed);
+    group.bench_function("hash_parallel_lanes", |b| b.iter(|| hash(&header, &cache)));
+    group.bench_function("hash_single_thread", |b| {
+        b.iter(|| hash_single_threaded(&header, &cache))
+    });
+    group.finish();
+}
+
+criterion_group!(tensority, benches);
+criterion_main!(tensority);

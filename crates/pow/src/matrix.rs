@@ -1,0 +1,175 @@
+//! The 256×256 int8 matrix product at the heart of Tensority, and its reduction back to int8.
+//!
+//! The reference multiplies in float64 (exact here) and reduces each int32 entry `v` to
+//! `int8((v & 0xff) + ((v >> 8) & 0xff))`. That reduction reads only the low 16 bits of `v`, so the
+//! whole dot product can be computed in wrapping 16-bit arithmetic: every partial sum is exact
+//! modulo 2^16, which is all the reduction looks at. 16-bit lanes are twice as many per vector
+//! register as 32-bit ones, and the compiler vectorises the loops below into packed 16-bit
+//! multiply/add instructions.
+
+/// Rows and columns of every Tensority matrix.
+pub const DIM: usize = 256;
+/// Entries of one matrix.
+pub const CELLS: usize = DIM * DIM;
+
+/// Rows of the output computed together (the left operand's entries are broadcast).
+const ROWS: usize = 4;
+/// Columns of the output computed together (kept in vector registers across the k loop).
+const COLS: usize = 32;
+
+/// Tensority's reduction of one wrapped 16-bit dot product to an int8 (kept in an `i16`):
+/// the low byte plus the next byte, modulo 256, read as signed.
+#[inline]
+pub fn reduce(v: i16) -> i16 {
+    let u = v.cast_unsigned();
+    let sum = (u & 0xff) + (u >> 8);
+    i16::from(sum.to_le_bytes()[0].cast_signed())
+}
+
+/// `out = reduce(a × bᵀ)` where `bt` already holds `bᵀ` row-major, all 256×256, entries int8
+/// values held in `i16`.
+///
+/// With `bᵀ` stored, row `k` of `bᵀ` is contiguous, so each output row is a sum of contiguous rows
+/// scaled by one entry of `a`: the inner loop is a packed multiply-add over `COLS` lanes.
+pub fn mul_reduce(a: &[i16], bt: &[i16], out: &mut [i16]) {
+    debug_assert!(a.len() == CELLS && bt.len() == CELLS && out.len() == CELLS);
+    for (a_rows, out_rows) in a.chunks_exact(ROWS * DIM).zip(out.chunks_exact_mut(ROWS * DIM)) {
+        for cb in (0..DIM).step_by(COLS) {
+            let mut acc = [[0i16; COLS]; ROWS];
+            for (k, bt_row) in bt.chunks_exact(DIM).enumerate() {
+                let Some(b) = bt_row.get(cb..cb + COLS) else {
+                    continue;
+                };
+                for (rr, acc_row) in acc.iter_mut().enumerate() {
+                    let av = a_rows[rr * DIM + k];
+                    for (x, &y) in acc_row.iter_mut().zip(b) {
+                        *x = x.wrapping_add(av.wrapping_mul(y));
+                    }
+                }
+            }
+            for (rr, acc_row) in acc.iter().enumerate() {
+                let start = rr * DIM + cb;
+                for (o, &v) in out_rows[start..start + COLS].iter_mut().zip(acc_row) {
+                    *o = reduce(v);
+                }
+            }
+        }
+    }
+}
+
+/// The reference computation written plainly: `reduce(a × mᵀ)` in `i32` with the reference's
+/// int32-to-int8 rule, for `a` and `m` given row-major as int8. Slow; for tests.
+pub fn naive_mul_transposed_reduce(a: &[i8], m: &[i8]) -> Vec<i8> {
+    let mut out = vec![0i8; CELLS];
+    for r in 0..DIM {
+        for c in 0..DIM {
+            let v: i32 = (0..DIM)
+                .map(|k| i32::from(a[r * DIM + k]) * i32::from(m[c * DIM + k]))
+                .sum();
+            let sum = (v & 0xff) + ((v >> 8) & 0xff);
+            out[r * DIM + c] = sum.to_le_bytes()[0].cast_signed();
+        }
+    }
+    out
+}
+
+/// `mᵀ` widened to `i16`: entry `(k, c)` is `m[c][k]`.
+pub fn transpose_widen(m: &[i8], out: &mut [i16]) {
+    for (k, out_row) in out.chunks_exact_mut(DIM).enumerate().take(DIM) {
+        for (c, o) in out_row.iter_mut().enumerate() {
+            *o = i16::from(m[c * DIM + k]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fast(a: &[i8], m: &[i8]) -> Vec<i8> {
+        let a16: Vec<i16> = a.iter().map(|&x| i16::from(x)).collect();
+        let mut mt = vec![0i16; CELLS];
+        transpose_widen(m, &mut mt);
+        let mut out = vec![0i16; CELLS];
+        mul_reduce(&a16, &mt, &mut out);
+        out.iter()
+            .map(|&v| i8::try_from(v).expect("reduced values fit int8"))
+            .collect()
+    }
+
+    fn random_matrix(seed: u64) -> Vec<i8> {
+        // xorshift64*: deterministic, covers the whole int8 range including -128.
+        let mut s = seed | 1;
+        (0..CELLS)
+            .map(|_| {
+                s ^= s >> 12;
+                s ^= s << 25;
+                s ^= s >> 27;
+                s.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes()[7].cast_signed()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reduce_matches_the_reference_rule_on_every_i32_residue() {
+        // The reference reduces the full int32; we reduce it modulo 2^16. Compare over values
+        // that differ only above bit 15, and negative ones.
+        for v in [
+            -300_000i32,
+            -65_536,
+            -1,
+            0,
+            1,
+            255,
+            256,
+            511,
+            65_535,
+            4_194_304,
+            8_323_072,
+        ] {
+            let want = ((v & 0xff) + ((v >> 8) & 0xff)).to_le_bytes()[0].cast_signed();
+            let low16 = i16::from_le_bytes([v.to_le_bytes()[0], v.to_le_bytes()[1]]);
+            assert_eq!(reduce(low16), i16::from(want), "v = {v}");
+        }
+        assert_eq!(reduce(-1), -2, "0xffff: 0xff + 0xff = 510, int8(510) = -2");
+        assert_eq!(reduce(0x0101), 2);
+    }
+
+    #[test]
+    fn extreme_matrices_match_the_naive_product() {
+        // All -128 maximises |sums|: 256 · 128 · 128 = 2^22, far outside 16 bits.
+        let a = vec![-128i8; CELLS];
+        let m = vec![-128i8; CELLS];
+        assert_eq!(fast(&a, &m), naive_mul_transposed_reduce(&a, &m));
+        let m = vec![127i8; CELLS];
+        assert_eq!(fast(&a, &m), naive_mul_transposed_reduce(&a, &m));
+    }
+
+    #[test]
+    fn identity_times_transpose() {
+        let mut id = vec![0i8; CELLS];
+        for i in 0..DIM {
+            id[i * DIM + i] = 1;
+        }
+        let m = random_matrix(99);
+        let got = fast(&id, &m);
+        for r in 0..DIM {
+            for c in 0..DIM {
+                let v = i32::from(m[c * DIM + r]);
+                let want = ((v & 0xff) + ((v >> 8) & 0xff)).to_le_bytes()[0].cast_signed();
+                assert_eq!(got[r * DIM + c], want);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+        #[test]
+        fn fast_product_equals_naive_product(sa in any::<u64>(), sm in any::<u64>()) {
+            let a = random_matrix(sa);
+            let m = random_matrix(sm);
+            prop_assert_eq!(fast(&a, &m), naive_mul_transposed_reduce(&a, &m));
+        }
+    }
+}
