@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use sha3::{Digest, Sha3_256};
 use types::Hash;
 
-use crate::matrix::{CELLS, DIM, mul_reduce, transpose_widen};
+use crate::matrix::{CELLS, DIM, Matrix, mul_reduce, widen, zero_matrix};
 use crate::scrypt::{BLOCK_WORDS, V_WORDS, smix};
 
 /// Matrices in a cache.
@@ -44,7 +44,7 @@ fn extended_seed(seed: &Hash) -> [u8; 128] {
 }
 
 /// The reference's int8 matrices for one seed, row-major, 256 × 65,536 bytes (16 MiB): what the
-/// reference builds. [`Cache`] keeps them transposed and widened instead.
+/// reference builds. [`Cache`] keeps them widened to `i16` instead.
 pub fn reference_matrices(seed: &Hash) -> Vec<i8> {
     let mut out = vec![0i8; MATRICES * CELLS];
     let mut v = vec![0u32; V_WORDS];
@@ -71,13 +71,12 @@ fn fill_matrix_pair(v: &[u32], pair: &mut [i8]) {
     }
 }
 
-/// The per-seed Tensority cache: 256 matrices, held transposed and widened to `i16` (32 MiB) so
-/// the walk's inner loop is contiguous. Build once per seed epoch and share (see
-/// [`crate::CacheStore`]).
+/// The per-seed Tensority cache: 256 matrices, held widened to `i16` (32 MiB) so the walk's
+/// inner loop needs no conversion. Build once per seed epoch and share (see [`crate::CacheStore`]).
 pub struct Cache {
     seed: Hash,
-    /// Matrix `m` transposed: entry `(k, c)` at `m · CELLS + k · DIM + c` is the reference's `M[m][c][k]`.
-    transposed: Box<[i16]>,
+    /// `matrices[m][r][c]` is the reference's `M[m][r][c]`.
+    matrices: Box<[Matrix]>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -89,23 +88,22 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Cache {
-    /// Builds the cache for `seed` (≈ 0.1 s: 128 sequential scrypt passes and the transposition).
+    /// Builds the cache for `seed` (≈ 0.1 s: 128 sequential scrypt passes, then widening).
     pub fn new(seed: &Hash) -> Cache {
-        let mut transposed = vec![0i16; MATRICES * CELLS].into_boxed_slice();
+        let mut matrices = vec![[[0i16; DIM]; DIM]; MATRICES].into_boxed_slice();
         let mut v = vec![0u32; V_WORDS];
         let mut pair = vec![0i8; 2 * CELLS];
         let mut state = extended_seed(seed);
-        for out in transposed.chunks_exact_mut(2 * CELLS) {
+        for out in matrices.chunks_exact_mut(2) {
             smix(&mut state, &mut v);
             fill_matrix_pair(&v, &mut pair);
-            let (o1, o2) = out.split_at_mut(CELLS);
-            let (m1, m2) = pair.split_at(CELLS);
-            transpose_widen(m1, o1);
-            transpose_widen(m2, o2);
+            for (o, m) in out.iter_mut().zip(pair.chunks_exact(CELLS)) {
+                widen(m, o);
+            }
         }
         Cache {
             seed: *seed,
-            transposed,
+            matrices,
         }
     }
 
@@ -119,28 +117,28 @@ impl Cache {
         if row >= DIM || col >= DIM {
             return None;
         }
-        let at = usize::from(index) * CELLS + col * DIM + row;
-        self.transposed.get(at).and_then(|&v| i8::try_from(v).ok())
+        let v = self.matrices.get(usize::from(index))?[row][col];
+        i8::try_from(v).ok()
     }
 
-    fn transposed_matrix(&self, index: u8) -> &[i16] {
-        let start = usize::from(index) * CELLS;
-        &self.transposed[start..start + CELLS]
+    fn matrix(&self, index: u8) -> &Matrix {
+        // The cache always holds MATRICES = 256 matrices, so any u8 index is present.
+        &self.matrices[usize::from(index)]
     }
 }
 
-/// One lane's walk: its final 256×256 matrix (int8 values in `i16`), row-major.
-pub fn lane(header_hash: &Hash, lane: usize, cache: &Cache) -> Vec<i16> {
+/// One lane's walk: its final 256×256 matrix (int8 values in `i16`). `lane` is taken modulo 4.
+pub fn lane(header_hash: &Hash, lane: usize, cache: &Cache) -> Box<Matrix> {
     let lane = lane % LANES;
     let sequence = sha3(&header_hash.0[lane * 8..lane * 8 + 8]);
-    let mut a = vec![0i16; CELLS];
-    for i in 0..DIM {
-        a[i * DIM + i] = 1;
+    let mut a = zero_matrix();
+    for (i, row) in a.iter_mut().enumerate() {
+        row[i] = 1;
     }
-    let mut next = vec![0i16; CELLS];
+    let mut next = zero_matrix();
     for _ in 0..ROUNDS {
         for &index in &sequence {
-            mul_reduce(&a, cache.transposed_matrix(index), &mut next);
+            mul_reduce(&a, cache.matrix(index), &mut next);
             std::mem::swap(&mut a, &mut next);
         }
     }
@@ -177,10 +175,10 @@ pub fn fold_and_hash(sum: &[u8]) -> Hash {
     Hash(sha3(&bytes))
 }
 
-fn combine(lanes: &[Vec<i16>]) -> Hash {
+fn combine(lanes: &[Box<Matrix>]) -> Hash {
     let mut sum = vec![0u8; CELLS];
     for lane in lanes {
-        for (s, &v) in sum.iter_mut().zip(lane) {
+        for (s, &v) in sum.iter_mut().zip(lane.iter().flatten()) {
             *s = s.wrapping_add(v.to_le_bytes()[0]);
         }
     }
@@ -190,7 +188,7 @@ fn combine(lanes: &[Vec<i16>]) -> Hash {
 /// The Tensority hash of a block header hash under `cache`'s seed, lanes computed in parallel on
 /// the rayon pool.
 pub fn hash(header_hash: &Hash, cache: &Cache) -> Hash {
-    let lanes: Vec<Vec<i16>> = (0..LANES)
+    let lanes: Vec<Box<Matrix>> = (0..LANES)
         .into_par_iter()
         .map(|i| lane(header_hash, i, cache))
         .collect();
@@ -199,7 +197,7 @@ pub fn hash(header_hash: &Hash, cache: &Cache) -> Hash {
 
 /// [`hash`] on the calling thread only (for callers that parallelise across headers instead).
 pub fn hash_single_threaded(header_hash: &Hash, cache: &Cache) -> Hash {
-    let lanes: Vec<Vec<i16>> = (0..LANES).map(|i| lane(header_hash, i, cache)).collect();
+    let lanes: Vec<Box<Matrix>> = (0..LANES).map(|i| lane(header_hash, i, cache)).collect();
     combine(&lanes)
 }
 
