@@ -34,6 +34,23 @@ pub(crate) enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Proof of work (the main chain's Tensority).
+    #[command(subcommand)]
+    Pow(PowCommand),
+}
+
+/// `tributary pow ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum PowCommand {
+    /// The Tensority result of a block hash under a seed (builds the seed's cache first, ~0.1 s).
+    Tensority {
+        /// The block header hash, 64 hex characters.
+        #[arg(long)]
+        hash: String,
+        /// The seed (see docs/pow.md for which block hash seeds a height), 64 hex characters.
+        #[arg(long)]
+        seed: String,
+    },
 }
 
 /// `tributary bench ...`

@@ -7,6 +7,7 @@ mod decode;
 mod devnet;
 mod keys;
 mod node;
+mod pow;
 mod vm;
 
 use anyhow::{Context as _, Result};
@@ -30,6 +31,7 @@ pub(crate) fn run(command: Command) -> Result<Value> {
         Command::Node(opts) => node::run(&opts),
         Command::Bench(crate::cli::BenchCommand::Consensus(opts)) => bench::consensus(&opts),
         Command::Bench(crate::cli::BenchCommand::Ledger(opts)) => bench_ledger::run(&opts),
+        Command::Pow(crate::cli::PowCommand::Tensority { hash, seed }) => pow::tensority(&hash, &seed),
     }
 }
 
