@@ -200,7 +200,7 @@ fn the_veto_before_maturity_is_locked() {
     let params = params();
     let (_, _, veto) = txs()
         .into_iter()
-        .find(|(n, _, _)| n == "veto_input_before_maturity_not_mined")
+        .find(|(n, _, _)| n == "veto_input")
         .unwrap();
     let c = check_tx(Arc::new(veto.clone()), &params, 1300).unwrap();
     let mut set = ledger::MemoryUtxoSet::new();
