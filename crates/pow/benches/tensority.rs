@@ -16,6 +16,20 @@ fn benches(c: &mut Criterion) {
     let seed = h("0737520781345b11b7bd0f843c1bdd9aea81b6da94fd141cc9f2df53ac6744d2");
     let mut group = c.benchmark_group("tensority");
     group.sample_size(10);
+    let a = {
+        let c = Cache::new(&seed);
+        pow::tensority::lane(&header, 0, &c)
+    };
+    let mut m = pow::matrix::zero_matrix();
+    for (r, row) in m.iter_mut().enumerate() {
+        for (col, x) in row.iter_mut().enumerate() {
+            *x = i16::from(u8::try_from((r * 7 + col * 13) % 256).unwrap().cast_signed());
+        }
+    }
+    let mut out = pow::matrix::zero_matrix();
+    group.bench_function("mul_reduce_256", |b| {
+        b.iter(|| pow::matrix::mul_reduce(std::hint::black_box(&a), &m, &mut out))
+    });
     group.bench_function("cache_build", |b| b.iter(|| Cache::new(&seed)));
     let cache = Cache::new(&seed);
     group.bench_function("hash_parallel_lanes", |b| b.iter(|| hash(&header, &cache)));

@@ -32,28 +32,33 @@ pub fn reduce(v: i16) -> i16 {
 /// `out = reduce(a × mᵀ)`.
 ///
 /// The reference multiplies by the *transpose* of the cache matrix, so entry `(r, c)` is the dot
-/// product of row `r` of `a` with row `c` of `m`: both contiguous, no transposition needed. The
-/// `k` loop is a plain wrapping 16-bit reduction, which the loop vectoriser turns into packed
-/// 16-bit multiplies and adds over several partial sums, folded once per entry. (Register-blocked
-/// outer-product kernels were tried too: on the baseline x86-64 target they were no faster here
-/// and the optimiser sometimes spilled their accumulators, ten times slower; this shape is
-/// vectorised reliably.)
+/// product of row `r` of `a` with row `c` of `m`: both contiguous, no transposition needed. Four
+/// rows of `a` are taken against one row of `m` at a time (five row loads feed four dot products),
+/// and each `k` loop is a plain wrapping 16-bit reduction, which the loop vectoriser turns into
+/// packed 16-bit multiplies and adds over several partial sums, folded once per entry.
+/// (Register-blocked outer-product kernels were tried too: on the baseline x86-64 target they were
+/// no faster and the optimiser sometimes spilled their accumulators, ten times slower; this shape
+/// is vectorised reliably.)
 pub fn mul_reduce(a: &Matrix, m: &Matrix, out: &mut Matrix) {
-    for (a_row, out_row) in a.iter().zip(out.iter_mut()) {
-        for (m_row, o) in m.iter().zip(out_row.iter_mut()) {
-            *o = reduce(dot(a_row, m_row));
+    for (a4, out4) in a.chunks_exact(4).zip(out.chunks_exact_mut(4)) {
+        let ([a0, a1, a2, a3], [o0, o1, o2, o3]) = (a4, out4) else {
+            continue;
+        };
+        for (c, m_row) in m.iter().enumerate() {
+            let (mut s0, mut s1, mut s2, mut s3) = (0i16, 0i16, 0i16, 0i16);
+            for k in 0..DIM {
+                let b = m_row[k];
+                s0 = s0.wrapping_add(a0[k].wrapping_mul(b));
+                s1 = s1.wrapping_add(a1[k].wrapping_mul(b));
+                s2 = s2.wrapping_add(a2[k].wrapping_mul(b));
+                s3 = s3.wrapping_add(a3[k].wrapping_mul(b));
+            }
+            o0[c] = reduce(s0);
+            o1[c] = reduce(s1);
+            o2[c] = reduce(s2);
+            o3[c] = reduce(s3);
         }
     }
-}
-
-/// Wrapping 16-bit dot product of two rows.
-#[inline]
-fn dot(a: &[i16; DIM], b: &[i16; DIM]) -> i16 {
-    let mut s = 0i16;
-    for k in 0..DIM {
-        s = s.wrapping_add(a[k].wrapping_mul(b[k]));
-    }
-    s
 }
 
 /// The reference computation written plainly: `reduce(a × mᵀ)` in `i32` with the reference's
