@@ -376,6 +376,19 @@ fn check_block_totals(
                     "a sidechain coinbase pays ordinary outputs only",
                 ));
             }
+            if let Some(limit) = params.max_side_coinbase_total {
+                let found = cb_tx
+                    .outputs()
+                    .iter()
+                    .try_fold(0u64, |sum, o| sum.checked_add(o.amount().get()))
+                    .unwrap_or(u64::MAX);
+                if found > limit {
+                    return Err(BlockRejection::CoinbaseAmount {
+                        found,
+                        expected: limit,
+                    });
+                }
+            }
         }
     }
     Ok(())
@@ -426,7 +439,8 @@ fn apply_block(
         };
         // Spends (the reference applies claims, then spends, then outputs).
         for (input, id) in &c.claims {
-            if overlay.claimed.contains(id) {
+            // Record the claim as it is checked, so a second claim in the same transaction fails too.
+            if !overlay.claimed.insert(*id) {
                 return Err(fail(TxRejection::AlreadyClaimed {
                     input: *input,
                     output_id: *id,
@@ -474,7 +488,6 @@ fn apply_block(
             }
         }
         for (_, id) in &c.claims {
-            overlay.claimed.insert(*id);
             claimed.push(*id);
         }
         for (id, kind) in &c.created {

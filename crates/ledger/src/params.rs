@@ -48,6 +48,10 @@ pub struct ChainParams {
     /// `FederationWScript`: the P2WSH program of the federation's M-of-N script). When `None`,
     /// cross-chain inputs are refused ([`crate::TxRejection::NoFederation`]).
     pub federation_program: Option<Vec<u8>>,
+    /// Sidechain: the most a block's coinbase may pay out in total. `Some(0)` on a chain without
+    /// block rewards (the solo devnet), so no block can mint; `None` leaves the amount to the
+    /// consensus layer, whose round rewards (DPoS) are not yet passed to the ledger.
+    pub max_side_coinbase_total: Option<u64>,
     /// Limits for decoding transactions and blocks.
     pub limits: types::Limits,
 }
@@ -71,6 +75,7 @@ impl ChainParams {
             max_block_bytes: 22_020_096,
             empty_input_id_height: 0,
             federation_program: None,
+            max_side_coinbase_total: None,
             limits: types::Limits::default(),
         }
     }
@@ -93,6 +98,7 @@ impl ChainParams {
             max_block_bytes: 22_020_096,
             empty_input_id_height: 142_500,
             federation_program: None,
+            max_side_coinbase_total: None,
             limits: types::Limits::default(),
         }
     }
@@ -106,6 +112,8 @@ impl ChainParams {
     /// maturity 1 200, vote maturity 10 000).
     pub fn side_devnet() -> Self {
         ChainParams {
+            // The solo devnet pays no block rewards: a coinbase that pays anything would mint.
+            max_side_coinbase_total: Some(0),
             max_gas_amount: 200_000,
             coinbase_maturity: 1_200,
             vote_maturity: 10_000,

@@ -449,6 +449,17 @@ pub(crate) fn check_tx_with(
             return Err(TxRejection::DuplicateInput { input: i, first });
         }
     }
+    // Distinct entry IDs do not mean distinct outputs: a cross-chain input's ID also hashes its asset
+    // definition, so two claims of one main-chain output can differ in ID. Each output (spent or
+    // claimed) is consumed at most once per transaction, as the reference's UTXO view enforces.
+    let mut consumed: HashMap<Hash, usize> = HashMap::with_capacity(ids.inputs.len());
+    for (i, ids) in ids.inputs.iter().enumerate() {
+        if let Some(output) = ids.spent_output_id
+            && let Some(first) = consumed.insert(output, i)
+        {
+            return Err(TxRejection::DuplicateInput { input: i, first });
+        }
+    }
     let inputs = tx.inputs();
     let outputs = tx.outputs();
 

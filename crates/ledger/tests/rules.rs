@@ -641,7 +641,11 @@ fn prechecked_reuse() {
 #[test]
 fn window_names_the_bad_block() {
     let profile = Profile::Side;
-    let p = params(profile);
+    // Coinbases that pay a reward, as on a chain with DPoS round rewards.
+    let p = ChainParams {
+        max_side_coinbase_total: None,
+        ..params(profile)
+    };
     let ks = keys(1);
     let mut genesis = BlockHeader::empty(Profile::Side);
     genesis.version = 1;
@@ -683,4 +687,38 @@ fn window_names_the_bad_block() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The solo devnet has no block rewards: a sidechain coinbase that pays anything mints money and is
+/// refused; a zero-amount coinbase is fine; a chain whose rewards come from the consensus layer
+/// (`max_side_coinbase_total: None`) leaves the amount alone.
+#[test]
+fn sidechain_coinbase_cannot_mint_on_a_chain_without_rewards() {
+    let p = ChainParams::side_devnet();
+    let mut parent = BlockHeader::empty(Profile::Side);
+    parent.version = 1;
+    let set = ledger::MemoryUtxoSet::new();
+    let cb = |amount| {
+        testkit::coinbase(
+            Profile::Side,
+            1,
+            vec![testkit::output(&[0x51], AssetId::BTM, amount).unwrap()],
+        )
+        .unwrap()
+    };
+    let minting = testkit::block(&parent, vec![cb(1)], 500).unwrap();
+    assert_eq!(
+        validate_block(&minting, &parent, &set, &p, &[]),
+        Err(BlockRejection::CoinbaseAmount {
+            found: 1,
+            expected: 0
+        })
+    );
+    let honest = testkit::block(&parent, vec![cb(0)], 500).unwrap();
+    assert!(validate_block(&honest, &parent, &set, &p, &[]).is_ok());
+    let rewarded = ChainParams {
+        max_side_coinbase_total: None,
+        ..ChainParams::side_devnet()
+    };
+    assert!(validate_block(&minting, &parent, &set, &rewarded, &[]).is_ok());
 }

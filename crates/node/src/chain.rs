@@ -366,7 +366,21 @@ impl ChainService {
             match ledger::validate_block(&block, &state.tip_header, &snap, &self.params, &prechecked) {
                 Ok(changes) => {
                     drop(snap);
-                    let tip = self.store.commit_block(&block, &changes)?;
+                    let tip = match self.store.commit_block(&block, &changes) {
+                        Ok(tip) => tip,
+                        // The store re-checks every spend and claim; if it refuses what the ledger
+                        // accepted, the selection is at fault, not the disk. Rebuilding the same block
+                        // would fail forever, so drop the selection and fall back to an empty block.
+                        Err(StoreError::Inconsistent(reason)) if !selected.is_empty() => {
+                            for c in &selected {
+                                state.mempool.remove_with_descendants(&c.tx().id());
+                            }
+                            tracing::error!(%reason, dropped = selected.len(), "the store refused the block; dropped its transactions");
+                            empty = true;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                     let conflicts = state.mempool.remove_committed(block.transactions());
                     state.tip = tip;
                     state.tip_header = block.header().clone();
