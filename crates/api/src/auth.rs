@@ -49,7 +49,9 @@ impl Tokens {
     }
 
     pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        if !self.require {
+        // Requests go unauthenticated only when nothing is asked for: authentication not required AND
+        // no token configured. A configured token is always enforced.
+        if !self.require && self.tokens.is_empty() {
             return Ok(());
         }
         let value = headers
@@ -141,5 +143,11 @@ mod tests {
                 .check(&HeaderMap::new())
                 .is_ok()
         );
+        // A configured token is enforced even when authentication is not required.
+        let optional = Tokens::parse(&["devnet:secret".to_string()], false).unwrap();
+        assert!(optional.check(&HeaderMap::new()).is_err());
+        let mut good = HeaderMap::new();
+        good.insert(AUTHORIZATION, "Bearer devnet:secret".parse().unwrap());
+        assert!(optional.check(&good).is_ok());
     }
 }
