@@ -70,7 +70,7 @@ pub struct MempoolConfig {
     /// Most transaction bytes held.
     pub max_bytes: u64,
     /// Most orphans (transactions spending outputs not known yet) held, in at most 1/16 of
-    /// `max_bytes`; 0 rejects them.
+    /// `max_bytes`; 0 rejects them. Capped at [`crate::mempool::MAX_ORPHANS`].
     pub max_orphans: usize,
 }
 

@@ -180,6 +180,9 @@ struct Orphan {
     missing: Hash,
 }
 
+/// The most orphans a pool holds, whatever its configuration (see [`Mempool::new`]).
+pub const MAX_ORPHANS: usize = 1_024;
+
 /// The pool. Not thread-safe by itself: the chain service holds it under its lock.
 pub struct Mempool {
     config: MempoolConfig,
@@ -232,7 +235,10 @@ impl UtxoView for PoolView<'_> {
 
 impl Mempool {
     /// An empty pool.
-    pub fn new(config: MempoolConfig) -> Mempool {
+    pub fn new(mut config: MempoolConfig) -> Mempool {
+        // Promoting a chain of orphans recurses once per link; capping the orphan count caps the depth
+        // well inside a thread's stack, whatever the configuration says.
+        config.max_orphans = config.max_orphans.min(MAX_ORPHANS);
         Mempool {
             config,
             txs: HashMap::new(),
