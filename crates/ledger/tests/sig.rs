@@ -20,7 +20,11 @@ fn p2wpkh_gas_matches_the_vm() {
         let (coin, owner) = &coins[0];
         let tx = pay(profile, coin, owner, &ks[1], 1000, 10_000_000);
         let args = tx.inputs()[0].arguments().to_vec();
-        let code = vm::standard::witness_program(VmProfile::Side, owner.program()).into_owned();
+        let vm_profile = match profile {
+            Profile::Side => VmProfile::Side,
+            Profile::Main => VmProfile::Main,
+        };
+        let code = vm::standard::witness_program(vm_profile, owner.program()).into_owned();
         struct Intro(types::Hash);
         impl vm::TxIntrospection for Intro {
             fn tx_sig_hash(&self) -> types::Hash {
@@ -31,7 +35,7 @@ fn p2wpkh_gas_matches_the_vm() {
             }
         }
         let intro = Intro(tx.sighash(0).unwrap());
-        let mut ctx = Context::new(VmProfile::Side, &code, &args);
+        let mut ctx = Context::new(vm_profile, &code, &args);
         ctx.tx = Some(&intro);
         for limit in [10_000i64, 200_000, 1_000_000] {
             assert_eq!(vm::verify(&ctx, limit).unwrap(), limit - ledger::P2WPKH_GAS);
