@@ -24,8 +24,13 @@ pub fn p2wpkh_program_of(xpub: &XPub) -> Vec<u8> {
     vm::standard::p2wpkh_program(hash.as_slice())
 }
 
+/// Most outputs in one genesis funding transaction (well under the decoder's 10 000 and the 1 MiB
+/// transaction limit).
+pub const FUNDING_CHUNK: usize = 5_000;
+
 /// A devnet genesis block paying `outputs` outputs of `amount_each` neu to `program`, stamped
-/// `timestamp_ms`.
+/// `timestamp_ms`. Up to [`FUNDING_CHUNK`] outputs go in one funding transaction (the block's second);
+/// more are split over as many funding transactions as needed, each with its own claim.
 pub fn devnet_genesis(
     params: &ChainParams,
     program: &[u8],
@@ -34,9 +39,30 @@ pub fn devnet_genesis(
     timestamp_ms: u64,
 ) -> Result<Block, NodeError> {
     let each = Amount::new(amount_each).map_err(|e| NodeError::Config(format!("genesis amount: {e}")))?;
+    let mut txs = vec![coinbase_tx(params, 0)?];
+    let mut left = outputs;
+    let mut chunk_index = 0u64;
+    while left > 0 || chunk_index == 0 {
+        let n = left.min(FUNDING_CHUNK);
+        left -= n;
+        txs.push(funding_tx(params, program, n, each, chunk_index)?);
+        chunk_index += 1;
+    }
+    block_of(txs, timestamp_ms)
+}
+
+/// One funding transaction: a claim of `outputs * each` split into `outputs` outputs to `program`.
+/// `chunk` tells the claims apart (the first one's claim is the original single-transaction genesis').
+fn funding_tx(
+    params: &ChainParams,
+    program: &[u8],
+    outputs: usize,
+    each: Amount,
+    chunk: u64,
+) -> Result<Transaction, NodeError> {
     let total = u64::try_from(outputs)
         .ok()
-        .and_then(|n| n.checked_mul(amount_each))
+        .and_then(|n| n.checked_mul(each.get()))
         .and_then(|t| Amount::new(t).ok())
         .ok_or_else(|| NodeError::Config("genesis funding total exceeds 2^63-1 neu".into()))?;
     let claim = CrossChainInput {
@@ -44,7 +70,7 @@ pub fn devnet_genesis(
             source_id: Hash(crypto::hash::sha3_256(b"tributary devnet genesis funding")),
             asset_id: AssetId::BTM,
             amount: total,
-            source_position: 0,
+            source_position: chunk,
             vm_version: 1,
             control_program: program.to_vec(),
             suffix: Vec::new(),
@@ -54,7 +80,7 @@ pub fn devnet_genesis(
         issuance_program: Vec::new(),
         arguments: Vec::new(),
     };
-    let funding = Transaction::new(
+    Transaction::new(
         params.profile,
         TxData {
             version: 1,
@@ -65,8 +91,10 @@ pub fn devnet_genesis(
                 .collect(),
         },
     )
-    .map_err(|e| NodeError::Internal(format!("genesis funding transaction: {e}")))?;
-    let txs = vec![coinbase_tx(params, 0)?, funding];
+    .map_err(|e| NodeError::Internal(format!("genesis funding transaction: {e}")))
+}
+
+fn block_of(txs: Vec<Transaction>, timestamp_ms: u64) -> Result<Block, NodeError> {
     let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
     let header = BlockHeader {
         version: 1,
@@ -82,4 +110,32 @@ pub fn devnet_genesis(
         },
     };
     Block::new(header, txs).map_err(|e| NodeError::Internal(format!("genesis block: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devnet::coins_of;
+
+    #[test]
+    fn large_fundings_are_split_into_distinct_transactions() {
+        let params = ChainParams::side_devnet();
+        let program = [0x00, 0x14].iter().copied().chain([7u8; 20]).collect::<Vec<u8>>();
+        let small = devnet_genesis(&params, &program, 3, 10, 1).unwrap();
+        assert_eq!(small.transactions().len(), 2);
+        let big = devnet_genesis(&params, &program, 2 * FUNDING_CHUNK + 1, 10, 1).unwrap();
+        let txs = big.transactions();
+        assert_eq!(txs.len(), 4);
+        let counts: Vec<usize> = txs[1..].iter().map(|t| coins_of(t, &program).len()).collect();
+        assert_eq!(counts, [FUNDING_CHUNK, FUNDING_CHUNK, 1]);
+        let mut ids: Vec<String> = txs.iter().map(|t| t.id().to_hex()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 4);
+        // The first funding transaction is what a small genesis holds: existing devnets keep their hash.
+        let first = devnet_genesis(&params, &program, FUNDING_CHUNK, 10, 1).unwrap();
+        assert_eq!(first.transactions()[1].id(), txs[1].id());
+        let round = Block::decode(&big.encode(), params.profile, &params.limits).unwrap();
+        assert_eq!(round.hash(), big.hash());
+    }
 }

@@ -31,6 +31,8 @@ pub(crate) enum Command {
     Devnet(DevnetOpts),
     /// Run a node from a TOML configuration file.
     Node(NodeOpts),
+    /// The node's wallet through its API: keys, accounts, addresses, balances, transfers, co-signing.
+    Wallet(WalletOpts),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -62,6 +64,26 @@ pub(crate) enum BenchCommand {
     /// The ledger: validate+apply throughput of signed transfers on all cores, next to the batch
     /// signature-verification ceiling for the same signatures, and their ratio.
     Ledger(crate::cmd::bench_ledger::BenchLedgerOpts),
+    /// The node's API under load: an in-process devnet, C clients submitting N pre-signed transfers;
+    /// throughput to inclusion and submit-to-inclusion latency.
+    Submit(BenchSubmitOpts),
+}
+
+/// Arguments of `bench submit`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchSubmitOpts {
+    /// Transfers to submit (each spends its own genesis output).
+    #[arg(long, default_value_t = 5_000)]
+    pub(crate) txs: usize,
+    /// Concurrent clients, each on its own connection.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) clients: usize,
+    /// Transactions per request: 1 uses submit-transaction, more use submit-transactions.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) batch: usize,
+    /// Milliseconds between blocks while transactions wait.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) block_interval_ms: u64,
 }
 
 /// Which chain's formats apply.
@@ -249,4 +271,136 @@ pub(crate) struct NodeOpts {
     /// Overrides the API's listen address from the file.
     #[arg(long)]
     pub(crate) listen: Option<String>,
+}
+
+/// Arguments of `wallet`: where the node is, and the command.
+#[derive(Debug, Args)]
+pub(crate) struct WalletOpts {
+    /// The node's API URL.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:9888")]
+    pub(crate) api: String,
+    /// Access token `id:secret` (default: the TRIBUTARY_TOKEN environment variable).
+    #[arg(long, global = true)]
+    pub(crate) token: Option<String>,
+    #[command(subcommand)]
+    pub(crate) command: WalletCommand,
+}
+
+/// Where a key's password comes from: a file, or the TRIBUTARY_PASSWORD environment variable (never
+/// a plain flag, which any user could read in the process list).
+#[derive(Debug, Args)]
+pub(crate) struct PasswordOpts {
+    /// File whose first line is the password (default: the TRIBUTARY_PASSWORD environment variable).
+    #[arg(long)]
+    pub(crate) password_file: Option<std::path::PathBuf>,
+}
+
+/// What a transfer moves.
+#[derive(Debug, Args)]
+pub(crate) struct TransferOpts {
+    /// The paying account's alias.
+    #[arg(long)]
+    pub(crate) from: String,
+    /// The receiving address.
+    #[arg(long)]
+    pub(crate) to: String,
+    /// Amount in the asset's smallest unit (neu for BTM).
+    #[arg(long)]
+    pub(crate) amount: u64,
+    /// Asset ID (default: BTM).
+    #[arg(long)]
+    pub(crate) asset: Option<String>,
+    /// Fee in neu, paid in BTM by the sending account.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) fee: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WalletCommand {
+    /// Create a key in the node's keystore, encrypted under the password.
+    CreateKey {
+        /// The key's alias.
+        #[arg(long)]
+        alias: String,
+        #[command(flatten)]
+        password: PasswordOpts,
+        /// Write the key's recovery mnemonic to this file (mode 0600); without it, it is not shown.
+        #[arg(long)]
+        mnemonic_file: Option<std::path::PathBuf>,
+    },
+    /// The keystore's keys (aliases and public keys).
+    Keys,
+    /// Create an account controlled by one or more keys (M-of-N with --quorum).
+    CreateAccount {
+        /// The account's alias.
+        #[arg(long)]
+        alias: String,
+        /// A key alias or an extended public key (128 hex characters); repeat for multisig.
+        #[arg(long = "key", required = true)]
+        keys: Vec<String>,
+        /// Signatures needed to spend.
+        #[arg(long, default_value_t = 1)]
+        quorum: u64,
+    },
+    /// The wallet's accounts.
+    Accounts,
+    /// A new receiving address of an account.
+    Receive {
+        /// The account's alias.
+        #[arg(long)]
+        account: String,
+    },
+    /// The addresses of an account.
+    Addresses {
+        /// The account's alias.
+        #[arg(long)]
+        account: String,
+    },
+    /// Balances per account and asset.
+    Balance {
+        /// Only this account (alias).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Build, sign and submit a transfer; prints the transaction ID.
+    Send {
+        #[command(flatten)]
+        transfer: TransferOpts,
+        #[command(flatten)]
+        password: PasswordOpts,
+    },
+    /// Build a transfer without signing it; prints the template (save it for `sign`).
+    Build {
+        #[command(flatten)]
+        transfer: TransferOpts,
+    },
+    /// Add this password's signatures to a template (from `build` or an earlier `sign`).
+    Sign {
+        /// The template file (JSON).
+        #[arg(long)]
+        template: std::path::PathBuf,
+        #[command(flatten)]
+        password: PasswordOpts,
+    },
+    /// Submit a fully signed template (from `sign`) or raw transaction hex; prints the transaction ID.
+    Submit {
+        /// The signed template file (JSON).
+        #[arg(long, conflicts_with = "raw", required_unless_present = "raw")]
+        template: Option<std::path::PathBuf>,
+        /// A raw signed transaction as hex.
+        #[arg(long)]
+        raw: Option<String>,
+    },
+    /// An account's transactions, newest first.
+    History {
+        /// The account's alias.
+        #[arg(long)]
+        account: String,
+    },
+    /// One transaction by ID.
+    Tx {
+        /// The transaction ID.
+        #[arg(long)]
+        id: String,
+    },
 }

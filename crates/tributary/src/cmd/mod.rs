@@ -3,12 +3,14 @@
 mod asset;
 pub(crate) mod bench;
 pub(crate) mod bench_ledger;
+mod bench_submit;
 mod decode;
 mod devnet;
 mod keys;
 mod node;
 mod pow;
 mod vm;
+mod wallet;
 
 use anyhow::{Context as _, Result};
 use serde_json::Value;
@@ -29,8 +31,10 @@ pub(crate) fn run(command: Command) -> Result<Value> {
         Command::Vm(cmd) => vm::run(cmd),
         Command::Devnet(opts) => devnet::run(&opts),
         Command::Node(opts) => node::run(&opts),
+        Command::Wallet(opts) => wallet::run(opts),
         Command::Bench(crate::cli::BenchCommand::Consensus(opts)) => bench::consensus(&opts),
         Command::Bench(crate::cli::BenchCommand::Ledger(opts)) => bench_ledger::run(&opts),
+        Command::Bench(crate::cli::BenchCommand::Submit(opts)) => bench_submit::run(&opts),
         Command::Pow(crate::cli::PowCommand::Tensority { hash, seed }) => pow::tensority(&hash, &seed),
     }
 }
