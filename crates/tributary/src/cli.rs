@@ -368,6 +368,9 @@ pub(crate) enum WalletCommand {
         transfer: TransferOpts,
         #[command(flatten)]
         password: PasswordOpts,
+        /// Wait until a block includes the transaction and the wallet has seen that block.
+        #[arg(long)]
+        wait: bool,
     },
     /// Build a transfer without signing it; prints the template (save it for `sign`).
     Build {
@@ -390,6 +393,9 @@ pub(crate) enum WalletCommand {
         /// A raw signed transaction as hex.
         #[arg(long)]
         raw: Option<String>,
+        /// Wait until a block includes the transaction and the wallet has seen that block.
+        #[arg(long)]
+        wait: bool,
     },
     /// An account's transactions, newest first.
     History {

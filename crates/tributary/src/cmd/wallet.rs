@@ -376,6 +376,47 @@ fn resolve_keys(api: &ApiClient, keys: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// How long `--wait` waits.
+const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
+/// Waits until `tx_id` is in a block and, where the node reports it (`wallet-info`), until the
+/// wallet has processed that block, so that balances read next include it. Returns the height.
+fn wait_included(api: &ApiClient, tx_id: &Value) -> Result<u64> {
+    let tx_id = tx_id.as_str().ok_or_else(|| anyhow!("the node returned no tx_id"))?;
+    let started = std::time::Instant::now();
+    let body = json!({ "tx_id": tx_id }).to_string();
+    let height = loop {
+        let r = api.connect()?.post("get-transaction", body.as_bytes())?;
+        if r.status != 404 {
+            let data = data_of("get-transaction", &r)?;
+            if let Some(h) = data["block_height"].as_u64() {
+                break h;
+            }
+        }
+        if started.elapsed() > WAIT_LIMIT {
+            bail!("{tx_id} was not included within {} s", WAIT_LIMIT.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    loop {
+        let r = api.connect()?.post("wallet-info", b"{}")?;
+        if r.status == 404 {
+            // This node does not report the wallet's progress.
+            return Ok(height);
+        }
+        let data = data_of("wallet-info", &r)?;
+        match data["wallet_height"].as_u64() {
+            Some(h) if h >= height => return Ok(height),
+            None => return Ok(height),
+            Some(_) => {}
+        }
+        if started.elapsed() > WAIT_LIMIT {
+            bail!("the wallet did not reach block {height} within {} s", WAIT_LIMIT.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `wallet ...`.
 pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
     let token = opts.token.or_else(|| std::env::var(TOKEN_ENV).ok());
@@ -432,6 +473,7 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
         WalletCommand::Send {
             transfer,
             password: pw,
+            wait,
         } => {
             let pw = password(&pw)?;
             let template = api.call("build-transaction", &transfer_request(&transfer)?)?;
@@ -449,12 +491,16 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
                 .as_str()
                 .ok_or_else(|| anyhow!("sign-transaction returned no raw_transaction"))?;
             let submitted = api.call("submit-transaction", &json!({"raw_transaction": raw}))?;
-            Ok(json!({
+            let mut out = json!({
                 "tx_id": submitted["tx_id"],
                 "fee": signed["transaction"]["fee"],
                 "amount": transfer.amount,
                 "to": transfer.to,
-            }))
+            });
+            if wait {
+                out["block_height"] = json!(wait_included(&api, &submitted["tx_id"])?);
+            }
+            Ok(out)
         }
         WalletCommand::Sign {
             template,
@@ -467,7 +513,7 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
                 &json!({"password": pw, "transaction": template}),
             )
         }
-        WalletCommand::Submit { template, raw } => {
+        WalletCommand::Submit { template, raw, wait } => {
             let raw = match (template, raw) {
                 (Some(path), _) => {
                     let (template, complete) = read_template(&path)?;
@@ -485,7 +531,11 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
                 (None, Some(raw)) => raw.trim().to_string(),
                 (None, None) => bail!("give --template FILE or --raw HEX"),
             };
-            api.call("submit-transaction", &json!({"raw_transaction": raw}))
+            let mut out = api.call("submit-transaction", &json!({"raw_transaction": raw}))?;
+            if wait {
+                out["block_height"] = json!(wait_included(&api, &out["tx_id"])?);
+            }
+            Ok(out)
         }
         WalletCommand::History { account } => api.call(
             "list-transactions",

@@ -1,0 +1,364 @@
+//! The README's wallet walkthrough, command for command: a real `tributary devnet` process and the
+//! `tributary wallet` CLI against it. A new user makes a key and an account, is paid from the dev
+//! account, pays a second user; balances and fees are exact on both sides. Then a 2-of-3 account
+//! pays out with a transaction built once and signed by two parties separately. Keep this file and
+//! the README's "Wallet walkthrough" in step.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BTM: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+/// What the dev account holds at genesis: 16 outputs of 10 000 BTM.
+const DEV_FUNDS: u64 = 16 * 1_000_000_000_000;
+/// The CLI's default fee.
+const DEFAULT_FEE: u64 = 1_000_000;
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("tributary-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The devnet process; killed on drop so that no test leaves one behind.
+struct Devnet {
+    child: Child,
+    startup: Value,
+}
+
+impl Devnet {
+    fn start(data: &Path, log: &Path) -> Devnet {
+        let stderr = std::fs::File::create(log).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["devnet", "--data-dir", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(out).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Drain the rest so the node never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|e| {
+            panic!(
+                "no startup line ({e}); log: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        });
+        Devnet {
+            child,
+            startup: serde_json::from_str(&line).unwrap(),
+        }
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tributary wallet ...` as a user in `cwd` with `TRIBUTARY_TOKEN` exported runs it.
+struct User {
+    cwd: PathBuf,
+    api: String,
+    token: Option<String>,
+}
+
+impl User {
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
+        cmd.arg("wallet")
+            .args(args)
+            .args(["--api", &self.api])
+            .current_dir(&self.cwd)
+            .env_remove("TRIBUTARY_TOKEN")
+            .env_remove("TRIBUTARY_PASSWORD");
+        if let Some(t) = &self.token {
+            cmd.env("TRIBUTARY_TOKEN", t);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Runs a command that must succeed; its JSON output.
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tributary wallet {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "tributary wallet {args:?}: output is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// Runs a command that must fail with exit status 1 and one `error: ...` line; that line.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(1), "tributary wallet {args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
+        assert!(err.starts_with("error: ") && !err.contains('\n'), "{err}");
+        assert!(out.stdout.is_empty());
+        err
+    }
+
+    /// Runs a command whose JSON output the user saves to `file` (`... > file`).
+    fn save(&self, args: &[&str], file: &str) -> Value {
+        let v = self.ok(args);
+        std::fs::write(self.cwd.join(file), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+        v
+    }
+
+    fn btm_balance(&self, account: &str) -> u64 {
+        let v = self.ok(&["balance", "--account", account]);
+        let rows = v.as_array().unwrap_or_else(|| panic!("balance is not a list: {v}"));
+        rows.iter()
+            .filter(|r| r["asset_id"] == BTM)
+            .map(|r| {
+                assert_eq!(r["account_alias"], account, "{v}");
+                r["amount"].as_u64().unwrap()
+            })
+            .sum()
+    }
+
+    fn password_file(&self, who: &str, password: &str) {
+        let path = self.cwd.join(format!("{who}.pw"));
+        std::fs::write(&path, format!("{password}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    }
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions()) & 0o777
+}
+
+fn tx_ids(history: &Value) -> Vec<String> {
+    history
+        .as_array()
+        .unwrap_or_else(|| panic!("history is not a list: {history}"))
+        .iter()
+        .map(|t| t["tx_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn wallet_walkthrough() {
+    let tmp = TempDir::new("wallet-walkthrough");
+    let data = tmp.0.join("devnet");
+    let log = tmp.0.join("node.log");
+    let node = Devnet::start(&data, &log);
+    let s = &node.startup;
+
+    // The startup line: the dev account by alias and address, where its password is, no secrets.
+    let dev = &s["dev_account"];
+    assert_eq!(dev["alias"], "dev");
+    assert!(dev["address"].as_str().unwrap().starts_with("sp1"), "{s}");
+    let dev_pw = PathBuf::from(dev["password_file"].as_str().unwrap());
+    assert_eq!(dev_pw, data.join("dev.password"));
+    let text = s.to_string();
+    for secret in ["xprv", "\"password\"", "mnemonic"] {
+        assert!(!text.contains(secret), "{secret} in the startup line: {text}");
+    }
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(data.join("devnet.json")).unwrap()).unwrap();
+    let dev_password = info["dev_account"]["password"].as_str().unwrap();
+    assert!(dev_password.len() >= 32);
+    assert!(!text.contains(dev_password));
+    assert_eq!(std::fs::read_to_string(&dev_pw).unwrap().trim_end(), dev_password);
+    assert_eq!(mode_of(&dev_pw), 0o600);
+    assert_eq!(mode_of(&data.join("devnet.json")), 0o600);
+
+    let user = User {
+        cwd: tmp.0.clone(),
+        api: s["api_url"].as_str().unwrap().to_string(),
+        token: Some(s["access_token"].as_str().unwrap().to_string()),
+    };
+    let dev_pw = dev_pw.to_str().unwrap();
+    assert_eq!(user.btm_balance("dev"), DEV_FUNDS);
+
+    // 1. A key and an account for alice; an address to be paid at.
+    user.password_file("alice", "alice's long passphrase");
+    let key = user.ok(&[
+        "create-key",
+        "--alias",
+        "alice",
+        "--password-file",
+        "alice.pw",
+        "--mnemonic-file",
+        "alice.mnemonic",
+    ]);
+    assert_eq!(key["alias"], "alice");
+    assert_eq!(key["xpub"].as_str().unwrap().len(), 128);
+    assert!(key.get("mnemonic").is_none(), "{key}");
+    let mnemonic = std::fs::read_to_string(tmp.0.join("alice.mnemonic")).unwrap();
+    assert_eq!(mnemonic.split_whitespace().count(), 12, "{mnemonic}");
+    assert_eq!(mode_of(&tmp.0.join("alice.mnemonic")), 0o600);
+    let account = user.ok(&["create-account", "--alias", "alice", "--key", "alice"]);
+    assert_eq!(account["alias"], "alice");
+    assert_eq!(account["quorum"], 1);
+    assert_eq!(account["xpubs"][0], key["xpub"]);
+    let alice = user.ok(&["receive", "--account", "alice"])["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(alice.starts_with("sp1"));
+    assert_eq!(user.btm_balance("alice"), 0);
+
+    // 2. The dev account pays alice 5 BTM.
+    let funded = user.ok(&[
+        "send",
+        "--from",
+        "dev",
+        "--to",
+        &alice,
+        "--amount",
+        "500000000",
+        "--password-file",
+        dev_pw,
+        "--wait",
+    ]);
+    assert_eq!(funded["fee"], DEFAULT_FEE, "{funded}");
+    assert!(funded["block_height"].as_u64().unwrap() >= 1);
+    assert_eq!(user.btm_balance("alice"), 500_000_000);
+    assert_eq!(user.btm_balance("dev"), DEV_FUNDS - 500_000_000 - DEFAULT_FEE);
+
+    // 3. Bob; alice pays him 2 BTM with a 0.02 BTM fee.
+    user.password_file("bob", "bob's other passphrase");
+    user.ok(&["create-key", "--alias", "bob", "--password-file", "bob.pw"]);
+    user.ok(&["create-account", "--alias", "bob", "--key", "bob"]);
+    let bob = user.ok(&["receive", "--account", "bob"])["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paid = user.ok(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        &bob,
+        "--amount",
+        "200000000",
+        "--fee",
+        "2000000",
+        "--password-file",
+        "alice.pw",
+        "--wait",
+    ]);
+    let paid_id = paid["tx_id"].as_str().unwrap().to_string();
+    assert_eq!(paid["fee"], 2_000_000);
+    assert_eq!(user.btm_balance("alice"), 500_000_000 - 200_000_000 - 2_000_000);
+    assert_eq!(user.btm_balance("bob"), 200_000_000);
+    let tx = user.ok(&["tx", "--id", &paid_id]);
+    assert_eq!(tx["tx_id"], paid_id.as_str());
+    assert_eq!(tx["fee"], 2_000_000, "{tx}");
+    assert!(tx_ids(&user.ok(&["history", "--account", "bob"])).contains(&paid_id));
+    let alice_history = tx_ids(&user.ok(&["history", "--account", "alice"]));
+    assert!(alice_history.contains(&paid_id) && alice_history.contains(&funded["tx_id"].as_str().unwrap().to_string()));
+
+    // 4. A 2-of-3 account of carol, dave and erin, each with their own password.
+    for (who, pw) in [("carol", "carol pw 1"), ("dave", "dave pw 2"), ("erin", "erin pw 3")] {
+        user.password_file(who, pw);
+        user.ok(&["create-key", "--alias", who, "--password-file", &format!("{who}.pw")]);
+    }
+    let shared = user.ok(&[
+        "create-account", "--alias", "shared", "--key", "carol", "--key", "dave", "--key", "erin", "--quorum",
+        "2",
+    ]);
+    assert_eq!(shared["quorum"], 2);
+    assert_eq!(shared["xpubs"].as_array().unwrap().len(), 3);
+    let shared_addr = user.ok(&["receive", "--account", "shared"])["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    user.ok(&[
+        "send", "--from", "dev", "--to", &shared_addr, "--amount", "300000000", "--password-file", dev_pw,
+        "--wait",
+    ]);
+    assert_eq!(user.btm_balance("shared"), 300_000_000);
+
+    // Built once, signed by carol, then by dave, then submitted.
+    let built = user.save(
+        &["build", "--from", "shared", "--to", &bob, "--amount", "100000000"],
+        "tx.json",
+    );
+    assert_eq!(built["fee"], DEFAULT_FEE, "{built}");
+    let by_carol = user.save(&["sign", "--template", "tx.json", "--password-file", "carol.pw"], "tx-carol.json");
+    assert_eq!(by_carol["sign_complete"], false, "{by_carol}");
+    // Not enough signatures yet: refused before it reaches the node.
+    let err = user.fails(&["submit", "--template", "tx-carol.json"]);
+    assert!(err.contains("not fully signed"), "{err}");
+    let by_dave = user.save(
+        &["sign", "--template", "tx-carol.json", "--password-file", "dave.pw"],
+        "tx-signed.json",
+    );
+    assert_eq!(by_dave["sign_complete"], true, "{by_dave}");
+    let submitted = user.ok(&["submit", "--template", "tx-signed.json", "--wait"]);
+    let multi_id = submitted["tx_id"].as_str().unwrap().to_string();
+    assert_eq!(user.btm_balance("shared"), 300_000_000 - 100_000_000 - DEFAULT_FEE);
+    assert_eq!(user.btm_balance("bob"), 300_000_000);
+    assert!(tx_ids(&user.ok(&["history", "--account", "bob"])).contains(&multi_id));
+    assert_eq!(
+        user.btm_balance("dev"),
+        DEV_FUNDS - 500_000_000 - DEFAULT_FEE - 300_000_000 - DEFAULT_FEE
+    );
+
+    // Mistakes: one error line, exit status 1, nothing spent.
+    let err = user.fails(&["send", "--from", "bob", "--to", &alice, "--amount", "1"]);
+    assert!(err.contains("TRIBUTARY_PASSWORD"), "{err}");
+    user.fails(&[
+        "send", "--from", "bob", "--to", &alice, "--amount", "900000000", "--password-file", "bob.pw",
+    ]);
+    user.fails(&["send", "--from", "bob", "--to", &alice, "--amount", "1", "--password-file", "alice.pw"]);
+    user.fails(&["send", "--from", "bob", "--to", "sp1qnotanaddress", "--amount", "1", "--password-file", "bob.pw"]);
+    user.fails(&["send", "--from", "shared", "--to", &alice, "--amount", "1", "--password-file", "carol.pw"]);
+    user.fails(&["create-account", "--alias", "x", "--key", "nobody"]);
+    user.fails(&["create-account", "--alias", "x", "--key", "bob", "--quorum", "2"]);
+    user.fails(&["balance", "--account", "nobody"]);
+    user.fails(&["sign", "--template", "no-such-file.json", "--password-file", "bob.pw"]);
+    user.fails(&["tx", "--id", "zz"]);
+    assert_eq!(user.btm_balance("bob"), 300_000_000);
+    let anonymous = User {
+        cwd: user.cwd.clone(),
+        api: user.api.clone(),
+        token: None,
+    };
+    let err = anonymous.fails(&["balance"]);
+    assert!(err.contains("BTM860"), "{err}");
+    let nowhere = User {
+        cwd: user.cwd.clone(),
+        api: "http://127.0.0.1:1".into(),
+        token: user.token.clone(),
+    };
+    let err = nowhere.fails(&["balance"]);
+    assert!(err.contains("cannot reach"), "{err}");
+}
