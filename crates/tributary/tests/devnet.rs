@@ -1,6 +1,8 @@
-//! End to end: `tributary devnet` starts, a signed transfer submitted through the API is included
-//! within a couple of seconds and retrievable with get-transaction; bad input is refused with 4xx;
-//! SIGTERM stops the node cleanly; `tributary node --config` restarts it on the same data.
+//! End to end: `tributary devnet` starts, its wallet pays a key of the test's through the wallet API
+//! (build, sign with the dev password, submit), a transfer signed outside the wallet and submitted
+//! through the API is included within a couple of seconds and retrievable with get-transaction; bad
+//! input is refused with 4xx; SIGTERM stops the node cleanly; `tributary node --config` restarts it on
+//! the same data, wallet included.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,9 +14,9 @@ use std::time::{Duration, Instant};
 use crypto::chainkd::XPrv;
 use node::devnet::{Coin, coins_of, sign_transfer};
 use serde_json::{Value, json};
-use types::Block;
 use types::codec::Limits;
 use types::profile::Profile;
+use types::{Block, Transaction};
 
 struct TempDir(PathBuf);
 
@@ -211,10 +213,15 @@ fn devnet_includes_a_submitted_transfer_and_restarts() {
     let token = s["access_token"].as_str().unwrap().to_string();
     assert!(token.starts_with("devnet:"));
     let account = &s["dev_account"];
-    for field in ["xprv", "xpub", "control_program", "address"] {
+    for field in ["alias", "xpub", "control_program", "address", "password_file"] {
         assert!(account[field].as_str().is_some_and(|v| !v.is_empty()), "{field}");
     }
     assert!(account["address"].as_str().unwrap().starts_with("sp1"));
+    assert!(
+        account.get("xprv").is_none() && account.get("password").is_none(),
+        "{account}"
+    );
+    assert_eq!(s["wallet"], true);
     node.set_token(&token);
 
     // Without the token: refused.
@@ -222,10 +229,35 @@ fn devnet_includes_a_submitted_transfer_and_restarts() {
     assert_eq!(status, 401, "{v}");
     assert_eq!(v["code"], "BTM860");
 
-    let xprv = XPrv::from_hex(account["xprv"].as_str().unwrap()).unwrap();
-    let program = hex::decode(account["control_program"].as_str().unwrap()).unwrap();
-    let coins = genesis_coins(&data, &program);
-    assert_eq!(coins.len(), 16);
+    let dev_program = hex::decode(account["control_program"].as_str().unwrap()).unwrap();
+    assert_eq!(genesis_coins(&data, &dev_program).len(), 16);
+
+    // The dev account (a wallet account) pays 100 BTM to a key of the test's own.
+    let xprv = XPrv::generate(&mut rand_core::OsRng);
+    let program = node::genesis::p2wpkh_program_of(&xprv.xpub());
+    let password = std::fs::read_to_string(account["password_file"].as_str().unwrap()).unwrap();
+    let (status, built) = node.post(
+        "/build-transaction",
+        &json!({"actions": [
+            {"type": "spend_account", "account_alias": "dev", "asset_id": "ff".repeat(32), "amount": 10_001_000_000u64},
+            {"type": "control_program", "control_program": hex::encode(&program), "asset_id": "ff".repeat(32), "amount": 10_000_000_000u64},
+        ], "ttl": 0, "time_range": 0}),
+    );
+    assert_eq!(status, 200, "{built}");
+    let (status, signed) = node.post(
+        "/sign-transaction",
+        &json!({"password": password.trim_end(), "transaction": built["data"]}),
+    );
+    assert_eq!(status, 200, "{signed}");
+    assert_eq!(signed["data"]["sign_complete"], true, "{signed}");
+    let raw = signed["data"]["transaction"]["raw_transaction"].as_str().unwrap();
+    let funding = Transaction::decode(&hex::decode(raw).unwrap(), Profile::Side, &Limits::default()).unwrap();
+    let (status, v) = node.post("/submit-transaction", &json!({ "raw_transaction": raw }));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["tx_id"], funding.id().to_hex());
+    let coins = coins_of(&funding, &program);
+    assert_eq!(coins.len(), 1);
+    assert_eq!(coins[0].amount, 10_000_000_000);
 
     // One transfer: included within a couple of seconds, retrievable.
     let tx = sign_transfer(
@@ -313,6 +345,17 @@ fn devnet_includes_a_submitted_transfer_and_restarts() {
     assert!(again.startup["height"].as_u64().unwrap() >= count);
     let (status, v) = again.post("/get-transaction", &json!({ "tx_id": tx.id().to_hex() }));
     assert_eq!(status, 200, "{v}");
+    // The wallet came back with the node: the dev account's balance reflects the payment.
+    let (status, v) = again.post("/list-balances", &json!({ "account_alias": "dev" }));
+    assert_eq!(status, 200, "{v}");
+    let btm: u64 = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["asset_id"] == "ff".repeat(32))
+        .map(|b| b["amount"].as_u64().unwrap())
+        .sum();
+    assert_eq!(btm, 16 * 1_000_000_000_000 - 10_001_000_000, "{v}");
     let (exit, _) = again.terminate();
     assert!(exit.success());
 }

@@ -1,20 +1,21 @@
 //! `tributary devnet`: a single-node sidechain for development.
 //!
-//! A new data directory gets a fresh dev account (a chainkd key: it is a development key, so its
-//! private half is printed), a genesis block funding it, a producer key, an access token and a
-//! `node.toml`; an existing one is reused as it is. Then it runs like `tributary node`.
+//! A new data directory gets a wallet holding the dev key (alias `dev`, encrypted under a random
+//! password kept in `dev.password` and `devnet.json`, both 0600) and a single-key account `dev`; a
+//! genesis block paying the dev funds to that account's first address; a producer key; an access
+//! token and a `node.toml`. An existing directory is reused as it is. Then it runs like `tributary
+//! node`, with the wallet served through the API.
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use crypto::chainkd::XPrv;
 use rand_core::{OsRng, RngCore as _};
 use serde_json::{Value, json};
-use types::profile::{Network, Profile};
 
-use super::node::{FileConfig, init_logs, serve};
+use super::node::{FileConfig, WalletConfig, init_logs, serve};
 use crate::cli::DevnetOpts;
 
 /// Outputs the genesis pays to the dev account (independent coins for parallel transfers).
@@ -23,8 +24,12 @@ const DEV_OUTPUTS: usize = 16;
 const DEV_AMOUNT_EACH: u64 = 1_000_000_000_000;
 /// The configuration file inside the data directory.
 const CONFIG_FILE: &str = "node.toml";
-/// What `devnet` prints about the dev account, kept for restarts.
+/// What `devnet` knows about the dev account, kept for restarts (holds the password: 0600).
 const INFO_FILE: &str = "devnet.json";
+/// The dev key's password, alone, for `--password-file`.
+const PASSWORD_FILE: &str = "dev.password";
+/// The dev key's and account's alias.
+const DEV_ALIAS: &str = "dev";
 
 fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
@@ -48,11 +53,23 @@ fn random_hex(n: usize) -> String {
 /// Initialises a new devnet in `dir`.
 fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
     let params = ledger::ChainParams::side_devnet();
-    let xprv = XPrv::generate(&mut OsRng);
-    let xpub = xprv.xpub();
-    let program = node::genesis::p2wpkh_program_of(&xpub);
-    let address = types::address::program_to_address(&program, Profile::Side, Network::Devnet)
-        .context("no address for the dev account's program")?;
+    let wallet_config = WalletConfig::default();
+    let node_config = FileConfig::default().node_config(dir);
+    let wallet = wallet_config
+        .open(&node_config)?
+        .context("the devnet needs its wallet")?;
+    let password = random_hex(24);
+    let (key, _mnemonic) = wallet
+        .create_key(DEV_ALIAS, &password)
+        .context("cannot create the dev key")?;
+    let account = wallet
+        .create_account(std::slice::from_ref(&key.xpub), 1, DEV_ALIAS)
+        .context("cannot create the dev account")?;
+    let receiver = wallet
+        .create_receiver(DEV_ALIAS)
+        .context("cannot derive the dev account's address")?;
+    drop(wallet);
+    let program = receiver.control_program;
     let genesis = node::genesis::devnet_genesis(
         &params,
         &program,
@@ -67,16 +84,19 @@ fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
         false,
     )?;
     write_file(&dir.join("producer.key"), random_hex(32).as_bytes(), true)?;
+    write_file(&dir.join(PASSWORD_FILE), format!("{password}\n").as_bytes(), true)?;
     let info = json!({
         "access_token": token,
         "dev_account": {
-            "xprv": xprv.expose_hex().as_str(),
-            "xpub": xpub.to_hex(),
-            "public_key": hex::encode(xpub.public_key()),
+            "alias": DEV_ALIAS,
+            "id": account.id,
+            "key_alias": key.alias,
+            "xpub": key.xpub.to_hex(),
             "control_program": hex::encode(&program),
-            "address": address,
+            "address": receiver.address,
             "funded_outputs": DEV_OUTPUTS,
             "amount_each": DEV_AMOUNT_EACH,
+            "password": password,
         },
     });
     write_file(
@@ -118,6 +138,10 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
         )),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Absolute, so that the paths printed (the password file's) work from any directory.
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
     let config_path = dir.join(CONFIG_FILE);
     let created = !config_path.exists();
     if created {
@@ -131,12 +155,23 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
     let file = FileConfig::load(&config_path)?;
     let mut api_config = file.api.clone();
     api_config.listen.clone_from(&opts.listen);
+    // Everything about the dev account but its password: where that is instead.
+    let mut dev = info["dev_account"].clone();
+    if let Some(d) = dev.as_object_mut() {
+        d.remove("password");
+        d.insert(
+            "password_file".into(),
+            json!(dir.join(PASSWORD_FILE).display().to_string()),
+        );
+    }
     let startup = json!({
         "network": "devnet",
         "created": created,
         "config": config_path.display().to_string(),
         "access_token": info["access_token"],
-        "dev_account": info["dev_account"],
+        "dev_account": dev,
     });
-    serve(file.node_config(&dir), api_config, startup)
+    let config = file.node_config(&dir);
+    let wallet: Option<Arc<wallet::Wallet>> = file.wallet.open(&config)?;
+    serve(config, api_config, wallet, startup)
 }

@@ -3,6 +3,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,41 @@ pub(crate) struct FileConfig {
     pub(crate) mempool: node::MempoolConfig,
     /// The HTTP API.
     pub(crate) api: api::ApiConfig,
+    /// The node's wallet.
+    pub(crate) wallet: WalletConfig,
+}
+
+/// The node's wallet: keys, accounts and the outputs it follows on chain, served through the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct WalletConfig {
+    /// Whether the node runs a wallet and serves its endpoints.
+    pub(crate) enabled: bool,
+    /// The wallet's directory (keystore and index), relative to the data directory unless absolute.
+    pub(crate) dir: PathBuf,
+}
+
+impl Default for WalletConfig {
+    fn default() -> Self {
+        WalletConfig {
+            enabled: true,
+            dir: PathBuf::from("wallet"),
+        }
+    }
+}
+
+impl WalletConfig {
+    /// Opens the wallet of the node `config` describes, if enabled.
+    pub(crate) fn open(&self, config: &node::NodeConfig) -> Result<Option<Arc<wallet::Wallet>>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let params = node::params_for(&config.chain.network)?;
+        let dir = config.in_data_dir(&self.dir);
+        let w = wallet::Wallet::open_with_params(&dir, params, wallet::KdfParams::default())
+            .with_context(|| format!("cannot open the wallet in {}", dir.display()))?;
+        Ok(Some(Arc::new(w)))
+    }
 }
 
 impl FileConfig {
@@ -73,7 +109,12 @@ async fn wait_for_signal() -> Result<&'static str> {
 
 /// Starts the node and its API, prints one line of JSON (`startup` plus the API URL, data directory
 /// and chain tip), runs until SIGINT/SIGTERM, shuts down cleanly and returns a summary.
-pub(crate) fn serve(config: node::NodeConfig, api_config: api::ApiConfig, startup: Value) -> Result<Value> {
+pub(crate) fn serve(
+    config: node::NodeConfig,
+    api_config: api::ApiConfig,
+    wallet: Option<Arc<wallet::Wallet>>,
+    startup: Value,
+) -> Result<Value> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -81,6 +122,8 @@ pub(crate) fn serve(config: node::NodeConfig, api_config: api::ApiConfig, startu
     runtime.block_on(async move {
         let node = node::Node::start(&config).context("cannot start the node")?;
         let chain = node.chain();
+        let has_wallet = wallet.is_some();
+        let _tmp = wallet;
         let server = match api::Server::start(chain.clone(), &api_config).await {
             Ok(s) => s,
             Err(e) => {
@@ -97,6 +140,7 @@ pub(crate) fn serve(config: node::NodeConfig, api_config: api::ApiConfig, startu
             "tip": tip.hash.to_hex(),
             "producing": chain.is_producing(),
             "block_interval_ms": config.producer.block_interval_ms,
+            "wallet": has_wallet,
         });
         if let (Some(out), Value::Object(extra)) = (line.as_object_mut(), startup) {
             out.extend(extra);
@@ -129,7 +173,9 @@ pub(crate) fn run(opts: &NodeOpts) -> Result<Value> {
     if let Some(listen) = &opts.listen {
         api_config.listen.clone_from(listen);
     }
-    serve(file.node_config(&base), api_config, json!({}))
+    let config = file.node_config(&base);
+    let wallet = file.wallet.open(&config)?;
+    serve(config, api_config, wallet, json!({}))
 }
 
 #[cfg(test)]

@@ -382,7 +382,9 @@ const WAIT_LIMIT: Duration = Duration::from_secs(60);
 /// Waits until `tx_id` is in a block and, where the node reports it (`wallet-info`), until the
 /// wallet has processed that block, so that balances read next include it. Returns the height.
 fn wait_included(api: &ApiClient, tx_id: &Value) -> Result<u64> {
-    let tx_id = tx_id.as_str().ok_or_else(|| anyhow!("the node returned no tx_id"))?;
+    let tx_id = tx_id
+        .as_str()
+        .ok_or_else(|| anyhow!("the node returned no tx_id"))?;
     let started = std::time::Instant::now();
     let body = json!({ "tx_id": tx_id }).to_string();
     let height = loop {
@@ -411,7 +413,10 @@ fn wait_included(api: &ApiClient, tx_id: &Value) -> Result<u64> {
             Some(_) => {}
         }
         if started.elapsed() > WAIT_LIMIT {
-            bail!("the wallet did not reach block {height} within {} s", WAIT_LIMIT.as_secs());
+            bail!(
+                "the wallet did not reach block {height} within {} s",
+                WAIT_LIMIT.as_secs()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
