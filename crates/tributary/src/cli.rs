@@ -78,7 +78,7 @@ pub(crate) struct BenchSubmitOpts {
     /// Concurrent clients, each on its own connection.
     #[arg(long, default_value_t = 4)]
     pub(crate) clients: usize,
-    /// Transactions per request: 1 uses submit-transaction, more use submit-transactions.
+    /// Requests each client sends before reading the answers (HTTP/1.1 pipelining).
     #[arg(long, default_value_t = 1)]
     pub(crate) batch: usize,
     /// Milliseconds between blocks while transactions wait.

@@ -262,8 +262,8 @@ fn measure(
     }))
 }
 
-/// One client: takes the next `batch` transactions until none are left, submitting each batch in one
-/// request on a kept-alive connection.
+/// One client: takes the next `batch` transactions until none are left and sends them pipelined
+/// on its kept-alive connection (all requests written, then the answers read in order).
 fn submit_loop(
     client: &ApiClient,
     batch: usize,
@@ -278,15 +278,10 @@ fn submit_loop(
             return Ok(());
         }
         let to = (from + batch).min(signed.len());
-        let (endpoint, body) = if batch == 1 {
-            ("submit-transaction", json!({ "raw_transaction": signed[from].1 }))
-        } else {
-            (
-                "submit-transactions",
-                json!({ "raw_transactions": signed[from..to].iter().map(|(_, raw)| raw).collect::<Vec<_>>() }),
-            )
-        };
-        let body = body.to_string();
+        let bodies: Vec<String> = signed[from..to]
+            .iter()
+            .map(|(_, raw)| json!({ "raw_transaction": raw }).to_string())
+            .collect();
         let mut c = match conn.take() {
             Some(c) => c,
             None => client.connect()?,
@@ -297,9 +292,16 @@ fn submit_loop(
                 *slot = Some(sent);
             }
         }
-        let response = c.post(endpoint, body.as_bytes())?;
-        data_of(endpoint, &response)?;
-        if response.keep_alive {
+        for body in &bodies {
+            c.send("submit-transaction", body.as_bytes())?;
+        }
+        let mut keep = true;
+        for _ in &bodies {
+            let response = c.receive()?;
+            data_of("submit-transaction", &response)?;
+            keep &= response.keep_alive;
+        }
+        if keep {
             conn = Some(c);
         }
     }

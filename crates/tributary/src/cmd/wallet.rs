@@ -149,6 +149,12 @@ pub(crate) struct Connection {
 impl Connection {
     /// POSTs `body` to `/endpoint` and reads the whole answer.
     pub(crate) fn post(&mut self, endpoint: &str, body: &[u8]) -> Result<Response> {
+        self.send(endpoint, body)?;
+        self.receive()
+    }
+
+    /// Sends one POST without waiting for its answer (HTTP/1.1 pipelining: answers come in order).
+    pub(crate) fn send(&mut self, endpoint: &str, body: &[u8]) -> Result<()> {
         let c = &self.client;
         let mut head = format!(
             "POST {}/{} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
@@ -168,8 +174,13 @@ impl Connection {
             .write_all(head.as_bytes())
             .and_then(|()| stream.write_all(body))
             .and_then(|()| stream.flush())
-            .with_context(|| format!("cannot send the request to http://{}", c.host_port))?;
-        read_response(&mut self.reader).with_context(|| format!("bad answer from http://{}", c.host_port))
+            .with_context(|| format!("cannot send the request to http://{}", c.host_port))
+    }
+
+    /// Reads the next answer.
+    pub(crate) fn receive(&mut self) -> Result<Response> {
+        read_response(&mut self.reader)
+            .with_context(|| format!("bad answer from http://{}", self.client.host_port))
     }
 }
 
