@@ -651,4 +651,69 @@ mod tests {
         };
         assert!(data_of("x", &r).unwrap_err().to_string().contains("HTTP 502"));
     }
+
+    /// A one-connection server answering each request with the next canned response; returns
+    /// the URL and the requests it read.
+    fn canned(responses: Vec<&'static str>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(s);
+            let mut requests = Vec::new();
+            for r in responses {
+                let mut head = String::new();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    head.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0u8; length];
+                std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+                requests.push(format!("{head}{}", String::from_utf8(body).unwrap()));
+                reader.get_mut().write_all(r.as_bytes()).unwrap();
+            }
+            requests
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn answers_by_length_chunked_and_pipelined() {
+        let (url, server) = canned(vec![
+            "HTTP/1.1 200 OK\r\nContent-Length: 33\r\n\r\n{\"status\":\"success\",\"data\":[1,2]}",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"sta\r\n1c\r\ntus\":\"success\",\"data\":\"two\"}\r\n0\r\n\r\n",
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 50\r\nConnection: close\r\n\r\n{\"status\":\"fail\",\"code\":\"BTM860\",\"msg\":\"no token\"}",
+        ]);
+        let client = ApiClient::new(&url, Some("id:secret".into())).unwrap();
+        let mut c = client.connect().unwrap();
+        let r = c.post("list-keys", b"{}").unwrap();
+        assert!(r.keep_alive);
+        assert_eq!(data_of("list-keys", &r).unwrap(), json!([1, 2]));
+        c.send("a", b"{\"x\":1}").unwrap();
+        c.send("/b", b"{}").unwrap();
+        assert_eq!(data_of("a", &c.receive().unwrap()).unwrap(), json!("two"));
+        let r = c.receive().unwrap();
+        assert!(!r.keep_alive);
+        assert_eq!(
+            data_of("b", &r).unwrap_err().to_string(),
+            "b: no token (BTM860, HTTP 401)"
+        );
+        let requests = server.join().unwrap();
+        assert!(
+            requests[0].starts_with("POST /list-keys HTTP/1.1\r\n"),
+            "{}",
+            requests[0]
+        );
+        assert!(requests[0].contains("Authorization: Bearer id:secret\r\n"));
+        assert!(requests[1].starts_with("POST /a ") && requests[1].ends_with("{\"x\":1}"));
+        assert!(requests[2].starts_with("POST /b "));
+    }
 }
