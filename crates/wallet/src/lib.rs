@@ -1,1 +1,23 @@
 #![doc = include_str!("../README.md")]
+
+pub mod account;
+pub mod error;
+pub mod index;
+pub mod keystore;
+mod ripemd160;
+pub mod select;
+pub mod serde_util;
+mod store;
+mod wallet;
+
+pub use account::{Account, AddressInfo, AddressValidity, CtrlProgram, Receiver};
+pub use error::WalletError;
+pub use index::{AnnotatedInput, AnnotatedOutput, AnnotatedTx, Balance, TxQuery, WalletUtxo};
+pub use keystore::{KdfParams, KeyInfo};
+pub use select::{Candidate, SelectError, Selection, select_coins};
+pub use wallet::{DB_FILE, KEYS_DIR, MAX_BATCH_ADDRESSES, Wallet, chain_params};
+
+/// The P2WPKH hash of an ed25519 public key (RIPEMD-160, as the reference's `crypto.Ripemd160`).
+pub fn pubkey_hash(pubkey: &[u8]) -> [u8; 20] {
+    ripemd160::ripemd160(pubkey)
+}
