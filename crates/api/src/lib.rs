@@ -150,12 +150,6 @@ fn build(
         )
         .route("/list-addresses", post(wallet_api::list_addresses))
         .route("/validate-address", post(wallet_api::validate_address))
-        .route("/build-transaction", post(wallet_api::build_transaction))
-        .route("/sign-transaction", post(wallet_api::sign_transaction))
-        .route(
-            "/estimate-transaction-gas",
-            post(wallet_api::estimate_transaction_gas),
-        )
         .route("/list-transactions", post(wallet_api::list_transactions))
         .route("/list-balances", post(wallet_api::list_balances))
         .route("/list-unspent-outputs", post(wallet_api::list_unspent_outputs))

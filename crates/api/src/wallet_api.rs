@@ -54,7 +54,8 @@ impl WalletSync {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let store = self.chain.store();
         loop {
-            let next = match self.wallet.indexed_tip() {
+            let indexed = self.wallet.indexed_tip().map_err(|e| e.to_string())?;
+            let next = match indexed {
                 Some((height, hash)) => {
                     let ours = store.block_hash(height).map_err(|e| e.to_string())?;
                     if ours != Some(hash) {
@@ -110,7 +111,7 @@ fn wallet_of(state: &AppState) -> Result<Arc<WalletSync>, ApiError> {
 
 /// Runs `f` on the wallet on a blocking thread (key derivation and signing are slow by design).
 /// With `sync`, the wallet first catches up with the chain.
-async fn with_wallet<T, F>(state: &AppState, sync: bool, f: F) -> Result<T, ApiError>
+pub(crate) async fn with_wallet<T, F>(state: &AppState, sync: bool, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&wallet::Wallet) -> Result<T, ApiError> + Send + 'static,
@@ -139,11 +140,12 @@ fn account_key(id: &str, alias: &str) -> Option<String> {
     }
 }
 
-/// The ID of the account `key` (ID or alias) names; `BTM705` if none.
+/// The account `key` (ID or alias) names; `BTM705` if none.
 fn resolve_account(w: &wallet::Wallet, key: &str) -> Result<wallet::Account, ApiError> {
-    let all = w.list_accounts(None).map_err(wallet_err)?;
-    all.into_iter()
-        .find(|a| a.id == key || a.alias == key)
+    w.list_accounts(Some(key))
+        .map_err(wallet_err)?
+        .into_iter()
+        .next()
         .ok_or_else(|| ApiError::from_reference_code("BTM705", format!("no account {key:?}")))
 }
 
@@ -398,70 +400,6 @@ pub(crate) async fn validate_address(State(state): Shared, headers: HeaderMap, b
     )
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-pub(crate) async fn build_transaction(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
-    respond(
-        async {
-            let req: wallet::BuildRequest = read(&state, &headers, body).await?;
-            let template =
-                with_wallet(&state, true, move |w| w.build(&req, now_ms()).map_err(wallet_err)).await?;
-            Ok(success(template))
-        }
-        .await,
-    )
-}
-
-#[derive(Deserialize)]
-struct SignReq {
-    password: String,
-    transaction: wallet::Template,
-}
-
-pub(crate) async fn sign_transaction(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
-    respond(
-        async {
-            let req: SignReq = read(&state, &headers, body).await?;
-            let out = with_wallet(&state, false, move |w| {
-                let mut template = req.transaction;
-                let complete = w.sign(&mut template, &req.password).map_err(wallet_err)?;
-                Ok(json!({ "transaction": template, "sign_complete": complete }))
-            })
-            .await?;
-            Ok(success(out))
-        }
-        .await,
-    )
-}
-
-#[derive(Deserialize)]
-struct EstimateReq {
-    transaction_template: wallet::Template,
-}
-
-pub(crate) async fn estimate_transaction_gas(
-    State(state): Shared,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    respond(
-        async {
-            let req: EstimateReq = read(&state, &headers, body).await?;
-            let gas = with_wallet(&state, false, move |w| {
-                w.estimate_gas(&req.transaction_template).map_err(wallet_err)
-            })
-            .await?;
-            Ok(success(gas))
-        }
-        .await,
-    )
-}
-
 #[derive(Deserialize)]
 struct TxReq {
     tx_id: String,
@@ -521,8 +459,8 @@ struct ListTxReq {
     start_tx_id: String,
     #[serde(default)]
     detail: bool,
-    #[serde(default)]
-    unconfirmed: bool,
+    // `unconfirmed` is accepted and ignored: the wallet indexes committed blocks only, so pool
+    // transactions are never listed.
     #[serde(default)]
     count: u64,
 }
@@ -537,23 +475,90 @@ pub(crate) async fn list_transactions(State(state): Shared, headers: HeaderMap, 
                 "" => None,
                 t => Some(handlers::parse_hash("start_tx_id", t)?),
             };
+            let count = usize::try_from(req.count).unwrap_or(usize::MAX);
             let txs = with_wallet(&state, true, move |w| {
                 let account = resolve_account(w, &key)?;
-                let q = wallet::TxQuery {
+                let mut q = wallet::TxQuery {
                     account_id: Some(account.id),
-                    start_tx_id: start,
-                    count: req.count,
-                    unconfirmed: req.unconfirmed,
-                    detail: req.detail,
+                    count,
                     ..Default::default()
                 };
-                w.transactions(&q).map_err(wallet_err)
+                if start.is_some() {
+                    // Pages continue after `start_tx_id`: read a full page to find it.
+                    q.count = wallet::index::MAX_PAGE;
+                }
+                let all = w.transactions(&q).map_err(wallet_err)?;
+                let txs: Vec<wallet::AnnotatedTx> = match start {
+                    None => all,
+                    Some(id) => {
+                        let take = if count == 0 {
+                            wallet::index::DEFAULT_PAGE
+                        } else {
+                            count
+                        };
+                        all.into_iter()
+                            .skip_while(|t| t.tx_id != id)
+                            .skip(1)
+                            .take(take)
+                            .collect()
+                    }
+                };
+                Ok(txs)
             })
             .await?;
-            Ok(success(txs))
+            if req.detail {
+                return Ok(success(txs));
+            }
+            let summaries: Vec<Value> = txs.iter().map(tx_summary).collect();
+            Ok(success(summaries))
         }
         .await,
     )
+}
+
+/// The reference's summary of an annotated transaction (`list-transactions` without `detail`): per
+/// input and output only the type, asset, amount, account and (inputs) arbitrary data.
+fn tx_summary(tx: &wallet::AnnotatedTx) -> Value {
+    let v = serde_json::to_value(tx).unwrap_or(Value::Null);
+    let pick = |items: &Value, fields: &[&str]| -> Value {
+        Value::Array(
+            items
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .map(|item| {
+                            let mut out = serde_json::Map::new();
+                            for f in fields {
+                                if let Some(x) = item.get(*f).filter(|x| !x.is_null() && *x != "" && *x != 0)
+                                {
+                                    out.insert((*f).to_string(), x.clone());
+                                }
+                            }
+                            if let Some(t) = item.get("type") {
+                                out.insert("type".into(), t.clone());
+                            }
+                            Value::Object(out)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    };
+    let common = ["asset_id", "asset_alias", "amount", "account_id", "account_alias"];
+    let with_arbitrary = [
+        "asset_id",
+        "asset_alias",
+        "amount",
+        "account_id",
+        "account_alias",
+        "arbitrary",
+    ];
+    json!({
+        "tx_id": v["tx_id"],
+        "block_time": v["block_time"],
+        "inputs": pick(&v["inputs"], &with_arbitrary),
+        "outputs": pick(&v["outputs"], &common),
+    })
 }
 
 pub(crate) async fn list_balances(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
@@ -638,13 +643,14 @@ pub(crate) async fn list_account_votes(State(state): Shared, headers: HeaderMap,
 }
 
 /// Sums BTM vote outputs by account, then by candidate key (both sorted, as the reference does).
-fn account_votes(utxos: &[wallet::Utxo], accounts: &[wallet::Account]) -> Vec<Value> {
+fn account_votes(utxos: &[wallet::WalletUtxo], accounts: &[wallet::Account]) -> Vec<Value> {
     use std::collections::BTreeMap;
     let mut by_account: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
     for u in utxos {
-        let Some(vote) = u.vote.as_ref().filter(|v| !v.is_empty()) else {
+        if u.vote.is_empty() {
             continue;
-        };
+        }
+        let vote = &u.vote;
         if u.asset_id != types::asset::AssetId::BTM {
             continue;
         }
@@ -696,7 +702,7 @@ pub(crate) async fn address_utxos(
         Ok(Some(
             utxos
                 .into_iter()
-                .filter(|u| u.control_program == program)
+                .filter(|u| u.program == program)
                 .map(rest_utxo)
                 .collect(),
         ))
@@ -704,12 +710,12 @@ pub(crate) async fn address_utxos(
     .await
 }
 
-fn rest_utxo(u: wallet::Utxo) -> RestUtxo {
+fn rest_utxo(u: wallet::WalletUtxo) -> RestUtxo {
     RestUtxo {
-        output_id: u.output_id.to_hex(),
+        output_id: u.id.to_hex(),
         asset_id: u.asset_id.to_hex(),
         amount: u.amount,
-        control_program: hex::encode(&u.control_program),
+        control_program: hex::encode(&u.program),
         height: u.valid_height,
     }
 }
