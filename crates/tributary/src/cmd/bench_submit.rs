@@ -122,7 +122,7 @@ pub(crate) fn run(opts: &BenchSubmitOpts) -> Result<Value> {
         .context("cannot start the async runtime")?;
     let (node, server) = runtime.block_on(async {
         let node = node::Node::start(&config).context("cannot start the bench node")?;
-        let server = api::Server::start(node.chain(), &api_config)
+        let server = api::Server::start(node.chain(), None, &api_config)
             .await
             .context("cannot start the API")?;
         Ok::<_, anyhow::Error>((node, server))

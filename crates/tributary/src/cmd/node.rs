@@ -123,8 +123,12 @@ pub(crate) fn serve(
         let node = node::Node::start(&config).context("cannot start the node")?;
         let chain = node.chain();
         let has_wallet = wallet.is_some();
-        let _tmp = wallet;
-        let server = match api::Server::start(chain.clone(), &api_config).await {
+        // Runtime access tokens are kept in the data directory.
+        let api_config = api::ApiConfig {
+            data_dir: Some(config.data_dir.clone()),
+            ..api_config
+        };
+        let server = match api::Server::start(chain.clone(), wallet, &api_config).await {
             Ok(s) => s,
             Err(e) => {
                 node.shutdown().await;
