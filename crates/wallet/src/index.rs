@@ -219,11 +219,11 @@ pub struct TxQuery {
     pub account_alias: Option<String>,
     /// Skip this many (newest first).
     pub from: usize,
-    /// At most this many; 0 means the default page size.
+    /// At most this many (at most [`MAX_PAGE`]); `from` 0 and `count` 0 mean the first [`MAX_PAGE`].
     pub count: usize,
 }
 
-/// The page size when a query gives none, and the largest page.
+/// The smallest page served when a query gives neither `from` nor `count`.
 pub const DEFAULT_PAGE: usize = 100;
 /// Largest page a query may ask for.
 pub const MAX_PAGE: usize = 10_000;
