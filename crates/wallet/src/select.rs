@@ -223,6 +223,11 @@ impl Reserver {
         }
     }
 
+    /// Number of outputs held.
+    pub fn reserved_count(&self) -> usize {
+        self.reserved.len()
+    }
+
     /// Number of live reservations.
     pub fn len(&self) -> usize {
         self.reservations.len()

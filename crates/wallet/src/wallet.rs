@@ -404,6 +404,18 @@ impl Wallet {
         Ok(self.lock()?.store.state.tip)
     }
 
+    /// Outputs currently held by reservations (after dropping those expired at no particular time:
+    /// expiry is applied by [`Wallet::build`] and [`Wallet::expire_reservations`]).
+    pub fn reserved_outputs(&self) -> Result<usize, WalletError> {
+        Ok(self.lock()?.reserver.reserved_count())
+    }
+
+    /// Drops reservations whose expiry is before `now_ms` (the node calls this from its clock).
+    pub fn expire_reservations(&self, now_ms: u64) -> Result<(), WalletError> {
+        self.lock()?.reserver.expire(now_ms);
+        Ok(())
+    }
+
     /// Balances per account and asset (`list-balances`), all accounts or one.
     pub fn balances(&self, id_or_alias: Option<&str>) -> Result<Vec<Balance>, WalletError> {
         let inner = self.lock()?;
