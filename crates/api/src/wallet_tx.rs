@@ -74,4 +74,3 @@ pub(crate) async fn estimate_transaction_gas(
         .await,
     )
 }
-

@@ -174,17 +174,38 @@ async fn key_account_receiver_payment_and_balances() {
     srv.shutdown().await;
 }
 
+/// Three parties, three wallets: the node's (funder and key 1, which builds), a second node's on the
+/// same chain (key 2), and a third party's (key 3, never used). Each signs with its own wallet.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_of_three_multisig_is_funded_and_spent_with_two_signers() {
     let dir = TempDir::new("multisig");
     let n = wallet_node(dir.path());
     let srv = start(n.chain.clone(), Some(n.wallet.clone()), None, 1 << 20).await;
     let addr = srv.local_addr();
-    let mut xpubs = Vec::new();
-    for (alias, pw) in [("k1", "pw one"), ("k2", "pw two"), ("k3", "pw three")] {
-        let k = ok(addr, "/create-key", json!({"alias": alias, "password": pw})).await;
-        xpubs.push(k["xpub"].clone());
-    }
+    let other = |name: &str| {
+        std::sync::Arc::new(
+            wallet::Wallet::open(
+                &dir.path().join(name),
+                types::profile::Profile::Side,
+                types::profile::Network::Devnet,
+                wallet::KdfParams::FAST_INSECURE,
+            )
+            .unwrap(),
+        )
+    };
+    let (w2, w3) = (other("party2"), other("party3"));
+    let srv2 = start(n.chain.clone(), Some(w2), None, 1 << 20).await;
+    let srv3 = start(n.chain.clone(), Some(w3), None, 1 << 20).await;
+    let (addr2, addr3) = (srv2.local_addr(), srv3.local_addr());
+    let k1 = ok(addr, "/create-key", json!({"alias": "k1", "password": "pw one"})).await;
+    let k2 = ok(addr2, "/create-key", json!({"alias": "k2", "password": "pw two"})).await;
+    let k3 = ok(
+        addr3,
+        "/create-key",
+        json!({"alias": "k3", "password": "pw three"}),
+    )
+    .await;
+    let xpubs = json!([k1["xpub"], k2["xpub"], k3["xpub"]]);
     let ms = ok(
         addr,
         "/create-account",
@@ -207,57 +228,70 @@ async fn two_of_three_multisig_is_funded_and_spent_with_two_signers() {
     produce(&n.chain).await;
     assert_eq!(btm_balance(addr, "vault").await, amount);
 
-    // Spend from the vault: the first signer alone is not enough, the second completes it.
+    // Spend from the vault: built on the first node, signed there by party 1 (not enough), then
+    // by party 2 on the second node (complete).
     let back = 20_000_000_000;
-    let (tx_id, steps) = pay(
-        addr,
-        "vault",
-        &n.funder_address,
-        back,
-        FEE,
-        &["pw one", "pw three"],
-    )
-    .await;
-    assert_eq!(steps, vec![false, true]);
-    produce(&n.chain).await;
-    let t = ok(addr, "/get-transaction", json!({"tx_id": tx_id})).await;
-    assert_eq!(t["block_height"], 2);
-    assert_eq!(btm_balance(addr, "vault").await, amount - back - FEE);
-    let funded = (GENESIS_OUTPUTS as u64) * GENESIS_EACH;
-    assert_eq!(btm_balance(addr, "funder").await, funded - amount - FEE + back);
-
-    // One signature only: the pool refuses it.
     let btm = AssetId::BTM.to_hex();
     let template = ok(
         addr,
         "/build-transaction",
         json!({"actions": [
-            {"type": "spend_account", "account_alias": "vault", "asset_id": btm, "amount": 1_000_000_000 + FEE},
-            {"type": "control_address", "address": n.funder_address, "asset_id": btm, "amount": 1_000_000_000},
+            {"type": "spend_account", "account_alias": "vault", "asset_id": btm, "amount": back + FEE},
+            {"type": "control_address", "address": n.funder_address, "asset_id": btm, "amount": back},
         ]}),
     )
     .await;
-    let half = ok(
-        addr,
-        "/sign-transaction",
-        json!({"password": "pw two", "transaction": template}),
-    )
-    .await;
-    assert_eq!(half["sign_complete"], false);
     let gas = ok(
         addr,
         "/estimate-transaction-gas",
         json!({"transaction_template": template}),
     )
     .await;
-    assert!(gas["total_neu"].as_i64().unwrap() > 0, "{gas}");
+    assert!(gas["vm_neu"].as_i64().unwrap() > 0, "{gas}");
+    let one = ok(
+        addr,
+        "/sign-transaction",
+        json!({"password": "pw one", "transaction": template}),
+    )
+    .await;
+    assert_eq!(one["sign_complete"], false);
+    // Half signed: the pool refuses it.
     let r = call(
         addr,
         "/submit-transaction",
-        json!({"raw_transaction": half["transaction"]["raw_transaction"]}),
+        json!({"raw_transaction": one["transaction"]["raw_transaction"]}),
     )
     .await;
     assert_4xx("half-signed multisig", &r);
+    // Party 2's wrong password: refused, nothing signed.
+    let r = call(
+        addr2,
+        "/sign-transaction",
+        json!({"password": "pw one", "transaction": one["transaction"]}),
+    )
+    .await;
+    assert_fail(&r, 400, "BTM802");
+    let two = ok(
+        addr2,
+        "/sign-transaction",
+        json!({"password": "pw two", "transaction": one["transaction"]}),
+    )
+    .await;
+    assert_eq!(two["sign_complete"], true);
+    let sub = ok(
+        addr2,
+        "/submit-transaction",
+        json!({"raw_transaction": two["transaction"]["raw_transaction"]}),
+    )
+    .await;
+    produce(&n.chain).await;
+    let t = ok(addr, "/get-transaction", json!({"tx_id": sub["tx_id"]})).await;
+    assert_eq!(t["block_height"], 2);
+    assert_eq!(btm_balance(addr, "vault").await, amount - back - FEE);
+    let funded = (GENESIS_OUTPUTS as u64) * GENESIS_EACH;
+    assert_eq!(btm_balance(addr, "funder").await, funded - amount - FEE + back);
+    srv3.shutdown().await;
+    srv2.shutdown().await;
     srv.shutdown().await;
 }
 
