@@ -7,6 +7,7 @@ mod handlers;
 pub mod rest;
 pub mod view;
 mod wallet_api;
+mod wallet_tx;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -150,6 +151,12 @@ fn build(
         )
         .route("/list-addresses", post(wallet_api::list_addresses))
         .route("/validate-address", post(wallet_api::validate_address))
+        .route("/build-transaction", post(wallet_tx::build_transaction))
+        .route("/sign-transaction", post(wallet_tx::sign_transaction))
+        .route(
+            "/estimate-transaction-gas",
+            post(wallet_tx::estimate_transaction_gas),
+        )
         .route("/list-transactions", post(wallet_api::list_transactions))
         .route("/list-balances", post(wallet_api::list_balances))
         .route("/list-unspent-outputs", post(wallet_api::list_unspent_outputs))

@@ -105,6 +105,18 @@ pub(crate) fn wallet_err(e: WalletError) -> ApiError {
     }
 }
 
+/// Reads a wallet endpoint's request: authentication, then the wallet's presence (a node without
+/// one says so whatever the body), then the body.
+pub(crate) async fn wread<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, ApiError> {
+    state.tokens.check(headers)?;
+    wallet_of(state)?;
+    read(state, headers, body).await
+}
+
 fn wallet_of(state: &AppState) -> Result<Arc<WalletSync>, ApiError> {
     state.wallet.clone().ok_or_else(ApiError::no_wallet)
 }
@@ -162,7 +174,7 @@ struct CreateKeyReq {
 pub(crate) async fn create_key(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: CreateKeyReq = read(&state, &headers, body).await?;
+            let req: CreateKeyReq = wread(&state, &headers, body).await?;
             if !req.language.is_empty() && req.language != "en" {
                 return Err(ApiError::bad_request(
                     "only English mnemonics (language \"en\") are supported",
@@ -199,7 +211,7 @@ pub(crate) async fn create_key(State(state): Shared, headers: HeaderMap, body: B
 pub(crate) async fn list_keys(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let _: handlers::Empty = read(&state, &headers, body).await?;
+            let _: handlers::Empty = wread(&state, &headers, body).await?;
             let keys = with_wallet(&state, false, |w| Ok(w.list_keys())).await?;
             Ok(success(keys))
         }
@@ -216,7 +228,7 @@ struct DeleteKeyReq {
 pub(crate) async fn delete_key(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: DeleteKeyReq = read(&state, &headers, body).await?;
+            let req: DeleteKeyReq = wread(&state, &headers, body).await?;
             with_wallet(&state, false, move |w| {
                 w.delete_key(&req.xpub, &req.password).map_err(wallet_err)
             })
@@ -238,7 +250,7 @@ struct ResetPasswordReq {
 pub(crate) async fn reset_key_password(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: ResetPasswordReq = read(&state, &headers, body).await?;
+            let req: ResetPasswordReq = wread(&state, &headers, body).await?;
             if req.new_password.is_empty() {
                 return Err(ApiError::bad_request("the new password must not be empty"));
             }
@@ -267,7 +279,7 @@ struct CreateAccountReq {
 pub(crate) async fn create_account(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: CreateAccountReq = read(&state, &headers, body).await?;
+            let req: CreateAccountReq = wread(&state, &headers, body).await?;
             let account = with_wallet(&state, false, move |w| {
                 w.create_account(&req.root_xpubs, req.quorum, &req.alias)
                     .map_err(wallet_err)
@@ -291,7 +303,7 @@ struct ListAccountsReq {
 pub(crate) async fn list_accounts(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: ListAccountsReq = read(&state, &headers, body).await?;
+            let req: ListAccountsReq = wread(&state, &headers, body).await?;
             let accounts = with_wallet(&state, false, move |w| match account_key(&req.id, &req.alias) {
                 Some(key) => Ok(vec![resolve_account(w, &key)?]),
                 None => w.list_accounts(None).map_err(wallet_err),
@@ -321,7 +333,7 @@ impl AccountFilter {
 pub(crate) async fn delete_account(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: AccountFilter = read(&state, &headers, body).await?;
+            let req: AccountFilter = wread(&state, &headers, body).await?;
             let key = req.required()?;
             with_wallet(&state, false, move |w| {
                 let account = resolve_account(w, &key)?;
@@ -341,7 +353,7 @@ pub(crate) async fn create_account_receiver(
 ) -> Response {
     respond(
         async {
-            let req: AccountFilter = read(&state, &headers, body).await?;
+            let req: AccountFilter = wread(&state, &headers, body).await?;
             let key = req.required()?;
             let receiver = with_wallet(&state, false, move |w| {
                 let account = resolve_account(w, &key)?;
@@ -369,7 +381,7 @@ struct ListAddressesReq {
 pub(crate) async fn list_addresses(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: ListAddressesReq = read(&state, &headers, body).await?;
+            let req: ListAddressesReq = wread(&state, &headers, body).await?;
             let key = account_key(&req.account_id, &req.account_alias);
             let list = with_wallet(&state, false, move |w| {
                 let id = key.map(|k| resolve_account(w, &k)).transpose()?.map(|a| a.id);
@@ -392,7 +404,7 @@ struct AddressReq {
 pub(crate) async fn validate_address(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: AddressReq = read(&state, &headers, body).await?;
+            let req: AddressReq = wread(&state, &headers, body).await?;
             let v = with_wallet(&state, false, move |w| Ok(w.validate_address(&req.address))).await?;
             Ok(success(v))
         }
@@ -468,7 +480,7 @@ struct ListTxReq {
 pub(crate) async fn list_transactions(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: ListTxReq = read(&state, &headers, body).await?;
+            let req: ListTxReq = wread(&state, &headers, body).await?;
             let key = account_key(&req.account_id, &req.account_alias)
                 .ok_or_else(|| ApiError::bad_request("account_id or account_alias is required"))?;
             let start = match req.start_tx_id.trim() {
@@ -564,7 +576,7 @@ fn tx_summary(tx: &wallet::AnnotatedTx) -> Value {
 pub(crate) async fn list_balances(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: AccountFilter = read(&state, &headers, body).await?;
+            let req: AccountFilter = wread(&state, &headers, body).await?;
             let key = account_key(&req.account_id, &req.account_alias);
             let balances = with_wallet(&state, true, move |w| {
                 let id = key.map(|k| resolve_account(w, &k)).transpose()?.map(|a| a.id);
@@ -605,7 +617,7 @@ fn page<T>(items: Vec<T>, from: u64, count: u64) -> Vec<T> {
 pub(crate) async fn list_unspent_outputs(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: ListUtxosReq = read(&state, &headers, body).await?;
+            let req: ListUtxosReq = wread(&state, &headers, body).await?;
             let key = account_key(&req.account_id, &req.account_alias);
             let output = match req.id.trim() {
                 "" => None,
@@ -627,7 +639,7 @@ pub(crate) async fn list_unspent_outputs(State(state): Shared, headers: HeaderMa
 pub(crate) async fn list_account_votes(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: AccountFilter = read(&state, &headers, body).await?;
+            let req: AccountFilter = wread(&state, &headers, body).await?;
             let key = account_key(&req.account_id, &req.account_alias);
             let votes = with_wallet(&state, true, move |w| {
                 let id = key.map(|k| resolve_account(w, &k)).transpose()?.map(|a| a.id);

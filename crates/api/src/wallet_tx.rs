@@ -8,8 +8,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::handlers::{Shared, read, respond, success};
-use crate::wallet_api::{wallet_err, with_wallet};
+use crate::handlers::{Shared, respond, success};
+use crate::wallet_api::{wallet_err, with_wallet, wread};
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -21,7 +21,7 @@ fn now_ms() -> u64 {
 pub(crate) async fn build_transaction(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: wallet::BuildRequest = read(&state, &headers, body).await?;
+            let req: wallet::BuildRequest = wread(&state, &headers, body).await?;
             let template =
                 with_wallet(&state, true, move |w| w.build(&req, now_ms()).map_err(wallet_err)).await?;
             Ok(success(template))
@@ -39,7 +39,7 @@ struct SignReq {
 pub(crate) async fn sign_transaction(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
-            let req: SignReq = read(&state, &headers, body).await?;
+            let req: SignReq = wread(&state, &headers, body).await?;
             let out = with_wallet(&state, false, move |w| {
                 let mut template = req.transaction;
                 let complete = w.sign(&mut template, &req.password).map_err(wallet_err)?;
@@ -64,7 +64,7 @@ pub(crate) async fn estimate_transaction_gas(
 ) -> Response {
     respond(
         async {
-            let req: EstimateReq = read(&state, &headers, body).await?;
+            let req: EstimateReq = wread(&state, &headers, body).await?;
             let gas = with_wallet(&state, false, move |w| {
                 w.estimate_gas(&req.transaction_template).map_err(wallet_err)
             })
@@ -74,4 +74,3 @@ pub(crate) async fn estimate_transaction_gas(
         .await,
     )
 }
-

@@ -275,3 +275,98 @@ pub async fn produce(chain: &Arc<ChainService>) -> Arc<types::Block> {
         .unwrap()
         .unwrap()
 }
+
+pub const FUNDER_PASSWORD: &str = "funder password";
+
+/// A node with a wallet whose account `funder` is paid by genesis: the wallet (in `dir/wallet`),
+/// the chain, the funder's account ID and receiving address.
+pub struct WalletNode {
+    pub wallet: Arc<wallet::Wallet>,
+    pub chain: Arc<ChainService>,
+    pub genesis: types::Block,
+    pub funder_id: String,
+    pub funder_address: String,
+}
+
+pub fn wallet_node(dir: &Path) -> WalletNode {
+    let wallet = wallet::Wallet::open(
+        &dir.join("wallet"),
+        types::profile::Profile::Side,
+        types::profile::Network::Devnet,
+        wallet::KdfParams::FAST_INSECURE,
+    )
+    .unwrap();
+    let (key, _mnemonic) = wallet.create_key("funder", FUNDER_PASSWORD).unwrap();
+    let account = wallet.create_account(&[key.xpub], 1, "funder").unwrap();
+    let receiver = wallet.create_receiver(&account.id).unwrap();
+    let (chain, genesis) = open_chain(dir, &receiver.control_program);
+    WalletNode {
+        wallet: Arc::new(wallet),
+        chain,
+        genesis,
+        funder_id: account.id,
+        funder_address: receiver.address,
+    }
+}
+
+/// The BTM balance of an account as `list-balances` reports it (0 when absent).
+pub async fn btm_balance(addr: SocketAddr, account: &str) -> u64 {
+    let b = ok(
+        addr,
+        "/list-balances",
+        serde_json::json!({"account_alias": account}),
+    )
+    .await;
+    b.as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["asset_id"] == types::asset::AssetId::BTM.to_hex())
+        .map(|x| x["amount"].as_u64().unwrap())
+        .sum()
+}
+
+/// Builds, signs (with each password in turn) and submits a payment of `amount` BTM plus `fee` from
+/// `from` to `address`; returns the transaction ID and each signing step's `sign_complete`.
+pub async fn pay(
+    addr: SocketAddr,
+    from: &str,
+    address: &str,
+    amount: u64,
+    fee: u64,
+    passwords: &[&str],
+) -> (String, Vec<bool>) {
+    let btm = types::asset::AssetId::BTM.to_hex();
+    let mut template = ok(
+        addr,
+        "/build-transaction",
+        serde_json::json!({
+            "base_transaction": null,
+            "ttl": 0,
+            "time_range": 0,
+            "actions": [
+                {"type": "spend_account", "account_alias": from, "asset_id": btm, "amount": amount + fee},
+                {"type": "control_address", "address": address, "asset_id": btm, "amount": amount},
+            ],
+        }),
+    )
+    .await;
+    let mut steps = Vec::new();
+    for p in passwords {
+        let signed = ok(
+            addr,
+            "/sign-transaction",
+            serde_json::json!({"password": p, "transaction": template}),
+        )
+        .await;
+        steps.push(signed["sign_complete"].as_bool().unwrap());
+        template = signed["transaction"].clone();
+    }
+    let raw = template["raw_transaction"].as_str().unwrap().to_string();
+    let sub = ok(
+        addr,
+        "/submit-transaction",
+        serde_json::json!({"raw_transaction": raw}),
+    )
+    .await;
+    (sub["tx_id"].as_str().unwrap().to_string(), steps)
+}
