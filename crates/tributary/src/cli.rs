@@ -327,6 +327,10 @@ pub(crate) enum WalletCommand {
         /// Write the key's recovery mnemonic to this file (mode 0600); without it, it is not shown.
         #[arg(long)]
         mnemonic_file: Option<std::path::PathBuf>,
+        /// Create the key in this local wallet directory instead of the node's keystore (a
+        /// co-signer who keeps their own key; no node needed).
+        #[arg(long)]
+        wallet_dir: Option<std::path::PathBuf>,
     },
     /// The keystore's keys (aliases and public keys).
     Keys,
@@ -384,6 +388,10 @@ pub(crate) enum WalletCommand {
         template: std::path::PathBuf,
         #[command(flatten)]
         password: PasswordOpts,
+        /// Sign with the keys of this local wallet directory instead of the node's keystore (no
+        /// node needed).
+        #[arg(long)]
+        wallet_dir: Option<std::path::PathBuf>,
     },
     /// Submit a fully signed template (from `sign`) or raw transaction hex; prints the transaction ID.
     Submit {

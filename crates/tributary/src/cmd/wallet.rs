@@ -363,6 +363,18 @@ fn read_template(path: &Path) -> Result<(Value, Option<bool>)> {
     Ok((template, complete))
 }
 
+/// A wallet on this machine (`--wallet-dir`): a co-signer's own keystore, for the sidechain the node
+/// runs (the only one it supports today).
+fn local_wallet(dir: &Path) -> Result<::wallet::Wallet> {
+    ::wallet::Wallet::open(
+        dir,
+        types::profile::Profile::Side,
+        types::profile::Network::Devnet,
+        ::wallet::KdfParams::default(),
+    )
+    .with_context(|| format!("cannot open the wallet in {}", dir.display()))
+}
+
 /// Resolves `--key` values: extended public keys pass through, anything else is a key alias.
 fn resolve_keys(api: &ApiClient, keys: &[String]) -> Result<Vec<String>> {
     let mut listed: Option<Value> = None;
@@ -442,6 +454,7 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
             alias,
             password: pw,
             mnemonic_file,
+            wallet_dir,
         } => {
             let pw = password(&pw)?;
             // Check before the key exists, so that a bad path does not lose the only backup.
@@ -450,8 +463,19 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
             {
                 bail!("--mnemonic-file {}: the file exists", path.display());
             }
-            let mut data = api.call("create-key", &json!({"alias": alias, "password": pw}))?;
-            let mnemonic = data.as_object_mut().and_then(|o| o.remove("mnemonic"));
+            let (mut data, mnemonic) = match &wallet_dir {
+                Some(dir) => {
+                    let (key, words) = local_wallet(dir)?
+                        .create_key(&alias, &pw)
+                        .context("cannot create the key")?;
+                    (serde_json::to_value(key)?, Some(json!(words.as_str())))
+                }
+                None => {
+                    let mut data = api.call("create-key", &json!({"alias": alias, "password": pw}))?;
+                    let words = data.as_object_mut().and_then(|o| o.remove("mnemonic"));
+                    (data, words)
+                }
+            };
             if let Some(path) = &mnemonic_file {
                 let words = mnemonic
                     .as_ref()
@@ -521,13 +545,22 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
         WalletCommand::Sign {
             template,
             password: pw,
+            wallet_dir,
         } => {
             let pw = password(&pw)?;
             let (template, _) = read_template(&template)?;
-            api.call(
-                "sign-transaction",
-                &json!({"password": pw, "transaction": template}),
-            )
+            match &wallet_dir {
+                Some(dir) => {
+                    let mut t: ::wallet::Template =
+                        serde_json::from_value(template).context("bad transaction template")?;
+                    let complete = local_wallet(dir)?.sign(&mut t, &pw).context("cannot sign")?;
+                    Ok(json!({"transaction": t, "sign_complete": complete}))
+                }
+                None => api.call(
+                    "sign-transaction",
+                    &json!({"password": pw, "transaction": template}),
+                ),
+            }
         }
         WalletCommand::Submit { template, raw, wait } => {
             let raw = match (template, raw) {
