@@ -2,7 +2,8 @@
 //! `tributary wallet` CLI against it. A new user makes a key and an account, is paid from the dev
 //! account, pays a second user; balances and fees are exact on both sides. Then a 2-of-3 account
 //! pays out with a transaction built once and signed by two parties separately. Keep this file and
-//! the README's "Wallet walkthrough" in step.
+//! the README's "Wallet walkthrough" in step. Also: transactions our wallet built decode in the
+//! reference node with our IDs (a saved answer of vapord).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
@@ -499,4 +500,54 @@ fn wallet_walkthrough() {
     };
     let err = nowhere.fails(&["balance"]);
     assert!(err.contains("cannot reach"), "{err}");
+}
+
+/// Drops what only a node's wallet knows (aliases, accounts), which raw bytes cannot tell.
+fn strip_wallet_only(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for key in ["asset_alias", "account_id", "account_alias"] {
+                map.remove(key);
+            }
+            map.values_mut().for_each(strip_wallet_only);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_wallet_only),
+        _ => {}
+    }
+}
+
+/// Transactions built and signed by our wallet (the CLI against our devnet) were decoded by the
+/// reference node (vapord 1.1.9, `decode-raw-transaction`): the IDs it computed are ours, and our
+/// decoder prints what it printed. How the fixture was made: tests/fixtures/reference/README.md.
+#[test]
+fn wallet_transactions_decode_as_in_the_reference() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference/vapor_wallet_decode.json");
+    let entries: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    for e in entries {
+        let name = e["name"].as_str().unwrap();
+        let raw = e["raw_transaction"].as_str().unwrap();
+        let reference = &e["decoded"];
+        let tx = types::Transaction::decode(
+            &hex::decode(raw).unwrap(),
+            types::profile::Profile::Side,
+            &types::codec::Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(tx.id().to_hex(), reference["tx_id"].as_str().unwrap(), "{name}");
+        // The ID our node returned on submission, recorded with the fixture.
+        assert_eq!(e["tx_id"], reference["tx_id"], "{name}");
+        let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["tx", "decode", raw, "--chain", "side", "--network", "devnet"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut ours: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut theirs = reference.clone();
+        strip_wallet_only(&mut ours);
+        strip_wallet_only(&mut theirs);
+        assert_eq!(ours, theirs, "{name}");
+    }
 }
