@@ -2,7 +2,7 @@
 //! (build, sign with the dev password, submit), a transfer signed outside the wallet and submitted
 //! through the API is included within a couple of seconds and retrievable with get-transaction; bad
 //! input is refused with 4xx; SIGTERM stops the node cleanly; `tributary node --config` restarts it on
-//! the same data, wallet included.
+//! the same data, wallet included, and without the wallet when the file switches it off.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -357,6 +357,34 @@ fn devnet_includes_a_submitted_transfer_and_restarts() {
         .sum();
     assert_eq!(btm, 16 * 1_000_000_000_000 - 10_001_000_000, "{v}");
     let (exit, _) = again.terminate();
+    assert!(exit.success());
+
+    // With the wallet switched off in the file, the node runs and says so; wallet endpoints refuse.
+    let cfg = data.join("node.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("[wallet]\nenabled = true\n"), "{text}");
+    std::fs::write(
+        &cfg,
+        text.replace("[wallet]\nenabled = true\n", "[wallet]\nenabled = false\n"),
+    )
+    .unwrap();
+    let mut plain = NodeProc::start(
+        &[
+            "node",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &log,
+    );
+    plain.set_token(&token);
+    assert_eq!(plain.startup["wallet"], false);
+    let (status, v) = plain.post("/list-balances", &json!({}));
+    assert_eq!((status, &v["code"]), (400, &json!("BTM005")), "{v}");
+    let (status, _) = plain.post("/get-transaction", &json!({ "tx_id": tx.id().to_hex() }));
+    assert_eq!(status, 200);
+    let (exit, _) = plain.terminate();
     assert!(exit.success());
 }
 
