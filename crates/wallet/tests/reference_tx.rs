@@ -326,6 +326,47 @@ fn veto_of_a_locked_vote_is_refused_with_the_reference_code() {
     assert_eq!(err.reference_code(), "BTM704");
 }
 
+/// With the vote lock lifted (chain parameters with a vote maturity of 0), the same veto builds and
+/// signs to the node's exact bytes (the node mined it at height 10229, after the 10 000-block lock).
+#[test]
+fn veto_is_byte_identical_to_the_reference_once_unlocked() {
+    let fx = fixture_tx("veto_input");
+    let addresses = load("addresses.json");
+    let v = &addresses["vapor"];
+    let mut params = ledger::ChainParams::side_devnet();
+    params.vote_maturity = 0;
+    let w = Wallet::open_with_params(&tmp("veto-ok"), params, KdfParams::FAST_INSECURE).unwrap();
+    let alice = &v["create_key"][0];
+    w.import_key("alice", PW, alice["mnemonic"].as_str().unwrap())
+        .unwrap();
+    let a = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alias"] == "alice")
+        .unwrap();
+    let ours = w
+        .create_account(
+            &[XPub::from_hex(a["xpubs"][0].as_str().unwrap()).unwrap()],
+            1,
+            "alice",
+        )
+        .unwrap();
+    w.derive_addresses("alice", false, 2).unwrap();
+    w.derive_addresses("alice", true, 8).unwrap();
+    w.apply_block(&block(176)).unwrap();
+    let mut req = fx["build_request"].clone();
+    req["actions"][0]["account_id"] = Value::String(ours.id.clone());
+    let mut tpl = w.build(&serde_json::from_value(req).unwrap(), 0).unwrap();
+    let tx = Transaction::decode(&tpl.raw_transaction, Profile::Side, &Limits::default()).unwrap();
+    assert_eq!(tx.id().to_hex(), fx["tx_id"].as_str().unwrap());
+    assert!(w.sign(&mut tpl, PW).unwrap());
+    assert_eq!(
+        hex::encode(&tpl.raw_transaction),
+        fx["raw_transaction"].as_str().unwrap()
+    );
+}
+
 #[test]
 fn reservations_hold_until_expiry_or_a_block_spends_them() {
     let (w, _) = wallet_with("reserve", &["alice"], &[]);
