@@ -29,7 +29,11 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn block(height: u64) -> Block {
-    let blocks = load("vapor_blocks.json");
+    block_of("vapor", Profile::Side, height)
+}
+
+fn block_of(chain: &str, profile: Profile, height: u64) -> Block {
+    let blocks = load(&format!("{chain}_blocks.json"));
     let b = blocks
         .as_array()
         .unwrap()
@@ -38,15 +42,19 @@ fn block(height: u64) -> Block {
         .unwrap();
     Block::decode(
         &hex::decode(b["raw_block"].as_str().unwrap()).unwrap(),
-        Profile::Side,
+        profile,
         &Limits::default(),
     )
     .unwrap()
 }
 
 fn fixture_tx(name: &str) -> Value {
-    load("vapor_transactions.json")
-        .as_array()
+    fixture_tx_of("vapor", name)
+}
+
+fn fixture_tx_of(chain: &str, name: &str) -> Value {
+    let all = load(&format!("{chain}_transactions.json"));
+    all.as_array()
         .unwrap()
         .iter()
         .find(|t| t["name"] == name)
@@ -65,15 +73,19 @@ fn wallet_with(
     keys: &[&str],
     change_up_to: &[(&str, u64)],
 ) -> (Wallet, BTreeMap<String, String>) {
+    wallet_of("vapor", Profile::Side, name, keys, change_up_to)
+}
+
+fn wallet_of(
+    chain: &str,
+    profile: Profile,
+    name: &str,
+    keys: &[&str],
+    change_up_to: &[(&str, u64)],
+) -> (Wallet, BTreeMap<String, String>) {
     let addresses = load("addresses.json");
-    let v = &addresses["vapor"];
-    let w = Wallet::open(
-        &tmp(name),
-        Profile::Side,
-        Network::Devnet,
-        KdfParams::FAST_INSECURE,
-    )
-    .unwrap();
+    let v = &addresses[chain];
+    let w = Wallet::open(&tmp(name), profile, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
     for k in v["create_key"].as_array().unwrap() {
         if keys.contains(&k["alias"].as_str().unwrap()) {
             w.import_key(k["alias"].as_str().unwrap(), PW, k["mnemonic"].as_str().unwrap())
@@ -513,20 +525,22 @@ fn malformed_requests_are_typed_errors() {
 /// a wallet holding all four keys indexes that block alone, builds the node's request and signs it; the
 /// transaction ID and the signed bytes must be the node's. The change addresses the node had used before
 /// are marked used here first (found by the change output's program among the node's `list-addresses`).
-#[test]
-fn every_single_block_funded_transaction_is_byte_identical() {
+/// Every wallet-built transaction of the fixtures whose inputs all come from one earlier fixture block:
+/// a wallet holding all the keys indexes that block alone, builds the node's request and signs it; the
+/// transaction ID and the signed bytes must be the node's. The change addresses the node had used before
+/// are marked used here first (found by the change output's program among the node's `list-addresses`).
+fn reproduce(chain: &str, profile: Profile, cases: &[(&str, u64)], extra_change: &[(&str, &str, u64)]) {
     let addresses = load("addresses.json");
-    let listed = &addresses["vapor"]["list_addresses"];
-    let cases = [
-        ("retire_btm", 150),
-        ("cross_chain_out", 174),
-        ("vote_output", 175),
-        ("spend_custom_asset_alice_to_bob", 197),
-        ("multi_output_with_time_range", 149),
-        ("control_program_output", 1275),
-    ];
-    for (name, funding) in cases {
-        let fx = fixture_tx(name);
+    let listed = &addresses[chain]["list_addresses"];
+    let keys: Vec<String> = addresses[chain]["create_key"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alias"].as_str().unwrap().to_string())
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    for &(name, funding) in cases {
+        let fx = fixture_tx_of(chain, name);
         let mut change_up_to: Vec<(String, u64)> = Vec::new();
         for out in fx["decoded"]["outputs"].as_array().unwrap() {
             for (alias, list) in listed.as_object().unwrap() {
@@ -541,15 +555,14 @@ fn every_single_block_funded_transaction_is_byte_identical() {
                 }
             }
         }
-        // `list-addresses` was recorded before `control_program_output`: its change address is not listed.
-        // Alice had used change addresses 1 to 8 by then, so its change is address 9 (the matching
-        // transaction ID below confirms it).
-        if name == "control_program_output" {
-            change_up_to.push(("alice".to_string(), 8));
+        for (case, alias, n) in extra_change {
+            if *case == name {
+                change_up_to.push((alias.to_string(), *n));
+            }
         }
         let change: Vec<(&str, u64)> = change_up_to.iter().map(|(a, n)| (a.as_str(), *n)).collect();
-        let (w, ids) = wallet_with(name, &["alice", "bob", "carol", "dave"], &change);
-        w.apply_block(&block(funding)).unwrap();
+        let (w, ids) = wallet_of(chain, profile, name, &keys, &change);
+        w.apply_block(&block_of(chain, profile, funding)).unwrap();
         let mut req = fx["build_request"].clone();
         for a in req["actions"].as_array_mut().unwrap() {
             if let Some(Value::String(id)) = a.get_mut("account_id") {
@@ -558,15 +571,51 @@ fn every_single_block_funded_transaction_is_byte_identical() {
         }
         let mut tpl = w
             .build(&serde_json::from_value(req).unwrap(), 0)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let tx = Transaction::decode(&tpl.raw_transaction, Profile::Side, &Limits::default()).unwrap();
-        assert_eq!(tx.id().to_hex(), fx["tx_id"].as_str().unwrap(), "{name}");
-        assert_eq!(tpl.fee, fx["decoded"]["fee"].as_u64().unwrap(), "{name}");
-        assert!(w.sign(&mut tpl, PW).unwrap(), "{name}");
+            .unwrap_or_else(|e| panic!("{chain} {name}: {e}"));
+        let tx = Transaction::decode(&tpl.raw_transaction, profile, &Limits::default()).unwrap();
+        assert_eq!(tx.id().to_hex(), fx["tx_id"].as_str().unwrap(), "{chain} {name}");
+        assert_eq!(tpl.fee, fx["decoded"]["fee"].as_u64().unwrap(), "{chain} {name}");
+        assert!(w.sign(&mut tpl, PW).unwrap(), "{chain} {name}");
         assert_eq!(
             hex::encode(&tpl.raw_transaction),
             fx["raw_transaction"].as_str().unwrap(),
-            "{name}"
+            "{chain} {name}"
         );
     }
+}
+
+#[test]
+fn every_single_block_funded_vapor_transaction_is_byte_identical() {
+    reproduce(
+        "vapor",
+        Profile::Side,
+        &[
+            ("retire_btm", 150),
+            ("cross_chain_out", 174),
+            ("vote_output", 175),
+            ("spend_custom_asset_alice_to_bob", 197),
+            ("multi_output_with_time_range", 149),
+            ("control_program_output", 1275),
+        ],
+        // `list-addresses` was recorded before `control_program_output`, so its change address is not
+        // listed. Alice had used change addresses 1 to 8 by then, so its change is address 9 (the
+        // matching transaction ID confirms it).
+        &[("control_program_output", "alice", 8)],
+    );
+}
+
+#[test]
+fn every_single_block_funded_bytom_transaction_is_byte_identical() {
+    reproduce(
+        "bytom",
+        Profile::Main,
+        &[
+            ("spend_asset_alice_to_bob", 108),
+            ("retire_asset", 111),
+            ("retire_btm", 113),
+            ("spend_miner_to_multisig", 117),
+            ("multisig_2of3_spend_to_alice", 119),
+        ],
+        &[],
+    );
 }
