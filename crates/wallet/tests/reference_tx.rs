@@ -200,6 +200,13 @@ fn multisig_signed_by_two_parties_is_byte_identical_to_the_reference() {
             value: hex::decode(witness[2].as_str().unwrap()).unwrap()
         }
     );
+    // Gas: one 2-of-3 input costs the reference's M-of-N formula in VM gas.
+    let est = w.estimate_gas(&tpl).unwrap();
+    assert_eq!(est.vm_neu, (1131 * 3 + 72 * 2 + 659) * 200);
+    assert_eq!(
+        est.storage_neu,
+        i64::try_from(fx["raw_transaction"].as_str().unwrap().len() / 2).unwrap() * 200
+    );
     // Bob signs: one of two.
     assert!(!w.sign(&mut tpl, PW).unwrap());
     // Party two: carol's own wallet, nothing but her key, signs the template it was handed as JSON.
@@ -617,5 +624,26 @@ fn every_single_block_funded_bytom_transaction_is_byte_identical() {
             ("multisig_2of3_spend_to_alice", 119),
         ],
         &[],
+    );
+}
+
+#[test]
+fn concurrent_builds_never_spend_the_same_output_twice() {
+    let (w, _) = wallet_with("concurrent-build", &["alice"], &[]);
+    w.apply_block(&block(110)).unwrap();
+    let w = Arc::new(w);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let w = Arc::clone(&w);
+            std::thread::spawn(move || w.build(&build_request("spend_alice_to_bob_with_change"), 0))
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| e.reference_code() == "BTM702")
     );
 }
