@@ -15,7 +15,7 @@ use crate::account::{
 };
 use crate::error::WalletError;
 use crate::index::{
-    AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, WalletUtxo, block_changes,
+    AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, UNDO_DEPTH, WalletUtxo, block_changes,
     btm_definition, spent_ids, unwind_changes,
 };
 use crate::keystore::{KdfParams, KeyInfo, Keystore, normalize_alias, random_uuid};
@@ -362,8 +362,9 @@ impl Wallet {
 
     // ----- index -----
 
-    /// Indexes a block. Applying the block already at its height again is a no-op; a block that does
-    /// not extend the indexed tip is refused. The first block indexed may be at any height.
+    /// Indexes a block. Applying a block already indexed (within the last [`UNDO_DEPTH`] blocks) again
+    /// is a no-op; a block that does not extend the indexed tip is refused. The first block indexed may
+    /// be at any height.
     pub fn apply_block(&self, block: &Block) -> Result<(), WalletError> {
         let mut inner = self.lock()?;
         let state = &inner.store.state;
@@ -381,7 +382,14 @@ impl Wallet {
                 });
             }
         }
-        let changes = block_changes(state, block, self.profile, self.network, self.maturity())?;
+        let changes = block_changes(
+            state,
+            block,
+            self.profile,
+            self.network,
+            self.maturity(),
+            UNDO_DEPTH,
+        )?;
         inner.store.commit(changes)?;
         // A spend in a block settles its reservation.
         for tx in block.transactions() {
