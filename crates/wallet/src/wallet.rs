@@ -10,8 +10,8 @@ use types::{Block, Hash, Network, Profile};
 use zeroize::Zeroizing;
 
 use crate::account::{
-    Account, AddressInfo, AddressValidity, CtrlProgram, HARDENED_KEY_START, Receiver, check_signers,
-    derive_program, key_set_id,
+    Account, AccountPubkeys, AddressInfo, AddressValidity, CtrlProgram, HARDENED_KEY_START, PubKeyInfo,
+    Receiver, check_signers, derive_program, key_set_id,
 };
 use crate::error::WalletError;
 use crate::index::{
@@ -159,6 +159,15 @@ impl Wallet {
         self.keystore.has(xpub)
     }
 
+    /// Whether `password` opens the key of `xpub` (`check-key-password`); a key not held is an error.
+    pub fn check_key_password(&self, xpub: &XPub, password: &str) -> Result<bool, WalletError> {
+        match self.keystore.unlock(xpub, password) {
+            Ok(_) => Ok(true),
+            Err(WalletError::WrongPassword { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     // ----- accounts -----
 
     /// Creates an account (`create-account`): BIP44, index = one more than the last account of the same
@@ -296,6 +305,51 @@ impl Wallet {
             changes.push(Change::Counter(counter, up_to));
         }
         inner.store.commit(changes)
+    }
+
+    /// The public keys derived so far from the account's first root xpub (`list-pubkeys`): change
+    /// addresses, then receive addresses, each by index; only `public_key` (hex) when given.
+    pub fn list_pubkeys(
+        &self,
+        id_or_alias: &str,
+        public_key: Option<&str>,
+    ) -> Result<AccountPubkeys, WalletError> {
+        let inner = self.lock()?;
+        let state = &inner.store.state;
+        let account = find_account(state, id_or_alias)?;
+        let root = *account
+            .xpubs
+            .first()
+            .ok_or_else(|| WalletError::Internal(format!("account {} has no keys", account.id)))?;
+        let mut infos = Vec::new();
+        for change in [true, false] {
+            let last = state
+                .counters
+                .get(&address_counter(&account.id, change))
+                .copied()
+                .unwrap_or(0);
+            for index in 1..=last {
+                let path = account.path(change, index)?;
+                let key = root
+                    .derive(&path)
+                    .map_err(|e| WalletError::Internal(format!("derive: {e}")))?;
+                let pubkey = hex::encode(key.public_key());
+                if public_key.is_some_and(|want| !want.eq_ignore_ascii_case(&pubkey)) {
+                    continue;
+                }
+                infos.push(PubKeyInfo {
+                    pubkey,
+                    derivation_path: path,
+                });
+            }
+        }
+        if infos.is_empty() {
+            return Err(WalletError::PublicKeyNotFound(id_or_alias.to_string()));
+        }
+        Ok(AccountPubkeys {
+            root_xpub: root,
+            pubkey_infos: infos,
+        })
     }
 
     /// The addresses of one account or all, ordered by address index, paged (`list-addresses`).
