@@ -15,8 +15,8 @@ use crate::account::{
 };
 use crate::error::WalletError;
 use crate::index::{
-    AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, UNDO_DEPTH, WalletUtxo, block_changes,
-    btm_definition, spent_ids, unwind_changes,
+    AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, UNDO_DEPTH, WalletUtxo,
+    asset_annotation, block_changes, spent_ids, unwind_changes,
 };
 use crate::keystore::{KdfParams, KeyInfo, Keystore, normalize_alias, random_uuid};
 use crate::select::Reserver;
@@ -500,6 +500,7 @@ impl Wallet {
             .into_iter()
             .map(|((account_id, asset), amount)| {
                 let asset = types::AssetId(asset);
+                let (asset_alias, asset_definition) = asset_annotation(state, &asset);
                 Balance {
                     account_alias: state
                         .accounts
@@ -507,18 +508,10 @@ impl Wallet {
                         .map(|a| a.alias.clone())
                         .unwrap_or_default(),
                     account_id,
-                    asset_alias: if asset == types::AssetId::BTM {
-                        "BTM".into()
-                    } else {
-                        String::new()
-                    },
+                    asset_alias,
                     asset_id: asset.to_hex(),
                     amount,
-                    asset_definition: if asset == types::AssetId::BTM {
-                        btm_definition()
-                    } else {
-                        serde_json::json!({})
-                    },
+                    asset_definition,
                 }
             })
             .collect())
@@ -541,7 +534,10 @@ impl Wallet {
             .values()
             .filter(|u| only.as_ref().is_none_or(|id| *id == u.account_id))
             .filter(|u| output_id.is_none_or(|id| *id == u.id))
-            .cloned()
+            .map(|u| WalletUtxo {
+                asset_alias: asset_annotation(state, &u.asset_id).0,
+                ..u.clone()
+            })
             .collect())
     }
 
