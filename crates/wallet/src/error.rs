@@ -81,6 +81,9 @@ pub enum WalletError {
         /// The index that would have been used.
         index: u64,
     },
+    /// `list-pubkeys` found no derived key (none derived yet, or none equal to the one asked for).
+    #[error("no public key found for account {0:?}")]
+    PublicKeyNotFound(String),
     /// An address that does not decode for this chain.
     #[error("invalid address {address:?}: {reason}")]
     InvalidAddress {
@@ -186,6 +189,14 @@ pub enum WalletError {
         /// The indexed tip.
         tip: Option<(u64, Hash)>,
     },
+    /// The block is the tip but older than the undo history kept ([`crate::index::UNDO_DEPTH`]).
+    #[error("cannot unwind block {height}: only the last {depth} blocks can be unwound")]
+    UnwindTooDeep {
+        /// The block's height.
+        height: u64,
+        /// Blocks of undo history kept.
+        depth: u64,
+    },
     /// The wallet database failed.
     #[error("wallet database: {0}")]
     Db(String),
@@ -230,9 +241,11 @@ impl WalletError {
             WalletError::BadTemplate(_) => "BTM002",
             WalletError::BadKeyFile { .. }
             | WalletError::DuplicateAccountAlias { .. }
+            | WalletError::PublicKeyNotFound(_)
             | WalletError::IndexExhausted { .. }
             | WalletError::NotNextBlock { .. }
             | WalletError::NotTip { .. }
+            | WalletError::UnwindTooDeep { .. }
             | WalletError::Db(_)
             | WalletError::Io { .. }
             | WalletError::Internal(_) => "BTM000",
@@ -249,6 +262,7 @@ impl WalletError {
                 | WalletError::Internal(_)
                 | WalletError::NotNextBlock { .. }
                 | WalletError::NotTip { .. }
+                | WalletError::UnwindTooDeep { .. }
         )
     }
 }

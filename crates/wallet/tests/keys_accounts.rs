@@ -401,3 +401,88 @@ fn wallet_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Wallet>();
 }
+
+#[test]
+fn hostile_kdf_parameters_in_a_key_file_are_refused_before_any_work() {
+    let (w, dir) = open("hostile", Profile::Side);
+    let (info, _) = w.create_key("k", "pw").unwrap();
+    let mut f: Value = serde_json::from_slice(&std::fs::read(&info.file).unwrap()).unwrap();
+    // 1 TiB of memory and a billion passes: must fail at once, not try.
+    f["kdf"]["m_cost_kib"] = serde_json::json!(1u64 << 30);
+    f["kdf"]["t_cost"] = serde_json::json!(1_000_000_000u64);
+    std::fs::write(&info.file, serde_json::to_vec(&f).unwrap()).unwrap();
+    let started = std::time::Instant::now();
+    assert!(w.export_mnemonic(&info.xpub, "pw").is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // A reopened wallet does not list it, and a garbage file next to it is ignored.
+    std::fs::write(dir.join("keys").join("junk.json"), b"{not json").unwrap();
+    drop(w);
+    let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+    assert!(w.list_keys().is_empty());
+}
+
+#[test]
+fn concurrent_key_creation_keeps_aliases_unique() {
+    let (w, _dir) = open("concurrent", Profile::Side);
+    let w = std::sync::Arc::new(w);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let w = std::sync::Arc::clone(&w);
+            std::thread::spawn(move || w.create_key("same", "pw").is_ok())
+        })
+        .collect();
+    let ok = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(ok, 1);
+    assert_eq!(w.list_keys().len(), 1);
+}
+
+#[test]
+fn list_pubkeys_and_check_password_answer_as_the_node() {
+    let f = fixture();
+    let v = &f["vapor"];
+    let (w, _dir) = open("pubkeys", Profile::Side);
+    for a in v["accounts"].as_array().unwrap() {
+        let xpubs: Vec<XPub> = a["xpubs"].as_array().unwrap().iter().map(xpub).collect();
+        w.create_account(
+            &xpubs,
+            a["quorum"].as_u64().unwrap(),
+            a["alias"].as_str().unwrap(),
+        )
+        .unwrap();
+    }
+    for (alias, list) in v["list_addresses"].as_object().unwrap() {
+        for change in [false, true] {
+            let max = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["change"].as_bool() == Some(change))
+                .map(|e| e["key_index"].as_u64().unwrap())
+                .max()
+                .unwrap_or(0);
+            w.derive_addresses(alias, change, max).unwrap();
+        }
+    }
+    for (alias, want) in v["list_pubkeys"].as_object().unwrap() {
+        let got = w.list_pubkeys(alias, None).unwrap();
+        assert_eq!(serde_json::to_value(&got).unwrap(), *want, "{alias}");
+        let one = want["pubkey_infos"][0]["pubkey"].as_str().unwrap();
+        assert_eq!(w.list_pubkeys(alias, Some(one)).unwrap().pubkey_infos.len(), 1);
+    }
+    assert!(matches!(
+        w.list_pubkeys("alice", Some("00")),
+        Err(WalletError::PublicKeyNotFound(_))
+    ));
+    let (info, _) = w.create_key("k", "pw").unwrap();
+    assert!(w.check_key_password(&info.xpub, "pw").unwrap());
+    assert!(!w.check_key_password(&info.xpub, "no").unwrap());
+    let other = xpub(&v["create_key"][0]["xpub"]);
+    assert!(matches!(
+        w.check_key_password(&other, "pw"),
+        Err(WalletError::KeyNotFound { .. })
+    ));
+}
