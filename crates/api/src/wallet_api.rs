@@ -68,7 +68,12 @@ impl WalletSync {
                 None => 0,
             };
             if next > self.chain.tip().height {
-                return Ok(());
+                // Reservations of built transactions that were never submitted lapse with time.
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                    .unwrap_or(0);
+                return self.wallet.expire_reservations(now).map_err(|e| e.to_string());
             }
             let block = store
                 .block_at(next)

@@ -60,8 +60,13 @@ async fn key_account_receiver_payment_and_balances() {
     let amount = 10_000_000_000;
     let (tx_id, steps) = pay(addr, "funder", &alice_address, amount, FEE, &[FUNDER_PASSWORD]).await;
     assert_eq!(steps, vec![true]);
+    assert!(
+        n.wallet.reserved_outputs().unwrap() > 0,
+        "building reserves the spent outputs"
+    );
     produce(&n.chain).await;
     assert_eq!(btm_balance(addr, "alice").await, amount);
+    assert_eq!(n.wallet.reserved_outputs().unwrap(), 0, "inclusion releases them");
     assert_eq!(btm_balance(addr, "funder").await, funded - amount - FEE);
 
     // The wallet's annotated view of its own transaction.
@@ -338,5 +343,37 @@ async fn wallet_endpoints_without_a_wallet_say_so() {
         let r = call(addr, path, body).await;
         assert_fail(&r, 400, "BTM005");
     }
+    srv.shutdown().await;
+}
+
+/// The follower task catches the wallet up from its indexed tip on start and then follows new
+/// blocks by itself (no request needed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wallet_follows_the_chain_on_its_own() {
+    let dir = TempDir::new("follow");
+    let n = wallet_node(dir.path());
+    produce(&n.chain).await;
+    produce(&n.chain).await;
+    assert_eq!(
+        n.wallet.indexed_tip().unwrap(),
+        None,
+        "nothing indexed before the server starts"
+    );
+    let srv = start(n.chain.clone(), Some(n.wallet.clone()), None, 1 << 20).await;
+    let wait_for = |height: u64| {
+        let (w, c) = (n.wallet.clone(), n.chain.clone());
+        async move {
+            for _ in 0..200 {
+                if w.indexed_tip().unwrap() == Some((height, c.tip().hash)) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("the wallet did not reach height {height}: {:?}", w.indexed_tip());
+        }
+    };
+    wait_for(2).await;
+    produce(&n.chain).await;
+    wait_for(3).await;
     srv.shutdown().await;
 }
