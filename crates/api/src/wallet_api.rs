@@ -711,30 +711,37 @@ pub(crate) async fn address_utxos(
         return Ok(None);
     }
     let (address, program) = (address.to_string(), program.to_vec());
+    let chain = state.chain.clone();
     with_wallet(state, true, move |w| {
         if !w.validate_address(&address).is_local {
             return Ok(None);
         }
         let utxos = w.unspent_outputs(None, None).map_err(wallet_err)?;
-        Ok(Some(
-            utxos
-                .into_iter()
-                .filter(|u| u.program == program)
-                .map(rest_utxo)
-                .collect(),
-        ))
+        let mine: Vec<wallet::WalletUtxo> = utxos.into_iter().filter(|u| u.program == program).collect();
+        rest_utxos(&chain, mine).map(Some)
     })
     .await
 }
 
-fn rest_utxo(u: wallet::WalletUtxo) -> RestUtxo {
-    RestUtxo {
-        output_id: u.id.to_hex(),
-        asset_id: u.asset_id.to_hex(),
-        amount: u.amount,
-        control_program: hex::encode(&u.program),
-        height: u.valid_height,
+/// The REST view of the wallet's outputs, with the height of the block that created each (from the
+/// store). An output the store no longer holds was spent in a block the wallet has not read yet: it
+/// is left out.
+fn rest_utxos(chain: &ChainService, utxos: Vec<wallet::WalletUtxo>) -> Result<Vec<RestUtxo>, ApiError> {
+    let store = chain.store();
+    let mut out = Vec::with_capacity(utxos.len());
+    for u in utxos {
+        let Some(entry) = store.utxo_entry(&u.id).map_err(handlers::store_err)? else {
+            continue;
+        };
+        out.push(RestUtxo {
+            output_id: u.id.to_hex(),
+            asset_id: u.asset_id.to_hex(),
+            amount: u.amount,
+            control_program: hex::encode(&u.program),
+            height: entry.height,
+        });
     }
+    Ok(out)
 }
 
 /// REST: authentication first, then a wallet; an unknown account is a 404 here.
@@ -807,10 +814,11 @@ pub(crate) async fn rest_account_utxos(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> RestResult<Json<Vec<RestUtxo>>> {
+    let chain = state.chain.clone();
     rest_wallet(&state, &headers, move |w| {
         let account = resolve_account(w, id.trim())?;
         let u = w.unspent_outputs(Some(&account.id), None).map_err(wallet_err)?;
-        Ok(u.into_iter().map(rest_utxo).collect())
+        rest_utxos(&chain, u)
     })
     .await
 }

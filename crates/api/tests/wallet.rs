@@ -137,6 +137,7 @@ async fn key_account_receiver_payment_and_balances() {
     assert_eq!(s, 200);
     assert_eq!(ru[0]["amount"], amount);
     assert_eq!(ru[0]["output_id"], u[0]["id"]);
+    assert_eq!(ru[0]["height"], 1, "created in block 1");
     let (s, au) = get(addr, &format!("/v1/addresses/{alice_address}/utxos"), None).await;
     assert_eq!(s, 200, "{au}");
     assert_eq!(au["source"], "wallet");
