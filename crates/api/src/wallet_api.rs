@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use crypto::chainkd::XPub;
@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::error::{ApiError, RestError};
 use crate::events::Follower;
 use crate::handlers::{self, Shared, read, respond, success};
-use crate::rest::{RestResult, RestUtxo};
+use crate::rest::{RestResult, RestUtxo, Segment};
 use crate::view;
 
 /// Keeps the wallet's index at the chain tip: applies every stored block the wallet has not seen.
@@ -781,7 +781,7 @@ pub(crate) async fn rest_accounts(
 pub(crate) async fn rest_account(
     State(state): Shared,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> RestResult<Json<wallet::Account>> {
     rest_wallet(&state, &headers, move |w| resolve_account(w, id.trim())).await
 }
@@ -794,7 +794,7 @@ pub(crate) async fn rest_account(
 pub(crate) async fn rest_account_balances(
     State(state): Shared,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> RestResult<Json<Value>> {
     rest_wallet(&state, &headers, move |w| {
         let account = resolve_account(w, id.trim())?;
@@ -812,7 +812,7 @@ pub(crate) async fn rest_account_balances(
 pub(crate) async fn rest_account_utxos(
     State(state): Shared,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> RestResult<Json<Vec<RestUtxo>>> {
     let chain = state.chain.clone();
     rest_wallet(&state, &headers, move |w| {
