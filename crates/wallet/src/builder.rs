@@ -479,11 +479,8 @@ fn select_error(e: SelectError, asset: &AssetId, veto: bool) -> WalletError {
             needed,
             unreserved,
         },
-        SelectError::ZeroAmount => WalletError::InsufficientFunds {
-            asset,
-            needed: 0,
-            available: 0,
-        },
+        SelectError::ZeroAmount => WalletError::BadConstruction("spend amount must be positive".into()),
+        SelectError::Overflow => WalletError::AmountRange("selected outputs"),
     }
 }
 

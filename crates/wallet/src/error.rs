@@ -186,6 +186,14 @@ pub enum WalletError {
         /// The indexed tip.
         tip: Option<(u64, Hash)>,
     },
+    /// The block is the tip but older than the undo history kept ([`crate::index::UNDO_DEPTH`]).
+    #[error("cannot unwind block {height}: only the last {depth} blocks can be unwound")]
+    UnwindTooDeep {
+        /// The block's height.
+        height: u64,
+        /// Blocks of undo history kept.
+        depth: u64,
+    },
     /// The wallet database failed.
     #[error("wallet database: {0}")]
     Db(String),
@@ -233,6 +241,7 @@ impl WalletError {
             | WalletError::IndexExhausted { .. }
             | WalletError::NotNextBlock { .. }
             | WalletError::NotTip { .. }
+            | WalletError::UnwindTooDeep { .. }
             | WalletError::Db(_)
             | WalletError::Io { .. }
             | WalletError::Internal(_) => "BTM000",
@@ -249,6 +258,7 @@ impl WalletError {
                 | WalletError::Internal(_)
                 | WalletError::NotNextBlock { .. }
                 | WalletError::NotTip { .. }
+                | WalletError::UnwindTooDeep { .. }
         )
     }
 }

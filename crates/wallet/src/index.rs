@@ -219,11 +219,16 @@ pub struct TxQuery {
     pub account_alias: Option<String>,
     /// Skip this many (newest first).
     pub from: usize,
-    /// At most this many; 0 means the default page size.
+    /// At most this many (at most [`MAX_PAGE`]); `from` 0 and `count` 0 mean the first [`MAX_PAGE`].
     pub count: usize,
 }
 
-/// The page size when a query gives none, and the largest page.
+/// How many of the latest blocks can be unwound (and re-applied as a no-op). Deeper reorgs than this
+/// are beyond both references' finality in practice (BBFT finalizes at once; 10 000 PoW blocks is
+/// about 17 days of Bytom blocks); a wallet that must follow one is rebuilt by re-indexing.
+pub const UNDO_DEPTH: u64 = 10_000;
+
+/// The smallest page served when a query gives neither `from` nor `count`.
 pub const DEFAULT_PAGE: usize = 100;
 /// Largest page a query may ask for.
 pub const MAX_PAGE: usize = 10_000;
@@ -269,6 +274,7 @@ pub(crate) fn block_changes(
     profile: Profile,
     network: Network,
     maturity: Maturity,
+    undo_depth: u64,
 ) -> Result<Vec<Change>, WalletError> {
     let height = block.header().height;
     let block_hash = block.hash();
@@ -439,6 +445,13 @@ pub(crate) fn block_changes(
             txs: tx_keys,
         }),
     ));
+    // Keep undo records for the last UNDO_DEPTH blocks only: the wallet state must not grow with
+    // the chain (a sidechain makes two blocks a second).
+    if let Some(old) = height.checked_sub(undo_depth)
+        && state.undo.contains_key(&old)
+    {
+        changes.push(Change::Undo(old, None));
+    }
     changes.push(Change::Tip(Some((height, block_hash))));
     Ok(changes)
 }
@@ -455,11 +468,13 @@ pub(crate) fn unwind_changes(state: &State, block: &Block) -> Result<Vec<Change>
     if state.tip != Some((height, hash)) {
         return Err(not_tip());
     }
-    let undo = state
-        .undo
-        .get(&height)
-        .filter(|u| u.block_hash == hash)
-        .ok_or_else(not_tip)?;
+    let undo = state.undo.get(&height).ok_or(WalletError::UnwindTooDeep {
+        height,
+        depth: UNDO_DEPTH,
+    })?;
+    if undo.block_hash != hash {
+        return Err(not_tip());
+    }
     let mut changes = Vec::new();
     for id in &undo.created {
         let id = Hash::from_hex(id).map_err(|e| WalletError::Db(format!("undo record: {e}")))?;
@@ -486,4 +501,44 @@ pub(crate) fn unwind_changes(state: &State, block: &Block) -> Result<Vec<Change>
 /// Whether `tx` spends any of `ids` (used to release reservations once a spend is in a block).
 pub(crate) fn spent_ids(tx: &Transaction) -> impl Iterator<Item = Hash> + '_ {
     tx.ids().inputs.iter().filter_map(|i| i.spent_output_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::BlockHeader;
+
+    fn chain(n: u64) -> Vec<Block> {
+        let mut out: Vec<Block> = Vec::new();
+        for h in 0..n {
+            let mut header = BlockHeader::empty(Profile::Side);
+            header.height = h;
+            header.timestamp = h * 500;
+            header.previous_block_hash = out.last().map(Block::hash).unwrap_or_default();
+            out.push(Block::new(header, Vec::new()).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn undo_history_is_pruned_to_its_depth() {
+        let maturity = Maturity { coinbase: 0, vote: 0 };
+        let mut state = State::default();
+        let blocks = chain(6);
+        for b in &blocks {
+            let changes = block_changes(&state, b, Profile::Side, Network::Devnet, maturity, 2).unwrap();
+            state.apply(changes);
+            assert!(state.undo.len() <= 3);
+        }
+        assert_eq!(state.undo.keys().copied().collect::<Vec<_>>(), vec![4, 5]);
+        // The last blocks unwind; one older than the history cannot.
+        for b in blocks[4..].iter().rev() {
+            state.apply(unwind_changes(&state, b).unwrap());
+        }
+        assert_eq!(state.tip, Some((3, blocks[3].hash())));
+        assert!(matches!(
+            unwind_changes(&state, &blocks[3]),
+            Err(WalletError::UnwindTooDeep { height: 3, .. })
+        ));
+    }
 }

@@ -471,7 +471,11 @@ impl Keystore {
         let entry = self.entry(xpub)?;
         let current = read_key_file(&entry.file)?;
         let file = seal(&current.id, &current.alias, *xpub, &secret, new, self.kdf)?;
-        let _keys = self.index()?;
+        let keys = self.index()?;
+        // The key may have been deleted while we derived: do not bring its file back.
+        if keys.get(xpub).map(|e| &e.file) != Some(&entry.file) {
+            return Err(WalletError::KeyNotFound { xpub: xpub.to_hex() });
+        }
         write_atomically(&entry.file, &file)
     }
 

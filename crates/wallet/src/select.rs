@@ -59,6 +59,9 @@ pub enum SelectError {
     /// Zero was asked for.
     #[error("amount must be positive")]
     ZeroAmount,
+    /// The chosen outputs sum beyond `u64::MAX` (impossible with amounts of at most 2^63 - 1 each).
+    #[error("selected outputs sum beyond the amount range")]
+    Overflow,
 }
 
 fn sum<'a>(it: impl Iterator<Item = &'a Candidate>) -> u64 {
@@ -109,36 +112,37 @@ pub fn select_coins(candidates: &[Candidate], amount: u64, height: u64) -> Resul
             change: 0,
         });
     }
-    // Largest first gives the fewest outputs.
+    // Largest first gives the fewest outputs. Sums in u128 cannot overflow.
     let mut chosen: Vec<&Candidate> = Vec::new();
-    let mut total = 0u64;
+    let mut total: u128 = 0;
     let mut rest = usable.iter();
     for c in rest.by_ref() {
         chosen.push(c);
-        total = total.saturating_add(c.amount);
-        if total >= amount {
+        total += u128::from(c.amount);
+        if total >= u128::from(amount) {
             break;
         }
     }
     // Swap the last chosen for the smallest remaining one that still covers the amount.
     if let Some(last) = chosen.pop() {
-        let base = total.saturating_sub(last.amount);
-        let need = amount.saturating_sub(base);
+        let base = total - u128::from(last.amount);
+        let need = u128::from(amount).saturating_sub(base);
         let better = rest
             .clone()
-            .filter(|c| c.amount >= need)
+            .filter(|c| u128::from(c.amount) >= need)
             .min_by(|a, b| a.amount.cmp(&b.amount));
         let pick = match better {
             Some(b) if b.amount < last.amount => b,
             _ => last,
         };
         chosen.push(pick);
-        total = base.saturating_add(pick.amount);
+        total = base + u128::from(pick.amount);
     }
+    let total = u64::try_from(total).map_err(|_| SelectError::Overflow)?;
     Ok(Selection {
         ids: chosen.iter().map(|c| c.id).collect(),
         total,
-        change: total.saturating_sub(amount),
+        change: total - amount,
     })
 }
 

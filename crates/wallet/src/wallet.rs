@@ -15,7 +15,7 @@ use crate::account::{
 };
 use crate::error::WalletError;
 use crate::index::{
-    AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, WalletUtxo, block_changes,
+    AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, UNDO_DEPTH, WalletUtxo, block_changes,
     btm_definition, spent_ids, unwind_changes,
 };
 use crate::keystore::{KdfParams, KeyInfo, Keystore, normalize_alias, random_uuid};
@@ -362,8 +362,9 @@ impl Wallet {
 
     // ----- index -----
 
-    /// Indexes a block. Applying the block already at its height again is a no-op; a block that does
-    /// not extend the indexed tip is refused. The first block indexed may be at any height.
+    /// Indexes a block. Applying a block already indexed (within the last [`UNDO_DEPTH`] blocks) again
+    /// is a no-op; a block that does not extend the indexed tip is refused. The first block indexed may
+    /// be at any height.
     pub fn apply_block(&self, block: &Block) -> Result<(), WalletError> {
         let mut inner = self.lock()?;
         let state = &inner.store.state;
@@ -381,7 +382,14 @@ impl Wallet {
                 });
             }
         }
-        let changes = block_changes(state, block, self.profile, self.network, self.maturity())?;
+        let changes = block_changes(
+            state,
+            block,
+            self.profile,
+            self.network,
+            self.maturity(),
+            UNDO_DEPTH,
+        )?;
         inner.store.commit(changes)?;
         // A spend in a block settles its reservation.
         for tx in block.transactions() {
@@ -527,8 +535,110 @@ pub(crate) fn find_account<'a>(state: &'a State, key: &str) -> Result<&'a Accoun
         .ok_or_else(|| WalletError::AccountNotFound(key.to_string()))
 }
 
-/// The reference's `getPageRange`: `count` 0 means everything from `from`.
+/// The reference's `getPageRange`: `from` 0 and `count` 0 mean everything, otherwise the items
+/// `from..from + count` that exist.
 fn page<T>(items: Vec<T>, from: usize, count: usize) -> Vec<T> {
-    let count = if count == 0 { usize::MAX } else { count };
+    let count = if from == 0 && count == 0 {
+        usize::MAX
+    } else {
+        count
+    };
     items.into_iter().skip(from).take(count).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks() -> Vec<Block> {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tributary/tests/fixtures/reference/vapor_blocks.json");
+        let all: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        [174u64, 175, 176]
+            .iter()
+            .map(|h| {
+                let b = all
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|b| b["block"]["height"] == *h)
+                    .unwrap();
+                let raw = hex::decode(b["raw_block"].as_str().unwrap()).unwrap();
+                Block::decode(&raw, Profile::Side, &types::Limits::default()).unwrap()
+            })
+            .collect()
+    }
+
+    fn addresses() -> serde_json::Value {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tributary/tests/fixtures/reference/addresses.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn state(w: &Wallet) -> State {
+        w.lock().unwrap().store.state.clone()
+    }
+
+    /// Apply then unwind gives back the exact state, in memory and on disk, for every prefix.
+    #[test]
+    fn unwind_restores_the_exact_state_in_memory_and_on_disk() {
+        let dir = std::env::temp_dir().join(format!("tributary-wallet-unwind-{}", random_uuid()));
+        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        let a = addresses();
+        for acc in a["vapor"]["accounts"].as_array().unwrap() {
+            let xpubs: Vec<XPub> = acc["xpubs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| XPub::from_hex(x.as_str().unwrap()).unwrap())
+                .collect();
+            let alias = acc["alias"].as_str().unwrap();
+            w.create_account(&xpubs, acc["quorum"].as_u64().unwrap(), alias)
+                .unwrap();
+            w.derive_addresses(alias, false, 3).unwrap();
+            w.derive_addresses(alias, true, 8).unwrap();
+        }
+        let blocks = blocks();
+        let mut states = vec![state(&w)];
+        for b in &blocks {
+            w.apply_block(b).unwrap();
+            states.push(state(&w));
+        }
+        assert_ne!(states[0], states[3]);
+        assert!(!states[3].utxos.is_empty() && !states[3].txs.is_empty());
+        // What is on disk equals what is in memory.
+        drop(w);
+        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        assert_eq!(state(&w), states[3]);
+        for (i, b) in blocks.iter().enumerate().rev() {
+            w.unwind_block(b).unwrap();
+            assert_eq!(state(&w), states[i], "after unwinding block {i}");
+        }
+        drop(w);
+        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        assert_eq!(state(&w), states[0]);
+        assert_eq!(w.indexed_tip().unwrap(), None);
+    }
+
+    #[test]
+    fn reservations_expire_and_release() {
+        let mut r = Reserver::default();
+        let (a, b, c) = (Hash([1; 32]), Hash([2; 32]), Hash([3; 32]));
+        let id = r.reserve(&[a, b], 100).unwrap();
+        assert_eq!(r.reserve(&[b, c], 100), Err(b));
+        assert!(r.is_reserved(&a) && !r.is_reserved(&c));
+        r.expire(100);
+        assert!(
+            r.is_reserved(&a),
+            "expiry is exclusive, as the reference's Before"
+        );
+        r.release_output(&a);
+        assert!(!r.is_reserved(&a) && r.is_reserved(&b));
+        r.expire(101);
+        assert!(r.is_empty() && r.reserved_count() == 0);
+        let id2 = r.reserve(&[c], 5).unwrap();
+        assert_ne!(id, id2);
+        r.cancel(id2);
+        assert!(!r.is_reserved(&c));
+    }
 }

@@ -401,3 +401,41 @@ fn wallet_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Wallet>();
 }
+
+#[test]
+fn hostile_kdf_parameters_in_a_key_file_are_refused_before_any_work() {
+    let (w, dir) = open("hostile", Profile::Side);
+    let (info, _) = w.create_key("k", "pw").unwrap();
+    let mut f: Value = serde_json::from_slice(&std::fs::read(&info.file).unwrap()).unwrap();
+    // 1 TiB of memory and a billion passes: must fail at once, not try.
+    f["kdf"]["m_cost_kib"] = serde_json::json!(1u64 << 30);
+    f["kdf"]["t_cost"] = serde_json::json!(1_000_000_000u64);
+    std::fs::write(&info.file, serde_json::to_vec(&f).unwrap()).unwrap();
+    let started = std::time::Instant::now();
+    assert!(w.export_mnemonic(&info.xpub, "pw").is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // A reopened wallet does not list it, and a garbage file next to it is ignored.
+    std::fs::write(dir.join("keys").join("junk.json"), b"{not json").unwrap();
+    drop(w);
+    let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+    assert!(w.list_keys().is_empty());
+}
+
+#[test]
+fn concurrent_key_creation_keeps_aliases_unique() {
+    let (w, _dir) = open("concurrent", Profile::Side);
+    let w = std::sync::Arc::new(w);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let w = std::sync::Arc::clone(&w);
+            std::thread::spawn(move || w.create_key("same", "pw").is_ok())
+        })
+        .collect();
+    let ok = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(ok, 1);
+    assert_eq!(w.list_keys().len(), 1);
+}

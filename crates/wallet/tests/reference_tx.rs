@@ -29,7 +29,11 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn block(height: u64) -> Block {
-    let blocks = load("vapor_blocks.json");
+    block_of("vapor", Profile::Side, height)
+}
+
+fn block_of(chain: &str, profile: Profile, height: u64) -> Block {
+    let blocks = load(&format!("{chain}_blocks.json"));
     let b = blocks
         .as_array()
         .unwrap()
@@ -38,15 +42,19 @@ fn block(height: u64) -> Block {
         .unwrap();
     Block::decode(
         &hex::decode(b["raw_block"].as_str().unwrap()).unwrap(),
-        Profile::Side,
+        profile,
         &Limits::default(),
     )
     .unwrap()
 }
 
 fn fixture_tx(name: &str) -> Value {
-    load("vapor_transactions.json")
-        .as_array()
+    fixture_tx_of("vapor", name)
+}
+
+fn fixture_tx_of(chain: &str, name: &str) -> Value {
+    let all = load(&format!("{chain}_transactions.json"));
+    all.as_array()
         .unwrap()
         .iter()
         .find(|t| t["name"] == name)
@@ -65,15 +73,19 @@ fn wallet_with(
     keys: &[&str],
     change_up_to: &[(&str, u64)],
 ) -> (Wallet, BTreeMap<String, String>) {
+    wallet_of("vapor", Profile::Side, name, keys, change_up_to)
+}
+
+fn wallet_of(
+    chain: &str,
+    profile: Profile,
+    name: &str,
+    keys: &[&str],
+    change_up_to: &[(&str, u64)],
+) -> (Wallet, BTreeMap<String, String>) {
     let addresses = load("addresses.json");
-    let v = &addresses["vapor"];
-    let w = Wallet::open(
-        &tmp(name),
-        Profile::Side,
-        Network::Devnet,
-        KdfParams::FAST_INSECURE,
-    )
-    .unwrap();
+    let v = &addresses[chain];
+    let w = Wallet::open(&tmp(name), profile, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
     for k in v["create_key"].as_array().unwrap() {
         if keys.contains(&k["alias"].as_str().unwrap()) {
             w.import_key(k["alias"].as_str().unwrap(), PW, k["mnemonic"].as_str().unwrap())
@@ -187,6 +199,13 @@ fn multisig_signed_by_two_parties_is_byte_identical_to_the_reference() {
         WitnessComponent::Data {
             value: hex::decode(witness[2].as_str().unwrap()).unwrap()
         }
+    );
+    // Gas: one 2-of-3 input costs the reference's M-of-N formula in VM gas.
+    let est = w.estimate_gas(&tpl).unwrap();
+    assert_eq!(est.vm_neu, (1131 * 3 + 72 * 2 + 659) * 200);
+    assert_eq!(
+        est.storage_neu,
+        i64::try_from(fx["raw_transaction"].as_str().unwrap().len() / 2).unwrap() * 200
     );
     // Bob signs: one of two.
     assert!(!w.sign(&mut tpl, PW).unwrap());
@@ -324,6 +343,47 @@ fn veto_of_a_locked_vote_is_refused_with_the_reference_code() {
     let err = w.build(&serde_json::from_value(req).unwrap(), 0).unwrap_err();
     assert!(matches!(err, WalletError::VoteLocked { .. }), "{err}");
     assert_eq!(err.reference_code(), "BTM704");
+}
+
+/// With the vote lock lifted (chain parameters with a vote maturity of 0), the same veto builds and
+/// signs to the node's exact bytes (the node mined it at height 10229, after the 10 000-block lock).
+#[test]
+fn veto_is_byte_identical_to_the_reference_once_unlocked() {
+    let fx = fixture_tx("veto_input");
+    let addresses = load("addresses.json");
+    let v = &addresses["vapor"];
+    let mut params = ledger::ChainParams::side_devnet();
+    params.vote_maturity = 0;
+    let w = Wallet::open_with_params(&tmp("veto-ok"), params, KdfParams::FAST_INSECURE).unwrap();
+    let alice = &v["create_key"][0];
+    w.import_key("alice", PW, alice["mnemonic"].as_str().unwrap())
+        .unwrap();
+    let a = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["alias"] == "alice")
+        .unwrap();
+    let ours = w
+        .create_account(
+            &[XPub::from_hex(a["xpubs"][0].as_str().unwrap()).unwrap()],
+            1,
+            "alice",
+        )
+        .unwrap();
+    w.derive_addresses("alice", false, 2).unwrap();
+    w.derive_addresses("alice", true, 8).unwrap();
+    w.apply_block(&block(176)).unwrap();
+    let mut req = fx["build_request"].clone();
+    req["actions"][0]["account_id"] = Value::String(ours.id.clone());
+    let mut tpl = w.build(&serde_json::from_value(req).unwrap(), 0).unwrap();
+    let tx = Transaction::decode(&tpl.raw_transaction, Profile::Side, &Limits::default()).unwrap();
+    assert_eq!(tx.id().to_hex(), fx["tx_id"].as_str().unwrap());
+    assert!(w.sign(&mut tpl, PW).unwrap());
+    assert_eq!(
+        hex::encode(&tpl.raw_transaction),
+        fx["raw_transaction"].as_str().unwrap()
+    );
 }
 
 #[test]
@@ -466,4 +526,124 @@ fn malformed_requests_are_typed_errors() {
     // Duration strings for ttl.
     let r: BuildRequest = serde_json::from_value(serde_json::json!({"actions":[],"ttl":"5m"})).unwrap();
     assert_eq!(r.ttl, 300_000);
+}
+
+/// Every wallet-built transaction of the fixtures whose inputs all come from one earlier fixture block:
+/// a wallet holding all four keys indexes that block alone, builds the node's request and signs it; the
+/// transaction ID and the signed bytes must be the node's. The change addresses the node had used before
+/// are marked used here first (found by the change output's program among the node's `list-addresses`).
+/// Every wallet-built transaction of the fixtures whose inputs all come from one earlier fixture block:
+/// a wallet holding all the keys indexes that block alone, builds the node's request and signs it; the
+/// transaction ID and the signed bytes must be the node's. The change addresses the node had used before
+/// are marked used here first (found by the change output's program among the node's `list-addresses`).
+fn reproduce(chain: &str, profile: Profile, cases: &[(&str, u64)], extra_change: &[(&str, &str, u64)]) {
+    let addresses = load("addresses.json");
+    let listed = &addresses[chain]["list_addresses"];
+    let keys: Vec<String> = addresses[chain]["create_key"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alias"].as_str().unwrap().to_string())
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    for &(name, funding) in cases {
+        let fx = fixture_tx_of(chain, name);
+        let mut change_up_to: Vec<(String, u64)> = Vec::new();
+        for out in fx["decoded"]["outputs"].as_array().unwrap() {
+            for (alias, list) in listed.as_object().unwrap() {
+                for e in list.as_array().unwrap() {
+                    if e["change"] == true && e["control_program"] == out["control_program"] {
+                        let before = e["key_index"].as_u64().unwrap() - 1;
+                        match change_up_to.iter_mut().find(|(a, _)| a == alias) {
+                            Some((_, n)) => *n = (*n).min(before),
+                            None => change_up_to.push((alias.clone(), before)),
+                        }
+                    }
+                }
+            }
+        }
+        for (case, alias, n) in extra_change {
+            if *case == name {
+                change_up_to.push((alias.to_string(), *n));
+            }
+        }
+        let change: Vec<(&str, u64)> = change_up_to.iter().map(|(a, n)| (a.as_str(), *n)).collect();
+        let (w, ids) = wallet_of(chain, profile, name, &keys, &change);
+        w.apply_block(&block_of(chain, profile, funding)).unwrap();
+        let mut req = fx["build_request"].clone();
+        for a in req["actions"].as_array_mut().unwrap() {
+            if let Some(Value::String(id)) = a.get_mut("account_id") {
+                *id = ids[id.as_str()].clone();
+            }
+        }
+        let mut tpl = w
+            .build(&serde_json::from_value(req).unwrap(), 0)
+            .unwrap_or_else(|e| panic!("{chain} {name}: {e}"));
+        let tx = Transaction::decode(&tpl.raw_transaction, profile, &Limits::default()).unwrap();
+        assert_eq!(tx.id().to_hex(), fx["tx_id"].as_str().unwrap(), "{chain} {name}");
+        assert_eq!(tpl.fee, fx["decoded"]["fee"].as_u64().unwrap(), "{chain} {name}");
+        assert!(w.sign(&mut tpl, PW).unwrap(), "{chain} {name}");
+        assert_eq!(
+            hex::encode(&tpl.raw_transaction),
+            fx["raw_transaction"].as_str().unwrap(),
+            "{chain} {name}"
+        );
+    }
+}
+
+#[test]
+fn every_single_block_funded_vapor_transaction_is_byte_identical() {
+    reproduce(
+        "vapor",
+        Profile::Side,
+        &[
+            ("retire_btm", 150),
+            ("cross_chain_out", 174),
+            ("vote_output", 175),
+            ("spend_custom_asset_alice_to_bob", 197),
+            ("multi_output_with_time_range", 149),
+            ("control_program_output", 1275),
+        ],
+        // `list-addresses` was recorded before `control_program_output`, so its change address is not
+        // listed. Alice had used change addresses 1 to 8 by then, so its change is address 9 (the
+        // matching transaction ID confirms it).
+        &[("control_program_output", "alice", 8)],
+    );
+}
+
+#[test]
+fn every_single_block_funded_bytom_transaction_is_byte_identical() {
+    reproduce(
+        "bytom",
+        Profile::Main,
+        &[
+            ("spend_asset_alice_to_bob", 108),
+            ("retire_asset", 111),
+            ("retire_btm", 113),
+            ("spend_miner_to_multisig", 117),
+            ("multisig_2of3_spend_to_alice", 119),
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn concurrent_builds_never_spend_the_same_output_twice() {
+    let (w, _) = wallet_with("concurrent-build", &["alice"], &[]);
+    w.apply_block(&block(110)).unwrap();
+    let w = Arc::new(w);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let w = Arc::clone(&w);
+            std::thread::spawn(move || w.build(&build_request("spend_alice_to_bob_with_change"), 0))
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| e.reference_code() == "BTM702")
+    );
 }
