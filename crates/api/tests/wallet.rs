@@ -378,3 +378,52 @@ async fn the_wallet_follows_the_chain_on_its_own() {
     wait_for(3).await;
     srv.shutdown().await;
 }
+
+/// A vote output built by the wallet shows in the account's votes and in the chain's vote tally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn votes_show_per_account_and_in_the_chain_tally() {
+    let dir = TempDir::new("votes-wallet");
+    let n = wallet_node(dir.path());
+    let srv = start(n.chain.clone(), Some(n.wallet.clone()), None, 1 << 20).await;
+    let addr = srv.local_addr();
+    let btm = AssetId::BTM.to_hex();
+    let candidate = "ab".repeat(64);
+    let vote = 300_000_000u64;
+    let template = ok(
+        addr,
+        "/build-transaction",
+        json!({"actions": [
+            {"type": "spend_account", "account_alias": "funder", "asset_id": btm, "amount": vote + FEE},
+            {"type": "vote_output", "address": n.funder_address, "vote": candidate, "asset_id": btm, "amount": vote},
+        ]}),
+    )
+    .await;
+    let signed = ok(
+        addr,
+        "/sign-transaction",
+        json!({"password": FUNDER_PASSWORD, "transaction": template}),
+    )
+    .await;
+    assert_eq!(signed["sign_complete"], true);
+    ok(
+        addr,
+        "/submit-transaction",
+        json!({"raw_transaction": signed["transaction"]["raw_transaction"]}),
+    )
+    .await;
+    produce(&n.chain).await;
+    let votes = ok(addr, "/list-account-votes", json!({"account_alias": "funder"})).await;
+    assert_eq!(
+        votes,
+        json!([{
+            "account_id": n.funder_id,
+            "account_alias": "funder",
+            "total_vote_number": vote,
+            "vote_details": [{"vote": candidate, "vote_number": vote}],
+        }])
+    );
+    let tally = ok(addr, "/get-vote-result", json!({"block_height": 1})).await;
+    assert_eq!(tally, json!([{"vote": candidate, "vote_number": vote}]));
+    assert_eq!(ok(addr, "/list-account-votes", json!({})).await, votes);
+    srv.shutdown().await;
+}
