@@ -258,12 +258,10 @@ impl Feed {
         }
     }
 
-    /// A feed stream for one client, `None` when too many are connected. With `only_tx`, only that
-    /// transaction's status events.
-    pub(crate) fn stream(
-        &self,
-        only_tx: Option<Hash>,
-    ) -> Option<Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<>>> {
+    /// The events one client sees, `None` when too many clients are connected (or the server is
+    /// closing). With `only_tx`, only that transaction's status events. The stream ends when the
+    /// client falls more than [`EVENT_BUFFER`] events behind.
+    pub(crate) fn events(&self, only_tx: Option<Hash>) -> Option<impl Stream<Item = Event> + use<>> {
         let guard = SubscriberGuard::new(self.subscribers.clone())?;
         let rx = self.events.subscribe();
         let closing = self.closing.subscribe();
@@ -272,33 +270,46 @@ impl Feed {
         }
         let filter = only_tx.map(|h| h.to_hex());
         let state = (rx, closing, guard, filter);
-        let stream = futures_util::stream::unfold(state, |(mut rx, mut closing, guard, filter)| async move {
-            loop {
-                let received = tokio::select! {
-                    r = rx.recv() => r,
-                    _ = closing.changed() => return None,
-                };
-                match received {
-                    Ok(e) => {
-                        if let Some(f) = &filter {
-                            match &e {
-                                Event::Tx(t) if &t.tx_id == f => {}
-                                _ => continue,
+        Some(futures_util::stream::unfold(
+            state,
+            |(mut rx, mut closing, guard, filter)| async move {
+                loop {
+                    let received = tokio::select! {
+                        r = rx.recv() => r,
+                        _ = closing.changed() => return None,
+                    };
+                    match received {
+                        Ok(e) => {
+                            if let Some(f) = &filter {
+                                match &e {
+                                    Event::Tx(t) if &t.tx_id == f => {}
+                                    _ => continue,
+                                }
                             }
+                            return Some((e, (rx, closing, guard, filter)));
                         }
-                        let sse = SseEvent::default().event(e.name()).data(e.data());
-                        return Some((Ok(sse), (rx, closing, guard, filter)));
+                        // Too slow: drop this client rather than buffer for it.
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::debug!(missed = n, "dropping a slow event feed client");
+                            return None;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
                     }
-                    // Too slow: drop this client rather than buffer for it.
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::debug!(missed = n, "dropping a slow event feed client");
-                        return None;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
                 }
-            }
+            },
+        ))
+    }
+
+    /// [`Feed::events`] as Server-Sent Events (`event: block|tx`, `data: JSON`).
+    pub(crate) fn stream(
+        &self,
+        only_tx: Option<Hash>,
+    ) -> Option<Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<>>> {
+        let events = self.events(only_tx)?;
+        let sse = futures_util::StreamExt::map(events, |e| {
+            Ok::<_, Infallible>(SseEvent::default().event(e.name()).data(e.data()))
         });
-        Some(Sse::new(stream).keep_alive(KeepAlive::default()))
+        Some(Sse::new(sse).keep_alive(KeepAlive::default()))
     }
 }
 
@@ -506,5 +517,73 @@ async fn catch_up_all(chain: &Arc<ChainService>, followers: &[Arc<dyn Follower>]
     .await;
     if let Err(e) = r {
         tracing::error!(error = %e, "follower task failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    fn tx_event(n: u8) -> Event {
+        Feed::tx_event(&Hash([n; 32]), "pending", None, None)
+    }
+
+    #[tokio::test]
+    async fn a_client_that_falls_behind_is_dropped() {
+        let feed = Feed::new();
+        let mut slow = Box::pin(feed.events(None).unwrap());
+        let mut fast = Box::pin(feed.events(None).unwrap());
+        for i in 0..EVENT_BUFFER + 10 {
+            feed.publish(tx_event(u8::try_from(i % 200).unwrap()));
+            // The fast client keeps up.
+            assert!(fast.next().await.is_some());
+        }
+        // The slow one missed events: its stream ends instead of buffering more.
+        assert!(slow.next().await.is_none());
+        feed.publish(tx_event(1));
+        assert_eq!(fast.next().await, Some(tx_event(1)));
+    }
+
+    #[tokio::test]
+    async fn clients_are_capped_and_closing_ends_streams() {
+        let feed = Feed::new();
+        let mut held: Vec<_> = (0..MAX_SUBSCRIBERS)
+            .map(|_| Box::pin(feed.events(None).unwrap()))
+            .collect();
+        assert!(feed.events(None).is_none(), "one too many");
+        held.pop();
+        assert!(feed.events(None).is_some(), "a slot freed");
+        feed.close();
+        assert!(held[0].next().await.is_none());
+        assert!(feed.events(None).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_filter_keeps_one_transaction() {
+        let feed = Feed::new();
+        let mut only = Box::pin(feed.events(Some(Hash([2; 32]))).unwrap());
+        feed.publish(tx_event(1));
+        feed.publish(Event::Block(BlockEvent {
+            height: 1,
+            hash: String::new(),
+            tx_count: 1,
+            is_final: true,
+        }));
+        feed.publish(tx_event(2));
+        assert_eq!(only.next().await, Some(tx_event(2)));
+    }
+
+    #[test]
+    fn the_tracked_set_is_bounded() {
+        let mut t = TrackedSet::default();
+        for i in 0..MAX_TRACKED + 5 {
+            let mut h = [0u8; 32];
+            h[..8].copy_from_slice(&u64::try_from(i).unwrap().to_le_bytes());
+            t.insert(Hash(h), Tracked::Pending);
+        }
+        assert_eq!(t.state.len(), MAX_TRACKED);
+        assert_eq!(t.order.len(), MAX_TRACKED);
     }
 }

@@ -6,7 +6,8 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -183,6 +184,21 @@ impl utoipa::Modify for BearerAuth {
 
 pub(crate) type RestResult<T> = Result<T, RestError>;
 
+/// One path parameter. A segment that does not decode (bad percent-encoding, not UTF-8) is a 400 in
+/// the REST failure shape rather than the framework's plain-text answer.
+pub(crate) struct Segment(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segment {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(s)) => Ok(Segment(s)),
+            Err(e) => Err(ApiError::bad_request(format!("bad path parameter: {e}")).into()),
+        }
+    }
+}
+
 fn block_by(state: &AppState, id: &str) -> Result<Block, ApiError> {
     let store = state.chain.store();
     let hash = if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
@@ -232,7 +248,7 @@ pub(crate) async fn block_tip(State(state): Shared) -> RestResult<Json<RestBlock
 #[utoipa::path(get, path = "/v1/blocks/{id}", tag = "chain",
     params(("id" = String, Path, description = "height (decimal) or hash (64 hex characters)")),
     responses((status = 200, body = RestBlock), (status = 400, body = RestErrorBody), (status = 404, body = RestErrorBody)))]
-pub(crate) async fn block(State(state): Shared, Path(id): Path<String>) -> RestResult<Json<RestBlock>> {
+pub(crate) async fn block(State(state): Shared, Segment(id): Segment) -> RestResult<Json<RestBlock>> {
     let block = block_by(&state, id.trim())?;
     Ok(Json(rest_block(&block)))
 }
@@ -241,7 +257,7 @@ pub(crate) async fn block(State(state): Shared, Path(id): Path<String>) -> RestR
 #[utoipa::path(get, path = "/v1/transactions/{id}", tag = "chain",
     params(("id" = String, Path, description = "transaction ID (64 hex characters)")),
     responses((status = 200, body = RestTx), (status = 400, body = RestErrorBody), (status = 404, body = RestErrorBody)))]
-pub(crate) async fn transaction(State(state): Shared, Path(id): Path<String>) -> RestResult<Json<RestTx>> {
+pub(crate) async fn transaction(State(state): Shared, Segment(id): Segment) -> RestResult<Json<RestTx>> {
     let tx_id = handlers::parse_hash("transaction id", &id)?;
     let store = state.chain.store();
     let Some(loc) = store.tx_location(&tx_id).map_err(handlers::store_err)? else {
@@ -299,7 +315,7 @@ pub(crate) async fn submit(State(state): Shared, headers: HeaderMap, body: Body)
 #[utoipa::path(get, path = "/v1/assets/{id}", tag = "chain",
     params(("id" = String, Path, description = "asset ID (64 hex characters)")),
     responses((status = 200, body = RestAsset), (status = 400, body = RestErrorBody), (status = 404, body = RestErrorBody)))]
-pub(crate) async fn asset(State(state): Shared, Path(id): Path<String>) -> RestResult<Json<RestAsset>> {
+pub(crate) async fn asset(State(state): Shared, Segment(id): Segment) -> RestResult<Json<RestAsset>> {
     let asset = AssetId::from_hex(id.trim())
         .map_err(|e| ApiError::bad_request(format!("asset id must be 64 hex characters: {e}")))?;
     let seen = state.assets.get(&asset);
@@ -364,7 +380,7 @@ fn scan_store(state: &AppState, program: &[u8]) -> Result<(Vec<RestUtxo>, u64), 
     responses((status = 200, body = RestAddressUtxos), (status = 400, body = RestErrorBody)))]
 pub(crate) async fn address_utxos(
     State(state): Shared,
-    Path(address): Path<String>,
+    Segment(address): Segment,
 ) -> RestResult<Json<RestAddressUtxos>> {
     let params = state.chain.params();
     let program = types::address::address_to_program(address.trim(), params.profile, params.network)

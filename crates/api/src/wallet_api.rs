@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use crypto::chainkd::XPub;
@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::error::{ApiError, RestError};
 use crate::events::Follower;
 use crate::handlers::{self, Shared, read, respond, success};
-use crate::rest::{RestResult, RestUtxo};
+use crate::rest::{RestResult, RestUtxo, Segment};
 use crate::view;
 
 /// Keeps the wallet's index at the chain tip: applies every stored block the wallet has not seen.
@@ -68,7 +68,12 @@ impl WalletSync {
                 None => 0,
             };
             if next > self.chain.tip().height {
-                return Ok(());
+                // Reservations of built transactions that were never submitted lapse with time.
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                    .unwrap_or(0);
+                return self.wallet.expire_reservations(now).map_err(|e| e.to_string());
             }
             let block = store
                 .block_at(next)
@@ -706,30 +711,37 @@ pub(crate) async fn address_utxos(
         return Ok(None);
     }
     let (address, program) = (address.to_string(), program.to_vec());
+    let chain = state.chain.clone();
     with_wallet(state, true, move |w| {
         if !w.validate_address(&address).is_local {
             return Ok(None);
         }
         let utxos = w.unspent_outputs(None, None).map_err(wallet_err)?;
-        Ok(Some(
-            utxos
-                .into_iter()
-                .filter(|u| u.program == program)
-                .map(rest_utxo)
-                .collect(),
-        ))
+        let mine: Vec<wallet::WalletUtxo> = utxos.into_iter().filter(|u| u.program == program).collect();
+        rest_utxos(&chain, mine).map(Some)
     })
     .await
 }
 
-fn rest_utxo(u: wallet::WalletUtxo) -> RestUtxo {
-    RestUtxo {
-        output_id: u.id.to_hex(),
-        asset_id: u.asset_id.to_hex(),
-        amount: u.amount,
-        control_program: hex::encode(&u.program),
-        height: u.valid_height,
+/// The REST view of the wallet's outputs, with the height of the block that created each (from the
+/// store). An output the store no longer holds was spent in a block the wallet has not read yet: it
+/// is left out.
+fn rest_utxos(chain: &ChainService, utxos: Vec<wallet::WalletUtxo>) -> Result<Vec<RestUtxo>, ApiError> {
+    let store = chain.store();
+    let mut out = Vec::with_capacity(utxos.len());
+    for u in utxos {
+        let Some(entry) = store.utxo_entry(&u.id).map_err(handlers::store_err)? else {
+            continue;
+        };
+        out.push(RestUtxo {
+            output_id: u.id.to_hex(),
+            asset_id: u.asset_id.to_hex(),
+            amount: u.amount,
+            control_program: hex::encode(&u.program),
+            height: entry.height,
+        });
     }
+    Ok(out)
 }
 
 /// REST: authentication first, then a wallet; an unknown account is a 404 here.
@@ -769,7 +781,7 @@ pub(crate) async fn rest_accounts(
 pub(crate) async fn rest_account(
     State(state): Shared,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> RestResult<Json<wallet::Account>> {
     rest_wallet(&state, &headers, move |w| resolve_account(w, id.trim())).await
 }
@@ -782,7 +794,7 @@ pub(crate) async fn rest_account(
 pub(crate) async fn rest_account_balances(
     State(state): Shared,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> RestResult<Json<Value>> {
     rest_wallet(&state, &headers, move |w| {
         let account = resolve_account(w, id.trim())?;
@@ -800,12 +812,13 @@ pub(crate) async fn rest_account_balances(
 pub(crate) async fn rest_account_utxos(
     State(state): Shared,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Segment(id): Segment,
 ) -> RestResult<Json<Vec<RestUtxo>>> {
+    let chain = state.chain.clone();
     rest_wallet(&state, &headers, move |w| {
         let account = resolve_account(w, id.trim())?;
         let u = w.unspent_outputs(Some(&account.id), None).map_err(wallet_err)?;
-        Ok(u.into_iter().map(rest_utxo).collect())
+        rest_utxos(&chain, u)
     })
     .await
 }

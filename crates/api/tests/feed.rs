@@ -503,3 +503,40 @@ async fn vote_result_tallies_vote_outputs() {
     );
     srv.shutdown().await;
 }
+
+/// More blocks than the chain's broadcast holds (256), produced back to back: the feed still shows
+/// every block once, in order (what the broadcast missed is read from the store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_shows_every_block_in_order_even_past_the_broadcast_buffer() {
+    let dir = TempDir::new("burst");
+    let (_, program) = key();
+    let (chain, _) = open_chain(dir.path(), &program);
+    let srv = start(chain.clone(), None, None, 1 << 20).await;
+    let addr = srv.local_addr();
+    let feed = tokio::task::spawn_blocking(move || open_feed(addr, "/v1/events"))
+        .await
+        .unwrap();
+    let blocks = 300u64;
+    let c = chain.clone();
+    tokio::task::spawn_blocking(move || {
+        for i in 0..blocks {
+            c.produce_block(1_800_000_000_000 + i).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let tip = chain.tip();
+    tokio::task::spawn_blocking(move || {
+        for h in 1..=blocks {
+            let (name, b) = feed.next();
+            assert_eq!(name, "block");
+            assert_eq!(b["height"], h, "{b}");
+            if h == blocks {
+                assert_eq!(b["hash"], tip.hash.to_hex());
+            }
+        }
+    })
+    .await
+    .unwrap();
+    srv.shutdown().await;
+}

@@ -359,6 +359,8 @@ async fn every_endpoint_answers_bad_input_with_a_4xx_and_changes_nothing() {
         ("/v1/accounts/funder/utxos", None),
         ("/v1/events?tx=zz", None),
         ("/v1/nothing/here", None),
+        ("/v1/blocks/%FF%FE", None),
+        ("/v1/accounts/%C3%28/utxos", Some(BEARER)),
     ];
     for (path, auth) in rest_cases {
         let r = get(addr, path, auth).await;

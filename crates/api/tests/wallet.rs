@@ -60,8 +60,13 @@ async fn key_account_receiver_payment_and_balances() {
     let amount = 10_000_000_000;
     let (tx_id, steps) = pay(addr, "funder", &alice_address, amount, FEE, &[FUNDER_PASSWORD]).await;
     assert_eq!(steps, vec![true]);
+    assert!(
+        n.wallet.reserved_outputs().unwrap() > 0,
+        "building reserves the spent outputs"
+    );
     produce(&n.chain).await;
     assert_eq!(btm_balance(addr, "alice").await, amount);
+    assert_eq!(n.wallet.reserved_outputs().unwrap(), 0, "inclusion releases them");
     assert_eq!(btm_balance(addr, "funder").await, funded - amount - FEE);
 
     // The wallet's annotated view of its own transaction.
@@ -132,6 +137,7 @@ async fn key_account_receiver_payment_and_balances() {
     assert_eq!(s, 200);
     assert_eq!(ru[0]["amount"], amount);
     assert_eq!(ru[0]["output_id"], u[0]["id"]);
+    assert_eq!(ru[0]["height"], 1, "created in block 1");
     let (s, au) = get(addr, &format!("/v1/addresses/{alice_address}/utxos"), None).await;
     assert_eq!(s, 200, "{au}");
     assert_eq!(au["source"], "wallet");
@@ -338,5 +344,86 @@ async fn wallet_endpoints_without_a_wallet_say_so() {
         let r = call(addr, path, body).await;
         assert_fail(&r, 400, "BTM005");
     }
+    srv.shutdown().await;
+}
+
+/// The follower task catches the wallet up from its indexed tip on start and then follows new
+/// blocks by itself (no request needed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wallet_follows_the_chain_on_its_own() {
+    let dir = TempDir::new("follow");
+    let n = wallet_node(dir.path());
+    produce(&n.chain).await;
+    produce(&n.chain).await;
+    assert_eq!(
+        n.wallet.indexed_tip().unwrap(),
+        None,
+        "nothing indexed before the server starts"
+    );
+    let srv = start(n.chain.clone(), Some(n.wallet.clone()), None, 1 << 20).await;
+    let wait_for = |height: u64| {
+        let (w, c) = (n.wallet.clone(), n.chain.clone());
+        async move {
+            for _ in 0..200 {
+                if w.indexed_tip().unwrap() == Some((height, c.tip().hash)) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("the wallet did not reach height {height}: {:?}", w.indexed_tip());
+        }
+    };
+    wait_for(2).await;
+    produce(&n.chain).await;
+    wait_for(3).await;
+    srv.shutdown().await;
+}
+
+/// A vote output built by the wallet shows in the account's votes and in the chain's vote tally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn votes_show_per_account_and_in_the_chain_tally() {
+    let dir = TempDir::new("votes-wallet");
+    let n = wallet_node(dir.path());
+    let srv = start(n.chain.clone(), Some(n.wallet.clone()), None, 1 << 20).await;
+    let addr = srv.local_addr();
+    let btm = AssetId::BTM.to_hex();
+    let candidate = "ab".repeat(64);
+    let vote = 300_000_000u64;
+    let template = ok(
+        addr,
+        "/build-transaction",
+        json!({"actions": [
+            {"type": "spend_account", "account_alias": "funder", "asset_id": btm, "amount": vote + FEE},
+            {"type": "vote_output", "address": n.funder_address, "vote": candidate, "asset_id": btm, "amount": vote},
+        ]}),
+    )
+    .await;
+    let signed = ok(
+        addr,
+        "/sign-transaction",
+        json!({"password": FUNDER_PASSWORD, "transaction": template}),
+    )
+    .await;
+    assert_eq!(signed["sign_complete"], true);
+    ok(
+        addr,
+        "/submit-transaction",
+        json!({"raw_transaction": signed["transaction"]["raw_transaction"]}),
+    )
+    .await;
+    produce(&n.chain).await;
+    let votes = ok(addr, "/list-account-votes", json!({"account_alias": "funder"})).await;
+    assert_eq!(
+        votes,
+        json!([{
+            "account_id": n.funder_id,
+            "account_alias": "funder",
+            "total_vote_number": vote,
+            "vote_details": [{"vote": candidate, "vote_number": vote}],
+        }])
+    );
+    let tally = ok(addr, "/get-vote-result", json!({"block_height": 1})).await;
+    assert_eq!(tally, json!([{"vote": candidate, "vote_number": vote}]));
+    assert_eq!(ok(addr, "/list-account-votes", json!({})).await, votes);
     srv.shutdown().await;
 }
