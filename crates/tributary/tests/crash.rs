@@ -253,9 +253,42 @@ fn sigkill_under_load_loses_nothing() {
     );
     let token = node.startup["access_token"].as_str().unwrap().to_string();
     node.auth = format!("Bearer {token}");
+    // The dev account is a wallet account: it pays 16 outputs to a key of the test's own (build, sign
+    // with the dev password, submit), and the lanes start from those once they are in a block.
     let account = node.startup["dev_account"].clone();
-    let xprv = XPrv::from_hex(account["xprv"].as_str().unwrap()).unwrap();
-    let program = hex::decode(account["control_program"].as_str().unwrap()).unwrap();
+    let xprv = XPrv::generate(&mut OsRng);
+    let program = node::genesis::p2wpkh_program_of(&xprv.xpub());
+    let password = std::fs::read_to_string(account["password_file"].as_str().unwrap()).unwrap();
+    let btm = "ff".repeat(32);
+    let mut actions = vec![
+        json!({"type": "spend_account", "account_alias": "dev", "asset_id": btm, "amount": 16 * 10_000_000_000u64 + FEE}),
+    ];
+    for _ in 0..16 {
+        actions.push(json!({"type": "control_program", "control_program": hex::encode(&program), "asset_id": btm, "amount": 10_000_000_000u64}));
+    }
+    let (status, built) = node.post("/build-transaction", &json!({ "actions": actions }));
+    assert_eq!(status, 200, "{built}");
+    let (status, signed) = node.post(
+        "/sign-transaction",
+        &json!({"password": password.trim_end(), "transaction": built["data"]}),
+    );
+    assert_eq!(status, 200, "{signed}");
+    let raw = signed["data"]["transaction"]["raw_transaction"].as_str().unwrap();
+    let funding = Transaction::decode(&hex::decode(raw).unwrap(), Profile::Side, &Limits::default()).unwrap();
+    let (status, v) = node.post("/submit-transaction", &json!({ "raw_transaction": raw }));
+    assert_eq!(status, 200, "{v}");
+    let waiting = Instant::now();
+    while node
+        .post("/get-transaction", &json!({ "tx_id": funding.id().to_hex() }))
+        .0
+        != 200
+    {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "the funding transaction was not included"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let genesis_hex = std::fs::read_to_string(data.join("genesis.hex")).unwrap();
     let genesis = Block::decode(
         &hex::decode(genesis_hex.trim()).unwrap(),
@@ -264,7 +297,7 @@ fn sigkill_under_load_loses_nothing() {
     )
     .unwrap();
     let mut load = Load {
-        lanes: coins_of(&genesis.transactions()[1], &program)
+        lanes: coins_of(&funding, &program)
             .into_iter()
             .map(|start| Lane {
                 start,
