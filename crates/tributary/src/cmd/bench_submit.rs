@@ -320,4 +320,36 @@ mod tests {
         assert_eq!(percentile(&[3.0], 990), 3.0);
         assert_eq!(percentile(&[], 500), 0.0);
     }
+
+    /// A small run: every transaction is submitted and included, and the figures agree with each
+    /// other (no timing is asserted).
+    #[test]
+    fn small_run_includes_everything() {
+        let opts = BenchSubmitOpts {
+            txs: 60,
+            clients: 3,
+            batch: 2,
+            block_interval_ms: 100,
+        };
+        let r = run(&opts).unwrap();
+        assert_eq!(r["txs"], 60);
+        assert_eq!(r["included"], 60);
+        let l = &r["latency_ms"];
+        let (p50, p99, max) = (
+            l["p50"].as_f64().unwrap(),
+            l["p99"].as_f64().unwrap(),
+            l["max"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{r}");
+        let blocks = r["blocks_with_bench_txs"].as_u64().unwrap();
+        assert!(blocks >= 1 && blocks <= r["blocks"].as_u64().unwrap(), "{r}");
+        assert!(r["max_txs_per_block"].as_u64().unwrap() * blocks >= 60, "{r}");
+        for bad in [
+            BenchSubmitOpts { txs: 0, ..opts },
+            BenchSubmitOpts { clients: 0, ..opts },
+            BenchSubmitOpts { batch: 0, ..opts },
+        ] {
+            assert!(run(&bad).is_err());
+        }
+    }
 }
