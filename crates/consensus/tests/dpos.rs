@@ -2,8 +2,8 @@
 //! DPoS elections over real ledger structures: blocks of vote, veto and registration transactions.
 
 use consensus::dpos::{
-    ConsensusKey, DposConfig, DposError, ElectionEvent, ElectionState, IgnoredReason, Position, Registration,
-    RegistrationError, SetSource, Validator, apply_block, registration_program,
+    ChainId, DposConfig, DposError, ElectionEvent, ElectionState, IgnoredReason, Position, ProvenKey,
+    Registration, RegistrationError, SetSource, Validator, apply_block, registration_program,
 };
 use crypto::bls::SecretKey;
 use crypto::chainkd::{XPrv, XPub};
@@ -37,8 +37,8 @@ fn bls(n: u8) -> SecretKey {
     SecretKey::from_seed(&[n; 32])
 }
 
-fn key(n: u8) -> ConsensusKey {
-    ConsensusKey::from(&bls(n).public_key())
+fn key(n: u8) -> ProvenKey {
+    ProvenKey::from_secret(&bls(n))
 }
 
 fn genesis() -> Vec<Validator> {
@@ -53,6 +53,8 @@ fn genesis() -> Vec<Validator> {
 }
 
 const GENESIS: Hash = Hash([0x47; 32]);
+/// Registrations on the test chain name its genesis hash.
+const CHAIN: ChainId = ChainId([0x47; 32]);
 
 fn state() -> ElectionState {
     ElectionState::new(config(), GENESIS, genesis()).unwrap()
@@ -148,7 +150,12 @@ fn reg_tx(nonce: u64, candidate: u8, sequence: u64, bls_seed: u8) -> Transaction
     tx(
         vec![spend(nonce, 1)],
         vec![
-            registration_output(registration_program(&xprv(candidate), sequence, &bls(bls_seed))),
+            registration_output(registration_program(
+                &CHAIN,
+                &xprv(candidate),
+                sequence,
+                &bls(bls_seed),
+            )),
             TxOutput::new(
                 OutputKind::Control,
                 AssetId::BTM,
@@ -595,18 +602,8 @@ fn registrations_in_blocks() {
         ElectionEvent::Registered { sequence: 5, .. }
     ));
     assert_eq!(chain.state.candidates()[&xpub(1)].consensus_key, key(11));
-    let copied = Registration {
-        candidate: xpub(2),
-        sequence: 1,
-        consensus_key: key(11),
-        proof: bls(11).prove_possession().to_bytes(),
-        signature: [0; 64],
-    };
-    let msg = Registration::signing_message(&copied.candidate, 1, &copied.consensus_key, &copied.proof);
-    let copied = Registration {
-        signature: xprv(2).sign(&msg),
-        ..copied
-    };
+    // The key's owner registering it for a second xpub (a correct binding) is refused too.
+    let copied = Registration::sign(&CHAIN, &xprv(2), 1, &bls(11));
     let change = chain
         .push(vec![
             first,
@@ -626,12 +623,12 @@ fn registrations_in_blocks() {
     );
     assert!(change.candidates.is_empty() && change.key_owners.is_empty());
     // A bad signature, a truncated program and a registration in a vote output.
-    let mut bad = Registration::sign(&xprv(3), 1, &bls(13));
+    let mut bad = Registration::sign(&CHAIN, &xprv(3), 1, &bls(13));
     bad.signature[5] ^= 0x40;
-    let mut truncated = registration_program(&xprv(3), 1, &bls(13));
+    let mut truncated = registration_program(&CHAIN, &xprv(3), 1, &bls(13));
     truncated.truncate(200);
     let mut in_vote = vote_output(&xpub(3), 5);
-    in_vote.commitment.control_program = registration_program(&xprv(3), 1, &bls(13));
+    in_vote.commitment.control_program = registration_program(&CHAIN, &xprv(3), 1, &bls(13));
     let change = chain
         .push(vec![
             tx(vec![spend(4, 0)], vec![registration_output(bad.to_program())]),
@@ -851,15 +848,15 @@ proptest! {
             p.append(&mut bytes);
             bytes = p;
         }
-        let _ = consensus::dpos::parse_registration(&bytes);
+        let _ = consensus::dpos::parse_registration(&CHAIN, &bytes);
     }
 
     #[test]
     fn mutated_registrations_never_panic_and_never_verify_with_a_changed_field(
-        pos in 23usize..309, flip in 1u8..=255,
+        pos in 23usize..407, flip in 1u8..=255,
     ) {
-        let mut p = registration_program(&xprv(1), 1, &bls(1));
+        let mut p = registration_program(&CHAIN, &xprv(1), 1, &bls(1));
         p[pos] ^= flip;
-        prop_assert!(consensus::dpos::parse_registration(&p).is_err());
+        prop_assert!(consensus::dpos::parse_registration(&CHAIN, &p).is_err());
     }
 }
