@@ -195,6 +195,14 @@ impl RoundRewards {
     pub fn is_empty(&self) -> bool {
         self.validators.is_empty() && self.voters.is_empty()
     }
+
+    /// Neu to pay in all (validators and voters), `None` on overflow. It equals the sum of the round's
+    /// block rewards exactly: shares are rounded down and the validator keeps the remainder.
+    pub fn total(&self) -> Option<u64> {
+        let validators = self.validators.iter().map(|r| r.amount);
+        let voters = self.voters.iter().map(|v| v.amount);
+        validators.chain(voters).try_fold(0u64, u64::checked_add)
+    }
 }
 
 /// Running reward total of one validator in the current round.
