@@ -569,6 +569,7 @@ mod tests {
         let program = registration_program(&CHAIN, &xprv, 7, &bls);
         assert_eq!(program.len(), REGISTRATION_PROGRAM_LEN);
         assert_eq!(REGISTRATION_PROGRAM_LEN, 407);
+        assert_eq!(MESSAGE_LEN, 173);
         let reg = parse_registration(&CHAIN, &program).unwrap().unwrap();
         assert_eq!(reg.candidate, xprv.xpub());
         assert_eq!(reg.sequence, 7);

@@ -1243,3 +1243,58 @@ impl Builder<'_> {
         Ok(Some(reg))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn xpub(n: u8) -> XPub {
+        XPub::from_bytes([n; EXTENDED_KEY_LEN])
+    }
+
+    proptest! {
+        /// Whatever the earnings, votes and share, settling pays out exactly what was earned, each
+        /// validator keeping at least its unshared part.
+        #[test]
+        fn settling_creates_and_loses_nothing(
+            earned in prop::collection::vec((1u8..6, 0u64..1_000_000_000_000, 1u64..50), 1..5),
+            votes in prop::collection::vec((1u8..6, 1u64..(1 << 62), 0u64..4, 0u8..4), 0..12),
+            percent in 0u8..=100,
+        ) {
+            let config = DposConfig::new(3, 1, 1, 1, 1, 0, 0).unwrap().with_voter_share(percent).unwrap();
+            let tallies: BTreeMap<XPub, RewardTally> = earned
+                .iter()
+                .map(|&(v, amount, blocks)| (xpub(v), RewardTally { blocks, amount }))
+                .collect();
+            let records: BTreeMap<Hash, VoteRecord> = votes
+                .iter()
+                .enumerate()
+                .map(|(i, &(v, amount, height, voter))| {
+                    let mut id = [0u8; 32];
+                    id[0] = u8::try_from(i).unwrap();
+                    let record = VoteRecord { candidate: xpub(v), amount, height, program: vec![voter] };
+                    (Hash(id), record)
+                })
+                .collect();
+            let rewards = settle(&config, 2, &tallies, &records).unwrap();
+            let earned_total: u64 = tallies.values().map(|t| t.amount).sum();
+            prop_assert_eq!(rewards.total(), Some(earned_total));
+            for r in &rewards.validators {
+                let pool = u128::from(r.earned) * u128::from(percent) / 100;
+                prop_assert!(u128::from(r.amount) >= u128::from(r.earned) - pool);
+                prop_assert_eq!(r.earned, tallies[&r.validator].amount);
+            }
+            // Sorted as the reference sorts coinbase rewards.
+            for w in rewards.validators.windows(2) {
+                prop_assert!((w[0].amount, w[0].validator) > (w[1].amount, w[1].validator));
+            }
+            for w in rewards.voters.windows(2) {
+                prop_assert!((w[0].amount, &w[0].program) > (w[1].amount, &w[1].program));
+            }
+            if percent == 0 {
+                prop_assert!(rewards.voters.is_empty());
+            }
+        }
+    }
+}
