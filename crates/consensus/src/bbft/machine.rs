@@ -208,6 +208,14 @@ pub enum Reject {
     /// A proposal whose parent, height, justification or timeout certificate is inconsistent.
     #[error("malformed proposal")]
     BadProposal,
+    /// More distinct aggregates from one sender, or for one round, than an honest super node
+    /// sends (a Byzantine sender must not make others store unbounded aggregates).
+    #[error("too many distinct aggregates")]
+    Flood,
+    /// A timeout (or timeout-certificate part) reporting a certificate round not below its own
+    /// round: a timeout for round r can only carry a certificate from a round before r.
+    #[error("timeout reports a certificate from its own round or later")]
+    BadTimeout,
 }
 
 /// What survives a crash. Restoring from it never lets a node vote twice in a round or forget
@@ -224,6 +232,12 @@ pub struct PersistedState {
     pub high_qc: Option<Certificate>,
     /// Last committed height and block.
     pub committed: (u64, BlockId),
+    /// The last proposal this node signed (leader). Persisted before it is sent, so a leader
+    /// restarted in the same round re-sends it instead of signing a different block.
+    pub proposal: Option<Proposal>,
+    /// The certificate that finalized the epoch's last block, once committed and while the next
+    /// epoch's set is not yet known (it becomes the next epoch's anchor proof).
+    pub end_proof: Option<Certificate>,
 }
 
 /// Individual votes received for one [`VoteData`], by signer.
@@ -277,6 +291,8 @@ pub struct Bbft {
     last_tc: Option<TimeoutCert>,
     timed_out_round: u64,
     proposed_round: u64,
+    my_proposal: Option<Proposal>,
+    end_proof: Option<Certificate>,
     committed: (u64, BlockId),
     blocks: HashMap<BlockId, (u64, BlockId)>,
     rounds: BTreeMap<u64, RoundState>,
@@ -299,6 +315,36 @@ pub enum InitError {
 
 /// How many rounds ahead of the current one messages are kept.
 const ROUND_WINDOW: u64 = 8;
+
+/// Longest chain of empty suffix blocks an epoch-end proof may span (a hash per block to check).
+/// The suffix only grows by certified rounds that fail to form a two-chain, so it stays short;
+/// the bound keeps a hostile proof from costing unbounded hashing.
+const MAX_SUFFIX: u64 = 1024;
+
+/// Distinct [`VoteData`] one sender's aggregates may cover in one round (an honest super node
+/// sends one per block its group voted for: one, or a few under an equivocating leader).
+const MAX_AGGREGATE_DATA_PER_SENDER: usize = 2;
+
+/// Distinct [`VoteData`] kept in other nodes' aggregates per round, not counting the block this
+/// node saw proposed (always accepted, so the bound costs no liveness).
+const MAX_AGGREGATE_DATA_PER_ROUND: usize = 4;
+
+/// Reconfiguration: whether `c` proves the block `block` at height `last` (an epoch's last
+/// height) final. `c` must finalize its parent by the two-chain rule, and that parent must
+/// descend from `block` through empty suffix blocks, whose ids follow from `block` alone
+/// (`BlockId::compute(h, parent, [])`). A finalized block's ancestors are final, so `c` proves
+/// `block` final however far past `last` the two-chain formed. The quorum is checked apart.
+fn proves_epoch_end(c: &Certificate, last: u64, block: &BlockId) -> bool {
+    let d = &c.data;
+    if !c.finalizes_parent() || d.height <= last || d.height - last > MAX_SUFFIX + 1 {
+        return false;
+    }
+    let mut b = *block;
+    for h in last + 1..d.height {
+        b = BlockId::compute(h, &b, &[]);
+    }
+    b == d.parent
+}
 
 impl Bbft {
     /// A fresh node at genesis: epoch `epochs[0]` starts after the block `genesis` at
@@ -325,6 +371,8 @@ impl Bbft {
             last_voted_round: 0,
             high_qc: None,
             committed: (anchor.height, genesis),
+            proposal: None,
+            end_proof: None,
         };
         Bbft::restore(cfg, key, crypto, epochs, state)
     }
@@ -354,11 +402,15 @@ impl Bbft {
             .validators()
             .iter()
             .position(|v| v.key == pk && v.node == cfg.me);
+        // A leader that signed a proposal resumes in (at least) that round to re-send it.
+        let proposal = state.proposal.filter(|p| p.epoch == state.epoch);
+        let proposed_round = proposal.as_ref().map_or(0, |p| p.round);
         let round = state
             .high_qc
             .as_ref()
             .map_or(1, |q| q.data.round + 1)
             .max(state.last_voted_round)
+            .max(proposed_round)
             .max(1);
         let mut blocks = HashMap::new();
         if let Some(q) = &state.high_qc {
@@ -375,7 +427,9 @@ impl Bbft {
             timed_out_round: state.last_voted_round,
             high_qc: state.high_qc,
             last_tc: None,
-            proposed_round: 0,
+            proposed_round,
+            my_proposal: proposal,
+            end_proof: state.end_proof,
             committed: state.committed,
             blocks,
             rounds: BTreeMap::new(),
@@ -442,6 +496,8 @@ impl Bbft {
             last_voted_round: self.last_voted_round,
             high_qc: self.high_qc.clone(),
             committed: self.committed,
+            proposal: self.my_proposal.clone(),
+            end_proof: self.end_proof.clone(),
         }
     }
 
@@ -549,7 +605,7 @@ impl Bbft {
                 self.epochs.insert(idx, e);
                 if idx == self.epoch.index + 1
                     && self.committed.0 >= self.epoch.last_height
-                    && let Some(proof) = self.anchor_proof_for_switch()
+                    && let Some(proof) = self.end_proof.clone()
                 {
                     self.switch_epoch(proof, &mut out);
                 }
@@ -684,7 +740,20 @@ impl Bbft {
 
     fn maybe_request_proposal(&mut self, out: &mut Vec<Effect>) {
         let Some(me) = self.me else { return };
-        if self.leader(self.round) != me || self.proposed_round >= self.round {
+        if self.leader(self.round) != me {
+            return;
+        }
+        if let Some(p) = self
+            .my_proposal
+            .clone()
+            .filter(|p| p.epoch == self.epoch.index && p.round == self.round)
+        {
+            // T0 after a restart: re-send the proposal already signed (and persisted) for this
+            // round; signing another block would be equivocation.
+            self.send_proposal(p, out);
+            return;
+        }
+        if self.proposed_round >= self.round {
             return;
         }
         let (height, parent, _) = self.justify_height_block();
@@ -737,6 +806,15 @@ impl Bbft {
             signature,
         };
         self.proposed_round = self.round;
+        self.my_proposal = Some(p.clone());
+        // Durable before it leaves: the host performs effects in order and a Persist is durable
+        // before any later effect, so a restarted leader finds this proposal and re-sends it.
+        self.persist(out);
+        self.send_proposal(p, out);
+    }
+
+    /// T0: sends a signed proposal and processes it locally (as every super node does).
+    fn send_proposal(&mut self, p: Proposal, out: &mut Vec<Effect>) {
         // T0: leader → every super node (and, for a leader that is not a super node, the nodes
         // that fell back to all-to-all; a super node serves those in T1).
         let mut to = self.super_nodes();
@@ -785,11 +863,13 @@ impl Bbft {
                 0
             }
             Justify::Anchor(c) => {
-                // Checked (and adopted) by the epoch switch; here it must match our anchor.
-                if self.anchor.proof.as_ref() != Some(c) || p.parent != self.anchor.block {
+                // Reconfiguration: the parent is our anchor and `c` proves it final. Compared
+                // semantically: any valid proof of the same block will do (two different
+                // quorums, or a different descendant two-chain, are equally legitimate).
+                if p.parent != self.anchor.block || p.height != self.anchor.height.saturating_add(1) {
                     return Err(Reject::BadProposal);
                 }
-                if p.height != self.anchor.height.saturating_add(1) {
+                if self.anchor.proof.as_ref() != Some(c) && !self.is_anchor_proof(c) {
                     return Err(Reject::BadProposal);
                 }
                 0
@@ -831,7 +911,7 @@ impl Bbft {
         // finalized this epoch's last block; adopt it and switch.
         if p.epoch == self.epoch.index + 1 {
             match &p.justify {
-                Justify::Anchor(c) => self.on_anchor_proof(from, c.clone(), out),
+                Justify::Anchor(c) => self.on_anchor_proof(from, c.clone(), p.parent, p.height, out),
                 Justify::Qc(c) => self.join_next_epoch_by_cert(from, c.clone(), out),
                 Justify::Genesis => {}
             }
@@ -1026,6 +1106,25 @@ impl Bbft {
             });
             return;
         }
+        // Bounded memory: a Byzantine node can sign aggregates for any number of blocks; keep at
+        // most a few distinct ones per sender and per round, except the block this node saw
+        // proposed. Checked before the (costly) signature check.
+        if let Some(rs) = self.rounds.get(&d.round)
+            && rs.proposal.as_ref().is_none_or(|h| h.block != d.block)
+            && rs.parts.get(&d).is_none_or(|m| !m.contains_key(&from))
+        {
+            let by_sender = rs.parts.values().filter(|m| m.contains_key(&from)).count();
+            let new_data = !rs.parts.contains_key(&d);
+            if by_sender >= MAX_AGGREGATE_DATA_PER_SENDER
+                || (new_data && rs.parts.len() >= MAX_AGGREGATE_DATA_PER_ROUND)
+            {
+                out.push(Effect::Rejected {
+                    from,
+                    reason: Reject::Flood,
+                });
+                return;
+            }
+        }
         // Every aggregate is checked against the keys its bitmap names: a forged bitmap or an
         // invalid aggregate is rejected here and never reaches a certificate.
         if !c.verify_signature(&self.epoch.set, self.crypto.as_ref()) {
@@ -1169,8 +1268,17 @@ impl Bbft {
         // finalizes the parent (and its uncommitted ancestors).
         if qc.finalizes_parent() && d.height > 0 {
             let target = d.height - 1;
-            if target > self.committed.0 && target <= self.epoch.last_height && target > self.anchor.height {
-                self.commit_chain(target, d.parent, &qc, out);
+            let last = self.epoch.last_height;
+            if target > self.committed.0 && target > self.anchor.height {
+                if target <= last {
+                    self.commit_chain(target, d.parent, &qc, out);
+                } else if self.committed.0 < last
+                    && let Some(end) = self.epoch_end_block(&qc)
+                {
+                    // Reconfiguration: a two-chain past the epoch's end finalizes the epoch's
+                    // last block too (it is an ancestor), however many suffix blocks lie between.
+                    self.commit_chain(last, end, &qc, out);
+                }
                 if self.epoch.index != d.epoch {
                     // The commit ended the epoch; the new one has entered its first round.
                     return;
@@ -1205,33 +1313,53 @@ impl Bbft {
             });
         }
         self.committed = (height, block);
-        self.blocks.retain(|_, (bh, _)| *bh + 2 >= height);
+        // Keep the suffix (past the epoch's end) for the epoch-end proof search.
+        let last = self.epoch.last_height;
+        self.blocks.retain(|_, (bh, _)| *bh + 2 >= height || *bh >= last);
+        if height == last {
+            self.end_proof = Some(proof.clone());
+        }
         self.persist(out);
-        if height == self.epoch.last_height {
-            self.anchor_switch(proof.clone(), out);
+        if height == last && self.epochs.contains_key(&(self.epoch.index + 1)) {
+            self.switch_epoch(proof.clone(), out);
         }
     }
 
-    fn anchor_proof_for_switch(&self) -> Option<Certificate> {
-        self.high_qc
-            .clone()
-            .filter(|q| q.finalizes_parent() && q.data.height == self.epoch.last_height.saturating_add(1))
+    /// Reconfiguration: the block at the epoch's last height that `qc` (past the end) proves
+    /// final, among the blocks at that height this node knows.
+    fn epoch_end_block(&self, qc: &Certificate) -> Option<BlockId> {
+        let last = self.epoch.last_height;
+        self.blocks
+            .iter()
+            .filter(|(_, (h, _))| *h == last)
+            .map(|(b, _)| *b)
+            .find(|b| proves_epoch_end(qc, last, b))
     }
 
-    fn anchor_switch(&mut self, proof: Certificate, out: &mut Vec<Effect>) {
-        if self.epochs.contains_key(&(self.epoch.index + 1)) {
-            self.switch_epoch(proof, out);
-        }
+    /// Reconfiguration: whether `c` is a valid proof (under the previous epoch's set) that our
+    /// anchor block is final.
+    fn is_anchor_proof(&self, c: &Certificate) -> bool {
+        let Some(prev) = self.epoch.index.checked_sub(1).and_then(|i| self.epochs.get(&i)) else {
+            return false;
+        };
+        c.data.epoch == prev.index
+            && prev.last_height == self.anchor.height
+            && proves_epoch_end(c, prev.last_height, &self.anchor.block)
+            && c.verify_quorum(&prev.set, self.crypto.as_ref())
     }
 
-    /// Reconfiguration: start the next epoch from the block `proof` finalized.
+    /// Reconfiguration: start the next epoch from this epoch's committed last block, finalized
+    /// by `proof`.
     fn switch_epoch(&mut self, proof: Certificate, out: &mut Vec<Effect>) {
+        if self.committed.0 != self.epoch.last_height {
+            return;
+        }
         let Some(next) = self.epochs.get(&(self.epoch.index + 1)).cloned() else {
             return;
         };
         self.anchor = Anchor {
-            height: proof.data.height - 1,
-            block: proof.data.parent,
+            height: self.committed.0,
+            block: self.committed.1,
             proof: Some(proof),
         };
         self.reset_for(next);
@@ -1251,6 +1379,8 @@ impl Bbft {
         self.last_voted_round = 0;
         self.timed_out_round = 0;
         self.proposed_round = 0;
+        self.my_proposal = None;
+        self.end_proof = None;
         self.high_qc = None;
         self.last_tc = None;
         self.rounds.clear();
@@ -1259,12 +1389,23 @@ impl Bbft {
         self.subscribers.clear();
     }
 
-    /// Reconfiguration (straggler): verify the previous epoch's finality proof for this epoch's
-    /// last block, commit it, and switch.
-    fn on_anchor_proof(&mut self, from: NodeId, c: Certificate, out: &mut Vec<Effect>) {
-        let ok = c.data.epoch == self.epoch.index
-            && c.finalizes_parent()
-            && c.data.height == self.epoch.last_height.saturating_add(1)
+    /// Reconfiguration (straggler): the next epoch's first proposal (height `height`, extending
+    /// `parent`) carries `c`; check that `c` proves `parent` final as this epoch's last block,
+    /// commit it, and switch.
+    fn on_anchor_proof(
+        &mut self,
+        from: NodeId,
+        c: Certificate,
+        parent: BlockId,
+        height: u64,
+        out: &mut Vec<Effect>,
+    ) {
+        let last = self.epoch.last_height;
+        let consistent = self.committed.0 < last || self.committed == (last, parent);
+        let ok = consistent
+            && c.data.epoch == self.epoch.index
+            && height.checked_sub(1) == Some(last)
+            && proves_epoch_end(&c, last, &parent)
             && c.verify_quorum(&self.epoch.set, self.crypto.as_ref());
         if !ok {
             out.push(Effect::Rejected {
@@ -1276,9 +1417,9 @@ impl Bbft {
         if !self.epochs.contains_key(&(self.epoch.index + 1)) {
             return;
         }
-        let target = c.data.height - 1;
-        if target > self.committed.0 {
-            self.commit_chain(target, c.data.parent, &c, out);
+        if self.committed.0 < last {
+            // Commits `parent` (and known ancestors) and switches.
+            self.commit_chain(last, parent, &c, out);
         }
         if c.data.epoch == self.epoch.index {
             self.switch_epoch(c, out);
@@ -1375,29 +1516,60 @@ impl Bbft {
         self.on_timeout(me_node, t, out);
     }
 
+    /// Whether `t` is validly signed by its claimed signer in `set` (one pairing check; this
+    /// node's own timeouts are trusted).
+    fn timeout_signed(&self, from: NodeId, t: &Timeout, set: &ValidatorSet) -> Result<(), Reject> {
+        let Some(val) = set.get(usize::from(t.signer)) else {
+            return Err(Reject::UnknownSigner);
+        };
+        if t.high_qc_round() >= t.round {
+            return Err(Reject::BadTimeout);
+        }
+        let own = from == self.cfg.me && self.me == Some(usize::from(t.signer));
+        let msg = Timeout::signing_bytes(t.epoch, t.round, t.high_qc_round());
+        if own || self.crypto.verify(&t.signature, &[val.key], &msg) {
+            Ok(())
+        } else {
+            Err(Reject::BadSignature)
+        }
+    }
+
     fn on_timeout(&mut self, from: NodeId, t: Timeout, out: &mut Vec<Effect>) {
         if t.epoch.checked_add(1) == Some(self.epoch.index)
-            && let Some(proof) = &self.anchor.proof
+            && let Some(proof) = self.anchor.proof.clone()
         {
             // Reconfiguration catch-up: a straggler still in the previous epoch gets the
-            // certificate that finalized that epoch's last block, and switches.
-            out.push(Effect::Send {
-                to: from,
-                message: Message::Certificate(proof.clone()),
-            });
+            // certificate that finalized that epoch's last block, and switches. Only a timeout
+            // signed under that epoch's set is answered (no reflection of forged traffic).
+            let Some(prev) = self.epochs.get(&t.epoch).map(|e| Arc::clone(&e.set)) else {
+                return;
+            };
+            match self.timeout_signed(from, &t, &prev) {
+                Ok(()) => out.push(Effect::Send {
+                    to: from,
+                    message: Message::Certificate(proof),
+                }),
+                Err(reason) => out.push(Effect::Rejected { from, reason }),
+            }
             return;
         }
-        if t.epoch != self.epoch.index {
+        if t.epoch != self.epoch.index || t.round > self.round + ROUND_WINDOW {
+            return;
+        }
+        if t.round >= self.round
+            && self
+                .rounds
+                .get(&t.round)
+                .is_some_and(|r| r.timeouts.contains_key(&t.signer))
+        {
             return;
         }
         let set = Arc::clone(&self.epoch.set);
-        let Some(val) = set.get(usize::from(t.signer)) else {
-            out.push(Effect::Rejected {
-                from,
-                reason: Reject::UnknownSigner,
-            });
+        // Only verified timeouts count or get answered.
+        if let Err(reason) = self.timeout_signed(from, &t, &set) {
+            out.push(Effect::Rejected { from, reason });
             return;
-        };
+        }
         if t.round < self.round {
             // Catch-up: a straggler; send it what moved us past its round.
             if from != self.cfg.me {
@@ -1416,26 +1588,12 @@ impl Bbft {
             }
             return;
         }
-        if t.round > self.round + ROUND_WINDOW {
-            return;
-        }
-        if self
-            .rounds
-            .get(&t.round)
-            .is_some_and(|r| r.timeouts.contains_key(&t.signer))
-        {
-            return;
-        }
+        let own = from == self.cfg.me;
         let hq_ok = t
             .high_qc
             .as_ref()
-            .is_none_or(|q| q.data.epoch == t.epoch && q.verify_quorum(&set, self.crypto.as_ref()));
-        let sig_ok = self.crypto.verify(
-            &t.signature,
-            &[val.key],
-            &Timeout::signing_bytes(t.epoch, t.round, t.high_qc_round()),
-        );
-        if !hq_ok || !sig_ok {
+            .is_none_or(|q| q.data.epoch == t.epoch && (own || q.verify_quorum(&set, self.crypto.as_ref())));
+        if !hq_ok {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,

@@ -620,11 +620,17 @@ impl TimeoutCert {
         self.parts.iter().map(|p| p.high_qc_round).max().unwrap_or(0)
     }
 
-    /// Checks every part's signature, that parts are disjoint, and that they hold a quorum.
+    /// Checks every part's signature, that parts are disjoint, that they hold a quorum, and that
+    /// every reported certificate round is below the TC's round (a timeout for round r carries
+    /// a certificate from before r; a higher claim would bar every honest proposal).
     pub fn verify(&self, set: &ValidatorSet, crypto: &dyn Crypto) -> bool {
         let mut all = Bitmap::new(set.len());
         for p in &self.parts {
-            if p.signers.len() != set.len() || p.signers.is_empty() || !all.is_disjoint(&p.signers) {
+            if p.high_qc_round >= self.round
+                || p.signers.len() != set.len()
+                || p.signers.is_empty()
+                || !all.is_disjoint(&p.signers)
+            {
                 return false;
             }
             all.union_with(&p.signers);
