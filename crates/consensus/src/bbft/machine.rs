@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crypto::bls::{SecretKey, Signature};
 
-use super::crypto::Crypto;
+use super::crypto::{Counted, Crypto, VerifyWork};
 use super::types::{
     Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, Message, NodeId, Proposal, ProposalHeader,
     TcPart, Timeout, TimeoutCert, ValidatorSet, Vote, VoteData,
@@ -240,33 +240,56 @@ pub struct PersistedState {
     pub end_proof: Option<Certificate>,
 }
 
-/// Individual votes received for one [`VoteData`], by signer.
-#[derive(Debug, Default)]
+/// Verified votes for one [`VoteData`]: disjoint "atoms", each a signer set with one aggregate
+/// signature that verified as a whole (a single vote, or a batch checked at once). Only whole
+/// atoms are combined: a batch check proves the sum, not each member, so splitting one could
+/// produce an invalid aggregate.
+#[derive(Debug)]
 struct Pool {
-    sigs: BTreeMap<u16, Signature>,
+    atoms: Vec<(Bitmap, Signature)>,
+    signers: Bitmap,
     sent_count: usize,
 }
 
 impl Pool {
-    fn signers(&self, n: usize) -> Bitmap {
-        let mut b = Bitmap::new(n);
-        for &s in self.sigs.keys() {
-            b.set(usize::from(s));
+    fn new(n: usize) -> Pool {
+        Pool {
+            atoms: Vec::new(),
+            signers: Bitmap::new(n),
+            sent_count: 0,
         }
-        b
     }
 
-    fn aggregate(&self) -> Option<Signature> {
-        let sigs: Vec<Signature> = self.sigs.values().copied().collect();
-        Signature::aggregate(&sigs).ok()
+    /// Adds a verified atom (its signers are new to the pool: one vote per signer per round).
+    fn add(&mut self, signers: Bitmap, sig: Signature) {
+        self.signers.union_with(&signers);
+        self.atoms.push((signers, sig));
     }
+
+    fn sigs(&self) -> Vec<Signature> {
+        self.atoms.iter().map(|a| a.1).collect()
+    }
+}
+
+/// How a received vote has been checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Not yet (optimistic verification buffers it).
+    Buffered,
+    /// As part of a batch that verified as a whole.
+    Batch,
+    /// On its own (or it is this node's own vote).
+    Solo,
 }
 
 #[derive(Debug, Default)]
 struct RoundState {
     proposal: Option<ProposalHeader>,
     pending: Option<VoteData>,
-    votes: HashMap<u16, Vote>,
+    /// Each signer's first vote this round and how far it is checked.
+    votes: HashMap<u16, (Vote, Check)>,
+    /// Unverified votes by data and signer, with their sender.
+    buffered: HashMap<VoteData, BTreeMap<u16, (NodeId, Signature)>>,
     pools: HashMap<VoteData, Pool>,
     parts: HashMap<VoteData, HashMap<NodeId, Certificate>>,
     aggregate_timer_fired: bool,
@@ -280,7 +303,7 @@ struct RoundState {
 pub struct Bbft {
     cfg: Config,
     key: SecretKey,
-    crypto: Arc<dyn Crypto>,
+    crypto: Counted,
     epochs: BTreeMap<u64, Epoch>,
     epoch: Epoch,
     anchor: Anchor,
@@ -419,7 +442,7 @@ impl Bbft {
         Ok(Bbft {
             cfg,
             key,
-            crypto,
+            crypto: Counted::new(crypto),
             anchor: state.anchor,
             me,
             round,
@@ -439,6 +462,12 @@ impl Bbft {
             epoch,
             epochs,
         })
+    }
+
+    /// The signature work performed since the last call (pairing checks, signatures
+    /// aggregated), and resets the count: lets a simulator charge what the core really did.
+    pub fn take_verify_work(&mut self) -> VerifyWork {
+        self.crypto.take()
     }
 
     /// Current epoch index.
@@ -539,7 +568,7 @@ impl Bbft {
                 message: Message::TimeoutCert(tc),
             } => {
                 if tc.epoch == self.epoch.index && tc.round >= self.round {
-                    if tc.verify(&self.epoch.set, self.crypto.as_ref()) {
+                    if tc.verify(&self.epoch.set, &self.crypto) {
                         self.on_tc(*tc, &mut out);
                     } else {
                         out.push(Effect::Rejected {
@@ -569,10 +598,19 @@ impl Bbft {
             // T3: the aggregation wait is over; send what the group has so far.
             Input::TimerFired(Timer::Aggregate { epoch, round }) => {
                 if epoch == self.epoch.index {
+                    let mut datas = Vec::new();
                     if let Some(rs) = self.rounds.get_mut(&round) {
                         rs.aggregate_timer_fired = true;
+                        datas = rs.buffered.keys().copied().collect();
+                    }
+                    // Optimistic verification: the buffered votes are due now.
+                    for d in &datas {
+                        self.verify_buffered(*d, &mut out);
                     }
                     self.flush_aggregates(round, &mut out);
+                    for d in datas {
+                        self.try_form_qc(d, &mut out);
+                    }
                 }
             }
             // T0 (leader): the host supplied the block; sign and send it to the super nodes.
@@ -710,6 +748,12 @@ impl Bbft {
         out.push(Effect::Persist(self.persisted()));
     }
 
+    /// Whether `c` is byte for byte the highest certificate this node holds (formed or verified
+    /// already): checking it again would repeat a pairing for nothing.
+    fn is_known_qc(&self, c: &Certificate) -> bool {
+        self.high_qc.as_ref() == Some(c)
+    }
+
     fn justify_height_block(&self) -> (u64, BlockId, u64) {
         match &self.high_qc {
             Some(q) => (q.data.height, q.data.block, q.data.round),
@@ -831,7 +875,8 @@ impl Bbft {
     }
 
     /// Checks a proposal's leader, signature, justification and TC; returns its vote data.
-    fn check_proposal(&self, p: &Proposal) -> Result<VoteData, Reject> {
+    /// `own`: this node signed it (its signature, justification and TC need no check).
+    fn check_proposal(&self, p: &Proposal, own: bool) -> Result<VoteData, Reject> {
         let set = &self.epoch.set;
         if usize::from(p.proposer) != self.leader(p.round) {
             return Err(Reject::NotLeader);
@@ -845,11 +890,13 @@ impl Bbft {
         let Some(v) = set.get(usize::from(p.proposer)) else {
             return Err(Reject::UnknownSigner);
         };
-        if !self.crypto.verify(
-            &p.signature,
-            &[v.key],
-            &ProposalHeader::signing_bytes(p.epoch, p.round, &block),
-        ) {
+        if !own
+            && !self.crypto.verify(
+                &p.signature,
+                &[v.key],
+                &ProposalHeader::signing_bytes(p.epoch, p.round, &block),
+            )
+        {
             return Err(Reject::BadSignature);
         }
         let parent_round = match &p.justify {
@@ -882,7 +929,7 @@ impl Bbft {
                 {
                     return Err(Reject::BadProposal);
                 }
-                if !c.verify_quorum(set, self.crypto.as_ref()) {
+                if !own && !self.is_known_qc(c) && !c.verify_quorum(set, &self.crypto) {
                     return Err(Reject::BadSignature);
                 }
                 c.data.round
@@ -892,7 +939,7 @@ impl Bbft {
             if tc.epoch != p.epoch || tc.round.checked_add(1) != Some(p.round) {
                 return Err(Reject::BadProposal);
             }
-            if !tc.verify(set, self.crypto.as_ref()) {
+            if !own && !tc.verify(set, &self.crypto) {
                 return Err(Reject::BadSignature);
             }
         }
@@ -922,7 +969,7 @@ impl Bbft {
         {
             return;
         }
-        let data = match self.check_proposal(&p) {
+        let data = match self.check_proposal(&p, from == self.cfg.me) {
             Ok(d) => d,
             Err(reason) => {
                 out.push(Effect::Rejected { from, reason });
@@ -1024,38 +1071,201 @@ impl Bbft {
         if d.epoch != self.epoch.index || d.round < self.round || d.round > self.round + ROUND_WINDOW {
             return;
         }
-        let Some(val) = self.epoch.set.get(usize::from(v.signer)) else {
+        // Votes are never relayed (T2 goes from the voter to its super nodes), so the
+        // transport-authenticated sender must be the signer: a buffered vote is then always
+        // attributable to whoever sent it.
+        if self.node_of(usize::from(v.signer)) != Some(from) {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::UnknownSigner,
             });
             return;
-        };
+        }
+        let own = from == self.cfg.me;
+        let n = self.epoch.set.len();
         let rs = self.rounds.entry(d.round).or_default();
-        if let Some(first) = rs.votes.get(&v.signer) {
-            if first.data != d && self.crypto.verify(&v.signature, &[val.key], &d.signing_bytes()) {
-                // Equivocation: two different signed votes for one round.
-                out.push(Effect::Evidence(Evidence::ConflictingVotes(
-                    Box::new(first.clone()),
-                    Box::new(v),
-                )));
+        if let Some((first, check)) = rs.votes.get(&v.signer).cloned() {
+            if first != v {
+                self.on_second_vote(from, first, check, v, out);
             }
             return;
         }
-        if !self.crypto.verify(&v.signature, &[val.key], &d.signing_bytes()) {
+        if own {
+            // This node's own vote: signed here, nothing to verify.
+            rs.votes.insert(v.signer, (v.clone(), Check::Solo));
+            rs.pools
+                .entry(d)
+                .or_insert_with(|| Pool::new(n))
+                .add(Bitmap::one(n, usize::from(v.signer)), v.signature);
+        } else {
+            // Optimistic verification: buffer until the votes could make a difference.
+            rs.votes.insert(v.signer, (v.clone(), Check::Buffered));
+            rs.buffered
+                .entry(d)
+                .or_default()
+                .insert(v.signer, (from, v.signature));
+        }
+        self.maybe_verify(d, out);
+        self.flush_aggregates(d.round, out);
+        self.try_form_qc(d, out);
+    }
+
+    /// A second, different vote by the same signer in a round: resolve the first if it is still
+    /// unverified, then report equivocation if both are validly signed.
+    fn on_second_vote(&mut self, from: NodeId, first: Vote, check: Check, v: Vote, out: &mut Vec<Effect>) {
+        let Some(key) = self.epoch.set.get(usize::from(v.signer)).map(|val| val.key) else {
+            return;
+        };
+        if check == Check::Buffered {
+            self.verify_one_buffered(first.data, first.signer, out);
+            if !self
+                .rounds
+                .get(&v.data.round)
+                .is_some_and(|r| r.votes.contains_key(&v.signer))
+            {
+                // The first was forged and dropped: this one is the signer's first vote.
+                self.on_vote(from, v, out);
+                return;
+            }
+        }
+        if first.data == v.data {
+            // BLS signatures are unique: a different signature on the same data is invalid.
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
             });
             return;
         }
+        let first_ok = check != Check::Batch
+            || self
+                .crypto
+                .verify(&first.signature, &[key], &first.data.signing_bytes());
+        if !self.crypto.verify(&v.signature, &[key], &v.data.signing_bytes()) {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+        } else if first_ok {
+            // Equivocation: two different signed votes for one round.
+            out.push(Effect::Evidence(Evidence::ConflictingVotes(
+                Box::new(first),
+                Box::new(v),
+            )));
+        }
+    }
+
+    /// Optimistic verification: check the buffered votes for `d` (as one aggregate) once they
+    /// could make a difference: my group is complete (T3 is due), the aggregation wait is
+    /// over, or together with what is already verified they could complete a quorum.
+    fn maybe_verify(&mut self, d: VoteData, out: &mut Vec<Effect>) {
+        let set = Arc::clone(&self.epoch.set);
+        let pos = self.my_super_pos();
+        let Some(rs) = self.rounds.get(&d.round) else {
+            return;
+        };
+        let Some(buf) = rs.buffered.get(&d).filter(|b| !b.is_empty()) else {
+            return;
+        };
+        let mut have = rs
+            .pools
+            .get(&d)
+            .map_or_else(|| Bitmap::new(set.len()), |p| p.signers.clone());
+        for &s in buf.keys() {
+            have.set(usize::from(s));
+        }
+        let group_complete = pos.is_some_and(|p| set.group(p).iter().all(|&i| have.get(i)));
+        let fired = pos.is_some() && rs.aggregate_timer_fired;
+        for c in rs.parts.get(&d).into_iter().flat_map(|m| m.values()) {
+            have.union_with(&c.signers);
+        }
+        if group_complete || fired || set.is_quorum(set.power_of(&have)) {
+            self.verify_buffered(d, out);
+        }
+    }
+
+    /// Verifies every buffered vote for `d` with one same-message aggregate check (sound: every
+    /// key's proof of possession was checked when the set was built). If it fails, falls back
+    /// to one check per vote: bad votes are rejected, good ones kept. Verified votes enter the
+    /// pool as one unit ("atom"): only whole verified aggregates are ever combined, so a vote
+    /// never reaches a certificate unverified.
+    fn verify_buffered(&mut self, d: VoteData, out: &mut Vec<Effect>) {
+        let set = Arc::clone(&self.epoch.set);
+        let n = set.len();
         let Some(rs) = self.rounds.get_mut(&d.round) else {
             return;
         };
-        rs.votes.insert(v.signer, v.clone());
-        rs.pools.entry(d).or_default().sigs.insert(v.signer, v.signature);
-        self.flush_aggregates(d.round, out);
-        self.try_form_qc(d, out);
+        let Some(buf) = rs.buffered.remove(&d) else {
+            return;
+        };
+        let msg = d.signing_bytes();
+        let entries: Vec<(u16, NodeId, Signature, crypto::bls::PublicKey)> = buf
+            .into_iter()
+            .filter_map(|(s, (from, sig))| set.get(usize::from(s)).map(|v| (s, from, sig, v.key)))
+            .collect();
+        if entries.is_empty() {
+            return;
+        }
+        let pool = rs.pools.entry(d).or_insert_with(|| Pool::new(n));
+        if entries.len() > 1 {
+            let sigs: Vec<Signature> = entries.iter().map(|e| e.2).collect();
+            let keys: Vec<_> = entries.iter().map(|e| e.3).collect();
+            if let Some(agg) = self.crypto.aggregate(&sigs)
+                && self.crypto.verify(&agg, &keys, &msg)
+            {
+                let mut signers = Bitmap::new(n);
+                for e in &entries {
+                    signers.set(usize::from(e.0));
+                    if let Some(slot) = rs.votes.get_mut(&e.0) {
+                        slot.1 = Check::Batch;
+                    }
+                }
+                pool.add(signers, agg);
+                return;
+            }
+        }
+        for (s, from, sig, key) in entries {
+            if self.crypto.verify(&sig, &[key], &msg) {
+                pool.add(Bitmap::one(n, usize::from(s)), sig);
+                if let Some(slot) = rs.votes.get_mut(&s) {
+                    slot.1 = Check::Solo;
+                }
+            } else {
+                rs.votes.remove(&s);
+                out.push(Effect::Rejected {
+                    from,
+                    reason: Reject::BadSignature,
+                });
+            }
+        }
+    }
+
+    /// Verifies one buffered vote on its own (needed when its signer sends a second vote).
+    fn verify_one_buffered(&mut self, d: VoteData, signer: u16, out: &mut Vec<Effect>) {
+        let n = self.epoch.set.len();
+        let Some(key) = self.epoch.set.get(usize::from(signer)).map(|v| v.key) else {
+            return;
+        };
+        let Some(rs) = self.rounds.get_mut(&d.round) else {
+            return;
+        };
+        let Some((from, sig)) = rs.buffered.get_mut(&d).and_then(|b| b.remove(&signer)) else {
+            return;
+        };
+        if self.crypto.verify(&sig, &[key], &d.signing_bytes()) {
+            rs.pools
+                .entry(d)
+                .or_insert_with(|| Pool::new(n))
+                .add(Bitmap::one(n, usize::from(signer)), sig);
+            if let Some(slot) = rs.votes.get_mut(&signer) {
+                slot.1 = Check::Solo;
+            }
+        } else {
+            rs.votes.remove(&signer);
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+        }
     }
 
     /// T3: a super node sends its group aggregate to the other super nodes once the whole
@@ -1067,24 +1277,22 @@ impl Bbft {
         }
         let group: Vec<usize> = self.epoch.set.group(pos).to_vec();
         let others = self.super_nodes();
-        let n = self.epoch.set.len();
         let Some(rs) = self.rounds.get_mut(&round) else {
             return;
         };
         let fired = rs.aggregate_timer_fired;
         let mut sends = Vec::new();
         for (data, pool) in rs.pools.iter_mut() {
-            let complete = group
-                .iter()
-                .all(|&i| u16::try_from(i).is_ok_and(|i| pool.sigs.contains_key(&i)));
-            if pool.sigs.len() > pool.sent_count
+            let complete = group.iter().all(|&i| pool.signers.get(i));
+            let count = pool.signers.count();
+            if count > pool.sent_count
                 && (complete || fired)
-                && let Some(sig) = pool.aggregate()
+                && let Some(sig) = self.crypto.aggregate(&pool.sigs())
             {
-                pool.sent_count = pool.sigs.len();
+                pool.sent_count = count;
                 sends.push(Certificate {
                     data: *data,
-                    signers: pool.signers(n),
+                    signers: pool.signers.clone(),
                     signature: sig,
                 });
             }
@@ -1127,7 +1335,7 @@ impl Bbft {
         }
         // Every aggregate is checked against the keys its bitmap names: a forged bitmap or an
         // invalid aggregate is rejected here and never reaches a certificate.
-        if !c.verify_signature(&self.epoch.set, self.crypto.as_ref()) {
+        if !c.verify_signature(&self.epoch.set, &self.crypto) {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
@@ -1148,6 +1356,7 @@ impl Bbft {
             .is_none_or(|old| set.power_of(&old.signers) < power);
         if better {
             parts.insert(from, c);
+            self.maybe_verify(d, out);
             self.try_form_qc(d, out);
         }
     }
@@ -1163,35 +1372,29 @@ impl Bbft {
             return;
         }
         // Aggregates only add up when their signer sets are disjoint. Fallback voters can appear
-        // in several aggregates, so take other super nodes' aggregates greedily (largest first,
-        // disjoint) and fill the gaps with individual votes from my pool.
-        let mut parts: Vec<&Certificate> = rs.parts.get(&d).map(|p| p.values().collect()).unwrap_or_default();
-        parts.sort_by_key(|c| {
-            (
-                std::cmp::Reverse(set.power_of(&c.signers)),
-                c.signers.as_bytes().to_vec(),
-            )
-        });
+        // in several aggregates, so take other nodes' aggregates and my pool's verified atoms
+        // greedily (largest first, disjoint).
+        let mut cands: Vec<(&Bitmap, Signature)> = rs
+            .parts
+            .get(&d)
+            .map(|p| p.values().map(|c| (&c.signers, c.signature)).collect())
+            .unwrap_or_default();
+        if let Some(pool) = rs.pools.get(&d) {
+            cands.extend(pool.atoms.iter().map(|(b, s)| (b, *s)));
+        }
+        cands.sort_by_key(|(b, _)| (std::cmp::Reverse(set.power_of(b)), b.as_bytes().to_vec()));
         let mut union = Bitmap::new(set.len());
         let mut sigs = Vec::new();
-        for c in parts {
-            if union.is_disjoint(&c.signers) {
-                union.union_with(&c.signers);
-                sigs.push(c.signature);
-            }
-        }
-        if let Some(pool) = rs.pools.get(&d) {
-            for (&signer, sig) in &pool.sigs {
-                if !union.get(usize::from(signer)) {
-                    union.set(usize::from(signer));
-                    sigs.push(*sig);
-                }
+        for (b, sig) in cands {
+            if union.is_disjoint(b) {
+                union.union_with(b);
+                sigs.push(sig);
             }
         }
         if !set.is_quorum(set.power_of(&union)) {
             return;
         }
-        let Ok(signature) = Signature::aggregate(&sigs) else {
+        let Some(signature) = self.crypto.aggregate(&sigs) else {
             return;
         };
         rs.qc_formed = true;
@@ -1205,9 +1408,9 @@ impl Bbft {
         // wait for its group (it has moved on and drops the group's late votes).
         let mut owed = false;
         if let Some(pool) = rs.pools.get_mut(&d)
-            && pool.sent_count < pool.sigs.len()
+            && pool.sent_count < pool.signers.count()
         {
-            pool.sent_count = pool.sigs.len();
+            pool.sent_count = pool.signers.count();
             owed = true;
         }
         if owed && self.my_super_pos().is_some() && set.num_supers() > 1 {
@@ -1227,7 +1430,7 @@ impl Bbft {
             return;
         }
         let from_own = Some(from) == self.own_super_node() && self.my_super_pos().is_none();
-        if !c.verify_quorum(&self.epoch.set, self.crypto.as_ref()) {
+        if !self.is_known_qc(&c) && !c.verify_quorum(&self.epoch.set, &self.crypto) {
             // Fallback: my super node lies; also use the next one from now on.
             if from_own && self.level == 0 {
                 self.escalate(out);
@@ -1345,7 +1548,7 @@ impl Bbft {
         c.data.epoch == prev.index
             && prev.last_height == self.anchor.height
             && proves_epoch_end(c, prev.last_height, &self.anchor.block)
-            && c.verify_quorum(&prev.set, self.crypto.as_ref())
+            && c.verify_quorum(&prev.set, &self.crypto)
     }
 
     /// Reconfiguration: start the next epoch from this epoch's committed last block, finalized
@@ -1406,7 +1609,7 @@ impl Bbft {
             && c.data.epoch == self.epoch.index
             && height.checked_sub(1) == Some(last)
             && proves_epoch_end(&c, last, &parent)
-            && c.verify_quorum(&self.epoch.set, self.crypto.as_ref());
+            && c.verify_quorum(&self.epoch.set, &self.crypto);
         if !ok {
             out.push(Effect::Rejected {
                 from,
@@ -1430,7 +1633,7 @@ impl Bbft {
         let Some(next) = self.epochs.get(&(self.epoch.index + 1)).cloned() else {
             return;
         };
-        if !c.verify_quorum(&next.set, self.crypto.as_ref()) {
+        if !c.verify_quorum(&next.set, &self.crypto) {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
@@ -1589,10 +1792,9 @@ impl Bbft {
             return;
         }
         let own = from == self.cfg.me;
-        let hq_ok = t
-            .high_qc
-            .as_ref()
-            .is_none_or(|q| q.data.epoch == t.epoch && (own || q.verify_quorum(&set, self.crypto.as_ref())));
+        let hq_ok = t.high_qc.as_ref().is_none_or(|q| {
+            q.data.epoch == t.epoch && (own || self.is_known_qc(q) || q.verify_quorum(&set, &self.crypto))
+        });
         if !hq_ok {
             out.push(Effect::Rejected {
                 from,
@@ -1603,7 +1805,7 @@ impl Bbft {
         if let Some(tc) = t.last_tc.clone()
             && tc.epoch == self.epoch.index
             && tc.round >= self.round
-            && tc.verify(&set, self.crypto.as_ref())
+            && tc.verify(&set, &self.crypto)
         {
             self.on_tc(tc, out);
         }
@@ -1642,7 +1844,7 @@ impl Bbft {
             }
             let mut parts = Vec::new();
             for (hqr, (signers, sigs)) in groups {
-                let Ok(signature) = Signature::aggregate(&sigs) else {
+                let Some(signature) = self.crypto.aggregate(&sigs) else {
                     return;
                 };
                 parts.push(TcPart {

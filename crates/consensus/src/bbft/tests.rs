@@ -460,30 +460,34 @@ fn invalid_vote_signature_is_rejected() {
     )
     .unwrap();
     let _ = node.step(Input::Start);
-    let v = vote(&ks[1], 2, data(1, 1)); // signed by 1, claims 2
+    // Sent by node 1 but claims signer 2: votes are never relayed, so refused at once.
+    let v = vote(&ks[1], 2, data(1, 1));
     let eff = node.step(Input::Message {
         from: 1,
         message: Message::Vote(v),
     });
-    assert!(eff.iter().any(|e| matches!(
-        e,
-        Effect::Rejected {
-            reason: Reject::BadSignature,
-            ..
-        }
-    )));
+    assert_eq!(rejected(&eff), vec![Reject::UnknownSigner]);
+    // From node 2 with a signature that is not its own: buffered (optimistic verification),
+    // then refused when checked, here when the aggregation wait is over.
+    let v = vote(&ks[1], 2, data(1, 1));
+    let eff = node.step(Input::Message {
+        from: 2,
+        message: Message::Vote(v),
+    });
+    assert_eq!(rejected(&eff), vec![]);
+    let eff = node.step(Input::TimerFired(Timer::Aggregate { epoch: 0, round: 1 }));
+    assert_eq!(rejected(&eff), vec![Reject::BadSignature]);
+    assert!(
+        !sent_messages(&eff)
+            .iter()
+            .any(|m| matches!(m, Message::Aggregate(_)))
+    );
     let v = vote(&ks[1], 9, data(1, 1));
     let eff = node.step(Input::Message {
         from: 1,
         message: Message::Vote(v),
     });
-    assert!(eff.iter().any(|e| matches!(
-        e,
-        Effect::Rejected {
-            reason: Reject::UnknownSigner,
-            ..
-        }
-    )));
+    assert_eq!(rejected(&eff), vec![Reject::UnknownSigner]);
 }
 
 #[test]
@@ -1346,4 +1350,152 @@ fn aggregates_per_sender_and_per_round_are_bounded() {
     }
     assert_eq!(node.high_qc().map(|q| q.data), Some(d));
     assert_eq!(node.round(), 2);
+}
+
+/// FBFT (one aggregator) with seven validators: node 0 leads round 1 and collects every vote.
+/// Returns the aggregator after its own proposal and vote, with the work counter reset.
+fn aggregator_of_seven() -> (Bbft, Arc<ValidatorSet>, Vec<SecretKey>, VoteData) {
+    let ks = keys(7);
+    let set = set_with(&ks, &[1; 7], Topology::round_robin(7, 1));
+    let mut node = Bbft::new(
+        cfg(0),
+        ks[0].clone(),
+        Arc::new(Bls),
+        vec![epoch0(Arc::clone(&set))],
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = node.step(Input::Start);
+    let eff = node.step(Input::Propose {
+        epoch: 0,
+        round: 1,
+        payload: vec![3],
+    });
+    let Some(Effect::Validate { block, .. }) = eff.iter().find(|e| matches!(e, Effect::Validate { .. }))
+    else {
+        panic!("own proposal not validated");
+    };
+    let block = *block;
+    let _ = node.step(Input::Validated {
+        epoch: 0,
+        round: 1,
+        block,
+        valid: true,
+    });
+    let d = VoteData { block, ..data(1, 0) };
+    let _ = node.take_verify_work();
+    (node, set, ks, d)
+}
+
+fn formed_qc(eff: &[Effect]) -> Option<Certificate> {
+    sent_messages(eff).into_iter().find_map(|m| match m {
+        Message::Certificate(c) => Some(c.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn optimistic_verification_checks_a_quorum_of_votes_with_one_pairing() {
+    let (mut node, set, ks, d) = aggregator_of_seven();
+    // Quorum is 5 of 7: the aggregator's own vote plus four more. Until the buffered votes
+    // could complete it, nothing is verified.
+    for (i, k) in ks.iter().enumerate().take(4).skip(1) {
+        let eff = node.step(Input::Message {
+            from: u32::try_from(i).unwrap(),
+            message: Message::Vote(vote(k, u16::try_from(i).unwrap(), d)),
+        });
+        assert!(formed_qc(&eff).is_none());
+    }
+    assert_eq!(node.take_verify_work().pairing_checks, 0);
+    let eff = node.step(Input::Message {
+        from: 4,
+        message: Message::Vote(vote(&ks[4], 4, d)),
+    });
+    let qc = formed_qc(&eff).expect("certificate");
+    assert!(qc.verify_quorum(&set, &Bls));
+    assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    // One pairing for four votes (one by one it was four); four signatures into the batch,
+    // then the own vote and the batch into the certificate.
+    let work = node.take_verify_work();
+    assert_eq!(
+        work,
+        VerifyWork {
+            pairing_checks: 1,
+            signatures_aggregated: 4 + 2
+        }
+    );
+    // Reset on read.
+    assert_eq!(node.take_verify_work(), VerifyWork::default());
+}
+
+#[test]
+fn optimistic_verification_rejects_a_bad_vote_and_keeps_the_good_ones() {
+    let (mut node, set, ks, d) = aggregator_of_seven();
+    let mut all = Vec::new();
+    for i in 1..5usize {
+        // Validator 3 sends a signature over other data under its own name.
+        let v = if i == 3 {
+            Vote {
+                signature: ks[3].sign(&data(1, 77).signing_bytes()),
+                ..vote(&ks[3], 3, d)
+            }
+        } else {
+            vote(&ks[i], u16::try_from(i).unwrap(), d)
+        };
+        all.extend(node.step(Input::Message {
+            from: u32::try_from(i).unwrap(),
+            message: Message::Vote(v),
+        }));
+    }
+    // The batch of four failed, each was then checked alone: 3 is rejected, no certificate yet
+    // (four good votes of seven).
+    assert_eq!(
+        all.iter()
+            .filter_map(|e| match e {
+                Effect::Rejected { from, reason } => Some((*from, *reason)),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+        vec![(3, Reject::BadSignature)]
+    );
+    assert!(formed_qc(&all).is_none());
+    assert_eq!(node.take_verify_work().pairing_checks, 1 + 4);
+    // One more good vote completes the quorum from the kept votes.
+    let eff = node.step(Input::Message {
+        from: 5,
+        message: Message::Vote(vote(&ks[5], 5, d)),
+    });
+    let qc = formed_qc(&eff).expect("certificate");
+    assert!(qc.verify_quorum(&set, &Bls));
+    assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![0, 1, 2, 4, 5]);
+    assert_eq!(node.take_verify_work().pairing_checks, 1);
+    // Validator 3 may still vote correctly this round (its forged vote was dropped), and an
+    // honest second vote for other data is then evidence.
+    let eff = node.step(Input::Message {
+        from: 3,
+        message: Message::Vote(vote(&ks[3], 3, d)),
+    });
+    assert_eq!(rejected(&eff), vec![]);
+}
+
+#[test]
+fn buffered_vote_equivocation_still_yields_evidence() {
+    let (mut node, set, ks, d) = aggregator_of_seven();
+    let _ = node.step(Input::Message {
+        from: 2,
+        message: Message::Vote(vote(&ks[2], 2, d)),
+    });
+    let eff = node.step(Input::Message {
+        from: 2,
+        message: Message::Vote(vote(&ks[2], 2, data(1, 9))),
+    });
+    let ev = eff
+        .iter()
+        .find_map(|e| match e {
+            Effect::Evidence(ev) => Some(ev.clone()),
+            _ => None,
+        })
+        .expect("evidence");
+    assert!(ev.verify(&set, &Bls));
+    assert_eq!(ev.offender(), 2);
 }

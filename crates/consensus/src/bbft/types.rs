@@ -332,6 +332,13 @@ impl Bitmap {
         }
     }
 
+    /// The set holding only `i` (empty when out of range).
+    pub fn one(len: usize, i: usize) -> Bitmap {
+        let mut b = Bitmap::new(len);
+        b.set(i);
+        b
+    }
+
     /// Rebuilds from the wire form; bits past `len` must be zero (canonical).
     pub fn from_bytes(len: usize, bits: Vec<u8>) -> Option<Bitmap> {
         if len > MAX_VALIDATORS || bits.len() != len.div_ceil(8) {
