@@ -598,11 +598,13 @@ impl Bbft {
             // T3: the aggregation wait is over; send what the group has so far.
             Input::TimerFired(Timer::Aggregate { epoch, round }) => {
                 if epoch == self.epoch.index {
-                    let mut datas = Vec::new();
+                    let mut datas: Vec<VoteData> = Vec::new();
                     if let Some(rs) = self.rounds.get_mut(&round) {
                         rs.aggregate_timer_fired = true;
                         datas = rs.buffered.keys().copied().collect();
                     }
+                    // Deterministic effect order (the simulator replays runs by seed).
+                    datas.sort_by_key(|d| (d.block, d.parent, d.height, d.parent_round));
                     // Optimistic verification: the buffered votes are due now.
                     for d in &datas {
                         self.verify_buffered(*d, &mut out);
