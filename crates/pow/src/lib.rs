@@ -15,9 +15,9 @@ use num_bigint::{BigInt, Sign};
 use types::Hash;
 use types::difficulty::compact_to_target;
 
+pub use params::{DEVNET_POW_LIMIT_BITS, PowParams, TRIVIAL_BITS};
 pub use seed::{INITIAL_SEED, SEED_EPOCH, seed_for_height, seed_source_height};
 pub use store::{CacheStore, DEFAULT_EPOCHS_KEPT};
-pub use params::{PowParams, TRIVIAL_BITS};
 pub use tensority::Cache;
 pub use validate::{PowFunction, Tensority};
 

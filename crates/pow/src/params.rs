@@ -29,8 +29,12 @@ pub struct PowParams {
     pub pow_limit_bits: Option<u64>,
 }
 
-/// Bits whose target is 2^256: every Tensority result meets it (for tests and the easiest devnet).
+/// Bits whose target is 2^256: every Tensority result meets it (for tests). Its work is zero
+/// (`2^256 / (2^256 + 1)`), so a chain of such blocks never gets heavier: no network uses it.
 pub const TRIVIAL_BITS: u64 = 0x2100_0000_0001_0000;
+
+/// The devnet's easiest target, 2^255 (half the results meet it; work 1 per block).
+pub const DEVNET_POW_LIMIT_BITS: u64 = 0x2000_0000_0080_0000;
 
 impl PowParams {
     /// Bytom v1.1.0 mainnet: retarget every 2,016 blocks aiming at 150 s, timestamps at most one hour
@@ -60,7 +64,7 @@ impl PowParams {
 
     /// Our development network: the reference solonet's genesis bits (about 20 hashes a block, a few
     /// seconds on a CPU), a retarget every 32 blocks aiming at 10 s, with the measured timespan
-    /// clamped to a factor of 4 and the target never easier than [`TRIVIAL_BITS`].
+    /// clamped to a factor of 4 and the target never easier than [`DEVNET_POW_LIMIT_BITS`].
     pub fn devnet() -> PowParams {
         PowParams {
             name: "devnet",
@@ -71,7 +75,7 @@ impl PowParams {
             median_time_blocks: 11,
             genesis_bits: 0x2000_0000_000c_cccc,
             max_adjustment_factor: Some(4),
-            pow_limit_bits: Some(TRIVIAL_BITS),
+            pow_limit_bits: Some(DEVNET_POW_LIMIT_BITS),
         }
     }
 

@@ -42,7 +42,9 @@ impl HeaderInfo {
 
 /// Whether the block after one at `last_height` gets retargeted bits.
 pub fn is_retarget_height(params: &PowParams, last_height: u64) -> bool {
-    params.blocks_per_retarget != 0 && last_height != 0 && last_height.is_multiple_of(params.blocks_per_retarget)
+    params.blocks_per_retarget != 0
+        && last_height != 0
+        && last_height.is_multiple_of(params.blocks_per_retarget)
 }
 
 /// The height of the block whose timestamp opens the period that ends at `last_height`, when the
@@ -58,7 +60,10 @@ pub fn next_bits(params: &PowParams, last: &HeaderInfo, first_of_period: &Header
         return last.bits;
     }
     // The reference subtracts unsigned timestamps and reads the result as signed.
-    let mut actual = last.timestamp.wrapping_sub(first_of_period.timestamp).cast_signed();
+    let mut actual = last
+        .timestamp
+        .wrapping_sub(first_of_period.timestamp)
+        .cast_signed();
     let target_span = i64::try_from(params.target_timespan()).unwrap_or(i64::MAX);
     if let Some(factor) = params.max_adjustment_factor.filter(|f| *f > 0) {
         let factor = i64::try_from(factor).unwrap_or(i64::MAX);
@@ -78,7 +83,11 @@ pub fn next_bits(params: &PowParams, last: &HeaderInfo, first_of_period: &Header
 /// `⌊a / b⌋` for `b > 0` (num-bigint's `/` truncates toward zero).
 fn floor_div(a: &BigInt, b: &BigInt) -> BigInt {
     let q = a / b;
-    if a.sign() == Sign::Minus && (&q * b) != *a { q - 1u8 } else { q }
+    if a.sign() == Sign::Minus && (&q * b) != *a {
+        q - 1u8
+    } else {
+        q
+    }
 }
 
 #[cfg(test)]
@@ -113,20 +122,48 @@ mod tests {
             (info(n, span / 2, k), info(0, 0, 0), bits_of(500)),
             (info(n * 2, span + span * 2, k), info(n, span, 0), bits_of(2000)),
             (info(n * 2, span + span / 2, k), info(n, span, 0), bits_of(500)),
-            (info(n * 2 - 1, span + span * 2 - tpb, k), info(n, span, 0), bits_of(1000)),
-            (info(n * 2 - 1, span + span / 2 - tpb, k), info(n, span, 0), bits_of(1000)),
+            (
+                info(n * 2 - 1, span + span * 2 - tpb, k),
+                info(n, span, 0),
+                bits_of(1000),
+            ),
+            (
+                info(n * 2 - 1, span + span / 2 - tpb, k),
+                info(n, span, 0),
+                bits_of(1000),
+            ),
             (info(0, 0, 0), info(0, 0, 0), 0),
             (info(0, 0, u64::MAX), info(0, 0, 0), u64::MAX),
             (info(0, 0, k), info(0, 0, 0), bits_of(1000)),
             (info(n, span, k), info(n - 1, span, 0), 0),
-            (info(n, span, k), info(n - 1, span + 9_223_372_036_854_775_808, 0), 540_431_955_291_560_988),
-            (info(n, span + 9_223_372_036_854_775_807, k), info(n - 1, span, 0), 504_403_158_272_597_019),
+            (
+                info(n, span, k),
+                info(n - 1, span + 9_223_372_036_854_775_808, 0),
+                540_431_955_291_560_988,
+            ),
+            (
+                info(n, span + 9_223_372_036_854_775_807, k),
+                info(n - 1, span, 0),
+                504_403_158_272_597_019,
+            ),
             (info(n, u64::MAX, k), info(n - 1, 0, 0), 108_086_391_056_957_440),
             (info(n, span * 2, k), info(n - 1, span, 0), bits_of(1000)),
-            (info(n, span * 3, k), info(n - 1, span, 0), 144_115_188_076_367_872),
-            (info(n, span + 9_223_372_036_854_775_807, k), info(n - 1, span, 0), 504_403_158_272_597_019),
+            (
+                info(n, span * 3, k),
+                info(n - 1, span, 0),
+                144_115_188_076_367_872,
+            ),
+            (
+                info(n, span + 9_223_372_036_854_775_807, k),
+                info(n - 1, span, 0),
+                504_403_158_272_597_019,
+            ),
             (info(n, span * 2, 0), info(n - 1, span, 0), 0),
-            (info(n, span * 2, u64::MAX), info(n - 1, span, 0), 252_201_579_141_136_384),
+            (
+                info(n, span * 2, u64::MAX),
+                info(n - 1, span, 0),
+                252_201_579_141_136_384,
+            ),
             (info(n + 1, span * 2, k), info(n, span, 0), bits_of(1000)),
             (info(n - 1, span * 2, k), info(n - 2, span, 0), bits_of(1000)),
             (info(n * 2, span * 2, k), info(n * 2 - 1, span, 0), bits_of(1000)),
@@ -160,8 +197,10 @@ mod tests {
         let back = next_bits(&p, &info(n, 10, bits_of(1_000_000)), &start);
         assert_eq!(back, bits_of(250_000));
         // Already at the limit and slow: stays at the limit.
-        let limited = next_bits(&p, &info(n, 1_000 + span * 2, crate::params::TRIVIAL_BITS), &start);
-        assert_eq!(compact_to_target(limited), compact_to_target(crate::params::TRIVIAL_BITS));
+        let limit = crate::params::DEVNET_POW_LIMIT_BITS;
+        assert_eq!(compact_to_target(limit), BigInt::from(1u8) << 255u32);
+        assert_eq!(next_bits(&p, &info(n, 1_000 + span * 2, limit), &start), limit);
+        assert_eq!(types::difficulty::work_from_bits(limit), BigInt::from(1u8));
         // Mainnet has neither clamp: ten times slower is ten times easier.
         let m = PowParams::mainnet();
         let main_slow = next_bits(

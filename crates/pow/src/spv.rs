@@ -391,7 +391,12 @@ impl<P: PowFunction> HeaderChain<P> {
             })?;
         let context = validate_header(&self.params, &parent.context, header, now, &self.pow)?;
         let total_work = &parent.total_work + work_of(context.info.bits);
-        let heavier = total_work > self.nodes.get(&self.tip).map(|n| n.total_work.clone()).unwrap_or_default();
+        let heavier = total_work
+            > self
+                .nodes
+                .get(&self.tip)
+                .map(|n| n.total_work.clone())
+                .unwrap_or_default();
         self.by_height.insert((context.info.height, hash));
         self.nodes.insert(
             hash,
@@ -434,7 +439,10 @@ impl<P: PowFunction> HeaderChain<P> {
 
     /// Cumulative work of the heaviest tip.
     pub fn tip_work(&self) -> BigUint {
-        self.nodes.get(&self.tip).map(|n| n.total_work.clone()).unwrap_or_default()
+        self.nodes
+            .get(&self.tip)
+            .map(|n| n.total_work.clone())
+            .unwrap_or_default()
     }
 
     /// Headers held.

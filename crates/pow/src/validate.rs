@@ -119,9 +119,7 @@ impl HeaderContext {
     ) -> Result<HeaderContext, ContextError> {
         let info = HeaderInfo::of(header).ok_or(ContextError::NotPow)?;
         let keep = params.median_time_blocks.max(1);
-        let needed = usize::try_from(info.height)
-            .unwrap_or(usize::MAX)
-            .min(keep - 1);
+        let needed = usize::try_from(info.height).unwrap_or(usize::MAX).min(keep - 1);
         if ancestor_timestamps.len() < needed {
             return Err(ContextError::TooFewTimestamps {
                 needed,

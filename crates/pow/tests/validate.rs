@@ -6,9 +6,9 @@ mod common;
 use std::sync::atomic::AtomicBool;
 
 use common::{CheapPow, genesis, mined_chain, mined_child, quarter_bits, template, test_params};
+use pow::miner::{MineOutcome, MinerConfig, mine};
 use pow::retarget::{HeaderInfo, next_bits};
 use pow::validate::{HeaderContext, HeaderError, check_header_pow, validate_header, validate_header_fields};
-use pow::miner::{MineOutcome, MinerConfig, mine};
 use pow::{INITIAL_SEED, PowParams, TRIVIAL_BITS, Tensority};
 use types::{BlockHeader, Hash, HeaderConsensus};
 
@@ -249,8 +249,14 @@ fn real_tensority_on_a_few_headers() {
     let stop = AtomicBool::new(false);
     let one = MinerConfig { threads: 1 };
     let found = mine(&tensority, &t1, &g.next_seed(), 0..10, &one, &stop).unwrap();
-    let MineOutcome::Found(b1) = found else { panic!("{found:?}") };
-    assert_eq!(b1.nonce(), Some(0), "every nonce meets trivial bits: the first is taken");
+    let MineOutcome::Found(b1) = found else {
+        panic!("{found:?}")
+    };
+    assert_eq!(
+        b1.nonce(),
+        Some(0),
+        "every nonce meets trivial bits: the first is taken"
+    );
     let c1 = validate_header(&p, &g, &b1, NOW, &tensority).unwrap();
     assert_eq!(c1.info.height, 1);
 

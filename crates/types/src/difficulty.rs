@@ -164,11 +164,20 @@ mod tests {
     #[test]
     fn target_to_compact_keeps_three_bytes_and_rounds_negatives_away_from_zero() {
         // 0x12345678 keeps its top three bytes.
-        assert_eq!(target_to_compact(&BigInt::from(0x1234_5678)), 0x0400_0000_0012_3456);
+        assert_eq!(
+            target_to_compact(&BigInt::from(0x1234_5678)),
+            0x0400_0000_0012_3456
+        );
         // Its negative rounds the dropped 0x78 up (Go's arithmetic shift).
-        assert_eq!(target_to_compact(&BigInt::from(-0x1234_5678)), 0x0480_0000_0012_3457);
+        assert_eq!(
+            target_to_compact(&BigInt::from(-0x1234_5678)),
+            0x0480_0000_0012_3457
+        );
         // Nothing dropped, nothing added.
-        assert_eq!(target_to_compact(&BigInt::from(-0x1234_5600)), 0x0480_0000_0012_3456);
+        assert_eq!(
+            target_to_compact(&BigInt::from(-0x1234_5600)),
+            0x0480_0000_0012_3456
+        );
         // A 259-byte magnitude wraps its exponent to 3 (259 mod 256), as the reference's shift does.
         let huge = BigInt::from(0x7f_ffff_ffff_ffffu64) << 2016u32;
         assert_eq!(target_to_compact(&huge), 0x0300_0000_007f_ffff);

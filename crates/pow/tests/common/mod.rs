@@ -92,12 +92,7 @@ pub(crate) fn mine_on(pow: &impl PowFunction, parent: &HeaderContext, template: 
 }
 
 /// A mined child of `parent`, `spacing` seconds later.
-pub(crate) fn mined_child(
-    params: &PowParams,
-    parent: &HeaderContext,
-    spacing: u64,
-    tag: u8,
-) -> BlockHeader {
+pub(crate) fn mined_child(params: &PowParams, parent: &HeaderContext, spacing: u64, tag: u8) -> BlockHeader {
     let t = template(params, parent, parent.info.timestamp + spacing, tag);
     mine_on(&CheapPow, parent, &t)
 }
