@@ -4,7 +4,11 @@
 //! bit 55, mantissa in bits 54..0. A block's work is `2^256 / (N + 1)`, the figure the reference's
 //! `get-block` prints as `difficulty`.
 
-use num_bigint::{BigInt, Sign};
+use num_bigint::Sign;
+
+/// The big integers targets and work are expressed in, re-exported so that users of this module need
+/// no direct dependency on `num-bigint`.
+pub use num_bigint::{BigInt, BigUint};
 
 const MANTISSA_MASK: u64 = 0x007f_ffff_ffff_ffff;
 const SIGN_BIT: u64 = 0x0080_0000_0000_0000;
