@@ -8,8 +8,9 @@ use std::sync::atomic::AtomicBool;
 use common::{CheapPow, genesis, mined_chain, mined_child, quarter_bits, template, test_params};
 use pow::miner::{MineOutcome, MinerConfig, mine};
 use pow::retarget::{HeaderInfo, next_bits};
+use pow::spv::{Accepted, Checkpoint, HeaderChain};
 use pow::validate::{HeaderContext, HeaderError, check_header_pow, validate_header, validate_header_fields};
-use pow::{INITIAL_SEED, PowParams, TRIVIAL_BITS, Tensority};
+use pow::{DEVNET_POW_LIMIT_BITS, INITIAL_SEED, PowParams, Tensority};
 use types::{BlockHeader, Hash, HeaderConsensus};
 
 const T0: u64 = 1_600_000_000;
@@ -239,26 +240,37 @@ fn sidechain_headers_are_refused() {
 
 #[test]
 fn real_tensority_on_a_few_headers() {
-    // Trivial bits: every Tensority result meets 2^256, so the first nonce wins; then a parent whose
-    // bits demand target 1, which no real result meets.
+    // Target 2^255 (half the results meet it, work 1 a block); then a parent whose bits demand
+    // target 1, which no real result meets.
     let mut p = PowParams::devnet();
-    p.genesis_bits = TRIVIAL_BITS;
+    p.genesis_bits = DEVNET_POW_LIMIT_BITS;
     let tensority = Tensority::new(1);
     let g = HeaderContext::genesis(&p, &genesis(&p, T0)).unwrap();
-    let t1 = template(&p, &g, T0 + 5, 1);
     let stop = AtomicBool::new(false);
     let one = MinerConfig { threads: 1 };
-    let found = mine(&tensority, &t1, &g.next_seed(), 0..10, &one, &stop).unwrap();
-    let MineOutcome::Found(b1) = found else {
-        panic!("{found:?}")
+    // Two headers mined with real Tensority, then followed by a light client that checks them again.
+    let mut headers = Vec::new();
+    let mut ctx = g.clone();
+    for (i, t) in [T0 + 5, T0 + 9].into_iter().enumerate() {
+        let template = template(&p, &ctx, t, 1);
+        let found = mine(&tensority, &template, &ctx.next_seed(), 0..64, &one, &stop).unwrap();
+        let MineOutcome::Found(b) = found else {
+            panic!("block {i}: {found:?}")
+        };
+        assert!(check_header_pow(&tensority, &b, &ctx.next_seed()));
+        ctx = ctx.child(&p, &b).unwrap();
+        headers.push(b);
+    }
+    let cp = Checkpoint {
+        context: g.clone(),
+        total_work: 1u8.into(),
     };
-    assert_eq!(
-        b1.nonce(),
-        Some(0),
-        "every nonce meets trivial bits: the first is taken"
-    );
-    let c1 = validate_header(&p, &g, &b1, NOW, &tensority).unwrap();
-    assert_eq!(c1.info.height, 1);
+    let mut light = HeaderChain::new(p.clone(), Tensority::new(1), cp, 16);
+    for b in &headers {
+        assert_eq!(light.accept(b, NOW), Ok(Accepted::NewTip));
+    }
+    assert_eq!(light.tip_hash(), headers[1].hash());
+    assert_eq!(light.tip_work(), 3u8.into());
 
     let mut hard = PowParams::devnet();
     hard.genesis_bits = types::difficulty::target_to_compact(&1.into());
@@ -270,4 +282,111 @@ fn real_tensority_on_a_few_headers() {
             bits: hard.genesis_bits
         })
     );
+}
+
+/// A header at `height` with `timestamp` and `bits` (other fields arbitrary).
+fn at(height: u64, timestamp: u64, bits: u64) -> BlockHeader {
+    let p = test_params();
+    let mut h = genesis(&p, timestamp);
+    h.height = height;
+    h.consensus = HeaderConsensus::Pow { nonce: 0, bits };
+    h
+}
+
+#[test]
+fn reference_median_time_vectors() {
+    // Bytom v1.1.0 protocol/state/blockindex_test.go, TestCalcPastMedianTime: a chain from genesis with
+    // these timestamps; the tip's median time past.
+    let cases: [(&[u64], u64); 6] = [
+        (&[1], 1),
+        (&[1, 2], 2),
+        (&[1, 3, 2], 2),
+        (&[1, 3, 2, 3], 3),
+        (&[1, 2, 3, 4, 5, 6, 7, 8, 11, 10, 9], 6),
+        (&[1, 2, 3, 4, 5, 6, 7, 8, 11, 10, 9, 11, 11, 11, 14], 10),
+    ];
+    let p = PowParams::mainnet();
+    for (i, (ts, want)) in cases.iter().enumerate() {
+        let mut ctx = HeaderContext::genesis(&p, &at(0, ts[0], 0)).unwrap();
+        for (height, t) in ts.iter().enumerate().skip(1) {
+            ctx = ctx.child(&p, &at(height as u64, *t, 0)).unwrap();
+        }
+        assert_eq!(ctx.median_time_past(), *want, "case {i}");
+    }
+}
+
+#[test]
+fn reference_block_time_vectors() {
+    // Bytom v1.1.0 protocol/validation/block_test.go, TestCheckBlockTime: (block time, parent time and
+    // its ancestors', accepted). The reference reads the wall clock; here `now` is passed: 2026-11-21.
+    let now = 1_795_000_000u64;
+    let offset = PowParams::mainnet().max_time_offset_seconds;
+    let old: &[u64] = &[
+        1_520_000_000,
+        1_510_000_099,
+        1_510_000_098,
+        1_510_000_097,
+        1_510_000_096,
+        1_510_000_095,
+        1_510_000_094,
+        1_510_000_093,
+        1_510_000_092,
+        1_510_000_091,
+        1_510_000_090,
+    ];
+    let future_parent = [now + offset + 1];
+    let cases: Vec<(u64, &[u64], bool)> = vec![
+        (1_520_000_001, &[1_520_000_000], true),
+        (1_510_000_094, old, false),
+        (9_999_999_999, &[1_520_000_000], false),
+        (now + offset + 2, &future_parent, false),
+    ];
+    let p = PowParams::mainnet();
+    for (i, (block_time, parents, ok)) in cases.into_iter().enumerate() {
+        let height = parents.len() as u64 - 1;
+        let parent =
+            HeaderContext::trusted(&p, &at(height, parents[0], 7), &parents[1..], 0, INITIAL_SEED).unwrap();
+        let mut h = at(height + 1, block_time, 7);
+        h.previous_block_hash = parent.hash;
+        let got = validate_header_fields(&p, &parent, &h, now);
+        assert_eq!(got.is_ok(), ok, "case {i}: {got:?}");
+        if !ok {
+            assert!(matches!(
+                got,
+                Err(HeaderError::TimestampTooOld { .. } | HeaderError::TimestampInFuture { .. })
+            ));
+        }
+    }
+}
+
+#[test]
+fn reference_next_bits_and_seed_vectors() {
+    // Bytom v1.1.0 protocol/state/blockindex_test.go, TestCalcNextBits: (height, bits, timestamp,
+    // period-start timestamp, want).
+    let p = PowParams::mainnet();
+    let n = p.blocks_per_retarget;
+    let span = p.target_timespan();
+    let k = types::difficulty::target_to_compact(&1000.into());
+    let k2 = types::difficulty::target_to_compact(&2000.into());
+    for (i, (height, bits, ts, start, want)) in [
+        (0, 1000, 0, 0, 1000),
+        (n - 1, 1000, 0, 0, 1000),
+        (n, k, span, 0, k),
+        (n, k, span * 2, 0, k2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ancestors = vec![0u64; 10];
+        let ctx = HeaderContext::trusted(&p, &at(height, ts, bits), &ancestors, start, INITIAL_SEED).unwrap();
+        assert_eq!(ctx.next_bits(&p), want, "case {i}");
+    }
+    // TestCalcNextSeed: genesis hands down the initial seed, block 255 its own seed, block 256 its hash.
+    let own = Hash([100; 32]);
+    let ctx = HeaderContext::trusted(&p, &at(0, 5, 1), &[], 0, own).unwrap();
+    assert_eq!(ctx.next_seed(), INITIAL_SEED);
+    let ctx = HeaderContext::trusted(&p, &at(255, 5, 1), &[0; 10], 0, own).unwrap();
+    assert_eq!(ctx.next_seed(), own);
+    let ctx = HeaderContext::trusted(&p, &at(256, 5, 1), &[0; 10], 0, own).unwrap();
+    assert_eq!(ctx.next_seed(), ctx.hash);
 }
