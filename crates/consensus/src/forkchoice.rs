@@ -258,6 +258,34 @@ impl ForkChoice {
         Ok(out)
     }
 
+    /// Forgets blocks more than `keep_depth` below the tip: the best-chain block at
+    /// `tip height − keep_depth` becomes the root, and every block not descending from it (older
+    /// blocks and branches forking below it) is dropped. Returns how many blocks were forgotten.
+    /// Blocks building on forgotten ones will wait as orphans.
+    pub fn prune(&mut self, keep_depth: u64) -> usize {
+        let Some(root_height) = self.tip_height().checked_sub(keep_depth) else {
+            return 0;
+        };
+        let Some(new_root) = self.ancestor_at(self.tip, root_height) else {
+            return 0;
+        };
+        if new_root == self.root {
+            return 0;
+        }
+        let mut by_height: Vec<(u64, Hash)> = self.nodes.iter().map(|(h, n)| (n.height, *h)).collect();
+        by_height.sort_unstable();
+        let mut keep: HashSet<Hash> = HashSet::from([new_root]);
+        for (height, hash) in by_height {
+            if height > root_height && self.nodes.get(&hash).is_some_and(|n| keep.contains(&n.parent)) {
+                keep.insert(hash);
+            }
+        }
+        let before = self.nodes.len();
+        self.nodes.retain(|h, _| keep.contains(h));
+        self.root = new_root;
+        before - self.nodes.len()
+    }
+
     fn add_orphan(&mut self, block: BlockMeta, out: &mut Inserted) {
         out.orphaned = true;
         self.orphans.insert(block.hash, block);
@@ -476,6 +504,29 @@ mod tests {
         assert_eq!(out.connected, vec![h(1)]);
         assert_eq!(out.dropped, vec![h(2), h(3)]);
         assert_eq!(f.orphan_count(), 0);
+    }
+
+    #[test]
+    fn pruning_keeps_the_recent_best_chain_and_its_branches() {
+        let mut f = fc();
+        // Main 0..=6; a branch from 1 (dies with pruning) and one from 5 (kept).
+        for i in 1..=6u32 {
+            let _ = f.insert(meta(i, i - 1, u64::from(i), EASY)).unwrap();
+        }
+        let _ = f.insert(meta(31, 1, 2, EASY)).unwrap();
+        let _ = f.insert(meta(55, 5, 6, EASY)).unwrap();
+        assert_eq!(f.len(), 9);
+        assert_eq!(f.prune(3), 4, "0, 1, 2 and 31 are below or beside the new root 3");
+        assert_eq!(f.len(), 5);
+        assert!(f.contains(&h(3)) && f.contains(&h(55)) && !f.contains(&h(31)) && !f.contains(&h(2)));
+        assert!(f.is_on_best_chain(&h(3)));
+        assert_eq!(f.total_work(&h(6)), Some(&BigUint::from(7u8)), "work is kept");
+        // A child of a forgotten block waits as an orphan; the tree still grows and reorgs above.
+        let out = f.insert(meta(32, 31, 3, EASY)).unwrap();
+        assert!(out.orphaned);
+        let out = f.insert(meta(56, 55, 7, HARD)).unwrap();
+        assert_eq!(out.tip_change.unwrap().unwind, vec![h(6)]);
+        assert_eq!(f.prune(100), 0, "nothing that deep");
     }
 
     proptest! {

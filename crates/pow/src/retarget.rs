@@ -64,7 +64,8 @@ pub fn next_bits(params: &PowParams, last: &HeaderInfo, first_of_period: &Header
         .timestamp
         .wrapping_sub(first_of_period.timestamp)
         .cast_signed();
-    let target_span = i64::try_from(params.target_timespan()).unwrap_or(i64::MAX);
+    // At least one second: a zero block interval in a hand-made `PowParams` must not divide by zero.
+    let target_span = i64::try_from(params.target_timespan().max(1)).unwrap_or(i64::MAX);
     if let Some(factor) = params.max_adjustment_factor.filter(|f| *f > 0) {
         let factor = i64::try_from(factor).unwrap_or(i64::MAX);
         actual = actual.clamp(target_span / factor, target_span.saturating_mul(factor));
@@ -172,6 +173,19 @@ mod tests {
         for (i, (last, first, want)) in cases.iter().enumerate() {
             assert_eq!(next_bits(&p, last, first), *want, "case {i}");
         }
+    }
+
+    #[test]
+    fn degenerate_parameters_do_not_panic() {
+        let mut p = PowParams::mainnet();
+        p.target_seconds_per_block = 0;
+        let _ = next_bits(&p, &info(2016, u64::MAX, u64::MAX), &info(0, 0, 0));
+        p.blocks_per_retarget = 0;
+        assert_eq!(
+            next_bits(&p, &info(2016, 5, 77), &info(0, 0, 0)),
+            77,
+            "never retargets"
+        );
     }
 
     #[test]
