@@ -91,3 +91,23 @@ impl Default for PowParams {
         PowParams::mainnet()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::difficulty::work_from_bits;
+
+    #[test]
+    fn presets_match_the_reference_and_the_devnet_is_easy() {
+        let m = PowParams::mainnet();
+        // consensus/general.go: 2016 blocks of 150 s.
+        assert_eq!(m.target_timespan(), 302_400);
+        // config/genesis.go: the mainnet genesis bits.
+        assert_eq!(m.genesis_bits, 2_161_727_821_137_910_632);
+        assert_eq!(PowParams::testnet().genesis_bits, 2_305_843_009_214_532_812);
+        // The devnet starts at the solonet difficulty, 20 expected hashes a block.
+        assert_eq!(work_from_bits(PowParams::devnet().genesis_bits), 20.into());
+        assert_eq!(work_from_bits(TRIVIAL_BITS), 0.into());
+        assert_eq!(work_from_bits(DEVNET_POW_LIMIT_BITS), 1.into());
+    }
+}

@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use num_bigint::BigUint;
-use types::merkle::{self, FLAG_ASSIST, FLAG_TX_LEAF, MerkleProof};
+use types::merkle::{self, FLAG_ASSIST, FLAG_TX_LEAF, FLAG_TX_PARENT, MerkleProof};
 use types::{Block, BlockHeader, Hash, Limits, Profile};
 
 use crate::params::PowParams;
@@ -46,6 +46,10 @@ pub enum ProofError {
         /// The bound.
         max: usize,
     },
+    /// The flags are not one complete depth-first walk of a tree, or the hashes are more or fewer than
+    /// the flags select (the reference ignores leftovers; a proof built by either side has none).
+    #[error("malformed proof: {0}")]
+    Malformed(&'static str),
     /// The transaction hashes and flags do not rebuild the header's transaction root over the matched
     /// IDs.
     #[error("transaction proof does not match the header's transactions merkle root")]
@@ -148,6 +152,27 @@ impl MerkleBlockProof {
         if self.matched_tx_ids.is_empty() {
             return Err(ProofError::NothingMatched);
         }
+        // One complete pre-order walk: each parent opens two slots, each leaf or assist fills one.
+        let mut open: usize = 1;
+        for flag in &self.flags {
+            open = open
+                .checked_sub(1)
+                .ok_or(ProofError::Malformed("flags continue past the end of the tree"))?;
+            if *flag == FLAG_TX_PARENT {
+                open += 2;
+            }
+        }
+        if open != 0 {
+            return Err(ProofError::Malformed("flags end before the tree does"));
+        }
+        let selected = self
+            .flags
+            .iter()
+            .filter(|f| **f == FLAG_TX_LEAF || **f == FLAG_ASSIST)
+            .count();
+        if selected != self.tx_hashes.len() {
+            return Err(ProofError::Malformed("transaction hashes do not match the flags"));
+        }
         let tx_proof = MerkleProof {
             hashes: self.tx_hashes.clone(),
             flags: self.flags.clone(),
@@ -160,11 +185,6 @@ impl MerkleBlockProof {
             return Err(ProofError::BadTxProof);
         }
         // The status hashes follow the flags that select a hash (leaf or assist), one each.
-        let selected = self
-            .flags
-            .iter()
-            .filter(|f| **f == FLAG_TX_LEAF || **f == FLAG_ASSIST)
-            .count();
         if selected != self.status_hashes.len() {
             return Err(ProofError::StatusShape {
                 expected: selected,

@@ -106,7 +106,9 @@ fn stopping_midway_leaves_no_untried_nonce_below_the_resume_point() {
     let MineOutcome::Stopped { next_nonce } = out else {
         panic!("{out:?}")
     };
-    assert!(next_nonce > 100 && next_nonce < 1_000, "{next_nonce}");
+    // A worker the scheduler never ran may hold the resume point at the start; never past the end.
+    assert!((100..1_000).contains(&next_nonce), "{next_nonce}");
+    assert!(rec.calls.load(Ordering::SeqCst) >= 25);
     let seen = rec.seen.lock().unwrap().clone();
     let hash_of = |nonce| {
         let mut h = t.clone();

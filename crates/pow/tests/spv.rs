@@ -94,6 +94,23 @@ fn build_refuses_mismatched_statuses_and_verify_refuses_empty_matches() {
 }
 
 #[test]
+fn leftover_hashes_or_flags_are_malformed() {
+    let st = statuses(5);
+    let b = block(5, &st);
+    let id = b.transactions()[2].id();
+    let proof = MerkleBlockProof::build(&b, &st, &[id]).unwrap();
+    let mut extra = proof.clone();
+    extra.tx_hashes.push(Hash([1; 32]));
+    assert!(matches!(extra.verify(), Err(ProofError::Malformed(_))));
+    let mut extra = proof.clone();
+    extra.flags.push(0);
+    assert!(matches!(extra.verify(), Err(ProofError::Malformed(_))));
+    let mut short = proof;
+    short.flags.pop();
+    assert!(matches!(short.verify(), Err(ProofError::Malformed(_))));
+}
+
+#[test]
 fn json_has_the_reference_fields_and_round_trips() {
     let st = statuses(5);
     let b = block(5, &st);
@@ -140,6 +157,8 @@ enum Tamper {
     DropFlag(usize),
     DropMatched(usize),
     ExtraMatched,
+    ExtraTxHash,
+    ExtraFlag(u8),
     SwapMatched,
     TxRoot(usize, u8),
     StatusRoot(usize, u8),
@@ -159,6 +178,8 @@ fn tamper() -> impl Strategy<Value = Tamper> {
         i.clone().prop_map(Tamper::DropFlag),
         i.clone().prop_map(Tamper::DropMatched),
         Just(Tamper::ExtraMatched),
+        Just(Tamper::ExtraTxHash),
+        (0u8..4).prop_map(Tamper::ExtraFlag),
         Just(Tamper::SwapMatched),
         (b.clone(), x.clone()).prop_map(|(b, x)| Tamper::TxRoot(b, x)),
         (b, x).prop_map(|(b, x)| Tamper::StatusRoot(b, x)),
@@ -190,6 +211,14 @@ fn apply(p: &mut MerkleBlockProof, t: &Tamper) -> bool {
             .is_some(),
         Tamper::ExtraMatched => {
             p.matched_tx_ids.push(Hash([0xab; 32]));
+            true
+        }
+        Tamper::ExtraTxHash => {
+            p.tx_hashes.push(Hash([0xcd; 32]));
+            true
+        }
+        Tamper::ExtraFlag(f) => {
+            p.flags.push(f);
             true
         }
         Tamper::SwapMatched => {
