@@ -771,3 +771,47 @@ fn every_indexed_bytom_transaction_matches_get_transaction() {
     }
     assert!(checked >= 8, "{checked}");
 }
+
+#[test]
+fn hostile_templates_are_typed_errors() {
+    let (w, _) = wallet_with("hostile-tpl", &["alice"], &[]);
+    w.apply_block(&block(110)).unwrap();
+    let tpl = w
+        .build(&build_request("spend_alice_to_bob_with_change"), 0)
+        .unwrap();
+    let json = serde_json::to_value(&tpl).unwrap();
+    let mutate = |f: &dyn Fn(&mut Value)| {
+        let mut j = json.clone();
+        f(&mut j);
+        j
+    };
+    let cases = [
+        mutate(&|j| j["signing_instructions"][0]["position"] = serde_json::json!(7)),
+        mutate(&|j| j["signing_instructions"][0]["witness_components"][0]["quorum"] = serde_json::json!(5)),
+        mutate(&|j| j["signing_instructions"][0]["witness_components"][0]["quorum"] = serde_json::json!(0)),
+        mutate(&|j| {
+            j["signing_instructions"][0]["witness_components"][0]["signatures"] =
+                serde_json::json!(["00", "11"])
+        }),
+        mutate(&|j| {
+            j["signing_instructions"][0]["witness_components"][0]["keys"][0]["derivation_path"] =
+                serde_json::json!(vec!["00"; 40])
+        }),
+        mutate(&|j| j["raw_transaction"] = serde_json::json!("07")),
+    ];
+    for (i, c) in cases.into_iter().enumerate() {
+        let mut t: Template = serde_json::from_value(c).unwrap();
+        let before = t.clone();
+        let err = w.sign(&mut t, PW).unwrap_err();
+        assert!(matches!(err, WalletError::BadTemplate(_)), "case {i}: {err}");
+        assert_eq!(t, before, "case {i}");
+        assert!(w.estimate_gas(&t).is_err(), "case {i}");
+    }
+    // Unknown component types and bad hex do not even parse.
+    let bad = mutate(&|j| {
+        j["signing_instructions"][0]["witness_components"][1]["type"] = serde_json::json!("signature")
+    });
+    assert!(serde_json::from_value::<Template>(bad).is_err());
+    let bad = mutate(&|j| j["raw_transaction"] = serde_json::json!("zz"));
+    assert!(serde_json::from_value::<Template>(bad).is_err());
+}
