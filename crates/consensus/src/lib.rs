@@ -2,3 +2,4 @@
 
 pub mod bbft;
 pub mod dpos;
+pub mod forkchoice;

@@ -2,8 +2,8 @@
 //! DPoS elections over real ledger structures: blocks of vote, veto and registration transactions.
 
 use consensus::dpos::{
-    ConsensusKey, DposConfig, DposError, ElectionEvent, ElectionState, IgnoredReason, Position, Registration,
-    RegistrationError, SetSource, Validator, apply_block, registration_program,
+    ChainId, DposConfig, DposError, ElectionEvent, ElectionState, IgnoredReason, Position, ProvenKey,
+    Registration, RegistrationError, SetSource, Validator, apply_block, registration_program,
 };
 use crypto::bls::SecretKey;
 use crypto::chainkd::{XPrv, XPub};
@@ -37,8 +37,8 @@ fn bls(n: u8) -> SecretKey {
     SecretKey::from_seed(&[n; 32])
 }
 
-fn key(n: u8) -> ConsensusKey {
-    ConsensusKey::from(&bls(n).public_key())
+fn key(n: u8) -> ProvenKey {
+    ProvenKey::from_secret(&bls(n))
 }
 
 fn genesis() -> Vec<Validator> {
@@ -53,6 +53,8 @@ fn genesis() -> Vec<Validator> {
 }
 
 const GENESIS: Hash = Hash([0x47; 32]);
+/// Registrations on the test chain name its genesis hash.
+const CHAIN: ChainId = ChainId([0x47; 32]);
 
 fn state() -> ElectionState {
     ElectionState::new(config(), GENESIS, genesis()).unwrap()
@@ -148,7 +150,12 @@ fn reg_tx(nonce: u64, candidate: u8, sequence: u64, bls_seed: u8) -> Transaction
     tx(
         vec![spend(nonce, 1)],
         vec![
-            registration_output(registration_program(&xprv(candidate), sequence, &bls(bls_seed))),
+            registration_output(registration_program(
+                &CHAIN,
+                &xprv(candidate),
+                sequence,
+                &bls(bls_seed),
+            )),
             TxOutput::new(
                 OutputKind::Control,
                 AssetId::BTM,
@@ -595,18 +602,8 @@ fn registrations_in_blocks() {
         ElectionEvent::Registered { sequence: 5, .. }
     ));
     assert_eq!(chain.state.candidates()[&xpub(1)].consensus_key, key(11));
-    let copied = Registration {
-        candidate: xpub(2),
-        sequence: 1,
-        consensus_key: key(11),
-        proof: bls(11).prove_possession().to_bytes(),
-        signature: [0; 64],
-    };
-    let msg = Registration::signing_message(&copied.candidate, 1, &copied.consensus_key, &copied.proof);
-    let copied = Registration {
-        signature: xprv(2).sign(&msg),
-        ..copied
-    };
+    // The key's owner registering it for a second xpub (a correct binding) is refused too.
+    let copied = Registration::sign(&CHAIN, &xprv(2), 1, &bls(11));
     let change = chain
         .push(vec![
             first,
@@ -626,12 +623,12 @@ fn registrations_in_blocks() {
     );
     assert!(change.candidates.is_empty() && change.key_owners.is_empty());
     // A bad signature, a truncated program and a registration in a vote output.
-    let mut bad = Registration::sign(&xprv(3), 1, &bls(13));
+    let mut bad = Registration::sign(&CHAIN, &xprv(3), 1, &bls(13));
     bad.signature[5] ^= 0x40;
-    let mut truncated = registration_program(&xprv(3), 1, &bls(13));
+    let mut truncated = registration_program(&CHAIN, &xprv(3), 1, &bls(13));
     truncated.truncate(200);
     let mut in_vote = vote_output(&xpub(3), 5);
-    in_vote.commitment.control_program = registration_program(&xprv(3), 1, &bls(13));
+    in_vote.commitment.control_program = registration_program(&CHAIN, &xprv(3), 1, &bls(13));
     let change = chain
         .push(vec![
             tx(vec![spend(4, 0)], vec![registration_output(bad.to_program())]),
@@ -851,15 +848,383 @@ proptest! {
             p.append(&mut bytes);
             bytes = p;
         }
-        let _ = consensus::dpos::parse_registration(&bytes);
+        let _ = consensus::dpos::parse_registration(&CHAIN, &bytes);
     }
 
     #[test]
     fn mutated_registrations_never_panic_and_never_verify_with_a_changed_field(
-        pos in 23usize..309, flip in 1u8..=255,
+        pos in 23usize..407, flip in 1u8..=255,
     ) {
-        let mut p = registration_program(&xprv(1), 1, &bls(1));
+        let mut p = registration_program(&CHAIN, &xprv(1), 1, &bls(1));
         p[pos] ^= flip;
-        prop_assert!(consensus::dpos::parse_registration(&p).is_err());
+        prop_assert!(consensus::dpos::parse_registration(&CHAIN, &p).is_err());
     }
+}
+
+// ---- Registration binding: chain id and xpub ----
+
+#[test]
+fn a_registration_from_another_chain_is_ignored() {
+    let mut chain = Chain::new();
+    let elsewhere = tx(
+        vec![spend(1, 0)],
+        vec![registration_output(registration_program(
+            &ChainId([0x99; 32]),
+            &xprv(1),
+            1,
+            &bls(1),
+        ))],
+    );
+    let change = chain.push(vec![elsewhere]).clone();
+    assert_eq!(
+        change
+            .ignored
+            .iter()
+            .map(|i| i.reason.clone())
+            .collect::<Vec<_>>(),
+        vec![IgnoredReason::Registration(RegistrationError::BadSignature)]
+    );
+    assert!(chain.state.candidates().is_empty());
+    // A chain identified by a configured name accepts registrations for that name only.
+    let named = ChainId::from_name("tributary-side-test");
+    let mut state = ElectionState::with_chain_id(config(), named, GENESIS, genesis()).unwrap();
+    assert_eq!(state.chain_id(), &named);
+    let txs = vec![
+        tx(
+            vec![spend(2, 0)],
+            vec![registration_output(registration_program(
+                &named,
+                &xprv(1),
+                1,
+                &bls(1),
+            ))],
+        ),
+        reg_tx(3, 2, 1, 2), // signed for the genesis hash
+    ];
+    let change = apply_block(&state, &block_on(GENESIS, 1, txs), 1).unwrap();
+    state.apply(&change).unwrap();
+    assert_eq!(
+        state.candidates().keys().copied().collect::<Vec<_>>(),
+        vec![xpub(1)]
+    );
+    assert_eq!(change.ignored.len(), 1);
+}
+
+#[test]
+fn a_front_run_under_another_xpub_fails_and_the_owner_still_registers() {
+    let mut chain = Chain::new();
+    let victim = Registration::sign(&CHAIN, &xprv(1), 1, &bls(1));
+    // The attacker copies the victim's key, proof and binding, and signs with its own xpub.
+    let msg = Registration::message(&CHAIN, &xpub(2), 1, &victim.consensus_key);
+    let stolen = Registration {
+        candidate: xpub(2),
+        signature: xprv(2).sign(&Registration::signed_bytes(&msg, &victim.proof, &victim.binding)),
+        ..victim.clone()
+    };
+    let change = chain
+        .push(vec![tx(
+            vec![spend(1, 0)],
+            vec![registration_output(stolen.to_program())],
+        )])
+        .clone();
+    assert_eq!(
+        change.ignored[0].reason,
+        IgnoredReason::Registration(RegistrationError::BadBinding)
+    );
+    assert!(change.key_owners.is_empty());
+    let change = chain
+        .push(vec![tx(
+            vec![spend(2, 0)],
+            vec![registration_output(victim.to_program())],
+        )])
+        .clone();
+    assert!(change.ignored.is_empty());
+    assert_eq!(chain.state.candidates()[&xpub(1)].consensus_key, key(1));
+    assert!(!chain.state.candidates().contains_key(&xpub(2)));
+    chain.unwind_all();
+}
+
+// ---- Proofs of possession and the BBFT set ----
+
+#[test]
+fn genesis_keys_carry_checked_proofs() {
+    let pk = bls(200).public_key().to_bytes();
+    let good = ProvenKey::new(&pk, &bls(200).prove_possession().to_bytes()).unwrap();
+    // A rogue key: another key's proof does not prove possession of this one.
+    assert_eq!(
+        ProvenKey::new(&pk, &bls(201).prove_possession().to_bytes()),
+        Err(RegistrationError::BadProofOfPossession)
+    );
+    let state = ElectionState::new(
+        config(),
+        GENESIS,
+        vec![Validator {
+            candidate: xpub(200),
+            consensus_key: good,
+            votes: 0,
+        }],
+    )
+    .unwrap();
+    assert_eq!(state.genesis_set().validators()[0].consensus_key.key().0, pk);
+}
+
+#[test]
+fn sets_become_bbft_sets_with_checked_keys() {
+    use consensus::bbft::{Bls, SetError, Topology};
+    use consensus::dpos::BbftSetError;
+    use crypto::bls::Signature;
+
+    let mut chain = registered_chain(&[1, 2, 3]);
+    chain.push(vec![vote_tx(1, &[(xpub(1), 20), (xpub(3), 30)], 0)]);
+    let genesis_bbft = chain
+        .state
+        .current_set()
+        .to_bbft(&[7, 8], Topology::pbft(2), &Bls)
+        .unwrap();
+    chain.empty_until(6);
+    let elected = chain.state.next_set().unwrap().clone();
+    let set = elected
+        .to_bbft(&[10, 11], Topology::round_robin(2, 1), &Bls)
+        .unwrap();
+    let keys: Vec<_> = set
+        .validators()
+        .iter()
+        .map(|v| (v.node, v.key, v.power))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![(10, bls(3).public_key(), 1), (11, bls(1).public_key(), 1)]
+    );
+    assert_ne!(
+        genesis_bbft.validators()[0].key,
+        set.validators()[0].key,
+        "the set changed at the boundary"
+    );
+    assert!(set.is_quorum(2) && !set.is_quorum(1));
+    // The checked keys make same-message aggregates sound: both signatures verify as one.
+    let msg = b"block";
+    let agg = Signature::aggregate(&[bls(3).sign(msg), bls(1).sign(msg)]).unwrap();
+    let pks: Vec<_> = set.validators().iter().map(|v| v.key).collect();
+    assert!(agg.verify_aggregate(&pks, msg));
+    assert_eq!(
+        elected.to_bbft(&[10], Topology::pbft(2), &Bls).unwrap_err(),
+        BbftSetError::NodeCount { expected: 2, got: 1 }
+    );
+    assert_eq!(
+        elected.to_bbft(&[10, 10], Topology::pbft(2), &Bls).unwrap_err(),
+        BbftSetError::Set(SetError::Duplicate(1))
+    );
+}
+
+// ---- Rewards ----
+
+/// Σ (subsidy + fees) of the blocks of heights `from..=to` that `chain` applied.
+fn minted(chain: &Chain, blocks: &[Vec<Transaction>], from: u64, to: u64) -> u64 {
+    (from..=to)
+        .map(|h| {
+            let fees: u64 = blocks[usize::try_from(h - 1).unwrap()]
+                .iter()
+                .map(|t| t.checked_fee().unwrap().get())
+                .sum();
+            chain.state.config().subsidy_at(h) + fees
+        })
+        .sum()
+}
+
+#[test]
+fn rewards_go_to_the_validator_that_actually_produced() {
+    use consensus::dpos::apply_block_produced_by;
+
+    let mut state = state();
+    let g = state.genesis_set().clone();
+    let (a, b) = (g.validators()[0].candidate, g.validators()[1].candidate);
+    // Height 1 is `a`'s turn, but `b` produced it (a missed its slot): `b` earns it, fee included.
+    let block = block_on(GENESIS, 1, vec![vote_tx(1, &[(xpub(1), 5)], 9)]);
+    assert_eq!(
+        apply_block_produced_by(&state, &block, 1, &xpub(1)),
+        Err(DposError::NotInSet {
+            producer: xpub(1),
+            height: 1
+        })
+    );
+    let change = apply_block_produced_by(&state, &block, 1, &b).unwrap();
+    state.apply(&change).unwrap();
+    assert_eq!(state.round_rewards()[&b].amount, 109);
+    assert!(!state.round_rewards().contains_key(&a));
+    // Without a named producer the schedule decides (height 2 is `a`'s).
+    let change = apply_block(&state, &block_on(state.tip_hash(), 2, Vec::new()), 2).unwrap();
+    state.apply(&change).unwrap();
+    assert_eq!(state.round_rewards()[&a].blocks, 1);
+    for h in 3..=6 {
+        let block = block_on(state.tip_hash(), h, Vec::new());
+        let change = apply_block_produced_by(&state, &block, h, &a).unwrap();
+        state.apply(&change).unwrap();
+        if h == 6 {
+            let rewards = change.round_end.unwrap().rewards.validators;
+            let got: Vec<_> = rewards
+                .iter()
+                .map(|r| (r.validator, r.blocks, r.amount))
+                .collect();
+            assert_eq!(got, vec![(a, 5, 500), (b, 1, 109)]);
+        }
+    }
+}
+
+#[test]
+fn the_subsidy_ends_where_configured_and_fees_still_pay() {
+    let config = config().with_subsidy_until(2);
+    let mut chain = Chain {
+        state: ElectionState::new(config, GENESIS, genesis()).unwrap(),
+        changes: Vec::new(),
+        before: Vec::new(),
+    };
+    let blocks: Vec<Vec<Transaction>> = (0..6u64)
+        .map(|h| vec![vote_tx(h, &[(xpub(1), 5)], h * 3)])
+        .collect();
+    for txs in &blocks {
+        chain.push(txs.clone());
+    }
+    let rewards = chain.changes[5].round_end.clone().unwrap().rewards;
+    // a: heights 1, 2 (subsidy + fees 0, 3), 5, 6 (fees 12, 15); b: heights 3, 4 (fees 6, 9).
+    let got: Vec<_> = rewards.validators.iter().map(|r| (r.blocks, r.amount)).collect();
+    assert_eq!(got, vec![(4, 230), (2, 15)]);
+    assert_eq!(rewards.total(), Some(minted(&chain, &blocks, 1, 6)));
+    chain.unwind_all();
+}
+
+#[test]
+fn voter_shares_round_down_and_the_validator_keeps_the_remainder() {
+    let config = config().with_voter_share(50).unwrap();
+    let mut chain = Chain {
+        state: ElectionState::new(config, GENESIS, genesis()).unwrap(),
+        changes: Vec::new(),
+        before: Vec::new(),
+    };
+    let g = chain.state.genesis_set().clone();
+    let (a, b) = (g.validators()[0].candidate, g.validators()[1].candidate);
+    let program = |n: u8| {
+        let mut p = P2WPKH.to_vec();
+        p[2] = n;
+        p
+    };
+    let vote_from = |nonce: u64, voter: u8, candidate: XPub, amount: u64, fee: u64| {
+        let mut out = vote_output(&candidate, amount);
+        out.commitment.control_program = program(voter);
+        tx(vec![spend(nonce, amount + fee)], vec![out])
+    };
+    // Round 1: three equal voters for `a` (a tie), one for `b` with two votes.
+    let mut blocks = vec![vec![
+        vote_from(1, 1, a, 10, 0),
+        vote_from(2, 2, a, 10, 0),
+        vote_from(3, 3, a, 10, 0),
+        vote_from(4, 4, b, 7, 0),
+        vote_from(5, 4, b, 7, 0),
+    ]];
+    blocks.extend((2..=6).map(|_| Vec::new()));
+    // Round 2: `a` produces 7, 8, 11, 12; a fee of 1 at height 7 makes its earnings odd (401).
+    blocks.push(vec![vote_tx(6, &[(xpub(9), 2)], 1)]);
+    blocks.extend((8..=12).map(|_| Vec::new()));
+    for txs in &blocks {
+        chain.push(txs.clone());
+    }
+    let rewards = chain.changes[11].round_end.clone().unwrap().rewards;
+    // a: pool ⌊401·50/100⌋ = 200, each voter ⌊200·10/30⌋ = 66, a keeps 401 − 198 = 203.
+    // b: pool ⌊200·50/100⌋ = 100, its one voter program gets 50 + 50, b keeps 100.
+    let validators: Vec<_> = rewards
+        .validators
+        .iter()
+        .map(|r| (r.validator, r.earned, r.amount))
+        .collect();
+    assert_eq!(validators, vec![(a, 401, 203), (b, 200, 100)]);
+    let voters: Vec<_> = rewards
+        .voters
+        .iter()
+        .map(|v| (v.program.clone(), v.amount))
+        .collect();
+    // Equal shares are ordered by program, larger first (the reference's coinbase order).
+    assert_eq!(
+        voters,
+        vec![
+            (program(4), 100),
+            (program(3), 66),
+            (program(2), 66),
+            (program(1), 66)
+        ]
+    );
+    // Nothing created or lost: what is paid is exactly what the round's blocks earned.
+    let paid: u64 = rewards.validators.iter().map(|r| r.amount).sum::<u64>()
+        + rewards.voters.iter().map(|v| v.amount).sum::<u64>();
+    assert_eq!(paid, 601);
+    assert_eq!(rewards.total(), Some(paid));
+    assert_eq!(minted(&chain, &blocks, 7, 12), paid);
+    chain.unwind_all();
+}
+
+// ---- Vetoes and the round boundary ----
+
+#[test]
+fn a_veto_of_more_than_was_voted_is_rejected() {
+    let mut chain = registered_chain(&[1]);
+    let v = vote_tx(1, &[(xpub(1), 30)], 0);
+    chain.push(vec![v.clone()]);
+    chain.empty_until(5);
+    // Claim 31 from a 30 vote: the claimed output does not exist, so nothing is withdrawn.
+    let mut greedy = veto_input(&v, 0);
+    if let InputKind::Veto(veto) = &mut greedy.kind {
+        veto.commitment.amount = Amount::new(31).unwrap();
+    }
+    let over = tx(
+        vec![greedy],
+        vec![TxOutput::new(
+            OutputKind::Control,
+            AssetId::BTM,
+            Amount::new(31).unwrap(),
+            P2WPKH.to_vec(),
+        )],
+    );
+    let change = chain.push(vec![over]).clone();
+    assert_eq!(change.ignored[0].reason, IgnoredReason::VetoUnknownVote);
+    assert!(change.tallies.is_empty());
+    assert_eq!(chain.state.votes_for(&xpub(1)), 30);
+    // The honest veto of exactly 30 still works, once.
+    chain.push(vec![veto_tx(&v, 0)]);
+    assert_eq!(chain.state.votes_for(&xpub(1)), 0);
+    let change = chain.push(vec![veto_tx(&v, 0)]).clone();
+    assert_eq!(change.ignored[0].reason, IgnoredReason::VetoUnknownVote);
+    chain.unwind_all();
+}
+
+#[test]
+fn unwinding_across_the_round_boundary_restores_the_exact_state() {
+    let mut chain = registered_chain(&[1, 2, 3]); // 1
+    chain.push(vec![vote_tx(1, &[(xpub(1), 20), (xpub(2), 30)], 4)]); // 2
+    chain.empty_until(5);
+    let before_end = chain.state.clone();
+    let end = chain.push(Vec::new()).clone(); // 6: set fixed, rewards payable
+    let after_end = chain.state.clone();
+    let start = chain.push(vec![vote_tx(2, &[(xpub(3), 100)], 0)]).clone(); // 7: new set in force
+    assert_ne!(chain.state.current_set(), before_end.current_set());
+    assert_eq!(
+        chain
+            .state
+            .current_set()
+            .validators()
+            .iter()
+            .map(|v| v.candidate)
+            .collect::<Vec<_>>(),
+        vec![xpub(2), xpub(1)]
+    );
+    assert!(start.current.is_some() && start.payable.is_some());
+    chain.state.unwind(&start).unwrap();
+    assert_eq!(chain.state, after_end);
+    assert!(!chain.state.payable_rewards().is_empty());
+    chain.state.unwind(&end).unwrap();
+    assert_eq!(chain.state, before_end);
+    assert_eq!(chain.state.next_set(), None);
+    // Unwinding out of order is refused and changes nothing.
+    assert!(chain.state.unwind(&start).is_err());
+    assert_eq!(chain.state, before_end);
+    // Re-applying gives the same changes.
+    let again = apply_block(&chain.state, &block_on(chain.state.tip_hash(), 6, Vec::new()), 6).unwrap();
+    assert_eq!(again, end);
 }

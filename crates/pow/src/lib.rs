@@ -1,18 +1,25 @@
 #![doc = include_str!("../README.md")]
 
 pub mod matrix;
+pub mod miner;
+pub mod params;
+pub mod retarget;
 mod scrypt;
 pub mod seed;
+pub mod spv;
 mod store;
 pub mod tensority;
+pub mod validate;
 
 use num_bigint::{BigInt, Sign};
 use types::Hash;
 use types::difficulty::compact_to_target;
 
+pub use params::{DEVNET_POW_LIMIT_BITS, PowParams, TRIVIAL_BITS};
 pub use seed::{INITIAL_SEED, SEED_EPOCH, seed_for_height, seed_source_height};
 pub use store::{CacheStore, DEFAULT_EPOCHS_KEPT};
 pub use tensority::Cache;
+pub use validate::{PowFunction, Tensority};
 
 /// Bad input to the proof-of-work helpers.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

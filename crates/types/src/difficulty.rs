@@ -4,7 +4,11 @@
 //! bit 55, mantissa in bits 54..0. A block's work is `2^256 / (N + 1)`, the figure the reference's
 //! `get-block` prints as `difficulty`.
 
-use num_bigint::{BigInt, Sign};
+use num_bigint::Sign;
+
+/// The big integers targets and work are expressed in, re-exported so that users of this module need
+/// no direct dependency on `num-bigint`.
+pub use num_bigint::{BigInt, BigUint};
 
 const MANTISSA_MASK: u64 = 0x007f_ffff_ffff_ffff;
 const SIGN_BIT: u64 = 0x0080_0000_0000_0000;
@@ -23,6 +27,47 @@ pub fn compact_to_target(bits: u64) -> BigInt {
         BigInt::from(mantissa) << (8 * (exponent - 3))
     };
     if negative { -target } else { target }
+}
+
+/// The compact `bits` of a target (Bytom v1.1.0 `BigToCompact`), the inverse of [`compact_to_target`] up to
+/// the encoding's precision: three significant bytes are kept.
+///
+/// # Consensus
+/// Matches the reference bit for bit, quirks included, because retargeted bits are compared for equality:
+/// - the mantissa of a negative target is its magnitude shifted right with rounding toward −∞ on the
+///   signed value (Go's `big.Int.Rsh`), i.e. the magnitude rounded *up* when bits are dropped;
+/// - the exponent is the magnitude's byte length written into bits 63..56 with the upper bits lost, as
+///   the reference's `uint64(exponent) << 56` loses them, so targets of 256 bytes or more wrap.
+pub fn target_to_compact(target: &BigInt) -> u64 {
+    let (sign, magnitude) = (target.sign(), target.magnitude());
+    if sign == Sign::NoSign {
+        return 0;
+    }
+    let bytes = magnitude.to_bytes_be();
+    let mut exponent = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    let low_word = |n: &num_bigint::BigUint| n.iter_u64_digits().next().unwrap_or(0);
+    let mut mantissa = if exponent <= 3 {
+        // Fewer than four bytes: the magnitude fits in 24 bits, moved up to the mantissa's top byte.
+        low_word(magnitude) << (8 * (3 - exponent))
+    } else {
+        let shift = 8 * (exponent - 3);
+        let shifted = magnitude >> shift;
+        let mut m = low_word(&shifted);
+        if sign == Sign::Minus && magnitude.trailing_zeros().is_some_and(|tz| tz < shift) {
+            // An arithmetic shift of a negative number rounds toward −∞: one more in magnitude.
+            m += 1;
+        }
+        m
+    };
+    if mantissa & SIGN_BIT != 0 {
+        mantissa >>= 8;
+        exponent += 1;
+    }
+    let mut compact = exponent.wrapping_shl(56) | mantissa;
+    if sign == Sign::Minus {
+        compact |= SIGN_BIT;
+    }
+    compact
 }
 
 /// The work a block of this difficulty represents, `2^256 / (target + 1)`, or zero when the target is
@@ -96,6 +141,50 @@ mod tests {
             let bits = u64::from_str_radix(bits, 2).unwrap();
             assert_eq!(compact_to_target(bits), want, "bits {bits:#x}");
         }
+    }
+
+    #[test]
+    fn target_to_compact_reference_vectors() {
+        // Bytom v1.1.0 consensus/difficulty/difficulty_test.go, TestBigToCompact.
+        let cases: [(i64, u64); 8] = [
+            (0, 0),
+            (-0, 0),
+            (1, 0x0100_0000_0001_0000),
+            (-1, 0x0180_0000_0001_0000),
+            (65_536, 0x0300_0000_0001_0000),
+            (-65_536, 0x0380_0000_0001_0000),
+            (16_777_216, 0x0400_0000_0001_0000),
+            (-16_777_216, 0x0480_0000_0001_0000),
+        ];
+        for (n, want) in cases {
+            assert_eq!(target_to_compact(&BigInt::from(n)), want, "n {n}");
+        }
+        // The same file: PowMinBits 0x1e000000000dbe13 round trips.
+        let n = BigInt::from(0x0d_be13) << (27 * 8);
+        assert_eq!(target_to_compact(&n), 0x1e00_0000_000d_be13);
+        assert_eq!(compact_to_target(0x1e00_0000_000d_be13), n);
+    }
+
+    #[test]
+    fn target_to_compact_keeps_three_bytes_and_rounds_negatives_away_from_zero() {
+        // 0x12345678 keeps its top three bytes.
+        assert_eq!(
+            target_to_compact(&BigInt::from(0x1234_5678)),
+            0x0400_0000_0012_3456
+        );
+        // Its negative rounds the dropped 0x78 up (Go's arithmetic shift).
+        assert_eq!(
+            target_to_compact(&BigInt::from(-0x1234_5678)),
+            0x0480_0000_0012_3457
+        );
+        // Nothing dropped, nothing added.
+        assert_eq!(
+            target_to_compact(&BigInt::from(-0x1234_5600)),
+            0x0480_0000_0012_3456
+        );
+        // A 259-byte magnitude wraps its exponent to 3 (259 mod 256), as the reference's shift does.
+        let huge = BigInt::from(0x7f_ffff_ffff_ffffu64) << 2016u32;
+        assert_eq!(target_to_compact(&huge), 0x0300_0000_007f_ffff);
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub struct AnnotatedInput {
     /// Its alias.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub account_alias: String,
+    /// An issuance's program (hex; main profile).
+    #[serde(default, with = "hex_bytes", skip_serializing_if = "Vec::is_empty")]
+    pub issuance_program: Vec<u8>,
     /// A coinbase's arbitrary data (hex).
     #[serde(default, with = "hex_bytes", skip_serializing_if = "Vec::is_empty")]
     pub arbitrary: Vec<u8>,
@@ -103,6 +106,10 @@ pub struct AnnotatedInput {
     /// The witness (hex strings).
     #[serde(with = "hex_list")]
     pub witness_arguments: Vec<Vec<u8>>,
+    /// Main profile only (Bytom prints it, Vapor does not): the input's signature hash; zero for a
+    /// coinbase.
+    #[serde(default, with = "opt_hash", skip_serializing_if = "Option::is_none")]
+    pub sign_data: Option<Hash>,
 }
 
 /// An annotated output (the reference's `AnnotatedOutput`).
@@ -411,9 +418,18 @@ pub(crate) fn block_changes(
                 spent_output_id: spent_id,
                 account_id: owner.map(|(_, a)| a.id.clone()).unwrap_or_default(),
                 account_alias: owner.map(|(_, a)| a.alias.clone()).unwrap_or_default(),
+                issuance_program: match &input.kind {
+                    InputKind::Issuance(i) => i.issuance_program.clone(),
+                    _ => Vec::new(),
+                },
                 arbitrary: input.arbitrary().map(<[u8]>::to_vec).unwrap_or_default(),
                 input_id: input_ids.map(|x| x.input_id).unwrap_or_default(),
                 witness_arguments: input.arguments().to_vec(),
+                sign_data: match (profile, &input.kind) {
+                    (Profile::Side, _) => None,
+                    (Profile::Main, InputKind::Coinbase(_)) => Some(Hash::ZERO),
+                    (Profile::Main, _) => Some(ids.sighash(i).unwrap_or_default()),
+                },
             });
         }
         let mut outputs = Vec::with_capacity(tx.outputs().len());

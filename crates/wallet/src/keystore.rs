@@ -329,6 +329,8 @@ impl Keystore {
     pub fn open(dir: &Path, kdf: KdfParams) -> Result<Keystore, WalletError> {
         kdf.validate()?;
         fs::create_dir_all(dir).map_err(io("create directory", dir))?;
+        // Absolute, as the reference reports key files.
+        let dir = &std::path::absolute(dir).map_err(io("resolve", dir))?;
         let mut keys = BTreeMap::new();
         for entry in fs::read_dir(dir).map_err(io("read directory", dir))? {
             let path = entry.map_err(io("read directory", dir))?.path();
@@ -621,7 +623,13 @@ fn write_atomically(path: &Path, file: &KeyFile) -> Result<(), WalletError> {
         serde_json::to_vec_pretty(file).map_err(|e| WalletError::Internal(format!("key file: {e}")))?;
     let tmp = path.with_extension("json.tmp");
     {
-        let mut f = fs::File::create(&tmp).map_err(io("create", &tmp))?;
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        // Readable by the owner only: the file is encrypted, but its KDF parameters and salt invite
+        // offline guessing.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp).map_err(io("create", &tmp))?;
         f.write_all(&bytes).map_err(io("write", &tmp))?;
         f.sync_all().map_err(io("sync", &tmp))?;
     }

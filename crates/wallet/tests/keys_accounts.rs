@@ -181,6 +181,15 @@ fn tampered_or_swapped_key_files_fail_to_decrypt() {
 fn secrets_stay_out_of_debug_and_files() {
     let (w, _dir) = open("debug", Profile::Side);
     let (info, mnemonic) = w.create_key("k", "hunter2-password").unwrap();
+    assert!(std::path::Path::new(&info.file).is_absolute());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&info.file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
     let file = std::fs::read_to_string(&info.file).unwrap();
     let first_word = mnemonic.split(' ').next().unwrap();
     assert!(!file.contains("hunter2"));

@@ -49,9 +49,14 @@ pub struct DposConfig {
     /// Blocks a vote stays locked before a veto may spend it (Vapor `VotePendingBlockNumber` =
     /// 3,456,000 on main and test networks).
     pub vote_lock_blocks: u64,
-    /// Newly minted neu per block credited to its producer (Vapor main network `ProducerSubsidys`:
-    /// 9,512,938 for heights 1 to 126,144,000).
+    /// Newly minted neu per block credited to its producer, from height 1 to
+    /// [`DposConfig::subsidy_last_height`] (Vapor main network `ProducerSubsidys`: 9,512,938).
     pub block_subsidy: u64,
+    /// Last height that earns [`DposConfig::block_subsidy`]; later blocks earn their fees only (Vapor
+    /// main network: 126,144,000, the end of its `ProducerSubsidys` table, after which `BlockSubsidy`
+    /// is 0). [`DposConfig::new`] sets `u64::MAX` (no end); change it with
+    /// [`DposConfig::with_subsidy_until`].
+    pub subsidy_last_height: u64,
     /// Percent of each validator's round reward shared among its voters, pro rata to their votes
     /// (default 0: the reference protocol pays voters nothing; its optional off-chain payout tool,
     /// `toolbar/vote_reward`, shares an operator-chosen ratio the same way). Set with
@@ -69,6 +74,7 @@ impl Default for DposConfig {
             min_vote_amount: 100_000_000,
             vote_lock_blocks: 3_456_000,
             block_subsidy: 9_512_938,
+            subsidy_last_height: 126_144_000,
             voter_share_percent: 0,
         }
     }
@@ -97,6 +103,7 @@ impl DposConfig {
             min_vote_amount,
             vote_lock_blocks,
             block_subsidy,
+            subsidy_last_height: u64::MAX,
             voter_share_percent: 0,
         };
         config.validate()?;
@@ -114,6 +121,24 @@ impl DposConfig {
         };
         config.validate()?;
         Ok(config)
+    }
+
+    /// The same configuration with the subsidy paid up to and including `last_height` only.
+    pub fn with_subsidy_until(self, last_height: u64) -> Self {
+        DposConfig {
+            subsidy_last_height: last_height,
+            ..self
+        }
+    }
+
+    /// The subsidy a block at `height` earns (the reference's `BlockSubsidy`): `block_subsidy` for
+    /// heights 1 to `subsidy_last_height`, otherwise 0 (genesis mints through its own coinbase).
+    pub fn subsidy_at(&self, height: u64) -> u64 {
+        if height >= 1 && height <= self.subsidy_last_height {
+            self.block_subsidy
+        } else {
+            0
+        }
     }
 
     /// Checks a configuration built field by field.
@@ -197,6 +222,20 @@ mod tests {
         assert_eq!(c.min_vote_amount, 100_000_000);
         assert_eq!(c.vote_lock_blocks, 3_456_000);
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn subsidy_follows_the_reference_table() {
+        let c = DposConfig::default();
+        assert_eq!(c.subsidy_at(0), 0);
+        assert_eq!(c.subsidy_at(1), 9_512_938);
+        assert_eq!(c.subsidy_at(63_072_001), 9_512_938);
+        assert_eq!(c.subsidy_at(126_144_000), 9_512_938);
+        assert_eq!(c.subsidy_at(126_144_001), 0);
+        let c = DposConfig::new(10, 1, 1, 1, 1, 0, 7).unwrap();
+        assert_eq!(c.subsidy_at(u64::MAX), 7);
+        let c = c.with_subsidy_until(20);
+        assert_eq!((c.subsidy_at(20), c.subsidy_at(21)), (7, 0));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use types::tx::{InputKind, OutputKind, Transaction, TxOutput};
 use types::{Amount, Hash};
 
 use super::config::DposConfig;
-use super::registration::{ConsensusKey, Registration, RegistrationError};
+use super::registration::{ChainId, ConsensusKey, ProvenKey, Registration, RegistrationError};
 use super::schedule::producer_at;
 
 /// Why a block or change could not be applied or unwound. Ignored transaction contents are not errors;
@@ -68,13 +68,21 @@ pub enum DposError {
     /// A validator set given by the caller is unusable.
     #[error("invalid validator set: {0}")]
     InvalidSet(&'static str),
+    /// The producer named for a block is not in the set in force at its height.
+    #[error("producer {producer:?} is not in the validator set for height {height}")]
+    NotInSet {
+        /// The producer named.
+        producer: XPub,
+        /// The block's height.
+        height: u64,
+    },
 }
 
 /// A registered candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    /// The BLS key its BBFT votes are checked with.
-    pub consensus_key: ConsensusKey,
+    /// The BLS key its BBFT votes are checked with, its proof of possession checked.
+    pub consensus_key: ProvenKey,
     /// Sequence of the accepted registration.
     pub sequence: u64,
     /// Height of the block that carried it.
@@ -99,8 +107,8 @@ pub struct VoteRecord {
 pub struct Validator {
     /// Its identity, as vote outputs name it.
     pub candidate: XPub,
-    /// Its BLS key.
-    pub consensus_key: ConsensusKey,
+    /// Its BLS key, its proof of possession checked (the type cannot hold an unchecked key).
+    pub consensus_key: ProvenKey,
     /// Its vote total when elected (0 for configured sets).
     pub votes: u64,
 }
@@ -119,7 +127,7 @@ impl ValidatorSet {
             return Err(DposError::InvalidSet("empty"));
         }
         let candidates: BTreeSet<_> = validators.iter().map(|v| v.candidate).collect();
-        let keys: BTreeSet<_> = validators.iter().map(|v| v.consensus_key).collect();
+        let keys: BTreeSet<_> = validators.iter().map(|v| v.consensus_key.key()).collect();
         if candidates.len() != validators.len() {
             return Err(DposError::InvalidSet("duplicate candidate"));
         }
@@ -186,6 +194,14 @@ impl RoundRewards {
     /// Whether there is nothing to pay.
     pub fn is_empty(&self) -> bool {
         self.validators.is_empty() && self.voters.is_empty()
+    }
+
+    /// Neu to pay in all (validators and voters), `None` on overflow. It equals the sum of the round's
+    /// block rewards exactly: shares are rounded down and the validator keeps the remainder.
+    pub fn total(&self) -> Option<u64> {
+        let validators = self.validators.iter().map(|r| r.amount);
+        let voters = self.voters.iter().map(|v| v.amount);
+        validators.chain(voters).try_fold(0u64, u64::checked_add)
     }
 }
 
@@ -268,6 +284,14 @@ pub enum IgnoredReason {
     /// The veto's key or amount differs from the vote it spends.
     #[error("veto does not match the vote it spends")]
     VetoMismatch,
+    /// The veto would withdraw more than the candidate's total.
+    #[error("veto of {amount} neu exceeds the {votes} neu voted")]
+    VetoExceedsVotes {
+        /// The candidate's total.
+        votes: u64,
+        /// The amount the veto withdraws.
+        amount: u64,
+    },
     /// The vote is still locked.
     #[error("vote made at height {voted_at} is locked until height {unlock_at}")]
     VetoLocked {
@@ -391,6 +415,7 @@ pub struct ElectionChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElectionState {
     config: DposConfig,
+    chain_id: ChainId,
     genesis: ValidatorSet,
     next_height: u64,
     tip_hash: Hash,
@@ -405,15 +430,32 @@ pub struct ElectionState {
 }
 
 impl ElectionState {
-    /// The state after the genesis block (hash `genesis_hash`): `genesis` produces round 1 and is the fallback set whenever
-    /// too few candidates qualify. Election transactions in the genesis block itself are not read.
+    /// The state after the genesis block (hash `genesis_hash`, also the chain id registrations must
+    /// name): `genesis` produces round 1 and is the fallback set whenever too few candidates qualify.
+    /// Its keys are [`ProvenKey`]s, so each genesis validator's proof of possession has been checked.
+    /// Election transactions in the genesis block itself are not read.
     ///
     /// # Errors
     /// [`DposError::InvalidSet`] for an empty or duplicated set (see [`ValidatorSet::new`]).
     pub fn new(config: DposConfig, genesis_hash: Hash, genesis: Vec<Validator>) -> Result<Self, DposError> {
+        Self::with_chain_id(config, ChainId::from(genesis_hash), genesis_hash, genesis)
+    }
+
+    /// As [`ElectionState::new`], for a chain whose registrations name `chain_id` (e.g.
+    /// [`ChainId::from_name`] of a configured chain name) rather than the genesis hash.
+    ///
+    /// # Errors
+    /// As [`ElectionState::new`].
+    pub fn with_chain_id(
+        config: DposConfig,
+        chain_id: ChainId,
+        genesis_hash: Hash,
+        genesis: Vec<Validator>,
+    ) -> Result<Self, DposError> {
         let genesis = ValidatorSet::new(genesis)?;
         Ok(ElectionState {
             config,
+            chain_id,
             current: genesis.clone(),
             next: Some(genesis.clone()),
             genesis,
@@ -431,6 +473,11 @@ impl ElectionState {
     /// The configuration.
     pub fn config(&self) -> &DposConfig {
         &self.config
+    }
+
+    /// The chain id registrations are checked against.
+    pub fn chain_id(&self) -> &ChainId {
+        &self.chain_id
     }
 
     /// The configured genesis and fallback set.
@@ -749,12 +796,15 @@ fn elect(
     (ValidatorSet(qualified), SetSource::Elected)
 }
 
-/// Computes what `block` at `height` does to `state`, without changing it.
+/// Computes what `block` at `height` does to `state`, without changing it, crediting the block to
+/// the validator the schedule names for its height ([`ElectionState::producer`]). Use
+/// [`apply_block_produced_by`] when the host knows who actually produced the block.
 ///
 /// Per transaction, in block order, veto inputs are read before outputs (as the reference does), so
 /// a vote made earlier in the same block can be vetoed later in it once the lock allows. The block's
-/// producer (by the schedule of the set in force) is credited the subsidy plus all fees. At a round's
-/// last height the next set is fixed and the round's rewards become payable.
+/// producer is credited the block's reward: the subsidy at its height ([`DposConfig::subsidy_at`])
+/// plus all its transactions' fees. At a round's last height the next set is fixed and the round's
+/// rewards become payable.
 ///
 /// # Errors
 /// [`DposError::HeightMismatch`] unless `height` is the state's next height,
@@ -762,6 +812,32 @@ fn elect(
 /// parent is the state's tip, [`DposError::Fee`] or
 /// [`DposError::RewardOverflow`] for a block no valid ledger accepts.
 pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<ElectionChange, DposError> {
+    compute(state, block, height, None)
+}
+
+/// As [`apply_block`], crediting the block's reward to `producer`, the validator that actually
+/// produced it (the host knows it from the block's signature or BBFT proposal). The reference pays
+/// each block's reward to whoever produced it, so a validator that misses its turn earns nothing for
+/// it and the one that covers earns it.
+///
+/// # Errors
+/// As [`apply_block`], and [`DposError::NotInSet`] if `producer` is not in the set in force at
+/// `height`.
+pub fn apply_block_produced_by(
+    state: &ElectionState,
+    block: &Block,
+    height: u64,
+    producer: &XPub,
+) -> Result<ElectionChange, DposError> {
+    compute(state, block, height, Some(producer))
+}
+
+fn compute(
+    state: &ElectionState,
+    block: &Block,
+    height: u64,
+    producer: Option<&XPub>,
+) -> Result<ElectionChange, DposError> {
     if height != state.next_height {
         return Err(DposError::HeightMismatch {
             expected: state.next_height,
@@ -785,6 +861,7 @@ pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<
     let config = &state.config;
     let mut b = Builder {
         config,
+        chain_id: &state.chain_id,
         height,
         candidates: Overlay::new(&state.candidates),
         key_owners: Overlay::new(&state.key_owners),
@@ -821,14 +898,21 @@ pub fn apply_block(state: &ElectionState, block: &Block, height: u64) -> Result<
         fees = fees.checked_add(fee.get()).ok_or(DposError::Fee { tx: i })?;
     }
     let earned = fees
-        .checked_add(config.block_subsidy)
+        .checked_add(config.subsidy_at(height))
         .ok_or(DposError::RewardOverflow)?;
+    let producer = match producer {
+        Some(p) if current.position(p).is_some() => Some(*p),
+        Some(p) => {
+            return Err(DposError::NotInSet { producer: *p, height });
+        }
+        None => producer_at(config, current, height).map(|v| v.candidate),
+    };
     let mut rewards = Overlay::new(&state.round_rewards);
-    if let Some(producer) = producer_at(config, current, height) {
-        let mut t = rewards.get(&producer.candidate).copied().unwrap_or_default();
+    if let Some(producer) = producer {
+        let mut t = rewards.get(&producer).copied().unwrap_or_default();
         t.blocks = t.blocks.checked_add(1).ok_or(DposError::RewardOverflow)?;
         t.amount = t.amount.checked_add(earned).ok_or(DposError::RewardOverflow)?;
-        rewards.set(producer.candidate, Some(t));
+        rewards.set(producer, Some(t));
     }
 
     for (i, tx) in block.transactions().iter().enumerate() {
@@ -954,6 +1038,7 @@ fn settle(
 /// Accumulates one block's effects over the state.
 struct Builder<'a> {
     config: &'a DposConfig,
+    chain_id: &'a ChainId,
     height: u64,
     candidates: Overlay<'a, XPub, Candidate>,
     key_owners: Overlay<'a, ConsensusKey, XPub>,
@@ -1107,9 +1192,15 @@ impl Builder<'_> {
                 unlock_at,
             });
         }
-        // Every record was added to its candidate's total, so the total covers it.
+        // Every record was added to its candidate's total, so the total covers it; a veto that would
+        // withdraw more than the candidate holds is refused rather than clamped.
         let total = self.tallies.get(&record.candidate).copied().unwrap_or(0);
-        let left = total.saturating_sub(record.amount);
+        let left = total
+            .checked_sub(record.amount)
+            .ok_or(IgnoredReason::VetoExceedsVotes {
+                votes: total,
+                amount: record.amount,
+            })?;
         self.tallies.set(record.candidate, (left > 0).then_some(left));
         self.votes.set(output_id, None);
         Ok(record)
@@ -1134,21 +1225,76 @@ impl Builder<'_> {
         {
             return Err(RegistrationError::KeyInUse { owner: *owner });
         }
-        reg.verify()?;
+        let key = reg.verify(self.chain_id)?;
         if let Some(c) = existing
-            && c.consensus_key != reg.consensus_key
+            && c.consensus_key.key() != reg.consensus_key
         {
-            self.key_owners.set(c.consensus_key, None);
+            self.key_owners.set(c.consensus_key.key(), None);
         }
         self.key_owners.set(reg.consensus_key, Some(reg.candidate));
         self.candidates.set(
             reg.candidate,
             Some(Candidate {
-                consensus_key: reg.consensus_key,
+                consensus_key: key,
                 sequence: reg.sequence,
                 registered_at: self.height,
             }),
         );
         Ok(Some(reg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn xpub(n: u8) -> XPub {
+        XPub::from_bytes([n; EXTENDED_KEY_LEN])
+    }
+
+    proptest! {
+        /// Whatever the earnings, votes and share, settling pays out exactly what was earned, each
+        /// validator keeping at least its unshared part.
+        #[test]
+        fn settling_creates_and_loses_nothing(
+            earned in prop::collection::vec((1u8..6, 0u64..1_000_000_000_000, 1u64..50), 1..5),
+            votes in prop::collection::vec((1u8..6, 1u64..(1 << 62), 0u64..4, 0u8..4), 0..12),
+            percent in 0u8..=100,
+        ) {
+            let config = DposConfig::new(3, 1, 1, 1, 1, 0, 0).unwrap().with_voter_share(percent).unwrap();
+            let tallies: BTreeMap<XPub, RewardTally> = earned
+                .iter()
+                .map(|&(v, amount, blocks)| (xpub(v), RewardTally { blocks, amount }))
+                .collect();
+            let records: BTreeMap<Hash, VoteRecord> = votes
+                .iter()
+                .enumerate()
+                .map(|(i, &(v, amount, height, voter))| {
+                    let mut id = [0u8; 32];
+                    id[0] = u8::try_from(i).unwrap();
+                    let record = VoteRecord { candidate: xpub(v), amount, height, program: vec![voter] };
+                    (Hash(id), record)
+                })
+                .collect();
+            let rewards = settle(&config, 2, &tallies, &records).unwrap();
+            let earned_total: u64 = tallies.values().map(|t| t.amount).sum();
+            prop_assert_eq!(rewards.total(), Some(earned_total));
+            for r in &rewards.validators {
+                let pool = u128::from(r.earned) * u128::from(percent) / 100;
+                prop_assert!(u128::from(r.amount) >= u128::from(r.earned) - pool);
+                prop_assert_eq!(r.earned, tallies[&r.validator].amount);
+            }
+            // Sorted as the reference sorts coinbase rewards.
+            for w in rewards.validators.windows(2) {
+                prop_assert!((w[0].amount, w[0].validator) > (w[1].amount, w[1].validator));
+            }
+            for w in rewards.voters.windows(2) {
+                prop_assert!((w[0].amount, &w[0].program) > (w[1].amount, &w[1].program));
+            }
+            if percent == 0 {
+                prop_assert!(rewards.voters.is_empty());
+            }
+        }
     }
 }
