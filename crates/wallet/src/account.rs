@@ -191,3 +191,22 @@ pub struct AddressValidity {
     /// The program belongs to one of the wallet's accounts.
     pub is_local: bool,
 }
+
+/// One derived public key of an account (`list-pubkeys`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PubKeyInfo {
+    /// The ed25519 public key (hex).
+    pub pubkey: String,
+    /// Its path from the root xpub (hex elements).
+    #[serde(with = "crate::serde_util::hex_list")]
+    pub derivation_path: Vec<Vec<u8>>,
+}
+
+/// The `list-pubkeys` answer: keys derived from the account's first root xpub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountPubkeys {
+    /// The account's first root xpub.
+    pub root_xpub: XPub,
+    /// Change branch first, then receive branch, each by index.
+    pub pubkey_infos: Vec<PubKeyInfo>,
+}

@@ -81,6 +81,9 @@ pub enum WalletError {
         /// The index that would have been used.
         index: u64,
     },
+    /// `list-pubkeys` found no derived key (none derived yet, or none equal to the one asked for).
+    #[error("no public key found for account {0:?}")]
+    PublicKeyNotFound(String),
     /// An address that does not decode for this chain.
     #[error("invalid address {address:?}: {reason}")]
     InvalidAddress {
@@ -238,6 +241,7 @@ impl WalletError {
             WalletError::BadTemplate(_) => "BTM002",
             WalletError::BadKeyFile { .. }
             | WalletError::DuplicateAccountAlias { .. }
+            | WalletError::PublicKeyNotFound(_)
             | WalletError::IndexExhausted { .. }
             | WalletError::NotNextBlock { .. }
             | WalletError::NotTip { .. }

@@ -74,9 +74,9 @@ pub struct AnnotatedInput {
     /// The asset's alias.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub asset_alias: String,
-    /// The asset's definition when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub asset_definition: Option<serde_json::Value>,
+    /// The asset's definition (`null` when the asset is unknown).
+    #[serde(default)]
+    pub asset_definition: serde_json::Value,
     /// Amount.
     pub amount: u64,
     /// The spent program (hex).
@@ -94,6 +94,9 @@ pub struct AnnotatedInput {
     /// Its alias.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub account_alias: String,
+    /// An issuance's program (hex; main profile).
+    #[serde(default, with = "hex_bytes", skip_serializing_if = "Vec::is_empty")]
+    pub issuance_program: Vec<u8>,
     /// A coinbase's arbitrary data (hex).
     #[serde(default, with = "hex_bytes", skip_serializing_if = "Vec::is_empty")]
     pub arbitrary: Vec<u8>,
@@ -103,6 +106,10 @@ pub struct AnnotatedInput {
     /// The witness (hex strings).
     #[serde(with = "hex_list")]
     pub witness_arguments: Vec<Vec<u8>>,
+    /// Main profile only (Bytom prints it, Vapor does not): the input's signature hash; zero for a
+    /// coinbase.
+    #[serde(default, with = "opt_hash", skip_serializing_if = "Option::is_none")]
+    pub sign_data: Option<Hash>,
 }
 
 /// An annotated output (the reference's `AnnotatedOutput`).
@@ -122,9 +129,9 @@ pub struct AnnotatedOutput {
     /// The asset's alias.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub asset_alias: String,
-    /// The asset's definition when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub asset_definition: Option<serde_json::Value>,
+    /// The asset's definition (`null` when the asset is unknown).
+    #[serde(default)]
+    pub asset_definition: serde_json::Value,
     /// Amount.
     pub amount: u64,
     /// Our account, when the program is ours.
@@ -185,6 +192,9 @@ pub struct BlockUndo {
     pub created: Vec<String>,
     /// History entries the block added.
     pub txs: Vec<TxKey>,
+    /// Registry entries the block added or promoted, as they were before (hex asset ID, record).
+    #[serde(default)]
+    pub assets: Vec<(String, Option<AssetRecord>)>,
 }
 
 /// A balance: the reference's `AccountBalance` JSON.
@@ -243,16 +253,77 @@ pub fn btm_definition() -> serde_json::Value {
     })
 }
 
-fn asset_alias(a: &AssetId) -> String {
-    if *a == AssetId::BTM {
-        "BTM".to_string()
-    } else {
-        String::new()
+/// An asset the wallet learned from a cross-chain input's definition (the reference's external
+/// assets, `saveExternalAssetDefinition`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetRecord {
+    /// The raw definition bytes (JSON text).
+    #[serde(with = "hex_bytes")]
+    pub definition: Vec<u8>,
+    /// Whether an annotation has looked it up already. The reference answers the first lookup of an
+    /// external asset with its ID in lower-case hex as the alias and, in the same step, registers it
+    /// locally under the upper-case ID, which every later lookup answers.
+    pub promoted: bool,
+}
+
+impl AssetRecord {
+    fn definition_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.definition).unwrap_or(serde_json::Value::Null)
     }
 }
 
-fn asset_def(a: &AssetId) -> Option<serde_json::Value> {
-    (*a == AssetId::BTM).then(btm_definition)
+/// Alias and definition of an asset as the reference's `getAliasDefinition` answers them, without
+/// registering anything (for reads).
+pub(crate) fn asset_annotation(state: &State, a: &AssetId) -> (String, serde_json::Value) {
+    if *a == AssetId::BTM {
+        return ("BTM".to_string(), btm_definition());
+    }
+    match state.assets.get(&a.0) {
+        Some(r) if r.promoted => (a.to_hex().to_uppercase(), r.definition_json()),
+        Some(r) => (a.to_hex(), r.definition_json()),
+        // Unknown: no alias, a `null` definition.
+        None => (String::new(), serde_json::Value::Null),
+    }
+}
+
+/// The asset registry while a block is walked: lookups promote, as the reference's do.
+struct AssetView<'a> {
+    state: &'a State,
+    overlay: BTreeMap<[u8; 32], AssetRecord>,
+}
+
+impl AssetView<'_> {
+    fn get(&self, id: &[u8; 32]) -> Option<&AssetRecord> {
+        self.overlay.get(id).or_else(|| self.state.assets.get(id))
+    }
+
+    fn register(&mut self, a: &AssetId, definition: &[u8]) {
+        if *a != AssetId::BTM && self.get(&a.0).is_none() {
+            self.overlay.insert(
+                a.0,
+                AssetRecord {
+                    definition: definition.to_vec(),
+                    promoted: false,
+                },
+            );
+        }
+    }
+
+    fn annotate(&mut self, a: &AssetId) -> (String, serde_json::Value) {
+        if *a == AssetId::BTM {
+            return ("BTM".to_string(), btm_definition());
+        }
+        match self.get(&a.0).cloned() {
+            Some(r) if r.promoted => (a.to_hex().to_uppercase(), r.definition_json()),
+            Some(mut r) => {
+                let def = r.definition_json();
+                r.promoted = true;
+                self.overlay.insert(a.0, r);
+                (a.to_hex(), def)
+            }
+            None => (String::new(), serde_json::Value::Null),
+        }
+    }
 }
 
 fn input_type(kind: &InputKind) -> &'static str {
@@ -286,6 +357,18 @@ pub(crate) fn block_changes(
     let mut created = Vec::new();
     let mut tx_keys = Vec::new();
     let mut changes = Vec::new();
+    // Assets first, as the reference saves external definitions before it annotates the block.
+    let mut assets = AssetView {
+        state,
+        overlay: BTreeMap::new(),
+    };
+    for tx in block.transactions() {
+        for input in tx.inputs() {
+            if let InputKind::CrossChain(c) = &input.kind {
+                assets.register(&c.commitment.asset_id, &c.asset_definition);
+            }
+        }
+    }
     let account_of = |program: &[u8]| {
         state
             .programs
@@ -320,25 +403,33 @@ pub(crate) fn block_changes(
                 .unwrap_or((AssetId([0u8; 32]), 0));
             let program = input.control_program().map(<[u8]>::to_vec).unwrap_or_default();
             let owner = account_of(&program);
+            let (asset_alias, asset_definition) = assets.annotate(&asset);
             ours |= owner.is_some();
             inputs.push(AnnotatedInput {
                 input_type: input_type(&input.kind).to_string(),
                 asset_id: asset,
-                asset_alias: asset_alias(&asset),
-                asset_definition: asset_def(&asset),
+                asset_alias,
+                asset_definition,
                 amount,
                 address: types::address::program_to_address(&program, profile, network).unwrap_or_default(),
                 control_program: program,
-                spent_output_id: if matches!(input.kind, InputKind::Spend(_) | InputKind::Veto(_)) {
-                    spent_id
-                } else {
-                    None
-                },
+                // Spends and vetoes name the output they spend; a cross-chain input the main-chain output it
+                // claims, as the reference prints them.
+                spent_output_id: spent_id,
                 account_id: owner.map(|(_, a)| a.id.clone()).unwrap_or_default(),
                 account_alias: owner.map(|(_, a)| a.alias.clone()).unwrap_or_default(),
+                issuance_program: match &input.kind {
+                    InputKind::Issuance(i) => i.issuance_program.clone(),
+                    _ => Vec::new(),
+                },
                 arbitrary: input.arbitrary().map(<[u8]>::to_vec).unwrap_or_default(),
                 input_id: input_ids.map(|x| x.input_id).unwrap_or_default(),
                 witness_arguments: input.arguments().to_vec(),
+                sign_data: match (profile, &input.kind) {
+                    (Profile::Side, _) => None,
+                    (Profile::Main, InputKind::Coinbase(_)) => Some(Hash::ZERO),
+                    (Profile::Main, _) => Some(ids.sighash(i).unwrap_or_default()),
+                },
             });
         }
         let mut outputs = Vec::with_capacity(tx.outputs().len());
@@ -351,6 +442,7 @@ pub(crate) fn block_changes(
             };
             let program = out.control_program();
             let owner = account_of(program);
+            let (out_alias, out_definition) = assets.annotate(&out.asset_id());
             let spendable = matches!(oid.kind, ResultKind::Output | ResultKind::VoteOutput);
             if let (Some((cp, account)), true) = (owner, spendable) {
                 ours = true;
@@ -367,7 +459,7 @@ pub(crate) fn block_changes(
                         account_alias: account.alias.clone(),
                         id: oid.id,
                         asset_id: out.asset_id(),
-                        asset_alias: asset_alias(&out.asset_id()),
+                        asset_alias: String::new(),
                         amount: out.amount().get(),
                         account_id: account.id.clone(),
                         address: cp.address.clone(),
@@ -390,8 +482,8 @@ pub(crate) fn block_changes(
                 id: oid.id,
                 position: j,
                 asset_id: out.asset_id(),
-                asset_alias: asset_alias(&out.asset_id()),
-                asset_definition: asset_def(&out.asset_id()),
+                asset_alias: out_alias,
+                asset_definition: out_definition,
                 amount: out.amount().get(),
                 account_id: owner.map(|(_, a)| a.id.clone()).unwrap_or_default(),
                 account_alias: owner.map(|(_, a)| a.alias.clone()).unwrap_or_default(),
@@ -435,9 +527,15 @@ pub(crate) fn block_changes(
             changes.push(Change::Utxo(id, u));
         }
     }
+    let mut asset_undo = Vec::with_capacity(assets.overlay.len());
+    for (id, record) in assets.overlay {
+        asset_undo.push((hex::encode(id), state.assets.get(&id).cloned()));
+        changes.push(Change::Asset(id, Some(record)));
+    }
     changes.push(Change::Undo(
         height,
         Some(BlockUndo {
+            assets: asset_undo,
             block_hash,
             previous_tip: state.tip.map(|(h, hash)| (h, hash.to_hex())),
             spent,
@@ -485,6 +583,11 @@ pub(crate) fn unwind_changes(state: &State, block: &Block) -> Result<Vec<Change>
     }
     for k in &undo.txs {
         changes.push(Change::Tx(*k, None));
+    }
+    for (id, before) in &undo.assets {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(id, &mut key).map_err(|e| WalletError::Db(format!("undo record: {e}")))?;
+        changes.push(Change::Asset(key, before.clone()));
     }
     changes.push(Change::Undo(height, None));
     let previous = match &undo.previous_tip {

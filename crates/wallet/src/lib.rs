@@ -12,7 +12,7 @@ mod store;
 pub mod template;
 mod wallet;
 
-pub use account::{Account, AddressInfo, AddressValidity, CtrlProgram, Receiver};
+pub use account::{Account, AccountPubkeys, AddressInfo, AddressValidity, CtrlProgram, PubKeyInfo, Receiver};
 pub use builder::{BuildRequest, DEFAULT_TTL_MS, MAX_ACTIONS, parse_duration_ms};
 pub use error::WalletError;
 pub use index::{AnnotatedInput, AnnotatedOutput, AnnotatedTx, Balance, TxQuery, WalletUtxo};

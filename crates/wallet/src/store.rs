@@ -13,7 +13,7 @@ use types::Hash;
 
 use crate::account::{Account, CtrlProgram};
 use crate::error::{WalletError, db, json};
-use crate::index::{AnnotatedTx, BlockUndo, WalletUtxo};
+use crate::index::{AnnotatedTx, AssetRecord, BlockUndo, WalletUtxo};
 
 const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -22,6 +22,7 @@ const UTXOS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("utxos");
 const TXS: TableDefinition<[u8; 12], &[u8]> = TableDefinition::new("txs");
 const UNDO: TableDefinition<u64, &[u8]> = TableDefinition::new("undo");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const ASSETS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("assets");
 const TIP_KEY: &str = "tip";
 
 /// Where a transaction sits in the chain; orders the history.
@@ -53,6 +54,8 @@ pub(crate) struct State {
     pub(crate) txs: BTreeMap<TxKey, AnnotatedTx>,
     pub(crate) undo: BTreeMap<u64, BlockUndo>,
     pub(crate) tip: Option<(u64, Hash)>,
+    /// External assets learned from cross-chain inputs.
+    pub(crate) assets: BTreeMap<[u8; 32], AssetRecord>,
 }
 
 /// One change to the state.
@@ -65,6 +68,7 @@ pub(crate) enum Change {
     Tx(TxKey, Option<AnnotatedTx>),
     Undo(u64, Option<BlockUndo>),
     Tip(Option<(u64, Hash)>),
+    Asset([u8; 32], Option<AssetRecord>),
 }
 
 pub(crate) fn account_counter(key_set: &str) -> String {
@@ -102,6 +106,7 @@ impl Store {
             txn.open_table(TXS).map_err(db)?;
             txn.open_table(UNDO).map_err(db)?;
             txn.open_table(META).map_err(db)?;
+            txn.open_table(ASSETS).map_err(db)?;
         }
         txn.commit().map_err(db)?;
         let state = load(&database)?;
@@ -122,6 +127,7 @@ impl Store {
             let mut txs = txn.open_table(TXS).map_err(db)?;
             let mut undo = txn.open_table(UNDO).map_err(db)?;
             let mut meta = txn.open_table(META).map_err(db)?;
+            let mut assets = txn.open_table(ASSETS).map_err(db)?;
             for c in &changes {
                 match c {
                     Change::Account(id, Some(a)) => {
@@ -156,6 +162,12 @@ impl Store {
                     }
                     Change::Undo(h, None) => {
                         undo.remove(*h).map_err(db)?;
+                    }
+                    Change::Asset(id, Some(a)) => {
+                        assets.insert(*id, enc(a)?.as_slice()).map_err(db)?;
+                    }
+                    Change::Asset(id, None) => {
+                        assets.remove(*id).map_err(db)?;
                     }
                     Change::Tip(t) => {
                         meta.insert(TIP_KEY, enc(&t.map(|(h, hash)| (h, hash.to_hex())))?.as_slice())
@@ -212,6 +224,12 @@ impl State {
                     self.undo.remove(&h);
                 }
                 Change::Tip(t) => self.tip = t,
+                Change::Asset(id, Some(a)) => {
+                    self.assets.insert(id, a);
+                }
+                Change::Asset(id, None) => {
+                    self.assets.remove(&id);
+                }
             }
         }
     }
@@ -243,6 +261,10 @@ fn load(database: &Database) -> Result<State, WalletError> {
     for item in txn.open_table(UNDO).map_err(db)?.iter().map_err(db)? {
         let (k, v) = item.map_err(db)?;
         state.undo.insert(k.value(), dec(v.value())?);
+    }
+    for item in txn.open_table(ASSETS).map_err(db)?.iter().map_err(db)? {
+        let (k, v) = item.map_err(db)?;
+        state.assets.insert(k.value(), dec(v.value())?);
     }
     if let Some(v) = txn.open_table(META).map_err(db)?.get(TIP_KEY).map_err(db)? {
         let tip: Option<(u64, String)> = dec(v.value())?;

@@ -10,13 +10,13 @@ use types::{Block, Hash, Network, Profile};
 use zeroize::Zeroizing;
 
 use crate::account::{
-    Account, AddressInfo, AddressValidity, CtrlProgram, HARDENED_KEY_START, Receiver, check_signers,
-    derive_program, key_set_id,
+    Account, AccountPubkeys, AddressInfo, AddressValidity, CtrlProgram, HARDENED_KEY_START, PubKeyInfo,
+    Receiver, check_signers, derive_program, key_set_id,
 };
 use crate::error::WalletError;
 use crate::index::{
-    AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, UNDO_DEPTH, WalletUtxo, block_changes,
-    btm_definition, spent_ids, unwind_changes,
+    AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, UNDO_DEPTH, WalletUtxo,
+    asset_annotation, block_changes, spent_ids, unwind_changes,
 };
 use crate::keystore::{KdfParams, KeyInfo, Keystore, normalize_alias, random_uuid};
 use crate::select::Reserver;
@@ -159,6 +159,15 @@ impl Wallet {
         self.keystore.has(xpub)
     }
 
+    /// Whether `password` opens the key of `xpub` (`check-key-password`); a key not held is an error.
+    pub fn check_key_password(&self, xpub: &XPub, password: &str) -> Result<bool, WalletError> {
+        match self.keystore.unlock(xpub, password) {
+            Ok(_) => Ok(true),
+            Err(WalletError::WrongPassword { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     // ----- accounts -----
 
     /// Creates an account (`create-account`): BIP44, index = one more than the last account of the same
@@ -296,6 +305,51 @@ impl Wallet {
             changes.push(Change::Counter(counter, up_to));
         }
         inner.store.commit(changes)
+    }
+
+    /// The public keys derived so far from the account's first root xpub (`list-pubkeys`): change
+    /// addresses, then receive addresses, each by index; only `public_key` (hex) when given.
+    pub fn list_pubkeys(
+        &self,
+        id_or_alias: &str,
+        public_key: Option<&str>,
+    ) -> Result<AccountPubkeys, WalletError> {
+        let inner = self.lock()?;
+        let state = &inner.store.state;
+        let account = find_account(state, id_or_alias)?;
+        let root = *account
+            .xpubs
+            .first()
+            .ok_or_else(|| WalletError::Internal(format!("account {} has no keys", account.id)))?;
+        let mut infos = Vec::new();
+        for change in [true, false] {
+            let last = state
+                .counters
+                .get(&address_counter(&account.id, change))
+                .copied()
+                .unwrap_or(0);
+            for index in 1..=last {
+                let path = account.path(change, index)?;
+                let key = root
+                    .derive(&path)
+                    .map_err(|e| WalletError::Internal(format!("derive: {e}")))?;
+                let pubkey = hex::encode(key.public_key());
+                if public_key.is_some_and(|want| !want.eq_ignore_ascii_case(&pubkey)) {
+                    continue;
+                }
+                infos.push(PubKeyInfo {
+                    pubkey,
+                    derivation_path: path,
+                });
+            }
+        }
+        if infos.is_empty() {
+            return Err(WalletError::PublicKeyNotFound(id_or_alias.to_string()));
+        }
+        Ok(AccountPubkeys {
+            root_xpub: root,
+            pubkey_infos: infos,
+        })
     }
 
     /// The addresses of one account or all, ordered by address index, paged (`list-addresses`).
@@ -446,6 +500,7 @@ impl Wallet {
             .into_iter()
             .map(|((account_id, asset), amount)| {
                 let asset = types::AssetId(asset);
+                let (asset_alias, asset_definition) = asset_annotation(state, &asset);
                 Balance {
                     account_alias: state
                         .accounts
@@ -453,18 +508,10 @@ impl Wallet {
                         .map(|a| a.alias.clone())
                         .unwrap_or_default(),
                     account_id,
-                    asset_alias: if asset == types::AssetId::BTM {
-                        "BTM".into()
-                    } else {
-                        String::new()
-                    },
+                    asset_alias,
                     asset_id: asset.to_hex(),
                     amount,
-                    asset_definition: if asset == types::AssetId::BTM {
-                        btm_definition()
-                    } else {
-                        serde_json::json!({})
-                    },
+                    asset_definition,
                 }
             })
             .collect())
@@ -487,7 +534,10 @@ impl Wallet {
             .values()
             .filter(|u| only.as_ref().is_none_or(|id| *id == u.account_id))
             .filter(|u| output_id.is_none_or(|id| *id == u.id))
-            .cloned()
+            .map(|u| WalletUtxo {
+                asset_alias: asset_annotation(state, &u.asset_id).0,
+                ..u.clone()
+            })
             .collect())
     }
 

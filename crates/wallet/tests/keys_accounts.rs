@@ -439,3 +439,50 @@ fn concurrent_key_creation_keeps_aliases_unique() {
     assert_eq!(ok, 1);
     assert_eq!(w.list_keys().len(), 1);
 }
+
+#[test]
+fn list_pubkeys_and_check_password_answer_as_the_node() {
+    let f = fixture();
+    let v = &f["vapor"];
+    let (w, _dir) = open("pubkeys", Profile::Side);
+    for a in v["accounts"].as_array().unwrap() {
+        let xpubs: Vec<XPub> = a["xpubs"].as_array().unwrap().iter().map(xpub).collect();
+        w.create_account(
+            &xpubs,
+            a["quorum"].as_u64().unwrap(),
+            a["alias"].as_str().unwrap(),
+        )
+        .unwrap();
+    }
+    for (alias, list) in v["list_addresses"].as_object().unwrap() {
+        for change in [false, true] {
+            let max = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["change"].as_bool() == Some(change))
+                .map(|e| e["key_index"].as_u64().unwrap())
+                .max()
+                .unwrap_or(0);
+            w.derive_addresses(alias, change, max).unwrap();
+        }
+    }
+    for (alias, want) in v["list_pubkeys"].as_object().unwrap() {
+        let got = w.list_pubkeys(alias, None).unwrap();
+        assert_eq!(serde_json::to_value(&got).unwrap(), *want, "{alias}");
+        let one = want["pubkey_infos"][0]["pubkey"].as_str().unwrap();
+        assert_eq!(w.list_pubkeys(alias, Some(one)).unwrap().pubkey_infos.len(), 1);
+    }
+    assert!(matches!(
+        w.list_pubkeys("alice", Some("00")),
+        Err(WalletError::PublicKeyNotFound(_))
+    ));
+    let (info, _) = w.create_key("k", "pw").unwrap();
+    assert!(w.check_key_password(&info.xpub, "pw").unwrap());
+    assert!(!w.check_key_password(&info.xpub, "no").unwrap());
+    let other = xpub(&v["create_key"][0]["xpub"]);
+    assert!(matches!(
+        w.check_key_password(&other, "pw"),
+        Err(WalletError::KeyNotFound { .. })
+    ));
+}
