@@ -155,14 +155,16 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
     let file = FileConfig::load(&config_path)?;
     let mut api_config = file.api.clone();
     api_config.listen.clone_from(&opts.listen);
-    // Everything about the dev account but its password: where that is instead.
+    // Everything about the dev account but its secrets: where the password is instead. (Devnets made
+    // before the wallet kept a raw dev key in devnet.json; it stays there, unprinted.)
     let mut dev = info["dev_account"].clone();
     if let Some(d) = dev.as_object_mut() {
         d.remove("password");
-        d.insert(
-            "password_file".into(),
-            json!(dir.join(PASSWORD_FILE).display().to_string()),
-        );
+        d.remove("xprv");
+        let password_file = dir.join(PASSWORD_FILE);
+        if password_file.exists() {
+            d.insert("password_file".into(), json!(password_file.display().to_string()));
+        }
     }
     let startup = json!({
         "network": "devnet",
