@@ -148,18 +148,19 @@ pub(crate) struct Job<'a> {
 }
 
 /// Stateful checks against a view: every spent output exists and is mature (coinbase maturity,
-/// vote lock), its kind fits the input, and no claimed main-chain output was claimed before.
+/// vote lock), its kind fits the input, no claimed main-chain output was claimed before, and the
+/// asset-class rules hold against the view's asset registry and lots.
 ///
 /// # Consensus
 /// `applySpendUtxo` / `applyCrossChainUtxo` of Vapor's `protocol/state/utxo_view.go` and
-/// `ApplyTransaction` of Bytom's.
+/// `ApplyTransaction` of Bytom's; the asset classes are Tributary's (`docs/assets.md`).
 pub fn check_tx_against(
-    tx: &CheckedTx,
+    checked: &CheckedTx,
     view: &dyn UtxoView,
     height: u64,
     params: &ChainParams,
 ) -> Result<(), TxRejection> {
-    let tx = &tx.fx;
+    let tx = &checked.fx;
     for ((input, kind), id) in tx.spend_inputs.iter().zip(&tx.spends) {
         let entry = view.utxo(id)?.ok_or(TxRejection::MissingUtxo {
             input: *input,
@@ -175,6 +176,7 @@ pub fn check_tx_against(
             });
         }
     }
+    crate::assets::AssetPass::new(view).tx(&checked.tx, height)?;
     Ok(())
 }
 

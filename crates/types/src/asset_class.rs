@@ -125,7 +125,7 @@ impl AssetClass {
     pub fn allows_amount(&self, amount: u64) -> bool {
         match self {
             AssetClass::Quark => amount == 1,
-            AssetClass::Quantum { .. } => amount % self.unit().max(1) == 0,
+            AssetClass::Quantum { .. } => amount.is_multiple_of(self.unit().max(1)),
             AssetClass::Bit | AssetClass::Atomic => true,
         }
     }
@@ -504,7 +504,10 @@ mod tests {
         ] {
             assert_eq!(class(d), Ok(AssetClass::Bit), "{d:?}");
         }
-        assert_eq!(AssetClass::from_definition(&[0xff, 0xfe, 0x00]), Ok(AssetClass::Bit));
+        assert_eq!(
+            AssetClass::from_definition(&[0xff, 0xfe, 0x00]),
+            Ok(AssetClass::Bit)
+        );
     }
 
     #[test]
@@ -512,7 +515,10 @@ mod tests {
         assert_eq!(class(r#"{"bap":"BAP-01"}"#), Ok(AssetClass::Bit));
         assert_eq!(class(r#"{"name":"lot","bap":"BAP-02"}"#), Ok(AssetClass::Atomic));
         assert_eq!(class(r#" { "bap" : "BAP-03" } "#), Ok(AssetClass::Quark));
-        assert_eq!(class(r#"{"bap":"BAP-04"}"#), Ok(AssetClass::Quantum { decimals: 0 }));
+        assert_eq!(
+            class(r#"{"bap":"BAP-04"}"#),
+            Ok(AssetClass::Quantum { decimals: 0 })
+        );
         assert_eq!(
             class(r#"{"decimals":2,"bap":"BAP-04"}"#),
             Ok(AssetClass::Quantum { decimals: 2 })
@@ -531,11 +537,26 @@ mod tests {
 
     #[test]
     fn claimed_but_malformed_is_rejected() {
-        assert!(matches!(class(r#"{"bap":"BAP-03""#), Err(DefinitionError::Malformed { .. })));
-        assert!(matches!(class(r#"{"bap": "BAP-03",}"#), Err(DefinitionError::Malformed { .. })));
-        assert!(matches!(class(r#"[{"bap":"BAP-03"}]"#), Err(DefinitionError::Malformed { .. })));
-        assert!(matches!(class(r#"{"bap":"BAP-05"}"#), Err(DefinitionError::UnknownClass { .. })));
-        assert!(matches!(class(r#"{"bap":"bap-03"}"#), Err(DefinitionError::UnknownClass { .. })));
+        assert!(matches!(
+            class(r#"{"bap":"BAP-03""#),
+            Err(DefinitionError::Malformed { .. })
+        ));
+        assert!(matches!(
+            class(r#"{"bap": "BAP-03",}"#),
+            Err(DefinitionError::Malformed { .. })
+        ));
+        assert!(matches!(
+            class(r#"[{"bap":"BAP-03"}]"#),
+            Err(DefinitionError::Malformed { .. })
+        ));
+        assert!(matches!(
+            class(r#"{"bap":"BAP-05"}"#),
+            Err(DefinitionError::UnknownClass { .. })
+        ));
+        assert!(matches!(
+            class(r#"{"bap":"bap-03"}"#),
+            Err(DefinitionError::UnknownClass { .. })
+        ));
         assert_eq!(class(r#"{"bap":3}"#), Err(DefinitionError::NotAString));
         assert_eq!(
             class(r#"{"bap":"BAP-03","bap":"BAP-03"}"#),
@@ -550,16 +571,27 @@ mod tests {
             Err(DefinitionError::DuplicateMember { member: "decimals" })
         );
         // Decimals only matter for BAP-04.
-        assert_eq!(class(r#"{"bap":"BAP-02","decimals":"x"}"#), Ok(AssetClass::Atomic));
+        assert_eq!(
+            class(r#"{"bap":"BAP-02","decimals":"x"}"#),
+            Ok(AssetClass::Atomic)
+        );
     }
 
     #[test]
     fn deep_nesting_is_bounded() {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         assert_eq!(class(&deep), Ok(AssetClass::Bit));
-        let claimed = format!("{{\"bap\":\"BAP-03\",\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
+        let claimed = format!(
+            "{{\"bap\":\"BAP-03\",\"a\":{}{}}}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
         assert!(matches!(class(&claimed), Err(DefinitionError::Malformed { .. })));
-        let ok = format!("{{\"bap\":\"BAP-03\",\"a\":{}{}}}", "[".repeat(60), "]".repeat(60));
+        let ok = format!(
+            "{{\"bap\":\"BAP-03\",\"a\":{}{}}}",
+            "[".repeat(60),
+            "]".repeat(60)
+        );
         assert_eq!(class(&ok), Ok(AssetClass::Quark));
     }
 
