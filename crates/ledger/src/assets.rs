@@ -162,7 +162,7 @@ impl<'a> AssetPass<'a> {
                             declared
                         }
                     };
-                    check_amount(class, asset, is.amount.get(), "input", i)?;
+                    check_amount(class, is.amount.get(), "input", i)?;
                     (asset, class, LotId(iid.input_id))
                 }
                 InputKind::CrossChain(x) => {
@@ -189,7 +189,7 @@ impl<'a> AssetPass<'a> {
                                 declared
                             }
                         };
-                        check_amount(class, asset, x.commitment.amount.get(), "input", i)?;
+                        check_amount(class, x.commitment.amount.get(), "input", i)?;
                         (asset, class, LotId(iid.input_id))
                     }
                 }
@@ -248,7 +248,7 @@ impl<'a> AssetPass<'a> {
                 None if asset == AssetId::BTM => AssetClass::Bit,
                 None => self.record(&asset)?.map_or(AssetClass::Bit, |r| r.class),
             };
-            check_amount(class, asset, out.amount().get(), "output", o)?;
+            check_amount(class, out.amount().get(), "output", o)?;
             if class == AssetClass::Atomic && created.contains(&oid.id) {
                 let lot = lots.get(&asset).map_or(LotId(oid.id), |(l, _)| *l);
                 lots_created.push((oid.id, lot));
@@ -275,20 +275,13 @@ impl<'a> AssetPass<'a> {
     }
 }
 
-fn check_amount(
-    class: AssetClass,
-    asset: AssetId,
-    amount: u64,
-    what: &'static str,
-    index: usize,
-) -> Result<(), TxRejection> {
+fn check_amount(class: AssetClass, amount: u64, what: &'static str, index: usize) -> Result<(), TxRejection> {
     if class.allows_amount(amount) {
         Ok(())
     } else {
         Err(TxRejection::AssetAmount {
             what,
             index,
-            asset,
             class,
             amount,
         })

@@ -289,15 +289,13 @@ pub enum TxRejection {
     },
     /// An amount its asset's class forbids: a quark amount other than 1, a quantum amount that is
     /// not a multiple of the unit.
-    #[error("{what} {index}: {amount} of {class} asset {asset} is not allowed")]
+    #[error("{what} {index}: an amount of {amount} is not allowed for its {class} asset")]
     AssetAmount {
         /// `"input"` (an issuance or claim) or `"output"` (outputs and retirements).
         what: &'static str,
         /// Its index.
         index: usize,
-        /// The asset.
-        asset: AssetId,
-        /// Its class.
+        /// The asset's class.
         class: AssetClass,
         /// The amount.
         amount: u64,

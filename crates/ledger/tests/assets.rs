@@ -267,7 +267,6 @@ fn quark_is_one_unique_item() {
     let want = TxRejection::AssetAmount {
         what: "input",
         index: 0,
-        asset,
         class: AssetClass::Quark,
         amount: 2,
     };
@@ -349,7 +348,6 @@ fn quantum_amounts_are_whole_units() {
     let want = TxRejection::AssetAmount {
         what: "output",
         index: 0,
-        asset,
         class,
         amount: 150,
     };

@@ -373,6 +373,58 @@ mod tests {
     }
 
     #[test]
+    fn block_changes_round_trip_and_truncation() {
+        let c = ChangeSet {
+            height: 3,
+            block_hash: Hash([3; 32]),
+            spent: vec![],
+            created: vec![(
+                Hash([4; 32]),
+                UtxoEntry {
+                    kind: UtxoKind::Normal,
+                    height: 3,
+                },
+            )],
+            claimed: vec![],
+        };
+        let a = AssetChanges {
+            registered: vec![
+                (
+                    AssetId([5; 32]),
+                    AssetRecord {
+                        class: AssetClass::Quantum { decimals: 18 },
+                        height: 3,
+                    },
+                ),
+                (
+                    AssetId([6; 32]),
+                    AssetRecord {
+                        class: AssetClass::Atomic,
+                        height: 3,
+                    },
+                ),
+            ],
+            lots_spent: vec![(Hash([7; 32]), LotId(Hash([8; 32])))],
+            lots_created: vec![(Hash([4; 32]), LotId(Hash([8; 32])))],
+        };
+        let bytes = encode_block_changes(&c, &a);
+        assert_eq!(decode_block_changes(&bytes).unwrap(), (c.clone(), a.clone()));
+        for cut in 0..bytes.len() {
+            assert!(decode_block_changes(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        // A version-1 record (change set only) is not a version-2 record.
+        assert!(decode_block_changes(&encode_change_set(&c)).is_err());
+        for r in [&a.registered[0].1, &a.registered[1].1] {
+            assert_eq!(decode_asset(&encode_asset(r)).unwrap(), *r);
+        }
+        for bad in [[0u8, 0], [5, 0], [1, 1], [4, 19]] {
+            let mut b = encode_asset(&a.registered[0].1);
+            b[..2].copy_from_slice(&bad);
+            assert!(matches!(decode_asset(&b), Err(StoreError::Corrupt(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn bad_kind_byte_is_corrupt() {
         let mut b = encode_utxo(&UtxoEntry {
             kind: UtxoKind::Normal,
