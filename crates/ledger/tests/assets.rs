@@ -465,3 +465,159 @@ fn window_validation_sees_earlier_blocks_assets() {
     assert_eq!(changes.registered.len(), 1);
     assert_eq!(changes.registered[0].0, asset);
 }
+
+/// Sidechain claims (pegin) register the asset from the definition they carry and follow the same
+/// rules; burns (cross-chain outputs) too.
+mod sidechain {
+    use super::*;
+    use types::tx::{CrossChainInput, SpendCommitment, TxInput};
+    use types::{Amount, InputKind, OutputKind, TxOutput};
+
+    fn params(federation: &Key) -> ChainParams {
+        ChainParams {
+            federation_program: Some(federation.program().to_vec()),
+            ..ChainParams::side_devnet()
+        }
+    }
+
+    /// A claim of `amount` of the asset `issuer` defines with `def`, for the main-chain output `source`.
+    fn claim(issuer: &Key, def: &[u8], amount: u64, source: u8) -> TxInput {
+        TxInput::new(InputKind::CrossChain(CrossChainInput {
+            commitment: SpendCommitment {
+                source_id: types::Hash([source; 32]),
+                asset_id: testkit::issued_asset(issuer, def),
+                amount: Amount::new(amount).unwrap(),
+                source_position: 0,
+                vm_version: 1,
+                control_program: issuer.program().to_vec(),
+                suffix: Vec::new(),
+            },
+            issuance_vm_version: 1,
+            asset_definition: def.to_vec(),
+            issuance_program: issuer.program().to_vec(),
+            arguments: Vec::new(),
+        }))
+    }
+
+    fn side_out(k: &Key, asset: AssetId, amount: u64) -> TxOutput {
+        TxOutput::new(
+            OutputKind::Control,
+            asset,
+            Amount::new(amount).unwrap(),
+            k.program().to_vec(),
+        )
+    }
+
+    fn check(p: &ChainParams, set: &MemoryUtxoSet, tx: &Transaction) -> Result<(), TxRejection> {
+        let c = check_tx(Arc::new(tx.clone()), p, 10)?;
+        check_tx_against(&c, set, 10, p)
+    }
+
+    #[test]
+    fn claims_follow_the_classes() {
+        let ks = keys(2);
+        let fed = Key::from_seed(b"federation");
+        let p = params(&fed);
+        let set = MemoryUtxoSet::new();
+        let quark = testkit::issued_asset(&ks[0], QUARK);
+        let signed = |inputs: Vec<TxInput>, outputs| {
+            testkit::signed(
+                Profile::Side,
+                inputs.into_iter().map(|i| (i, &fed)).collect(),
+                outputs,
+            )
+            .unwrap()
+        };
+        // A quark claimed whole: fine; claimed as 2: refused.
+        let ok = signed(vec![claim(&ks[0], QUARK, 1, 1)], vec![side_out(&ks[1], quark, 1)]);
+        check(&p, &set, &ok).unwrap();
+        let two = signed(vec![claim(&ks[0], QUARK, 2, 1)], vec![side_out(&ks[1], quark, 2)]);
+        assert!(matches!(
+            check(&p, &set, &two),
+            Err(TxRejection::AssetAmount {
+                what: "input",
+                amount: 2,
+                ..
+            })
+        ));
+        // A claim whose definition claims a class but is malformed.
+        let bad_def = br#"{"bap":"BAP-03""#;
+        let bad_asset = testkit::issued_asset(&ks[0], bad_def);
+        let bad = signed(
+            vec![claim(&ks[0], bad_def, 1, 2)],
+            vec![side_out(&ks[1], bad_asset, 1)],
+        );
+        assert!(matches!(
+            check(&p, &set, &bad),
+            Err(TxRejection::AssetDefinition { input: 0, .. })
+        ));
+        // Two claims of one BAP-02 asset in one transaction are two lots.
+        let atomic = testkit::issued_asset(&ks[0], ATOMIC);
+        let merge = signed(
+            vec![claim(&ks[0], ATOMIC, 5, 3), claim(&ks[0], ATOMIC, 6, 4)],
+            vec![side_out(&ks[1], atomic, 11)],
+        );
+        assert!(matches!(
+            check(&p, &set, &merge),
+            Err(TxRejection::LotMerge {
+                input: 1,
+                first: 0,
+                ..
+            })
+        ));
+        // A burn (cross-chain output) of half a quantum unit.
+        let quantum = testkit::issued_asset(&ks[0], QUANTUM);
+        let burn = signed(
+            vec![claim(&ks[0], QUANTUM, 200, 5)],
+            vec![
+                side_out(&ks[1], quantum, 150),
+                TxOutput::new(
+                    OutputKind::CrossChain,
+                    quantum,
+                    Amount::new(50).unwrap(),
+                    ks[1].program().to_vec(),
+                ),
+            ],
+        );
+        assert!(matches!(
+            check(&p, &set, &burn),
+            Err(TxRejection::AssetAmount {
+                what: "output",
+                index: 0,
+                amount: 150,
+                ..
+            })
+        ));
+
+        // In blocks: the claim registers the quark and starts a lot for the BAP-02 claim.
+        let lot_claim = signed(
+            vec![claim(&ks[0], ATOMIC, 5, 3)],
+            vec![side_out(&ks[1], atomic, 5)],
+        );
+        let mut parent = BlockHeader::empty(Profile::Side);
+        parent.version = 1;
+        parent.height = 9;
+        let cb = testkit::coinbase(
+            Profile::Side,
+            10,
+            vec![testkit::output(&[0x51], AssetId::BTM, 0).unwrap()],
+        )
+        .unwrap();
+        let block = testkit::block(&parent, vec![cb, ok.clone(), lot_claim.clone()], 500).unwrap();
+        let cs = validate_block(&block, &parent, &set, &p, &[]).unwrap();
+        let mut set = set;
+        let before = set.encode();
+        let changes = set.apply_block(&block, &cs).unwrap();
+        assert_eq!(changes.registered.len(), 2);
+        let coin = testkit::coins_of(&lot_claim).remove(0);
+        assert_eq!(
+            set.lots().find(|(id, _)| **id == coin.output_id).map(|(_, l)| *l),
+            Some(LotId(lot_claim.ids().inputs[0].input_id))
+        );
+        // A quark pegged out and in again is claimed from another main-chain output: allowed.
+        let again = signed(vec![claim(&ks[0], QUARK, 1, 9)], vec![side_out(&ks[1], quark, 1)]);
+        check(&p, &set, &again).unwrap();
+        set.unwind_block(&cs, &changes).unwrap();
+        assert_eq!(set.encode(), before);
+    }
+}
