@@ -199,6 +199,8 @@ impl<'a> AssetPass<'a> {
                     };
                     let class = match classes.get(&asset) {
                         Some(c) => *c,
+                        // BTM is never registered: no lookup for the commonest input.
+                        None if asset == AssetId::BTM => AssetClass::Bit,
                         None => self.record(&asset)?.map_or(AssetClass::Bit, |r| r.class),
                     };
                     let lot = if class == AssetClass::Atomic {
@@ -235,11 +237,17 @@ impl<'a> AssetPass<'a> {
             }
         }
 
-        let created: HashSet<Hash> = utxo_effects(tx, false)
-            .created
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
+        // Which outputs become UTXOs matters only for lots, so it is worked out only when a BAP-02
+        // asset moves (every output's asset has a source input, so its class is in `classes`).
+        let created: HashSet<Hash> = if lots.is_empty() {
+            HashSet::new()
+        } else {
+            utxo_effects(tx, false)
+                .created
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect()
+        };
         let mut lots_created = Vec::new();
         for (o, (out, oid)) in tx.outputs().iter().zip(&ids.outputs).enumerate() {
             let asset = out.asset_id();
