@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use types::asset_class::AssetClass;
 use types::tx::Transaction;
 use types::{AssetId, Hash, InputKind, Profile, ResultKind};
 use vm::{Context, OutputCheck, TxIntrospection, VmError, VmProfile};
@@ -546,6 +547,29 @@ pub(crate) fn check_tx_with(
                 }
             }
             _ => {}
+        }
+    }
+
+    // Asset classes, the part that needs no state: a definition that claims a class must be valid,
+    // and an issuance or claim must carry an amount its class allows (an ID fixes its definition,
+    // so the declared class is the registered one). The stateful pass checks the rest.
+    for (i, input) in inputs.iter().enumerate() {
+        let (definition, amount) = match &input.kind {
+            InputKind::Issuance(is) => (&is.asset_definition, is.amount.get()),
+            InputKind::CrossChain(x) if x.commitment.asset_id != AssetId::BTM => {
+                (&x.asset_definition, x.commitment.amount.get())
+            }
+            _ => continue,
+        };
+        let class = AssetClass::from_definition(definition)
+            .map_err(|error| TxRejection::AssetDefinition { input: i, error })?;
+        if !class.allows_amount(amount) {
+            return Err(TxRejection::AssetAmount {
+                what: "input",
+                index: i,
+                class,
+                amount,
+            });
         }
     }
 
