@@ -621,3 +621,143 @@ mod sidechain {
         assert_eq!(set.encode(), before);
     }
 }
+
+/// Random sequences of issuances, splits, merges and unwinds against a model of who holds which lot:
+/// every block is accepted or refused exactly as the model says, and every unwind restores the state
+/// byte for byte (checked inside `Chain::unwind`).
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        IssueLot(u64),
+        IssueQuark(u8),
+        Split(usize, u64),
+        Merge(usize, usize),
+        Unwind,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (2u64..1_000).prop_map(Op::IssueLot),
+            (0u8..3).prop_map(Op::IssueQuark),
+            (0usize..16, 1u64..1_000).prop_map(|(i, c)| Op::Split(i, c)),
+            (0usize..16, 0usize..16).prop_map(|(i, j)| Op::Merge(i, j)),
+            Just(Op::Unwind),
+        ]
+    }
+
+    #[derive(Clone, Default)]
+    struct Model {
+        /// Unspent BAP-02 coins with the lot (by issuance number) they belong to.
+        coins: Vec<(Coin, u32)>,
+        quarks: BTreeSet<u8>,
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn lots_and_quarks_follow_the_model(ops in proptest::collection::vec(op(), 1..14)) {
+            let ks = keys(2);
+            let asset = testkit::issued_asset(&ks[0], ATOMIC);
+            let mut chain = Chain::new();
+            let mut model = Model::default();
+            let mut snapshots: Vec<Model> = Vec::new();
+            let mut nonce: u32 = 0;
+            for op in ops {
+                nonce += 1;
+                let n = nonce.to_be_bytes();
+                let (tx, accept, next) = match op {
+                    Op::Unwind => {
+                        if let Some(m) = snapshots.pop() {
+                            chain.unwind();
+                            model = m;
+                        }
+                        continue;
+                    }
+                    Op::IssueLot(amount) => {
+                        let tx = issue(&ks[0], ATOMIC, &n, amount, vec![out(&ks[1], asset, amount)]);
+                        let mut next = model.clone();
+                        next.coins.push((testkit::coins_of(&tx).remove(0), nonce));
+                        (tx, true, next)
+                    }
+                    Op::IssueQuark(which) => {
+                        let def = format!(r#"{{"bap":"BAP-03","n":{which}}}"#);
+                        let quark = testkit::issued_asset(&ks[0], def.as_bytes());
+                        let tx = issue(&ks[0], def.as_bytes(), &n, 1, vec![out(&ks[1], quark, 1)]);
+                        let mut next = model.clone();
+                        let fresh = next.quarks.insert(which);
+                        (tx, fresh, next)
+                    }
+                    Op::Split(i, cut) => {
+                        if model.coins.is_empty() {
+                            continue;
+                        }
+                        let i = i % model.coins.len();
+                        let (coin, lot) = model.coins[i].clone();
+                        let total = coin.commitment.amount.get();
+                        if total < 2 {
+                            continue;
+                        }
+                        let cut = 1 + cut % (total - 1);
+                        let tx = spend(&[(&coin, &ks[1])], vec![out(&ks[1], asset, cut), out(&ks[1], asset, total - cut)]);
+                        let mut next = model.clone();
+                        next.coins.remove(i);
+                        next.coins.extend(testkit::coins_of(&tx).into_iter().map(|c| (c, lot)));
+                        (tx, true, next)
+                    }
+                    Op::Merge(i, j) => {
+                        if model.coins.len() < 2 {
+                            continue;
+                        }
+                        let i = i % model.coins.len();
+                        let j = j % model.coins.len();
+                        if i == j {
+                            continue;
+                        }
+                        let (a, la) = model.coins[i].clone();
+                        let (b, lb) = model.coins[j].clone();
+                        let total = a.commitment.amount.get() + b.commitment.amount.get();
+                        let tx = spend(&[(&a, &ks[1]), (&b, &ks[1])], vec![out(&ks[1], asset, total)]);
+                        let mut next = model.clone();
+                        next.coins.retain(|(c, _)| c.output_id != a.output_id && c.output_id != b.output_id);
+                        next.coins.push((testkit::coins_of(&tx).remove(0), la));
+                        (tx, la == lb, next)
+                    }
+                };
+                let before = chain.set.encode();
+                match chain.try_push(vec![tx]) {
+                    Ok(()) => {
+                        prop_assert!(accept, "accepted a block the model refuses");
+                        snapshots.push(std::mem::replace(&mut model, next));
+                    }
+                    Err(BlockRejection::Tx { reason, .. }) => {
+                        prop_assert!(!accept, "refused a valid block: {reason:?}");
+                        let named =
+                            matches!(reason, TxRejection::LotMerge { .. } | TxRejection::QuarkReissued { .. });
+                        prop_assert!(named, "unexpected rejection {:?}", reason);
+                        prop_assert_eq!(chain.set.encode(), before);
+                    }
+                    Err(other) => prop_assert!(false, "{other:?}"),
+                }
+                // Every unspent BAP-02 output the model knows carries its lot in the state, and lots
+                // of one issuance agree.
+                for (coin, lot) in &model.coins {
+                    let state = chain.lot(coin).unwrap();
+                    for (other, other_lot) in &model.coins {
+                        prop_assert_eq!(lot == other_lot, Some(state) == chain.lot(other));
+                    }
+                }
+                prop_assert_eq!(chain.set.lots().count(), model.coins.len());
+            }
+            while !snapshots.is_empty() {
+                snapshots.pop();
+                chain.unwind();
+            }
+            prop_assert!(chain.set.is_empty());
+        }
+    }
+}
