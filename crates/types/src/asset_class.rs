@@ -595,6 +595,62 @@ mod tests {
         assert_eq!(class(&ok), Ok(AssetClass::Quark));
     }
 
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(".{0,8}", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Any bytes: no panic, and the answer never depends on anything but the bytes.
+        #[test]
+        fn arbitrary_bytes_are_total(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let first = AssetClass::from_definition(&b);
+            proptest::prop_assert_eq!(first, AssetClass::from_definition(&b));
+        }
+
+        /// Every JSON object another encoder writes is read as JSON: without a "bap" member it is
+        /// BAP-01 whatever it holds; with one naming a class, it is that class.
+        #[test]
+        fn objects_written_by_serde_json(
+            members in proptest::collection::btree_map("[a-z]{0,6}", json_value(), 0..6),
+            code in 0usize..4,
+            decimals in 0u8..=MAX_QUANTUM_DECIMALS,
+            pretty in proptest::prelude::any::<bool>(),
+        ) {
+            let mut obj: serde_json::Map<String, serde_json::Value> =
+                members.into_iter().filter(|(k, _)| k != "bap" && k != "decimals").collect();
+            let write = |o: &serde_json::Map<String, serde_json::Value>| {
+                if pretty { serde_json::to_vec_pretty(o).unwrap() } else { serde_json::to_vec(o).unwrap() }
+            };
+            proptest::prop_assert_eq!(AssetClass::from_definition(&write(&obj)), Ok(AssetClass::Bit));
+            let codes = ["BAP-01", "BAP-02", "BAP-03", "BAP-04"];
+            obj.insert("bap".into(), serde_json::Value::from(codes[code]));
+            obj.insert("decimals".into(), serde_json::Value::from(decimals));
+            let expected = match code {
+                0 => AssetClass::Bit,
+                1 => AssetClass::Atomic,
+                2 => AssetClass::Quark,
+                _ => AssetClass::Quantum { decimals },
+            };
+            proptest::prop_assert_eq!(AssetClass::from_definition(&write(&obj)), Ok(expected));
+        }
+    }
+
     #[test]
     fn amounts() {
         assert!(AssetClass::Quark.allows_amount(1));
