@@ -22,7 +22,7 @@ pub mod types;
 mod tests;
 
 pub use codec::{DecodeError, Limits, decode, encode};
-pub use crypto::{Bls, Crypto};
+pub use crypto::{Bls, Crypto, VerifyWork};
 pub use machine::{Anchor, Bbft, Config, Effect, InitError, Input, PersistedState, Reject, Timer};
 pub use types::{
     Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, MAX_VALIDATORS, Message, NodeId, Proposal,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crypto::bls::{SecretKey, Signature};
 
-use super::crypto::Crypto;
+use super::crypto::{Counted, Crypto, VerifyWork};
 use super::types::{
     Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, Message, NodeId, Proposal, ProposalHeader,
     TcPart, Timeout, TimeoutCert, ValidatorSet, Vote, VoteData,
@@ -208,6 +208,14 @@ pub enum Reject {
     /// A proposal whose parent, height, justification or timeout certificate is inconsistent.
     #[error("malformed proposal")]
     BadProposal,
+    /// More distinct aggregates from one sender, or for one round, than an honest super node
+    /// sends (a Byzantine sender must not make others store unbounded aggregates).
+    #[error("too many distinct aggregates")]
+    Flood,
+    /// A timeout (or timeout-certificate part) reporting a certificate round not below its own
+    /// round: a timeout for round r can only carry a certificate from a round before r.
+    #[error("timeout reports a certificate from its own round or later")]
+    BadTimeout,
 }
 
 /// What survives a crash. Restoring from it never lets a node vote twice in a round or forget
@@ -224,35 +232,64 @@ pub struct PersistedState {
     pub high_qc: Option<Certificate>,
     /// Last committed height and block.
     pub committed: (u64, BlockId),
+    /// The last proposal this node signed (leader). Persisted before it is sent, so a leader
+    /// restarted in the same round re-sends it instead of signing a different block.
+    pub proposal: Option<Proposal>,
+    /// The certificate that finalized the epoch's last block, once committed and while the next
+    /// epoch's set is not yet known (it becomes the next epoch's anchor proof).
+    pub end_proof: Option<Certificate>,
 }
 
-/// Individual votes received for one [`VoteData`], by signer.
-#[derive(Debug, Default)]
+/// Verified votes for one [`VoteData`]: disjoint "atoms", each a signer set with one aggregate
+/// signature that verified as a whole (a single vote, or a batch checked at once). Only whole
+/// atoms are combined: a batch check proves the sum, not each member, so splitting one could
+/// produce an invalid aggregate.
+#[derive(Debug)]
 struct Pool {
-    sigs: BTreeMap<u16, Signature>,
+    atoms: Vec<(Bitmap, Signature)>,
+    signers: Bitmap,
     sent_count: usize,
 }
 
 impl Pool {
-    fn signers(&self, n: usize) -> Bitmap {
-        let mut b = Bitmap::new(n);
-        for &s in self.sigs.keys() {
-            b.set(usize::from(s));
+    fn new(n: usize) -> Pool {
+        Pool {
+            atoms: Vec::new(),
+            signers: Bitmap::new(n),
+            sent_count: 0,
         }
-        b
     }
 
-    fn aggregate(&self) -> Option<Signature> {
-        let sigs: Vec<Signature> = self.sigs.values().copied().collect();
-        Signature::aggregate(&sigs).ok()
+    /// Adds a verified atom (its signers are new to the pool: one vote per signer per round).
+    fn add(&mut self, signers: Bitmap, sig: Signature) {
+        self.signers.union_with(&signers);
+        self.atoms.push((signers, sig));
     }
+
+    fn sigs(&self) -> Vec<Signature> {
+        self.atoms.iter().map(|a| a.1).collect()
+    }
+}
+
+/// How a received vote has been checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Not yet (optimistic verification buffers it).
+    Buffered,
+    /// As part of a batch that verified as a whole.
+    Batch,
+    /// On its own (or it is this node's own vote).
+    Solo,
 }
 
 #[derive(Debug, Default)]
 struct RoundState {
     proposal: Option<ProposalHeader>,
     pending: Option<VoteData>,
-    votes: HashMap<u16, Vote>,
+    /// Each signer's first vote this round and how far it is checked.
+    votes: HashMap<u16, (Vote, Check)>,
+    /// Unverified votes by data and signer, with their sender.
+    buffered: HashMap<VoteData, BTreeMap<u16, (NodeId, Signature)>>,
     pools: HashMap<VoteData, Pool>,
     parts: HashMap<VoteData, HashMap<NodeId, Certificate>>,
     aggregate_timer_fired: bool,
@@ -266,7 +303,7 @@ struct RoundState {
 pub struct Bbft {
     cfg: Config,
     key: SecretKey,
-    crypto: Arc<dyn Crypto>,
+    crypto: Counted,
     epochs: BTreeMap<u64, Epoch>,
     epoch: Epoch,
     anchor: Anchor,
@@ -277,6 +314,8 @@ pub struct Bbft {
     last_tc: Option<TimeoutCert>,
     timed_out_round: u64,
     proposed_round: u64,
+    my_proposal: Option<Proposal>,
+    end_proof: Option<Certificate>,
     committed: (u64, BlockId),
     blocks: HashMap<BlockId, (u64, BlockId)>,
     rounds: BTreeMap<u64, RoundState>,
@@ -299,6 +338,36 @@ pub enum InitError {
 
 /// How many rounds ahead of the current one messages are kept.
 const ROUND_WINDOW: u64 = 8;
+
+/// Longest chain of empty suffix blocks an epoch-end proof may span (a hash per block to check).
+/// The suffix only grows by certified rounds that fail to form a two-chain, so it stays short;
+/// the bound keeps a hostile proof from costing unbounded hashing.
+const MAX_SUFFIX: u64 = 1024;
+
+/// Distinct [`VoteData`] one sender's aggregates may cover in one round (an honest super node
+/// sends one per block its group voted for: one, or a few under an equivocating leader).
+const MAX_AGGREGATE_DATA_PER_SENDER: usize = 2;
+
+/// Distinct [`VoteData`] kept in other nodes' aggregates per round, not counting the block this
+/// node saw proposed (always accepted, so the bound costs no liveness).
+const MAX_AGGREGATE_DATA_PER_ROUND: usize = 4;
+
+/// Reconfiguration: whether `c` proves the block `block` at height `last` (an epoch's last
+/// height) final. `c` must finalize its parent by the two-chain rule, and that parent must
+/// descend from `block` through empty suffix blocks, whose ids follow from `block` alone
+/// (`BlockId::compute(h, parent, [])`). A finalized block's ancestors are final, so `c` proves
+/// `block` final however far past `last` the two-chain formed. The quorum is checked apart.
+fn proves_epoch_end(c: &Certificate, last: u64, block: &BlockId) -> bool {
+    let d = &c.data;
+    if !c.finalizes_parent() || d.height <= last || d.height - last > MAX_SUFFIX + 1 {
+        return false;
+    }
+    let mut b = *block;
+    for h in last + 1..d.height {
+        b = BlockId::compute(h, &b, &[]);
+    }
+    b == d.parent
+}
 
 impl Bbft {
     /// A fresh node at genesis: epoch `epochs[0]` starts after the block `genesis` at
@@ -325,6 +394,8 @@ impl Bbft {
             last_voted_round: 0,
             high_qc: None,
             committed: (anchor.height, genesis),
+            proposal: None,
+            end_proof: None,
         };
         Bbft::restore(cfg, key, crypto, epochs, state)
     }
@@ -354,11 +425,15 @@ impl Bbft {
             .validators()
             .iter()
             .position(|v| v.key == pk && v.node == cfg.me);
+        // A leader that signed a proposal resumes in (at least) that round to re-send it.
+        let proposal = state.proposal.filter(|p| p.epoch == state.epoch);
+        let proposed_round = proposal.as_ref().map_or(0, |p| p.round);
         let round = state
             .high_qc
             .as_ref()
             .map_or(1, |q| q.data.round + 1)
             .max(state.last_voted_round)
+            .max(proposed_round)
             .max(1);
         let mut blocks = HashMap::new();
         if let Some(q) = &state.high_qc {
@@ -367,7 +442,7 @@ impl Bbft {
         Ok(Bbft {
             cfg,
             key,
-            crypto,
+            crypto: Counted::new(crypto),
             anchor: state.anchor,
             me,
             round,
@@ -375,7 +450,9 @@ impl Bbft {
             timed_out_round: state.last_voted_round,
             high_qc: state.high_qc,
             last_tc: None,
-            proposed_round: 0,
+            proposed_round,
+            my_proposal: proposal,
+            end_proof: state.end_proof,
             committed: state.committed,
             blocks,
             rounds: BTreeMap::new(),
@@ -385,6 +462,12 @@ impl Bbft {
             epoch,
             epochs,
         })
+    }
+
+    /// The signature work performed since the last call (pairing checks, signatures
+    /// aggregated), and resets the count: lets a simulator charge what the core really did.
+    pub fn take_verify_work(&mut self) -> VerifyWork {
+        self.crypto.take()
     }
 
     /// Current epoch index.
@@ -442,6 +525,8 @@ impl Bbft {
             last_voted_round: self.last_voted_round,
             high_qc: self.high_qc.clone(),
             committed: self.committed,
+            proposal: self.my_proposal.clone(),
+            end_proof: self.end_proof.clone(),
         }
     }
 
@@ -483,7 +568,7 @@ impl Bbft {
                 message: Message::TimeoutCert(tc),
             } => {
                 if tc.epoch == self.epoch.index && tc.round >= self.round {
-                    if tc.verify(&self.epoch.set, self.crypto.as_ref()) {
+                    if tc.verify(&self.epoch.set, &self.crypto) {
                         self.on_tc(*tc, &mut out);
                     } else {
                         out.push(Effect::Rejected {
@@ -513,10 +598,21 @@ impl Bbft {
             // T3: the aggregation wait is over; send what the group has so far.
             Input::TimerFired(Timer::Aggregate { epoch, round }) => {
                 if epoch == self.epoch.index {
+                    let mut datas: Vec<VoteData> = Vec::new();
                     if let Some(rs) = self.rounds.get_mut(&round) {
                         rs.aggregate_timer_fired = true;
+                        datas = rs.buffered.keys().copied().collect();
+                    }
+                    // Deterministic effect order (the simulator replays runs by seed).
+                    datas.sort_by_key(|d| (d.block, d.parent, d.height, d.parent_round));
+                    // Optimistic verification: the buffered votes are due now.
+                    for d in &datas {
+                        self.verify_buffered(*d, &mut out);
                     }
                     self.flush_aggregates(round, &mut out);
+                    for d in datas {
+                        self.try_form_qc(d, &mut out);
+                    }
                 }
             }
             // T0 (leader): the host supplied the block; sign and send it to the super nodes.
@@ -549,7 +645,7 @@ impl Bbft {
                 self.epochs.insert(idx, e);
                 if idx == self.epoch.index + 1
                     && self.committed.0 >= self.epoch.last_height
-                    && let Some(proof) = self.anchor_proof_for_switch()
+                    && let Some(proof) = self.end_proof.clone()
                 {
                     self.switch_epoch(proof, &mut out);
                 }
@@ -654,6 +750,12 @@ impl Bbft {
         out.push(Effect::Persist(self.persisted()));
     }
 
+    /// Whether `c` is byte for byte the highest certificate this node holds (formed or verified
+    /// already): checking it again would repeat a pairing for nothing.
+    fn is_known_qc(&self, c: &Certificate) -> bool {
+        self.high_qc.as_ref() == Some(c)
+    }
+
     fn justify_height_block(&self) -> (u64, BlockId, u64) {
         match &self.high_qc {
             Some(q) => (q.data.height, q.data.block, q.data.round),
@@ -684,7 +786,20 @@ impl Bbft {
 
     fn maybe_request_proposal(&mut self, out: &mut Vec<Effect>) {
         let Some(me) = self.me else { return };
-        if self.leader(self.round) != me || self.proposed_round >= self.round {
+        if self.leader(self.round) != me {
+            return;
+        }
+        if let Some(p) = self
+            .my_proposal
+            .clone()
+            .filter(|p| p.epoch == self.epoch.index && p.round == self.round)
+        {
+            // T0 after a restart: re-send the proposal already signed (and persisted) for this
+            // round; signing another block would be equivocation.
+            self.send_proposal(p, out);
+            return;
+        }
+        if self.proposed_round >= self.round {
             return;
         }
         let (height, parent, _) = self.justify_height_block();
@@ -737,6 +852,15 @@ impl Bbft {
             signature,
         };
         self.proposed_round = self.round;
+        self.my_proposal = Some(p.clone());
+        // Durable before it leaves: the host performs effects in order and a Persist is durable
+        // before any later effect, so a restarted leader finds this proposal and re-sends it.
+        self.persist(out);
+        self.send_proposal(p, out);
+    }
+
+    /// T0: sends a signed proposal and processes it locally (as every super node does).
+    fn send_proposal(&mut self, p: Proposal, out: &mut Vec<Effect>) {
         // T0: leader → every super node (and, for a leader that is not a super node, the nodes
         // that fell back to all-to-all; a super node serves those in T1).
         let mut to = self.super_nodes();
@@ -753,7 +877,8 @@ impl Bbft {
     }
 
     /// Checks a proposal's leader, signature, justification and TC; returns its vote data.
-    fn check_proposal(&self, p: &Proposal) -> Result<VoteData, Reject> {
+    /// `own`: this node signed it (its signature, justification and TC need no check).
+    fn check_proposal(&self, p: &Proposal, own: bool) -> Result<VoteData, Reject> {
         let set = &self.epoch.set;
         if usize::from(p.proposer) != self.leader(p.round) {
             return Err(Reject::NotLeader);
@@ -767,11 +892,13 @@ impl Bbft {
         let Some(v) = set.get(usize::from(p.proposer)) else {
             return Err(Reject::UnknownSigner);
         };
-        if !self.crypto.verify(
-            &p.signature,
-            &[v.key],
-            &ProposalHeader::signing_bytes(p.epoch, p.round, &block),
-        ) {
+        if !own
+            && !self.crypto.verify(
+                &p.signature,
+                &[v.key],
+                &ProposalHeader::signing_bytes(p.epoch, p.round, &block),
+            )
+        {
             return Err(Reject::BadSignature);
         }
         let parent_round = match &p.justify {
@@ -785,11 +912,13 @@ impl Bbft {
                 0
             }
             Justify::Anchor(c) => {
-                // Checked (and adopted) by the epoch switch; here it must match our anchor.
-                if self.anchor.proof.as_ref() != Some(c) || p.parent != self.anchor.block {
+                // Reconfiguration: the parent is our anchor and `c` proves it final. Compared
+                // semantically: any valid proof of the same block will do (two different
+                // quorums, or a different descendant two-chain, are equally legitimate).
+                if p.parent != self.anchor.block || p.height != self.anchor.height.saturating_add(1) {
                     return Err(Reject::BadProposal);
                 }
-                if p.height != self.anchor.height.saturating_add(1) {
+                if self.anchor.proof.as_ref() != Some(c) && !self.is_anchor_proof(c) {
                     return Err(Reject::BadProposal);
                 }
                 0
@@ -802,7 +931,7 @@ impl Bbft {
                 {
                     return Err(Reject::BadProposal);
                 }
-                if !c.verify_quorum(set, self.crypto.as_ref()) {
+                if !own && !self.is_known_qc(c) && !c.verify_quorum(set, &self.crypto) {
                     return Err(Reject::BadSignature);
                 }
                 c.data.round
@@ -812,7 +941,7 @@ impl Bbft {
             if tc.epoch != p.epoch || tc.round.checked_add(1) != Some(p.round) {
                 return Err(Reject::BadProposal);
             }
-            if !tc.verify(set, self.crypto.as_ref()) {
+            if !own && !tc.verify(set, &self.crypto) {
                 return Err(Reject::BadSignature);
             }
         }
@@ -831,7 +960,7 @@ impl Bbft {
         // finalized this epoch's last block; adopt it and switch.
         if p.epoch == self.epoch.index + 1 {
             match &p.justify {
-                Justify::Anchor(c) => self.on_anchor_proof(from, c.clone(), out),
+                Justify::Anchor(c) => self.on_anchor_proof(from, c.clone(), p.parent, p.height, out),
                 Justify::Qc(c) => self.join_next_epoch_by_cert(from, c.clone(), out),
                 Justify::Genesis => {}
             }
@@ -842,7 +971,7 @@ impl Bbft {
         {
             return;
         }
-        let data = match self.check_proposal(&p) {
+        let data = match self.check_proposal(&p, from == self.cfg.me) {
             Ok(d) => d,
             Err(reason) => {
                 out.push(Effect::Rejected { from, reason });
@@ -944,38 +1073,201 @@ impl Bbft {
         if d.epoch != self.epoch.index || d.round < self.round || d.round > self.round + ROUND_WINDOW {
             return;
         }
-        let Some(val) = self.epoch.set.get(usize::from(v.signer)) else {
+        // Votes are never relayed (T2 goes from the voter to its super nodes), so the
+        // transport-authenticated sender must be the signer: a buffered vote is then always
+        // attributable to whoever sent it.
+        if self.node_of(usize::from(v.signer)) != Some(from) {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::UnknownSigner,
             });
             return;
-        };
+        }
+        let own = from == self.cfg.me;
+        let n = self.epoch.set.len();
         let rs = self.rounds.entry(d.round).or_default();
-        if let Some(first) = rs.votes.get(&v.signer) {
-            if first.data != d && self.crypto.verify(&v.signature, &[val.key], &d.signing_bytes()) {
-                // Equivocation: two different signed votes for one round.
-                out.push(Effect::Evidence(Evidence::ConflictingVotes(
-                    Box::new(first.clone()),
-                    Box::new(v),
-                )));
+        if let Some((first, check)) = rs.votes.get(&v.signer).cloned() {
+            if first != v {
+                self.on_second_vote(from, first, check, v, out);
             }
             return;
         }
-        if !self.crypto.verify(&v.signature, &[val.key], &d.signing_bytes()) {
+        if own {
+            // This node's own vote: signed here, nothing to verify.
+            rs.votes.insert(v.signer, (v.clone(), Check::Solo));
+            rs.pools
+                .entry(d)
+                .or_insert_with(|| Pool::new(n))
+                .add(Bitmap::one(n, usize::from(v.signer)), v.signature);
+        } else {
+            // Optimistic verification: buffer until the votes could make a difference.
+            rs.votes.insert(v.signer, (v.clone(), Check::Buffered));
+            rs.buffered
+                .entry(d)
+                .or_default()
+                .insert(v.signer, (from, v.signature));
+        }
+        self.maybe_verify(d, out);
+        self.flush_aggregates(d.round, out);
+        self.try_form_qc(d, out);
+    }
+
+    /// A second, different vote by the same signer in a round: resolve the first if it is still
+    /// unverified, then report equivocation if both are validly signed.
+    fn on_second_vote(&mut self, from: NodeId, first: Vote, check: Check, v: Vote, out: &mut Vec<Effect>) {
+        let Some(key) = self.epoch.set.get(usize::from(v.signer)).map(|val| val.key) else {
+            return;
+        };
+        if check == Check::Buffered {
+            self.verify_one_buffered(first.data, first.signer, out);
+            if !self
+                .rounds
+                .get(&v.data.round)
+                .is_some_and(|r| r.votes.contains_key(&v.signer))
+            {
+                // The first was forged and dropped: this one is the signer's first vote.
+                self.on_vote(from, v, out);
+                return;
+            }
+        }
+        if first.data == v.data {
+            // BLS signatures are unique: a different signature on the same data is invalid.
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
             });
             return;
         }
+        let first_ok = check != Check::Batch
+            || self
+                .crypto
+                .verify(&first.signature, &[key], &first.data.signing_bytes());
+        if !self.crypto.verify(&v.signature, &[key], &v.data.signing_bytes()) {
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+        } else if first_ok {
+            // Equivocation: two different signed votes for one round.
+            out.push(Effect::Evidence(Evidence::ConflictingVotes(
+                Box::new(first),
+                Box::new(v),
+            )));
+        }
+    }
+
+    /// Optimistic verification: check the buffered votes for `d` (as one aggregate) once they
+    /// could make a difference: my group is complete (T3 is due), the aggregation wait is
+    /// over, or together with what is already verified they could complete a quorum.
+    fn maybe_verify(&mut self, d: VoteData, out: &mut Vec<Effect>) {
+        let set = Arc::clone(&self.epoch.set);
+        let pos = self.my_super_pos();
+        let Some(rs) = self.rounds.get(&d.round) else {
+            return;
+        };
+        let Some(buf) = rs.buffered.get(&d).filter(|b| !b.is_empty()) else {
+            return;
+        };
+        let mut have = rs
+            .pools
+            .get(&d)
+            .map_or_else(|| Bitmap::new(set.len()), |p| p.signers.clone());
+        for &s in buf.keys() {
+            have.set(usize::from(s));
+        }
+        let group_complete = pos.is_some_and(|p| set.group(p).iter().all(|&i| have.get(i)));
+        let fired = pos.is_some() && rs.aggregate_timer_fired;
+        for c in rs.parts.get(&d).into_iter().flat_map(|m| m.values()) {
+            have.union_with(&c.signers);
+        }
+        if group_complete || fired || set.is_quorum(set.power_of(&have)) {
+            self.verify_buffered(d, out);
+        }
+    }
+
+    /// Verifies every buffered vote for `d` with one same-message aggregate check (sound: every
+    /// key's proof of possession was checked when the set was built). If it fails, falls back
+    /// to one check per vote: bad votes are rejected, good ones kept. Verified votes enter the
+    /// pool as one unit ("atom"): only whole verified aggregates are ever combined, so a vote
+    /// never reaches a certificate unverified.
+    fn verify_buffered(&mut self, d: VoteData, out: &mut Vec<Effect>) {
+        let set = Arc::clone(&self.epoch.set);
+        let n = set.len();
         let Some(rs) = self.rounds.get_mut(&d.round) else {
             return;
         };
-        rs.votes.insert(v.signer, v.clone());
-        rs.pools.entry(d).or_default().sigs.insert(v.signer, v.signature);
-        self.flush_aggregates(d.round, out);
-        self.try_form_qc(d, out);
+        let Some(buf) = rs.buffered.remove(&d) else {
+            return;
+        };
+        let msg = d.signing_bytes();
+        let entries: Vec<(u16, NodeId, Signature, crypto::bls::PublicKey)> = buf
+            .into_iter()
+            .filter_map(|(s, (from, sig))| set.get(usize::from(s)).map(|v| (s, from, sig, v.key)))
+            .collect();
+        if entries.is_empty() {
+            return;
+        }
+        let pool = rs.pools.entry(d).or_insert_with(|| Pool::new(n));
+        if entries.len() > 1 {
+            let sigs: Vec<Signature> = entries.iter().map(|e| e.2).collect();
+            let keys: Vec<_> = entries.iter().map(|e| e.3).collect();
+            if let Some(agg) = self.crypto.aggregate(&sigs)
+                && self.crypto.verify(&agg, &keys, &msg)
+            {
+                let mut signers = Bitmap::new(n);
+                for e in &entries {
+                    signers.set(usize::from(e.0));
+                    if let Some(slot) = rs.votes.get_mut(&e.0) {
+                        slot.1 = Check::Batch;
+                    }
+                }
+                pool.add(signers, agg);
+                return;
+            }
+        }
+        for (s, from, sig, key) in entries {
+            if self.crypto.verify(&sig, &[key], &msg) {
+                pool.add(Bitmap::one(n, usize::from(s)), sig);
+                if let Some(slot) = rs.votes.get_mut(&s) {
+                    slot.1 = Check::Solo;
+                }
+            } else {
+                rs.votes.remove(&s);
+                out.push(Effect::Rejected {
+                    from,
+                    reason: Reject::BadSignature,
+                });
+            }
+        }
+    }
+
+    /// Verifies one buffered vote on its own (needed when its signer sends a second vote).
+    fn verify_one_buffered(&mut self, d: VoteData, signer: u16, out: &mut Vec<Effect>) {
+        let n = self.epoch.set.len();
+        let Some(key) = self.epoch.set.get(usize::from(signer)).map(|v| v.key) else {
+            return;
+        };
+        let Some(rs) = self.rounds.get_mut(&d.round) else {
+            return;
+        };
+        let Some((from, sig)) = rs.buffered.get_mut(&d).and_then(|b| b.remove(&signer)) else {
+            return;
+        };
+        if self.crypto.verify(&sig, &[key], &d.signing_bytes()) {
+            rs.pools
+                .entry(d)
+                .or_insert_with(|| Pool::new(n))
+                .add(Bitmap::one(n, usize::from(signer)), sig);
+            if let Some(slot) = rs.votes.get_mut(&signer) {
+                slot.1 = Check::Solo;
+            }
+        } else {
+            rs.votes.remove(&signer);
+            out.push(Effect::Rejected {
+                from,
+                reason: Reject::BadSignature,
+            });
+        }
     }
 
     /// T3: a super node sends its group aggregate to the other super nodes once the whole
@@ -987,24 +1279,22 @@ impl Bbft {
         }
         let group: Vec<usize> = self.epoch.set.group(pos).to_vec();
         let others = self.super_nodes();
-        let n = self.epoch.set.len();
         let Some(rs) = self.rounds.get_mut(&round) else {
             return;
         };
         let fired = rs.aggregate_timer_fired;
         let mut sends = Vec::new();
         for (data, pool) in rs.pools.iter_mut() {
-            let complete = group
-                .iter()
-                .all(|&i| u16::try_from(i).is_ok_and(|i| pool.sigs.contains_key(&i)));
-            if pool.sigs.len() > pool.sent_count
+            let complete = group.iter().all(|&i| pool.signers.get(i));
+            let count = pool.signers.count();
+            if count > pool.sent_count
                 && (complete || fired)
-                && let Some(sig) = pool.aggregate()
+                && let Some(sig) = self.crypto.aggregate(&pool.sigs())
             {
-                pool.sent_count = pool.sigs.len();
+                pool.sent_count = count;
                 sends.push(Certificate {
                     data: *data,
-                    signers: pool.signers(n),
+                    signers: pool.signers.clone(),
                     signature: sig,
                 });
             }
@@ -1026,9 +1316,28 @@ impl Bbft {
             });
             return;
         }
+        // Bounded memory: a Byzantine node can sign aggregates for any number of blocks; keep at
+        // most a few distinct ones per sender and per round, except the block this node saw
+        // proposed. Checked before the (costly) signature check.
+        if let Some(rs) = self.rounds.get(&d.round)
+            && rs.proposal.as_ref().is_none_or(|h| h.block != d.block)
+            && rs.parts.get(&d).is_none_or(|m| !m.contains_key(&from))
+        {
+            let by_sender = rs.parts.values().filter(|m| m.contains_key(&from)).count();
+            let new_data = !rs.parts.contains_key(&d);
+            if by_sender >= MAX_AGGREGATE_DATA_PER_SENDER
+                || (new_data && rs.parts.len() >= MAX_AGGREGATE_DATA_PER_ROUND)
+            {
+                out.push(Effect::Rejected {
+                    from,
+                    reason: Reject::Flood,
+                });
+                return;
+            }
+        }
         // Every aggregate is checked against the keys its bitmap names: a forged bitmap or an
         // invalid aggregate is rejected here and never reaches a certificate.
-        if !c.verify_signature(&self.epoch.set, self.crypto.as_ref()) {
+        if !c.verify_signature(&self.epoch.set, &self.crypto) {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
@@ -1049,6 +1358,7 @@ impl Bbft {
             .is_none_or(|old| set.power_of(&old.signers) < power);
         if better {
             parts.insert(from, c);
+            self.maybe_verify(d, out);
             self.try_form_qc(d, out);
         }
     }
@@ -1064,35 +1374,29 @@ impl Bbft {
             return;
         }
         // Aggregates only add up when their signer sets are disjoint. Fallback voters can appear
-        // in several aggregates, so take other super nodes' aggregates greedily (largest first,
-        // disjoint) and fill the gaps with individual votes from my pool.
-        let mut parts: Vec<&Certificate> = rs.parts.get(&d).map(|p| p.values().collect()).unwrap_or_default();
-        parts.sort_by_key(|c| {
-            (
-                std::cmp::Reverse(set.power_of(&c.signers)),
-                c.signers.as_bytes().to_vec(),
-            )
-        });
+        // in several aggregates, so take other nodes' aggregates and my pool's verified atoms
+        // greedily (largest first, disjoint).
+        let mut cands: Vec<(&Bitmap, Signature)> = rs
+            .parts
+            .get(&d)
+            .map(|p| p.values().map(|c| (&c.signers, c.signature)).collect())
+            .unwrap_or_default();
+        if let Some(pool) = rs.pools.get(&d) {
+            cands.extend(pool.atoms.iter().map(|(b, s)| (b, *s)));
+        }
+        cands.sort_by_key(|(b, _)| (std::cmp::Reverse(set.power_of(b)), b.as_bytes().to_vec()));
         let mut union = Bitmap::new(set.len());
         let mut sigs = Vec::new();
-        for c in parts {
-            if union.is_disjoint(&c.signers) {
-                union.union_with(&c.signers);
-                sigs.push(c.signature);
-            }
-        }
-        if let Some(pool) = rs.pools.get(&d) {
-            for (&signer, sig) in &pool.sigs {
-                if !union.get(usize::from(signer)) {
-                    union.set(usize::from(signer));
-                    sigs.push(*sig);
-                }
+        for (b, sig) in cands {
+            if union.is_disjoint(b) {
+                union.union_with(b);
+                sigs.push(sig);
             }
         }
         if !set.is_quorum(set.power_of(&union)) {
             return;
         }
-        let Ok(signature) = Signature::aggregate(&sigs) else {
+        let Some(signature) = self.crypto.aggregate(&sigs) else {
             return;
         };
         rs.qc_formed = true;
@@ -1106,9 +1410,9 @@ impl Bbft {
         // wait for its group (it has moved on and drops the group's late votes).
         let mut owed = false;
         if let Some(pool) = rs.pools.get_mut(&d)
-            && pool.sent_count < pool.sigs.len()
+            && pool.sent_count < pool.signers.count()
         {
-            pool.sent_count = pool.sigs.len();
+            pool.sent_count = pool.signers.count();
             owed = true;
         }
         if owed && self.my_super_pos().is_some() && set.num_supers() > 1 {
@@ -1128,7 +1432,7 @@ impl Bbft {
             return;
         }
         let from_own = Some(from) == self.own_super_node() && self.my_super_pos().is_none();
-        if !c.verify_quorum(&self.epoch.set, self.crypto.as_ref()) {
+        if !self.is_known_qc(&c) && !c.verify_quorum(&self.epoch.set, &self.crypto) {
             // Fallback: my super node lies; also use the next one from now on.
             if from_own && self.level == 0 {
                 self.escalate(out);
@@ -1169,8 +1473,17 @@ impl Bbft {
         // finalizes the parent (and its uncommitted ancestors).
         if qc.finalizes_parent() && d.height > 0 {
             let target = d.height - 1;
-            if target > self.committed.0 && target <= self.epoch.last_height && target > self.anchor.height {
-                self.commit_chain(target, d.parent, &qc, out);
+            let last = self.epoch.last_height;
+            if target > self.committed.0 && target > self.anchor.height {
+                if target <= last {
+                    self.commit_chain(target, d.parent, &qc, out);
+                } else if self.committed.0 < last
+                    && let Some(end) = self.epoch_end_block(&qc)
+                {
+                    // Reconfiguration: a two-chain past the epoch's end finalizes the epoch's
+                    // last block too (it is an ancestor), however many suffix blocks lie between.
+                    self.commit_chain(last, end, &qc, out);
+                }
                 if self.epoch.index != d.epoch {
                     // The commit ended the epoch; the new one has entered its first round.
                     return;
@@ -1205,33 +1518,53 @@ impl Bbft {
             });
         }
         self.committed = (height, block);
-        self.blocks.retain(|_, (bh, _)| *bh + 2 >= height);
+        // Keep the suffix (past the epoch's end) for the epoch-end proof search.
+        let last = self.epoch.last_height;
+        self.blocks.retain(|_, (bh, _)| *bh + 2 >= height || *bh >= last);
+        if height == last {
+            self.end_proof = Some(proof.clone());
+        }
         self.persist(out);
-        if height == self.epoch.last_height {
-            self.anchor_switch(proof.clone(), out);
+        if height == last && self.epochs.contains_key(&(self.epoch.index + 1)) {
+            self.switch_epoch(proof.clone(), out);
         }
     }
 
-    fn anchor_proof_for_switch(&self) -> Option<Certificate> {
-        self.high_qc
-            .clone()
-            .filter(|q| q.finalizes_parent() && q.data.height == self.epoch.last_height.saturating_add(1))
+    /// Reconfiguration: the block at the epoch's last height that `qc` (past the end) proves
+    /// final, among the blocks at that height this node knows.
+    fn epoch_end_block(&self, qc: &Certificate) -> Option<BlockId> {
+        let last = self.epoch.last_height;
+        self.blocks
+            .iter()
+            .filter(|(_, (h, _))| *h == last)
+            .map(|(b, _)| *b)
+            .find(|b| proves_epoch_end(qc, last, b))
     }
 
-    fn anchor_switch(&mut self, proof: Certificate, out: &mut Vec<Effect>) {
-        if self.epochs.contains_key(&(self.epoch.index + 1)) {
-            self.switch_epoch(proof, out);
-        }
+    /// Reconfiguration: whether `c` is a valid proof (under the previous epoch's set) that our
+    /// anchor block is final.
+    fn is_anchor_proof(&self, c: &Certificate) -> bool {
+        let Some(prev) = self.epoch.index.checked_sub(1).and_then(|i| self.epochs.get(&i)) else {
+            return false;
+        };
+        c.data.epoch == prev.index
+            && prev.last_height == self.anchor.height
+            && proves_epoch_end(c, prev.last_height, &self.anchor.block)
+            && c.verify_quorum(&prev.set, &self.crypto)
     }
 
-    /// Reconfiguration: start the next epoch from the block `proof` finalized.
+    /// Reconfiguration: start the next epoch from this epoch's committed last block, finalized
+    /// by `proof`.
     fn switch_epoch(&mut self, proof: Certificate, out: &mut Vec<Effect>) {
+        if self.committed.0 != self.epoch.last_height {
+            return;
+        }
         let Some(next) = self.epochs.get(&(self.epoch.index + 1)).cloned() else {
             return;
         };
         self.anchor = Anchor {
-            height: proof.data.height - 1,
-            block: proof.data.parent,
+            height: self.committed.0,
+            block: self.committed.1,
             proof: Some(proof),
         };
         self.reset_for(next);
@@ -1251,6 +1584,8 @@ impl Bbft {
         self.last_voted_round = 0;
         self.timed_out_round = 0;
         self.proposed_round = 0;
+        self.my_proposal = None;
+        self.end_proof = None;
         self.high_qc = None;
         self.last_tc = None;
         self.rounds.clear();
@@ -1259,13 +1594,24 @@ impl Bbft {
         self.subscribers.clear();
     }
 
-    /// Reconfiguration (straggler): verify the previous epoch's finality proof for this epoch's
-    /// last block, commit it, and switch.
-    fn on_anchor_proof(&mut self, from: NodeId, c: Certificate, out: &mut Vec<Effect>) {
-        let ok = c.data.epoch == self.epoch.index
-            && c.finalizes_parent()
-            && c.data.height == self.epoch.last_height.saturating_add(1)
-            && c.verify_quorum(&self.epoch.set, self.crypto.as_ref());
+    /// Reconfiguration (straggler): the next epoch's first proposal (height `height`, extending
+    /// `parent`) carries `c`; check that `c` proves `parent` final as this epoch's last block,
+    /// commit it, and switch.
+    fn on_anchor_proof(
+        &mut self,
+        from: NodeId,
+        c: Certificate,
+        parent: BlockId,
+        height: u64,
+        out: &mut Vec<Effect>,
+    ) {
+        let last = self.epoch.last_height;
+        let consistent = self.committed.0 < last || self.committed == (last, parent);
+        let ok = consistent
+            && c.data.epoch == self.epoch.index
+            && height.checked_sub(1) == Some(last)
+            && proves_epoch_end(&c, last, &parent)
+            && c.verify_quorum(&self.epoch.set, &self.crypto);
         if !ok {
             out.push(Effect::Rejected {
                 from,
@@ -1276,9 +1622,9 @@ impl Bbft {
         if !self.epochs.contains_key(&(self.epoch.index + 1)) {
             return;
         }
-        let target = c.data.height - 1;
-        if target > self.committed.0 {
-            self.commit_chain(target, c.data.parent, &c, out);
+        if self.committed.0 < last {
+            // Commits `parent` (and known ancestors) and switches.
+            self.commit_chain(last, parent, &c, out);
         }
         if c.data.epoch == self.epoch.index {
             self.switch_epoch(c, out);
@@ -1289,7 +1635,7 @@ impl Bbft {
         let Some(next) = self.epochs.get(&(self.epoch.index + 1)).cloned() else {
             return;
         };
-        if !c.verify_quorum(&next.set, self.crypto.as_ref()) {
+        if !c.verify_quorum(&next.set, &self.crypto) {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
@@ -1375,29 +1721,60 @@ impl Bbft {
         self.on_timeout(me_node, t, out);
     }
 
+    /// Whether `t` is validly signed by its claimed signer in `set` (one pairing check; this
+    /// node's own timeouts are trusted).
+    fn timeout_signed(&self, from: NodeId, t: &Timeout, set: &ValidatorSet) -> Result<(), Reject> {
+        let Some(val) = set.get(usize::from(t.signer)) else {
+            return Err(Reject::UnknownSigner);
+        };
+        if t.high_qc_round() >= t.round {
+            return Err(Reject::BadTimeout);
+        }
+        let own = from == self.cfg.me && self.me == Some(usize::from(t.signer));
+        let msg = Timeout::signing_bytes(t.epoch, t.round, t.high_qc_round());
+        if own || self.crypto.verify(&t.signature, &[val.key], &msg) {
+            Ok(())
+        } else {
+            Err(Reject::BadSignature)
+        }
+    }
+
     fn on_timeout(&mut self, from: NodeId, t: Timeout, out: &mut Vec<Effect>) {
         if t.epoch.checked_add(1) == Some(self.epoch.index)
-            && let Some(proof) = &self.anchor.proof
+            && let Some(proof) = self.anchor.proof.clone()
         {
             // Reconfiguration catch-up: a straggler still in the previous epoch gets the
-            // certificate that finalized that epoch's last block, and switches.
-            out.push(Effect::Send {
-                to: from,
-                message: Message::Certificate(proof.clone()),
-            });
+            // certificate that finalized that epoch's last block, and switches. Only a timeout
+            // signed under that epoch's set is answered (no reflection of forged traffic).
+            let Some(prev) = self.epochs.get(&t.epoch).map(|e| Arc::clone(&e.set)) else {
+                return;
+            };
+            match self.timeout_signed(from, &t, &prev) {
+                Ok(()) => out.push(Effect::Send {
+                    to: from,
+                    message: Message::Certificate(proof),
+                }),
+                Err(reason) => out.push(Effect::Rejected { from, reason }),
+            }
             return;
         }
-        if t.epoch != self.epoch.index {
+        if t.epoch != self.epoch.index || t.round > self.round + ROUND_WINDOW {
+            return;
+        }
+        if t.round >= self.round
+            && self
+                .rounds
+                .get(&t.round)
+                .is_some_and(|r| r.timeouts.contains_key(&t.signer))
+        {
             return;
         }
         let set = Arc::clone(&self.epoch.set);
-        let Some(val) = set.get(usize::from(t.signer)) else {
-            out.push(Effect::Rejected {
-                from,
-                reason: Reject::UnknownSigner,
-            });
+        // Only verified timeouts count or get answered.
+        if let Err(reason) = self.timeout_signed(from, &t, &set) {
+            out.push(Effect::Rejected { from, reason });
             return;
-        };
+        }
         if t.round < self.round {
             // Catch-up: a straggler; send it what moved us past its round.
             if from != self.cfg.me {
@@ -1416,26 +1793,11 @@ impl Bbft {
             }
             return;
         }
-        if t.round > self.round + ROUND_WINDOW {
-            return;
-        }
-        if self
-            .rounds
-            .get(&t.round)
-            .is_some_and(|r| r.timeouts.contains_key(&t.signer))
-        {
-            return;
-        }
-        let hq_ok = t
-            .high_qc
-            .as_ref()
-            .is_none_or(|q| q.data.epoch == t.epoch && q.verify_quorum(&set, self.crypto.as_ref()));
-        let sig_ok = self.crypto.verify(
-            &t.signature,
-            &[val.key],
-            &Timeout::signing_bytes(t.epoch, t.round, t.high_qc_round()),
-        );
-        if !hq_ok || !sig_ok {
+        let own = from == self.cfg.me;
+        let hq_ok = t.high_qc.as_ref().is_none_or(|q| {
+            q.data.epoch == t.epoch && (own || self.is_known_qc(q) || q.verify_quorum(&set, &self.crypto))
+        });
+        if !hq_ok {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
@@ -1445,7 +1807,7 @@ impl Bbft {
         if let Some(tc) = t.last_tc.clone()
             && tc.epoch == self.epoch.index
             && tc.round >= self.round
-            && tc.verify(&set, self.crypto.as_ref())
+            && tc.verify(&set, &self.crypto)
         {
             self.on_tc(tc, out);
         }
@@ -1484,7 +1846,7 @@ impl Bbft {
             }
             let mut parts = Vec::new();
             for (hqr, (signers, sigs)) in groups {
-                let Ok(signature) = Signature::aggregate(&sigs) else {
+                let Some(signature) = self.crypto.aggregate(&sigs) else {
                     return;
                 };
                 parts.push(TcPart {

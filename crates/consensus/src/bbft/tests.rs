@@ -49,6 +49,9 @@ fn cfg(me: u32) -> Config {
     }
 }
 
+/// Which messages (from, to, message) a [`Net`] loses.
+type DropRule = Box<dyn Fn(u32, u32, &Message) -> bool>;
+
 /// Nodes plus a FIFO network; `Propose`/`Validate` are answered at once.
 struct Net {
     nodes: Vec<Bbft>,
@@ -56,35 +59,40 @@ struct Net {
     sent: Vec<(u32, u32, Message)>,
     effects: Vec<(u32, Effect)>,
     down: Vec<bool>,
+    /// Messages for which this is true are lost.
+    drop: DropRule,
 }
 
 impl Net {
     fn new(n: usize, topo: Topology) -> (Net, Arc<ValidatorSet>, Vec<SecretKey>) {
         let ks = keys(n);
         let set = set_with(&ks, &vec![1; n], topo);
+        let net = Net::with_epochs(&ks, &[epoch0(Arc::clone(&set))]);
+        (net, set, ks)
+    }
+
+    fn with_epochs(ks: &[SecretKey], epochs: &[Epoch]) -> Net {
+        let n = ks.len();
         let nodes = (0..n)
             .map(|i| {
                 Bbft::new(
                     cfg(u32::try_from(i).unwrap()),
                     ks[i].clone(),
                     Arc::new(Bls),
-                    vec![epoch0(Arc::clone(&set))],
+                    epochs.to_vec(),
                     BlockId::default(),
                 )
                 .unwrap()
             })
             .collect();
-        (
-            Net {
-                nodes,
-                queue: VecDeque::new(),
-                sent: Vec::new(),
-                effects: Vec::new(),
-                down: vec![false; n],
-            },
-            set,
-            ks,
-        )
+        Net {
+            nodes,
+            queue: VecDeque::new(),
+            sent: Vec::new(),
+            effects: Vec::new(),
+            down: vec![false; n],
+            drop: Box::new(|_, _, _| false),
+        }
     }
 
     fn input(&mut self, i: u32, input: Input) {
@@ -134,6 +142,9 @@ impl Net {
             let Some((from, to, m)) = self.queue.pop_front() else {
                 return;
             };
+            if (self.drop)(from, to, &m) {
+                continue;
+            }
             self.sent.push((from, to, m.clone()));
             self.input(to, Input::Message { from, message: m });
         }
@@ -151,6 +162,22 @@ impl Net {
             }
             self.run(1);
         }
+    }
+
+    /// Node `i`'s commits as (epoch, height, block, proof).
+    fn commits_full(&self, i: u32) -> Vec<(u64, u64, BlockId, Certificate)> {
+        self.effects
+            .iter()
+            .filter_map(|(n, e)| match e {
+                Effect::Commit {
+                    epoch,
+                    height,
+                    block,
+                    proof,
+                } if *n == i => Some((*epoch, *height, *block, proof.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     fn commits(&self, i: u32) -> Vec<u64> {
@@ -433,30 +460,34 @@ fn invalid_vote_signature_is_rejected() {
     )
     .unwrap();
     let _ = node.step(Input::Start);
-    let v = vote(&ks[1], 2, data(1, 1)); // signed by 1, claims 2
+    // Sent by node 1 but claims signer 2: votes are never relayed, so refused at once.
+    let v = vote(&ks[1], 2, data(1, 1));
     let eff = node.step(Input::Message {
         from: 1,
         message: Message::Vote(v),
     });
-    assert!(eff.iter().any(|e| matches!(
-        e,
-        Effect::Rejected {
-            reason: Reject::BadSignature,
-            ..
-        }
-    )));
+    assert_eq!(rejected(&eff), vec![Reject::UnknownSigner]);
+    // From node 2 with a signature that is not its own: buffered (optimistic verification),
+    // then refused when checked, here when the aggregation wait is over.
+    let v = vote(&ks[1], 2, data(1, 1));
+    let eff = node.step(Input::Message {
+        from: 2,
+        message: Message::Vote(v),
+    });
+    assert_eq!(rejected(&eff), vec![]);
+    let eff = node.step(Input::TimerFired(Timer::Aggregate { epoch: 0, round: 1 }));
+    assert_eq!(rejected(&eff), vec![Reject::BadSignature]);
+    assert!(
+        !sent_messages(&eff)
+            .iter()
+            .any(|m| matches!(m, Message::Aggregate(_)))
+    );
     let v = vote(&ks[1], 9, data(1, 1));
     let eff = node.step(Input::Message {
         from: 1,
         message: Message::Vote(v),
     });
-    assert!(eff.iter().any(|e| matches!(
-        e,
-        Effect::Rejected {
-            reason: Reject::UnknownSigner,
-            ..
-        }
-    )));
+    assert_eq!(rejected(&eff), vec![Reject::UnknownSigner]);
 }
 
 #[test]
@@ -873,4 +904,598 @@ fn member_falls_back_when_its_super_node_lies_or_is_silent() {
     )));
     // The timeout was persisted as "voted" in round 1: no vote in round 1 after a restart.
     assert_eq!(node.persisted().last_voted_round, 1);
+}
+
+fn two_epochs(set: &Arc<ValidatorSet>, last: u64) -> Vec<Epoch> {
+    vec![
+        Epoch {
+            index: 0,
+            first_height: 1,
+            last_height: last,
+            set: Arc::clone(set),
+        },
+        Epoch {
+            index: 1,
+            first_height: last + 1,
+            last_height: u64::MAX,
+            set: Arc::clone(set),
+        },
+    ]
+}
+
+fn rejected(eff: &[Effect]) -> Vec<Reject> {
+    eff.iter()
+        .filter_map(|e| match e {
+            Effect::Rejected { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect()
+}
+
+fn sent_messages(eff: &[Effect]) -> Vec<&Message> {
+    eff.iter()
+        .filter_map(|e| match e {
+            Effect::Send { message, .. } | Effect::SendToGroup { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs four validators across an epoch boundary at height 2 with the proposal of round 3
+/// (height 3, the first block past the end) lost; returns the network after everyone reached
+/// height 4 (epoch 1).
+fn boundary_with_lost_proposal() -> (Net, Arc<ValidatorSet>, Vec<SecretKey>) {
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let mut net = Net::with_epochs(&ks, &two_epochs(&set, 2));
+    net.drop = Box::new(|_, _, m| matches!(m, Message::Proposal(p) if p.epoch == 0 && p.round == 3));
+    net.start();
+    net.run(20_000);
+    assert!(net.nodes.iter().all(|n| n.epoch() == 0 && n.round() == 3));
+    // The round-3 proposal never arrived: everyone times out; the view change goes on.
+    for i in 0..4u32 {
+        net.input(i, Input::TimerFired(Timer::Round { epoch: 0, round: 3 }));
+    }
+    net.run_until(4, 5_000);
+    (net, set, ks)
+}
+
+#[test]
+fn epoch_boundary_commits_the_last_block_from_a_descendant_certificate() {
+    let (net, set, _) = boundary_with_lost_proposal();
+    let reference = net.commits_full(0);
+    for i in 0..4u32 {
+        let c = net.commits_full(i);
+        let eh: Vec<(u64, u64)> = c.iter().map(|(e, h, _, _)| (*e, *h)).collect();
+        assert!(c.len() >= 4, "node {i} committed {eh:?}");
+        assert_eq!(eh[..4], [(0, 1), (0, 2), (1, 3), (1, 4)], "node {i}");
+        // Same blocks everywhere, every proof verifies.
+        for (a, b) in c.iter().zip(&reference) {
+            assert_eq!(a.2, b.2);
+        }
+        for (_, _, _, proof) in &c {
+            assert!(proof.verify_quorum(&set, &Bls));
+        }
+        // Height 2 (the epoch's last) was finalized by a certificate above height 3: the
+        // two-chain at heights 3-4 (the height-3 certificate alone has a round gap).
+        let (_, _, _, proof) = &c[1];
+        assert_eq!(proof.data.epoch, 0);
+        assert!(proof.data.height >= 4, "{:?}", proof.data);
+    }
+}
+
+#[test]
+fn straggler_accepts_a_descendant_anchor_proof_and_switches() {
+    let (net, set, ks) = boundary_with_lost_proposal();
+    // The first proposal of epoch 1 carries the anchor proof.
+    let first = net
+        .sent
+        .iter()
+        .find_map(|(_, _, m)| match m {
+            Message::Proposal(p) if p.epoch == 1 => Some(p.clone()),
+            _ => None,
+        })
+        .expect("an epoch-1 proposal");
+    let Justify::Anchor(proof) = &first.justify else {
+        panic!("first proposal of an epoch must carry Justify::Anchor");
+    };
+    assert!(proof.data.height > 3);
+    // A node that saw nothing of epoch 0 joins from it.
+    let mut fresh = Bbft::new(
+        cfg(3),
+        ks[3].clone(),
+        Arc::new(Bls),
+        two_epochs(&set, 2),
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = fresh.step(Input::Start);
+    let eff = fresh.step(Input::Message {
+        from: 0,
+        message: Message::Proposal(first.clone()),
+    });
+    assert_eq!(rejected(&eff), vec![]);
+    assert_eq!(fresh.epoch(), 1);
+    assert_eq!(fresh.committed(), (2, first.parent));
+    assert!(
+        eff.iter()
+            .any(|e| matches!(e, Effect::Validate { height: 3, .. }))
+    );
+    // A proof whose suffix chain does not lead to the claimed parent is refused.
+    let mut fresh = Bbft::new(
+        cfg(3),
+        ks[3].clone(),
+        Arc::new(Bls),
+        two_epochs(&set, 2),
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = fresh.step(Input::Start);
+    let mut wrong = first.clone();
+    wrong.parent = BlockId([7; 32]);
+    wrong.signature = ks[0].sign(&ProposalHeader::signing_bytes(1, wrong.round, &wrong.block_id()));
+    let eff = fresh.step(Input::Message {
+        from: 0,
+        message: Message::Proposal(wrong),
+    });
+    assert_eq!(rejected(&eff), vec![Reject::BadProposal]);
+    assert_eq!(fresh.epoch(), 0);
+    assert_eq!(fresh.committed().0, 0);
+}
+
+#[test]
+fn anchor_proof_is_compared_semantically() {
+    let (net, set, ks) = boundary_with_lost_proposal();
+    let first = net
+        .sent
+        .iter()
+        .find_map(|(_, _, m)| match m {
+            Message::Proposal(p) if p.epoch == 1 && p.round == 1 => Some(p.clone()),
+            _ => None,
+        })
+        .expect("an epoch-1 proposal");
+    let Justify::Anchor(proof) = first.justify.clone() else {
+        panic!("no anchor proof");
+    };
+    // Another valid aggregate for the same vote data, by a different quorum.
+    let others: Vec<usize> = (0..4)
+        .filter(|&i| i != proof.signers.ones().next().unwrap())
+        .collect();
+    let other = cert(&ks, &others[..3], proof.data, 4);
+    assert_ne!(other, proof);
+    assert!(other.verify_quorum(&set, &Bls));
+    // A node already in epoch 1 with `proof` as its anchor, restarted before round 1.
+    let state = PersistedState {
+        epoch: 1,
+        anchor: Anchor {
+            height: 2,
+            block: first.parent,
+            proof: Some(proof.clone()),
+        },
+        last_voted_round: 0,
+        high_qc: None,
+        committed: (2, first.parent),
+        ..net.nodes[2].persisted()
+    };
+    let mk = || {
+        Bbft::restore(
+            cfg(2),
+            ks[2].clone(),
+            Arc::new(Bls),
+            two_epochs(&set, 2),
+            state.clone(),
+        )
+        .unwrap()
+    };
+    let mut node = mk();
+    let _ = node.step(Input::Start);
+    let mut p = first.clone();
+    p.justify = Justify::Anchor(other);
+    let eff = node.step(Input::Message {
+        from: 0,
+        message: Message::Proposal(p),
+    });
+    assert_eq!(rejected(&eff), vec![]);
+    assert!(
+        eff.iter()
+            .any(|e| matches!(e, Effect::Validate { height: 3, .. }))
+    );
+    // Without a quorum, or with a bitmap that does not match the aggregate, it is refused.
+    for bad in [cert(&ks, &others[..2], proof.data, 4), {
+        let mut f = cert(&ks, &others[..2], proof.data, 4);
+        f.signers.set(others[2]);
+        f
+    }] {
+        let mut node = mk();
+        let _ = node.step(Input::Start);
+        let mut p = first.clone();
+        p.justify = Justify::Anchor(bad);
+        let eff = node.step(Input::Message {
+            from: 0,
+            message: Message::Proposal(p),
+        });
+        assert_eq!(rejected(&eff), vec![Reject::BadProposal]);
+        assert!(!eff.iter().any(|e| matches!(e, Effect::Validate { .. })));
+    }
+}
+
+#[test]
+fn restarted_leader_resends_its_proposal_and_never_signs_another() {
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let mut node = Bbft::new(
+        cfg(0),
+        ks[0].clone(),
+        Arc::new(Bls),
+        vec![epoch0(Arc::clone(&set))],
+        BlockId::default(),
+    )
+    .unwrap();
+    let eff = node.step(Input::Start);
+    assert!(
+        eff.iter()
+            .any(|e| matches!(e, Effect::RequestProposal { round: 1, .. }))
+    );
+    let eff = node.step(Input::Propose {
+        epoch: 0,
+        round: 1,
+        payload: vec![1],
+    });
+    let send_at = eff
+        .iter()
+        .position(|e| {
+            sent_messages(std::slice::from_ref(e))
+                .iter()
+                .any(|m| matches!(m, Message::Proposal(_)))
+        })
+        .expect("the proposal is sent");
+    let Some(Message::Proposal(sent)) = sent_messages(&eff[send_at..]).first().copied().cloned() else {
+        panic!("no proposal");
+    };
+    // The host persists in order: the state durable when the proposal left is the last
+    // Persist before the Send. The node crashes right after sending.
+    let state = eff[..send_at]
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::Persist(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("a Persist before the proposal's Send");
+    let mut again = Bbft::restore(cfg(0), ks[0].clone(), Arc::new(Bls), vec![epoch0(set)], state).unwrap();
+    let eff = again.step(Input::Start);
+    assert!(!eff.iter().any(|e| matches!(e, Effect::RequestProposal { .. })));
+    let resent: Vec<&Message> = sent_messages(&eff)
+        .into_iter()
+        .filter(|m| matches!(m, Message::Proposal(_)))
+        .collect();
+    // T0 to the other super node and T1 to its members: the very proposal signed before.
+    assert!(!resent.is_empty());
+    assert!(resent.iter().all(|m| **m == Message::Proposal(sent.clone())));
+    // A late payload from the host does not produce a second, different proposal.
+    let eff = again.step(Input::Propose {
+        epoch: 0,
+        round: 1,
+        payload: vec![2],
+    });
+    assert!(
+        !sent_messages(&eff)
+            .iter()
+            .any(|m| matches!(m, Message::Proposal(p) if p.block_id() != sent.block_id()))
+    );
+}
+
+fn tc_part(ks: &[SecretKey], who: &[usize], round: u64, hqr: u64) -> TcPart {
+    let mut signers = Bitmap::new(ks.len());
+    let sigs: Vec<Signature> = who
+        .iter()
+        .map(|&i| {
+            signers.set(i);
+            ks[i].sign(&Timeout::signing_bytes(0, round, hqr))
+        })
+        .collect();
+    TcPart {
+        high_qc_round: hqr,
+        signers,
+        signature: Signature::aggregate(&sigs).unwrap(),
+    }
+}
+
+#[test]
+fn timeout_certificate_parts_must_report_an_earlier_round() {
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let tc = |hqr| TimeoutCert {
+        epoch: 0,
+        round: 2,
+        parts: vec![tc_part(&ks, &[0, 1, 2], 2, hqr)],
+    };
+    assert!(tc(1).verify(&set, &Bls));
+    // A timeout for round 2 can only carry a certificate from round 0 or 1.
+    assert!(!tc(2).verify(&set, &Bls));
+    assert!(!tc(9).verify(&set, &Bls));
+    let mut node = Bbft::new(
+        cfg(3),
+        ks[3].clone(),
+        Arc::new(Bls),
+        vec![epoch0(Arc::clone(&set))],
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = node.step(Input::Start);
+    let eff = node.step(Input::Message {
+        from: 0,
+        message: Message::TimeoutCert(Box::new(tc(2))),
+    });
+    assert_eq!(rejected(&eff), vec![Reject::BadSignature]);
+    assert_eq!(node.round(), 1);
+    let _ = node.step(Input::Message {
+        from: 0,
+        message: Message::TimeoutCert(Box::new(tc(1))),
+    });
+    assert_eq!(node.round(), 3);
+}
+
+#[test]
+fn only_verified_timeouts_are_answered() {
+    let (mut net, _, ks) = Net::new(4, Topology::round_robin(4, 2));
+    net.start();
+    net.run_until(3, 10_000);
+    assert!(net.nodes[0].round() > 2);
+    let timeout = |signature| Timeout {
+        epoch: 0,
+        round: 1,
+        high_qc: None,
+        last_tc: None,
+        signer: 2,
+        signature,
+    };
+    let junk = timeout(ks[0].sign(b"junk"));
+    let eff = net.nodes[0].step(Input::Message {
+        from: 2,
+        message: Message::Timeout(Box::new(junk)),
+    });
+    assert!(sent_messages(&eff).is_empty(), "{eff:?}");
+    assert_eq!(rejected(&eff), vec![Reject::BadSignature]);
+    let signed = timeout(ks[2].sign(&Timeout::signing_bytes(0, 1, 0)));
+    let eff = net.nodes[0].step(Input::Message {
+        from: 2,
+        message: Message::Timeout(Box::new(signed)),
+    });
+    assert!(
+        sent_messages(&eff)
+            .iter()
+            .any(|m| matches!(m, Message::Certificate(_)))
+    );
+}
+
+#[test]
+fn previous_epoch_timeouts_are_answered_only_when_signed() {
+    let (mut net, _, ks) = boundary_with_lost_proposal();
+    assert_eq!(net.nodes[0].epoch(), 1);
+    let timeout = |signature| Timeout {
+        epoch: 0,
+        round: 5,
+        high_qc: None,
+        last_tc: None,
+        signer: 2,
+        signature,
+    };
+    let eff = net.nodes[0].step(Input::Message {
+        from: 2,
+        message: Message::Timeout(Box::new(timeout(ks[0].sign(b"junk")))),
+    });
+    assert!(sent_messages(&eff).is_empty(), "{eff:?}");
+    let eff = net.nodes[0].step(Input::Message {
+        from: 2,
+        message: Message::Timeout(Box::new(timeout(ks[2].sign(&Timeout::signing_bytes(0, 5, 0))))),
+    });
+    assert!(
+        sent_messages(&eff)
+            .iter()
+            .any(|m| matches!(m, Message::Certificate(c) if c.data.epoch == 0))
+    );
+}
+
+#[test]
+fn aggregates_per_sender_and_per_round_are_bounded() {
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let mut node = Bbft::new(
+        cfg(2),
+        ks[2].clone(),
+        Arc::new(Bls),
+        vec![epoch0(Arc::clone(&set))],
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = node.step(Input::Start);
+    let agg = |node: &mut Bbft, from: u32, d: VoteData| {
+        let eff = node.step(Input::Message {
+            from,
+            message: Message::Aggregate(cert(&ks, &[from as usize], d, 4)),
+        });
+        rejected(&eff)
+    };
+    // A Byzantine sender may not make this node keep aggregates for arbitrarily many blocks.
+    assert_eq!(agg(&mut node, 1, data(1, 10)), vec![]);
+    assert_eq!(agg(&mut node, 1, data(1, 11)), vec![]);
+    assert_eq!(agg(&mut node, 1, data(1, 12)), vec![Reject::Flood]);
+    assert_eq!(agg(&mut node, 3, data(1, 13)), vec![]);
+    assert_eq!(agg(&mut node, 3, data(1, 14)), vec![]);
+    assert_eq!(agg(&mut node, 3, data(1, 15)), vec![Reject::Flood]);
+    // Nor several senders together beyond the per-round bound.
+    assert_eq!(agg(&mut node, 0, data(1, 16)), vec![Reject::Flood]);
+    // The block this node saw proposed is always accepted, so the bound costs no liveness.
+    let payload = vec![5];
+    let block = BlockId::compute(1, &BlockId::default(), &payload);
+    let p = Proposal {
+        epoch: 0,
+        round: 1,
+        height: 1,
+        parent: BlockId::default(),
+        justify: Justify::Genesis,
+        tc: None,
+        payload,
+        proposer: 0,
+        signature: ks[0].sign(&ProposalHeader::signing_bytes(0, 1, &block)),
+    };
+    let _ = node.step(Input::Message {
+        from: 0,
+        message: Message::Proposal(Box::new(p)),
+    });
+    let d = VoteData { block, ..data(1, 0) };
+    for from in [0, 1, 3] {
+        assert_eq!(agg(&mut node, from, d), vec![]);
+    }
+    assert_eq!(node.high_qc().map(|q| q.data), Some(d));
+    assert_eq!(node.round(), 2);
+}
+
+/// FBFT (one aggregator) with seven validators: node 0 leads round 1 and collects every vote.
+/// Returns the aggregator after its own proposal and vote, with the work counter reset.
+fn aggregator_of_seven() -> (Bbft, Arc<ValidatorSet>, Vec<SecretKey>, VoteData) {
+    let ks = keys(7);
+    let set = set_with(&ks, &[1; 7], Topology::round_robin(7, 1));
+    let mut node = Bbft::new(
+        cfg(0),
+        ks[0].clone(),
+        Arc::new(Bls),
+        vec![epoch0(Arc::clone(&set))],
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = node.step(Input::Start);
+    let eff = node.step(Input::Propose {
+        epoch: 0,
+        round: 1,
+        payload: vec![3],
+    });
+    let Some(Effect::Validate { block, .. }) = eff.iter().find(|e| matches!(e, Effect::Validate { .. }))
+    else {
+        panic!("own proposal not validated");
+    };
+    let block = *block;
+    let _ = node.step(Input::Validated {
+        epoch: 0,
+        round: 1,
+        block,
+        valid: true,
+    });
+    let d = VoteData { block, ..data(1, 0) };
+    let _ = node.take_verify_work();
+    (node, set, ks, d)
+}
+
+fn formed_qc(eff: &[Effect]) -> Option<Certificate> {
+    sent_messages(eff).into_iter().find_map(|m| match m {
+        Message::Certificate(c) => Some(c.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn optimistic_verification_checks_a_quorum_of_votes_with_one_pairing() {
+    let (mut node, set, ks, d) = aggregator_of_seven();
+    // Quorum is 5 of 7: the aggregator's own vote plus four more. Until the buffered votes
+    // could complete it, nothing is verified.
+    for (i, k) in ks.iter().enumerate().take(4).skip(1) {
+        let eff = node.step(Input::Message {
+            from: u32::try_from(i).unwrap(),
+            message: Message::Vote(vote(k, u16::try_from(i).unwrap(), d)),
+        });
+        assert!(formed_qc(&eff).is_none());
+    }
+    assert_eq!(node.take_verify_work().pairing_checks, 0);
+    let eff = node.step(Input::Message {
+        from: 4,
+        message: Message::Vote(vote(&ks[4], 4, d)),
+    });
+    let qc = formed_qc(&eff).expect("certificate");
+    assert!(qc.verify_quorum(&set, &Bls));
+    assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    // One pairing for four votes (one by one it was four); four signatures into the batch,
+    // then the own vote and the batch into the certificate.
+    let work = node.take_verify_work();
+    assert_eq!(
+        work,
+        VerifyWork {
+            pairing_checks: 1,
+            signatures_aggregated: 4 + 2
+        }
+    );
+    // Reset on read.
+    assert_eq!(node.take_verify_work(), VerifyWork::default());
+}
+
+#[test]
+fn optimistic_verification_rejects_a_bad_vote_and_keeps_the_good_ones() {
+    let (mut node, set, ks, d) = aggregator_of_seven();
+    let mut all = Vec::new();
+    for i in 1..5usize {
+        // Validator 3 sends a signature over other data under its own name.
+        let v = if i == 3 {
+            Vote {
+                signature: ks[3].sign(&data(1, 77).signing_bytes()),
+                ..vote(&ks[3], 3, d)
+            }
+        } else {
+            vote(&ks[i], u16::try_from(i).unwrap(), d)
+        };
+        all.extend(node.step(Input::Message {
+            from: u32::try_from(i).unwrap(),
+            message: Message::Vote(v),
+        }));
+    }
+    // The batch of four failed, each was then checked alone: 3 is rejected, no certificate yet
+    // (four good votes of seven).
+    assert_eq!(
+        all.iter()
+            .filter_map(|e| match e {
+                Effect::Rejected { from, reason } => Some((*from, *reason)),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+        vec![(3, Reject::BadSignature)]
+    );
+    assert!(formed_qc(&all).is_none());
+    assert_eq!(node.take_verify_work().pairing_checks, 1 + 4);
+    // One more good vote completes the quorum from the kept votes.
+    let eff = node.step(Input::Message {
+        from: 5,
+        message: Message::Vote(vote(&ks[5], 5, d)),
+    });
+    let qc = formed_qc(&eff).expect("certificate");
+    assert!(qc.verify_quorum(&set, &Bls));
+    assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![0, 1, 2, 4, 5]);
+    assert_eq!(node.take_verify_work().pairing_checks, 1);
+    // Validator 3 may still vote correctly this round (its forged vote was dropped), and an
+    // honest second vote for other data is then evidence.
+    let eff = node.step(Input::Message {
+        from: 3,
+        message: Message::Vote(vote(&ks[3], 3, d)),
+    });
+    assert_eq!(rejected(&eff), vec![]);
+}
+
+#[test]
+fn buffered_vote_equivocation_still_yields_evidence() {
+    let (mut node, set, ks, d) = aggregator_of_seven();
+    let _ = node.step(Input::Message {
+        from: 2,
+        message: Message::Vote(vote(&ks[2], 2, d)),
+    });
+    let eff = node.step(Input::Message {
+        from: 2,
+        message: Message::Vote(vote(&ks[2], 2, data(1, 9))),
+    });
+    let ev = eff
+        .iter()
+        .find_map(|e| match e {
+            Effect::Evidence(ev) => Some(ev.clone()),
+            _ => None,
+        })
+        .expect("evidence");
+    assert!(ev.verify(&set, &Bls));
+    assert_eq!(ev.offender(), 2);
 }

@@ -332,6 +332,13 @@ impl Bitmap {
         }
     }
 
+    /// The set holding only `i` (empty when out of range).
+    pub fn one(len: usize, i: usize) -> Bitmap {
+        let mut b = Bitmap::new(len);
+        b.set(i);
+        b
+    }
+
     /// Rebuilds from the wire form; bits past `len` must be zero (canonical).
     pub fn from_bytes(len: usize, bits: Vec<u8>) -> Option<Bitmap> {
         if len > MAX_VALIDATORS || bits.len() != len.div_ceil(8) {
@@ -620,11 +627,17 @@ impl TimeoutCert {
         self.parts.iter().map(|p| p.high_qc_round).max().unwrap_or(0)
     }
 
-    /// Checks every part's signature, that parts are disjoint, and that they hold a quorum.
+    /// Checks every part's signature, that parts are disjoint, that they hold a quorum, and that
+    /// every reported certificate round is below the TC's round (a timeout for round r carries
+    /// a certificate from before r; a higher claim would bar every honest proposal).
     pub fn verify(&self, set: &ValidatorSet, crypto: &dyn Crypto) -> bool {
         let mut all = Bitmap::new(set.len());
         for p in &self.parts {
-            if p.signers.len() != set.len() || p.signers.is_empty() || !all.is_disjoint(&p.signers) {
+            if p.high_qc_round >= self.round
+                || p.signers.len() != set.len()
+                || p.signers.is_empty()
+                || !all.is_disjoint(&p.signers)
+            {
                 return false;
             }
             all.union_with(&p.signers);
