@@ -7,6 +7,6 @@ pub mod scenario;
 
 pub use cache::CachedCrypto;
 pub use runner::{
-    Behaviour, CommitRecord, CrashPoint, DropRule, Fault, Latency, Micros, Network, Reconfig, Sim, SimConfig,
-    SimError, SimReport, TopologyChoice, Trigger, Triggered, Violation,
+    Behaviour, CommitRecord, CpuCost, CrashPoint, DropRule, Fault, Latency, Micros, Network, Reconfig, Sim,
+    SimConfig, SimError, SimReport, TopologyChoice, Trigger, Triggered, Violation,
 };

@@ -27,6 +27,10 @@ pub enum TopologyChoice {
     Pbft,
     /// `m` super nodes chosen from the link latencies ([`Topology::from_latency`]).
     Latency(usize),
+    /// The same `m` super nodes as `Latency(m)` (every validator its own when `m` is N), put in
+    /// leader-rotation order by their quorum radius: the one-way delay within which more than
+    /// two thirds of the power lies. Leaders with short quorum paths lead first.
+    Quorum(usize),
 }
 
 /// Link delays.
@@ -213,8 +217,21 @@ pub struct SimConfig {
     pub core: Config,
     /// Block payload size in bytes.
     pub payload_bytes: usize,
-    /// CPU cost charged per signature verification of a received message, in microseconds.
-    pub verify_cost: Micros,
+    /// CPU time charged for signature work (zero: CPU is free).
+    pub cpu: CpuCost,
+}
+
+/// The CPU model: what a node's signature work costs, in microseconds. A node does one thing at a
+/// time: a received message first costs its decoding, then the step it feeds costs the work the
+/// core reports (`Bbft::take_verify_work`); messages sent by the step leave when that is done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuCost {
+    /// One pairing check (a signature or same-message aggregate verification).
+    pub verify_us: Micros,
+    /// Adding one signature into an aggregate.
+    pub aggregate_us: Micros,
+    /// Decoding one signature of a received message (decompression and subgroup check).
+    pub decode_us: Micros,
 }
 
 impl SimConfig {
@@ -241,7 +258,7 @@ impl SimConfig {
                 ..Config::default()
             },
             payload_bytes: 64,
-            verify_cost: 0,
+            cpu: CpuCost::default(),
         }
     }
 }
@@ -470,13 +487,54 @@ fn round_of(m: &Message) -> Option<u64> {
     }
 }
 
-fn verifications(m: &Message) -> u64 {
+/// Reorders the super nodes by quorum radius (ties: lower index), keeping who is a super node
+/// and each member's super node.
+fn by_quorum_radius(t: Topology, lat: &[Vec<u32>]) -> Topology {
+    let n = lat.len();
+    let radius = |i: usize| -> u32 {
+        let mut d: Vec<u32> = (0..n)
+            .map(|j| {
+                if i == j {
+                    0
+                } else {
+                    lat[i].get(j).copied().unwrap_or(u32::MAX)
+                }
+            })
+            .collect();
+        d.sort_unstable();
+        // Equal power: a quorum is the smallest k with 3k > 2n; its farthest member sets the radius.
+        d.get((2 * n) / 3).copied().unwrap_or(u32::MAX)
+    };
+    let mut order: Vec<usize> = (0..t.supers.len()).collect();
+    order.sort_by_key(|&p| {
+        let v = usize::from(t.supers[p]);
+        (radius(v), v)
+    });
+    let mut new_pos = vec![0u16; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_pos[old] = u16::try_from(new).unwrap_or(0);
+    }
+    Topology {
+        supers: order.iter().map(|&p| t.supers[p]).collect(),
+        assignment: t
+            .assignment
+            .iter()
+            .map(|&a| new_pos.get(usize::from(a)).copied().unwrap_or(0))
+            .collect(),
+    }
+}
+
+/// Signatures a message carries, each decoded (decompressed and subgroup-checked) on receipt.
+fn signatures_carried(m: &Message) -> u64 {
     let tc_parts = |tc: &Option<consensus::bbft::TimeoutCert>| {
         tc.as_ref()
             .map_or(0, |t| u64::try_from(t.parts.len()).unwrap_or(0))
     };
     match m {
-        Message::Proposal(p) => 2 + tc_parts(&p.tc),
+        Message::Proposal(p) => {
+            let justify = u64::from(!matches!(p.justify, Justify::Genesis));
+            1 + justify + tc_parts(&p.tc)
+        }
         Message::Vote(_) | Message::Aggregate(_) | Message::Certificate(_) => 1,
         Message::Timeout(t) => 1 + u64::from(t.high_qc.is_some()) + tc_parts(&t.last_tc),
         Message::TimeoutCert(t) => u64::try_from(t.parts.len()).unwrap_or(0),
@@ -509,7 +567,7 @@ impl Sim {
                 TopologyChoice::Default => Topology::round_robin(n, Topology::default_m(n)),
                 TopologyChoice::Supers(m) => Topology::round_robin(n, *m),
                 TopologyChoice::Pbft => Topology::pbft(n),
-                TopologyChoice::Latency(m) => {
+                TopologyChoice::Latency(m) | TopologyChoice::Quorum(m) => {
                     let lat: Vec<Vec<u32>> = members
                         .iter()
                         .map(|&a| {
@@ -522,7 +580,12 @@ impl Sim {
                                 .collect()
                         })
                         .collect();
-                    Topology::from_latency(&vec![1; n], &lat, *m)
+                    let t = Topology::from_latency(&vec![1; n], &lat, *m);
+                    if matches!(cfg.topology, TopologyChoice::Quorum(_)) {
+                        by_quorum_radius(t, &lat)
+                    } else {
+                        t
+                    }
                 }
             };
             Ok(Arc::new(ValidatorSet::new(
@@ -790,7 +853,7 @@ impl Sim {
         let Some(message) = self.decode_cached(&bytes) else {
             return;
         };
-        let cost = verifications(&message) * self.cfg.verify_cost;
+        let cost = signatures_carried(&message) * self.cfg.cpu.decode_us;
         self.nodes[to].busy_until = self.now + cost;
         self.feed(
             to,
@@ -830,11 +893,17 @@ impl Sim {
     fn feed(&mut self, i: usize, input: Input) {
         let mut inputs = VecDeque::from([input]);
         while let Some(inp) = inputs.pop_front() {
-            let depart = self.nodes[i].busy_until.max(self.now);
+            let start = self.nodes[i].busy_until.max(self.now);
             let Some(core) = self.nodes[i].core.as_mut() else {
                 return;
             };
             let effects = core.step(inp);
+            // Charge the signature work this step really did; its messages leave afterwards.
+            let work = core.take_verify_work();
+            let cpu = self.cfg.cpu;
+            let depart =
+                start + work.pairing_checks * cpu.verify_us + work.signatures_aggregated * cpu.aggregate_us;
+            self.nodes[i].busy_until = depart;
             if !self.perform(i, effects, depart, &mut inputs) {
                 return;
             }

@@ -200,23 +200,23 @@ impl Scenario {
                             _ => CrashPoint::AfterCommit,
                         };
                         c.faults.push((
-                            rng.gen_range(5..300),
+                            rng.gen_range(5..200),
                             Fault::CrashInStep {
                                 node: i,
                                 point,
-                                down_ms: rng.gen_range(20..300),
+                                down_ms: rng.gen_range(20..200),
                             },
                         ));
                     }
                 }
             }
             Scenario::EpochDropProposal | Scenario::EpochCrashLeader | Scenario::EpochPartition => {
-                let last = rng.gen_range(2..=4);
+                let last = rng.gen_range(2..=3);
                 c.reconfig = Some(Reconfig {
                     last_height: last,
                     next: (1..=n).collect(),
                 });
-                c.heights = last + 4;
+                c.heights = last + 3;
                 // The boundary proposal always; by seed also the one after it, either the first
                 // suffix block of epoch 0 or the first block of epoch 1.
                 let mut at = vec![(0, last)];
@@ -236,7 +236,7 @@ impl Scenario {
                             after_ms: 0,
                             fault: Fault::CrashProposer {
                                 sent: rng.gen_range(0..=2),
-                                down_ms: rng.gen_range(50..400),
+                                down_ms: rng.gen_range(50..250),
                             },
                         }),
                         _ => {
@@ -250,7 +250,7 @@ impl Scenario {
                             });
                             c.triggered.push(Triggered {
                                 when,
-                                after_ms: start + rng.gen_range(100..400),
+                                after_ms: start + rng.gen_range(100..300),
                                 fault: Fault::Heal,
                             });
                         }
