@@ -345,6 +345,10 @@ pub struct SimReport {
     pub split_rounds: u64,
     /// Faults fired by triggers.
     pub triggered: u64,
+    /// Pairing checks the cores reported (`take_verify_work`), all nodes.
+    pub pairing_checks: u64,
+    /// Signatures added into aggregates, all nodes.
+    pub signatures_aggregated: u64,
     /// Messages dropped by drop rules.
     pub dropped: u64,
     /// Mean time from proposal to commit over honest commits, microseconds.
@@ -900,6 +904,8 @@ impl Sim {
             let effects = core.step(inp);
             // Charge the signature work this step really did; its messages leave afterwards.
             let work = core.take_verify_work();
+            self.report.pairing_checks += work.pairing_checks;
+            self.report.signatures_aggregated += work.signatures_aggregated;
             let cpu = self.cfg.cpu;
             let depart =
                 start + work.pairing_checks * cpu.verify_us + work.signatures_aggregated * cpu.aggregate_us;
