@@ -194,3 +194,35 @@ proptest! {
         prop_assert!(!committed);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// The same with the node's timers firing in between (buffered votes are verified when the
+    /// aggregation wait ends; timeouts are sent), and votes sent from their signer's own node so
+    /// they reach the optimistic-verification buffer.
+    #[test]
+    fn hostile_messages_with_timers_never_panic_or_commit(msgs in proptest::collection::vec((0u32..4, message(SecretKey::from_seed(&[43; 32]).sign(b"junk")), any::<bool>()), 1..12)) {
+        let committed = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let mut n = node();
+                msgs.into_iter().any(|(from, m, fire)| {
+                    let from = match &m {
+                        Message::Vote(v) => u32::from(v.signer),
+                        _ => from,
+                    };
+                    let mut eff = n.step(Input::Message { from, message: m });
+                    if fire {
+                        let (epoch, round) = (n.epoch(), n.round());
+                        eff.extend(n.step(Input::TimerFired(consensus::bbft::Timer::Aggregate { epoch, round })));
+                        eff.extend(n.step(Input::TimerFired(consensus::bbft::Timer::Round { epoch, round })));
+                    }
+                    eff.iter().any(|e| matches!(e, Effect::Commit { .. }))
+                })
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        prop_assert!(!committed);
+    }
+}

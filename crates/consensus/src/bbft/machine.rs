@@ -931,7 +931,11 @@ impl Bbft {
                 {
                     return Err(Reject::BadProposal);
                 }
-                if !own && !self.is_known_qc(c) && !c.verify_quorum(set, &self.crypto) {
+                // The parent is certified if this node already holds a verified certificate for
+                // the same vote data: only the data matter to the voting rule, so a different
+                // aggregate of it need not be checked again.
+                let certified = self.high_qc.as_ref().is_some_and(|h| h.data == c.data);
+                if !own && !certified && !c.verify_quorum(set, &self.crypto) {
                     return Err(Reject::BadSignature);
                 }
                 c.data.round
@@ -1005,7 +1009,16 @@ impl Bbft {
             let mut to = self.my_audience();
             to.retain(|&n| n != from && Some(n) != self.node_of(usize::from(p.proposer)));
             let round = p.round;
-            Bbft::send(out, to, Message::Proposal(Box::new(p.clone())));
+            // The proposer's signature covers (epoch, round, block) only, so the justification
+            // may be swapped for this node's own certificate of the same data: the one its
+            // members received from it in T4, which they then need not verify again.
+            let mut fwd = p.clone();
+            if let Justify::Qc(c) = &p.justify
+                && let Some(h) = self.high_qc.as_ref().filter(|h| h.data == c.data && *h != c)
+            {
+                fwd.justify = Justify::Qc(h.clone());
+            }
+            Bbft::send(out, to, Message::Proposal(Box::new(fwd)));
             out.push(Effect::SetTimer {
                 timer: Timer::Aggregate {
                     epoch: self.epoch.index,

@@ -1499,3 +1499,81 @@ fn buffered_vote_equivocation_still_yields_evidence() {
     assert!(ev.verify(&set, &Bls));
     assert_eq!(ev.offender(), 2);
 }
+
+#[test]
+fn a_justification_already_certified_is_not_verified_again_and_is_forwarded_as_held() {
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let mk = |me: u32| {
+        Bbft::new(
+            cfg(me),
+            ks[me as usize].clone(),
+            Arc::new(Bls),
+            vec![epoch0(Arc::clone(&set))],
+            BlockId::default(),
+        )
+        .unwrap()
+    };
+    // Round 1's block and two different quorum aggregates of its vote data.
+    let d = VoteData {
+        block: BlockId::compute(1, &BlockId::default(), &[1]),
+        ..data(1, 0)
+    };
+    let held = cert(&ks, &[0, 2, 3], d, 4);
+    let other = cert(&ks, &[0, 1, 2], d, 4);
+    // Round 2 (leader: node 0) proposes height 2 justified by `other`.
+    let payload = vec![2];
+    let block = BlockId::compute(2, &d.block, &payload);
+    let p = Proposal {
+        epoch: 0,
+        round: 2,
+        height: 2,
+        parent: d.block,
+        justify: Justify::Qc(other.clone()),
+        tc: None,
+        payload,
+        proposer: 0,
+        signature: ks[0].sign(&ProposalHeader::signing_bytes(0, 2, &block)),
+    };
+    // Member 3 got `held` from its super node (node 1) in T4: one pairing.
+    let mut member = mk(3);
+    let _ = member.step(Input::Start);
+    let _ = member.step(Input::Message {
+        from: 1,
+        message: Message::Certificate(held.clone()),
+    });
+    assert_eq!(member.round(), 2);
+    assert_eq!(member.take_verify_work().pairing_checks, 1);
+    // The proposal: only its signature is checked, and the member votes.
+    let eff = member.step(Input::Message {
+        from: 1,
+        message: Message::Proposal(Box::new(p.clone())),
+    });
+    assert!(eff.iter().any(|e| matches!(e, Effect::Validate { round: 2, .. })));
+    assert_eq!(member.take_verify_work().pairing_checks, 1);
+    // Super node 1 holding `held` forwards the proposal (T1) with `held` as its justification,
+    // the proposer's signature still valid.
+    let mut sup = mk(1);
+    let _ = sup.step(Input::Start);
+    let _ = sup.step(Input::Message {
+        from: 0,
+        message: Message::Certificate(held.clone()),
+    });
+    let eff = sup.step(Input::Message {
+        from: 0,
+        message: Message::Proposal(Box::new(p)),
+    });
+    let fwd = sent_messages(&eff)
+        .into_iter()
+        .find_map(|m| match m {
+            Message::Proposal(f) => Some(f.clone()),
+            _ => None,
+        })
+        .expect("T1 forward");
+    assert_eq!(fwd.justify, Justify::Qc(held));
+    assert!(Bls.verify(
+        &fwd.signature,
+        &[set.get(0).unwrap().key],
+        &ProposalHeader::signing_bytes(0, 2, &fwd.block_id())
+    ));
+}
