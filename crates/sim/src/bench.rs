@@ -79,6 +79,9 @@ pub struct BenchRow {
     pub finality_ms: f64,
     /// Mean time between consecutive finalized heights, milliseconds.
     pub interval_ms: f64,
+    /// Pairing checks per finalized height, summed over all validators (what the CPU model
+    /// charges `verify_us` for).
+    pub pairings_per_height: f64,
 }
 
 /// Totals of one scenario in the sweep.
@@ -200,6 +203,11 @@ pub fn measure(
         bytes,
         finality_ms: r.mean_finality / 1000.0,
         interval_ms,
+        pairings_per_height: if r.min_committed == 0 {
+            0.0
+        } else {
+            r.pairing_checks as f64 / r.min_committed as f64
+        },
     })
 }
 
@@ -325,13 +333,13 @@ pub fn table(report: &BenchReport) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "| N | M | protocol | network | S = M²+3N−2M | msgs/height | vs S | bytes/height | finality ms | interval ms |"
+        "| N | M | protocol | network | S = M²+3N−2M | msgs/height | vs S | bytes/height | pairings/height | finality ms | interval ms |"
     );
-    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &report.rows {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {:+.1}% | {} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {:+.1}% | {} | {:.0} | {:.1} | {:.1} |",
             r.n,
             r.m,
             r.protocol,
@@ -340,6 +348,7 @@ pub fn table(report: &BenchReport) -> String {
             r.messages,
             r.deviation_pct,
             r.bytes,
+            r.pairings_per_height,
             r.finality_ms,
             r.interval_ms
         );

@@ -73,6 +73,7 @@ pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
                 "formula_messages": r.formula, "messages_per_height": r.messages,
                 "deviation_pct": r.deviation_pct, "bytes_per_height": r.bytes,
                 "finality_ms": r.finality_ms, "interval_ms": r.interval_ms,
+                "pairings_per_height": r.pairings_per_height,
             })
         })
         .collect();
