@@ -179,6 +179,9 @@ fn same_seed_same_run() {
         Scenario::PartitionHeals,
         Scenario::CrashRestart,
         Scenario::DelayReplay,
+        Scenario::Coalition,
+        Scenario::CrashInStep,
+        Scenario::EpochCrashLeader,
     ] {
         let a = sim::scenario::run_one(s, 7, &c).unwrap();
         let b = sim::scenario::run_one(s, 7, &c).unwrap();
