@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use types::block::{Block, BlockHeader};
 use types::{Hash, Profile, ResultKind};
 
+use crate::assets::AssetPass;
 use crate::error::{BlockRejection, TxRejection, ViewError};
 use crate::params::ChainParams;
 use crate::sig;
@@ -395,7 +396,8 @@ fn check_block_totals(
 }
 
 /// Applies the blocks in order on an overlay of the view: claims, spends (existence, kind,
-/// maturity, no second spend), then the created outputs; stops at the first failure.
+/// maturity, no second spend), the asset-class rules, then the created outputs; stops at the first
+/// failure.
 fn ordered_pass(blocks: &[Block], view: &dyn UtxoView, params: &ChainParams) -> Ordered {
     let mut overlay = Overlay {
         base: view,
@@ -404,9 +406,10 @@ fn ordered_pass(blocks: &[Block], view: &dyn UtxoView, params: &ChainParams) -> 
         removed: HashSet::new(),
         claimed: HashSet::new(),
     };
+    let mut assets = AssetPass::new(view);
     let mut sets = Vec::with_capacity(blocks.len());
     for (b, block) in blocks.iter().enumerate() {
-        match apply_block(block, &mut overlay, params) {
+        match apply_block(block, &mut overlay, &mut assets, params) {
             Ok(set) => sets.push(set),
             Err(e) => {
                 return Ordered {
@@ -422,6 +425,7 @@ fn ordered_pass(blocks: &[Block], view: &dyn UtxoView, params: &ChainParams) -> 
 fn apply_block(
     block: &Block,
     overlay: &mut Overlay<'_>,
+    assets: &mut AssetPass<'_>,
     params: &ChainParams,
 ) -> Result<ChangeSet, BlockRejection> {
     let height = block.header().height;
@@ -490,6 +494,7 @@ fn apply_block(
         for (_, id) in &c.claims {
             claimed.push(*id);
         }
+        assets.tx(tx, height).map_err(fail)?;
         for (id, kind) in &c.created {
             let entry = UtxoEntry { kind: *kind, height };
             if overlay.added.contains_key(id) {

@@ -1,5 +1,6 @@
 //! Typed errors of validation, of the UTXO view and of applying change sets.
 
+use types::asset_class::{AssetClass, DefinitionError};
 use types::{AssetId, Hash};
 use vm::VmFailure;
 
@@ -270,6 +271,45 @@ pub enum TxRejection {
         /// Main-chain output ID.
         output_id: Hash,
     },
+    /// An issuance or cross-chain input whose definition claims an asset class but is malformed.
+    #[error("input {input}: invalid asset definition: {error}")]
+    AssetDefinition {
+        /// Input index.
+        input: usize,
+        /// What is wrong with it.
+        error: DefinitionError,
+    },
+    /// A second issuance of a BAP-03 quark asset (issued at most once ever).
+    #[error("input {input} issues quark asset {asset} again")]
+    QuarkReissued {
+        /// Input index.
+        input: usize,
+        /// The asset.
+        asset: AssetId,
+    },
+    /// An amount its asset's class forbids: a quark amount other than 1, a quantum amount that is
+    /// not a multiple of the unit.
+    #[error("{what} {index}: an amount of {amount} is not allowed for its {class} asset")]
+    AssetAmount {
+        /// `"input"` (an issuance or claim) or `"output"` (outputs and retirements).
+        what: &'static str,
+        /// Its index.
+        index: usize,
+        /// The asset's class.
+        class: AssetClass,
+        /// The amount.
+        amount: u64,
+    },
+    /// Inputs carrying two different lots of one BAP-02 atomic asset (lots cannot be merged).
+    #[error("input {input} brings another lot of atomic asset {asset} than input {first}")]
+    LotMerge {
+        /// The asset.
+        asset: AssetId,
+        /// Input index.
+        input: usize,
+        /// The input that brought the first lot.
+        first: usize,
+    },
     /// The UTXO view failed.
     #[error(transparent)]
     View(#[from] ViewError),
@@ -433,6 +473,27 @@ pub enum LedgerError {
         /// Output ID.
         output_id: Hash,
     },
+    /// An asset to register is registered already (or twice in the change).
+    #[error("asset {asset} is already registered")]
+    AssetRegistered {
+        /// The asset.
+        asset: AssetId,
+    },
+    /// An asset to forget on unwind is not registered as recorded.
+    #[error("asset {asset} is not registered as recorded")]
+    AssetNotRegistered {
+        /// The asset.
+        asset: AssetId,
+    },
+    /// An output's lot is not in the state as the change says.
+    #[error("the lot of output {output_id} is not as recorded")]
+    LotMismatch {
+        /// Output ID.
+        output_id: Hash,
+    },
+    /// The block breaks an asset rule (its asset changes cannot be derived).
+    #[error("asset rules: {0}")]
+    Assets(Box<BlockRejection>),
     /// The view failed.
     #[error(transparent)]
     View(#[from] ViewError),

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod assets;
 mod block;
 mod error;
 mod params;
@@ -8,6 +9,7 @@ pub mod testkit;
 mod tx;
 mod utxo;
 
+pub use assets::{AssetChanges, AssetRecord, LotId, asset_changes};
 pub use block::{genesis_change_set, validate_block, validate_window};
 pub use error::{BlockRejection, GasError, LedgerError, TxRejection, ViewError};
 pub use params::ChainParams;

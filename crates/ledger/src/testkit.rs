@@ -5,7 +5,9 @@
 use crypto::chainkd::XPrv;
 use ripemd::{Digest, Ripemd160};
 use types::block::{Block, BlockHeader};
-use types::tx::{CoinbaseInput, SpendCommitment, SpendInput, Transaction, TxData, TxInput, TxOutput};
+use types::tx::{
+    CoinbaseInput, IssuanceInput, SpendCommitment, SpendInput, Transaction, TxData, TxInput, TxOutput,
+};
 use types::{Amount, AssetId, Hash, InputKind, OutputKind, Profile, ResultKind};
 
 /// Why a transaction or block could not be built.
@@ -161,6 +163,66 @@ pub fn transfer(
         }
     }
     Ok(Transaction::new(profile, data)?)
+}
+
+/// An unsigned issuance input of `amount` of the asset defined by `issuer`'s P2WPKH program (VM
+/// version 1) and `definition`; `nonce` makes it unique. Sign it with [`signed`].
+pub fn issuance(issuer: &Key, definition: &[u8], nonce: &[u8], amount: u64) -> Result<TxInput, BuildError> {
+    Ok(TxInput::new(InputKind::Issuance(IssuanceInput {
+        nonce: nonce.to_vec(),
+        amount: Amount::new(amount)?,
+        asset_definition: definition.to_vec(),
+        vm_version: 1,
+        issuance_program: issuer.program().to_vec(),
+        arguments: Vec::new(),
+    })))
+}
+
+/// The asset [`issuance`] by `issuer` with `definition` issues.
+pub fn issued_asset(issuer: &Key, definition: &[u8]) -> AssetId {
+    AssetId::from_definition(issuer.program(), 1, definition)
+}
+
+/// An unsigned spend input of `coin`.
+pub fn spend(coin: &Coin) -> TxInput {
+    TxInput::new(InputKind::Spend(SpendInput {
+        commitment: coin.commitment.clone(),
+        arguments: Vec::new(),
+    }))
+}
+
+/// A transaction of any inputs, each signed by its key with a P2WPKH witness (signature, public key).
+pub fn signed(
+    profile: Profile,
+    inputs: Vec<(TxInput, &Key)>,
+    outputs: Vec<TxOutput>,
+) -> Result<Transaction, BuildError> {
+    let keys: Vec<&Key> = inputs.iter().map(|(_, k)| *k).collect();
+    let mut data = TxData {
+        version: 1,
+        time_range: 0,
+        inputs: inputs.into_iter().map(|(i, _)| i).collect(),
+        outputs,
+    };
+    let unsigned = Transaction::new(profile, data.clone())?;
+    for (i, key) in keys.iter().enumerate() {
+        let msg = unsigned.sighash(i).unwrap_or_default();
+        let sig = key.sign(&msg.0);
+        if let Some(input) = data.inputs.get_mut(i) {
+            input.set_arguments(vec![sig.to_vec(), key.pubkey().to_vec()]);
+        }
+    }
+    Ok(Transaction::new(profile, data)?)
+}
+
+/// A retirement output (program `OP_FAIL`: the asset leaves circulation).
+pub fn retirement(asset: AssetId, amount: u64) -> Result<TxOutput, BuildError> {
+    Ok(TxOutput::new(
+        OutputKind::Control,
+        asset,
+        Amount::new(amount)?,
+        vec![types::tx::OP_FAIL],
+    ))
 }
 
 /// A block on top of `parent` holding `txs`, with its Merkle roots (every status "succeeded"),

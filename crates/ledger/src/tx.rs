@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use types::asset_class::AssetClass;
 use types::tx::Transaction;
 use types::{AssetId, Hash, InputKind, Profile, ResultKind};
 use vm::{Context, OutputCheck, TxIntrospection, VmError, VmProfile};
@@ -148,18 +149,19 @@ pub(crate) struct Job<'a> {
 }
 
 /// Stateful checks against a view: every spent output exists and is mature (coinbase maturity,
-/// vote lock), its kind fits the input, and no claimed main-chain output was claimed before.
+/// vote lock), its kind fits the input, no claimed main-chain output was claimed before, and the
+/// asset-class rules hold against the view's asset registry and lots.
 ///
 /// # Consensus
 /// `applySpendUtxo` / `applyCrossChainUtxo` of Vapor's `protocol/state/utxo_view.go` and
-/// `ApplyTransaction` of Bytom's.
+/// `ApplyTransaction` of Bytom's; the asset classes are Tributary's (`docs/assets.md`).
 pub fn check_tx_against(
-    tx: &CheckedTx,
+    checked: &CheckedTx,
     view: &dyn UtxoView,
     height: u64,
     params: &ChainParams,
 ) -> Result<(), TxRejection> {
-    let tx = &tx.fx;
+    let tx = &checked.fx;
     for ((input, kind), id) in tx.spend_inputs.iter().zip(&tx.spends) {
         let entry = view.utxo(id)?.ok_or(TxRejection::MissingUtxo {
             input: *input,
@@ -175,6 +177,7 @@ pub fn check_tx_against(
             });
         }
     }
+    crate::assets::AssetPass::new(view).tx(&checked.tx, height)?;
     Ok(())
 }
 
@@ -544,6 +547,29 @@ pub(crate) fn check_tx_with(
                 }
             }
             _ => {}
+        }
+    }
+
+    // Asset classes, the part that needs no state: a definition that claims a class must be valid,
+    // and an issuance or claim must carry an amount its class allows (an ID fixes its definition,
+    // so the declared class is the registered one). The stateful pass checks the rest.
+    for (i, input) in inputs.iter().enumerate() {
+        let (definition, amount) = match &input.kind {
+            InputKind::Issuance(is) => (&is.asset_definition, is.amount.get()),
+            InputKind::CrossChain(x) if x.commitment.asset_id != AssetId::BTM => {
+                (&x.asset_definition, x.commitment.amount.get())
+            }
+            _ => continue,
+        };
+        let class = AssetClass::from_definition(definition)
+            .map_err(|error| TxRejection::AssetDefinition { input: i, error })?;
+        if !class.allows_amount(amount) {
+            return Err(TxRejection::AssetAmount {
+                what: "input",
+                index: i,
+                class,
+                amount,
+            });
         }
     }
 

@@ -9,8 +9,11 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use ledger::{ChainParams, CheckedTx, TxRejection, UtxoEntry, UtxoKind, UtxoView, ViewError};
+use ledger::{
+    AssetRecord, ChainParams, CheckedTx, LotId, TxRejection, UtxoEntry, UtxoKind, UtxoView, ViewError,
+};
 use types::Hash;
+use types::asset::AssetId;
 use types::graph::ResultKind;
 use types::tx::InputKind;
 
@@ -230,6 +233,17 @@ impl UtxoView for PoolView<'_> {
     fn is_claimed(&self, mainchain_output_id: &Hash) -> Result<bool, ViewError> {
         Ok(self.pool.claimed_by.contains_key(mainchain_output_id)
             || self.chain.is_claimed(mainchain_output_id)?)
+    }
+
+    // Asset classes come from the chain: without these the trait's defaults would treat every asset as
+    // BAP-01 and admit class violations that only the block producer would catch. Issuances and lots
+    // created by other pool transactions are not seen here; block validation still refuses them.
+    fn asset(&self, asset: &AssetId) -> Result<Option<AssetRecord>, ViewError> {
+        self.chain.asset(asset)
+    }
+
+    fn lot(&self, output_id: &Hash) -> Result<Option<LotId>, ViewError> {
+        self.chain.lot(output_id)
     }
 }
 
@@ -630,5 +644,55 @@ impl Mempool {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger::MemoryUtxoSet;
+    use types::asset_class::AssetClass;
+
+    /// A chain view that knows one asset and one lot, over an empty UTXO set.
+    struct ClassedChain {
+        asset: AssetId,
+        lot_of: Hash,
+    }
+
+    impl UtxoView for ClassedChain {
+        fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
+            MemoryUtxoSet::new().utxo(output_id)
+        }
+        fn is_claimed(&self, _: &Hash) -> Result<bool, ViewError> {
+            Ok(false)
+        }
+        fn asset(&self, asset: &AssetId) -> Result<Option<AssetRecord>, ViewError> {
+            Ok((*asset == self.asset).then_some(AssetRecord {
+                class: AssetClass::Quark,
+                height: 3,
+            }))
+        }
+        fn lot(&self, output_id: &Hash) -> Result<Option<LotId>, ViewError> {
+            Ok((*output_id == self.lot_of).then_some(LotId(Hash([9; 32]))))
+        }
+    }
+
+    #[test]
+    fn the_pool_view_sees_the_chains_asset_classes_and_lots() {
+        let chain = ClassedChain {
+            asset: AssetId([5; 32]),
+            lot_of: Hash([6; 32]),
+        };
+        let pool = Mempool::new(MempoolConfig::default());
+        let view = PoolView {
+            chain: &chain,
+            pool: &pool,
+        };
+        let record = view.asset(&AssetId([5; 32])).unwrap().unwrap();
+        assert_eq!(record.class, AssetClass::Quark);
+        assert_eq!(record.height, 3);
+        assert!(view.asset(&AssetId([4; 32])).unwrap().is_none());
+        assert_eq!(view.lot(&Hash([6; 32])).unwrap(), Some(LotId(Hash([9; 32]))));
+        assert!(view.lot(&Hash([7; 32])).unwrap().is_none());
     }
 }

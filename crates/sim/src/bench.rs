@@ -8,7 +8,7 @@ use std::sync::Arc;
 use consensus::bbft::Crypto;
 
 use crate::cache::CachedCrypto;
-use crate::runner::{Latency, Micros, Network, Sim, SimConfig, SimError, TopologyChoice};
+use crate::runner::{CpuCost, Latency, Micros, Network, Sim, SimConfig, SimError, TopologyChoice};
 use crate::scenario::{Scenario, sweep};
 
 /// The five regions of the latency matrix, in order.
@@ -31,8 +31,11 @@ pub struct BenchConfig {
     pub sizes: Vec<usize>,
     /// Heights per run (rounds 3..heights are measured).
     pub heights: u64,
-    /// CPU cost per signature verification charged to the receiver, microseconds.
-    pub verify_cost: Micros,
+    /// CPU charged for signature work (see [`CpuCost`]).
+    pub cpu: CpuCost,
+    /// Five-region super nodes (and PBFT's leader order) by quorum radius
+    /// ([`TopologyChoice::Quorum`]) rather than in `Topology::from_latency` order.
+    pub quorum_order: bool,
     /// Seeds per scenario for the optional sweep (0: no sweep).
     pub sweep_seeds: u64,
 }
@@ -42,7 +45,12 @@ impl Default for BenchConfig {
         BenchConfig {
             sizes: vec![4, 10, 31, 100],
             heights: 12,
-            verify_cost: 1_000,
+            cpu: CpuCost {
+                verify_us: 1_000,
+                aggregate_us: 2,
+                decode_us: 170,
+            },
+            quorum_order: true,
             sweep_seeds: 0,
         }
     }
@@ -71,6 +79,9 @@ pub struct BenchRow {
     pub finality_ms: f64,
     /// Mean time between consecutive finalized heights, milliseconds.
     pub interval_ms: f64,
+    /// Pairing checks per finalized height, summed over all validators (what the CPU model
+    /// charges `verify_us` for).
+    pub pairings_per_height: f64,
 }
 
 /// Totals of one scenario in the sweep.
@@ -127,7 +138,7 @@ pub fn measure(
     let mut c = SimConfig::new(1, n);
     c.heights = cfg.heights;
     c.max_time_ms = 600_000;
-    c.verify_cost = cfg.verify_cost;
+    c.cpu = cfg.cpu;
     c.payload_bytes = 256;
     c.core.round_timeout_ms = 20_000;
     c.core.aggregate_wait_ms = 1_000;
@@ -152,12 +163,12 @@ pub fn measure(
             replay: 0.0,
         }
     };
-    c.topology = if m == n {
-        TopologyChoice::Pbft
-    } else if five_region {
-        TopologyChoice::Latency(m)
-    } else {
-        TopologyChoice::Supers(m)
+    // The same rule for every M in one network: PBFT's leaders are ordered like BBFT's.
+    c.topology = match (five_region, cfg.quorum_order) {
+        (true, true) => TopologyChoice::Quorum(m),
+        (true, false) if m < n => TopologyChoice::Latency(m),
+        _ if m == n => TopologyChoice::Pbft,
+        _ => TopologyChoice::Supers(m),
     };
     let r = Sim::new(c, Arc::clone(crypto))?.run();
     let measured: Vec<(u64, u64)> = (3..cfg.heights)
@@ -192,7 +203,101 @@ pub fn measure(
         bytes,
         finality_ms: r.mean_finality / 1000.0,
         interval_ms,
+        pairings_per_height: if r.min_committed == 0 {
+            0.0
+        } else {
+            r.pairing_checks as f64 / r.min_committed as f64
+        },
     })
+}
+
+/// Per-operation costs measured on this machine, in microseconds (medians of a few runs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpCosts {
+    /// Signing one vote.
+    pub sign_us: f64,
+    /// One pairing check: verifying a single signature.
+    pub verify_us: f64,
+    /// One pairing check of a same-message aggregate of 100 signers (includes adding the keys).
+    pub verify_aggregate_100_us: f64,
+    /// Adding one signature into an aggregate (100 at once, per signature).
+    pub aggregate_us: f64,
+    /// Decoding one signature: decompression and subgroup check.
+    pub decode_us: f64,
+}
+
+fn median_us(mut f: impl FnMut(), reps: usize, per: f64) -> f64 {
+    let mut v: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            t.elapsed().as_secs_f64() * 1e6 / reps as f64 / per
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[2]
+}
+
+/// Times the BLS operations the CPU model charges (real BLS, no cache).
+pub fn measure_costs() -> OpCosts {
+    use crypto::bls::{SecretKey, Signature};
+    let keys: Vec<SecretKey> = (0..100u8)
+        .map(|i| SecretKey::from_seed(&[i.wrapping_add(1); 32]))
+        .collect();
+    let pks: Vec<_> = keys.iter().map(SecretKey::public_key).collect();
+    let msg = b"tributary bench: one vote".to_vec();
+    let sigs: Vec<Signature> = keys.iter().map(|k| k.sign(&msg)).collect();
+    let bytes: Vec<[u8; 96]> = sigs.iter().map(Signature::to_bytes).collect();
+    let agg = Signature::aggregate(&sigs).ok();
+    let mut k = 0usize;
+    let sign_us = median_us(
+        || {
+            let _ = std::hint::black_box(keys[0].sign(&msg));
+        },
+        20,
+        1.0,
+    );
+    let verify_us = median_us(
+        || {
+            k = (k + 1) % 100;
+            std::hint::black_box(sigs[k].verify(&pks[k], &msg));
+        },
+        20,
+        1.0,
+    );
+    let verify_aggregate_100_us = median_us(
+        || {
+            if let Some(a) = &agg {
+                std::hint::black_box(a.verify_aggregate(&pks, &msg));
+            }
+        },
+        10,
+        1.0,
+    );
+    let aggregate_us = median_us(
+        || {
+            let _ = std::hint::black_box(Signature::aggregate(&sigs));
+        },
+        20,
+        100.0,
+    );
+    let decode_us = median_us(
+        || {
+            k = (k + 1) % 100;
+            let _ = std::hint::black_box(Signature::from_bytes(&bytes[k]));
+        },
+        50,
+        1.0,
+    );
+    OpCosts {
+        sign_us,
+        verify_us,
+        verify_aggregate_100_us,
+        aggregate_us,
+        decode_us,
+    }
 }
 
 /// Runs the benchmark (and the sweep when asked).
@@ -228,13 +333,13 @@ pub fn table(report: &BenchReport) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "| N | M | protocol | network | S = M²+3N−2M | msgs/height | vs S | bytes/height | finality ms | interval ms |"
+        "| N | M | protocol | network | S = M²+3N−2M | msgs/height | vs S | bytes/height | pairings/height | finality ms | interval ms |"
     );
-    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &report.rows {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {:+.1}% | {} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {:+.1}% | {} | {:.0} | {:.1} | {:.1} |",
             r.n,
             r.m,
             r.protocol,
@@ -243,6 +348,7 @@ pub fn table(report: &BenchReport) -> String {
             r.messages,
             r.deviation_pct,
             r.bytes,
+            r.pairings_per_height,
             r.finality_ms,
             r.interval_ms
         );

@@ -32,7 +32,8 @@ impl CachedCrypto {
 
 impl Crypto for CachedCrypto {
     fn sign(&self, key: &SecretKey, msg: &[u8]) -> Signature {
-        let k = CachedCrypto::digest(&[b"sign", &key.public_key().to_bytes(), msg]);
+        // The secret's own bytes: deriving the public key would cost a scalar multiplication.
+        let k = CachedCrypto::digest(&[b"sign", &key.to_bytes(), msg]);
         if let Ok(map) = self.signs.lock()
             && let Some(s) = map.get(&k)
         {

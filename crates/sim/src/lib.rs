@@ -7,6 +7,6 @@ pub mod scenario;
 
 pub use cache::CachedCrypto;
 pub use runner::{
-    Behaviour, Fault, Latency, Micros, Network, Reconfig, Sim, SimConfig, SimError, SimReport,
-    TopologyChoice, Violation,
+    Behaviour, CommitRecord, CpuCost, CrashPoint, DropRule, Fault, Latency, Micros, Network, Reconfig, Sim,
+    SimConfig, SimError, SimReport, TopologyChoice, Trigger, Triggered, Violation,
 };

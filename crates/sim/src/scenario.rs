@@ -7,7 +7,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::runner::{
-    Behaviour, Fault, Network, Reconfig, Sim, SimConfig, SimReport, TopologyChoice, Violation,
+    Behaviour, CrashPoint, DropRule, Fault, Network, Reconfig, Sim, SimConfig, SimReport, TopologyChoice,
+    Trigger, Triggered, Violation,
 };
 
 /// The scenarios every sweep covers.
@@ -31,11 +32,27 @@ pub enum Scenario {
     CrashRestart,
     /// A validator delaying everything, one replaying everything, and network replays.
     DelayReplay,
+    /// f colluding validators: twin proposals to the two honest halves, double votes.
+    Coalition,
+    /// Up to f validators crash inside a step (after persist, mid-send, after commit) and
+    /// restart from their persisted state.
+    CrashInStep,
+    /// Reconfiguration with the proposal at epoch 0's last height lost (and, by seed, the
+    /// next one too: the first suffix block or the new epoch's first block).
+    EpochDropProposal,
+    /// Reconfiguration with the leader crashing while sending the proposal at the boundary.
+    EpochCrashLeader,
+    /// Reconfiguration with a partition from the boundary proposal until after it.
+    EpochPartition,
+    /// M = 1 (FBFT) with the single aggregator silent: members fall back.
+    FbftSilentAggregator,
+    /// M = 1 (FBFT) with the single aggregator sending invalid certificates or forged bitmaps.
+    FbftLyingAggregator,
 }
 
 impl Scenario {
     /// Every scenario.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 16] = [
         Scenario::AllHonest,
         Scenario::FSilent,
         Scenario::FEquivocating,
@@ -45,6 +62,13 @@ impl Scenario {
         Scenario::ValidatorSetChange,
         Scenario::CrashRestart,
         Scenario::DelayReplay,
+        Scenario::Coalition,
+        Scenario::CrashInStep,
+        Scenario::EpochDropProposal,
+        Scenario::EpochCrashLeader,
+        Scenario::EpochPartition,
+        Scenario::FbftSilentAggregator,
+        Scenario::FbftLyingAggregator,
     ];
 
     /// A short name.
@@ -59,6 +83,13 @@ impl Scenario {
             Scenario::ValidatorSetChange => "validator_set_change",
             Scenario::CrashRestart => "crash_restart",
             Scenario::DelayReplay => "delay_replay",
+            Scenario::Coalition => "coalition",
+            Scenario::CrashInStep => "crash_in_step",
+            Scenario::EpochDropProposal => "epoch_drop_proposal",
+            Scenario::EpochCrashLeader => "epoch_crash_leader",
+            Scenario::EpochPartition => "epoch_partition",
+            Scenario::FbftSilentAggregator => "fbft_silent_aggregator",
+            Scenario::FbftLyingAggregator => "fbft_lying_aggregator",
         }
     }
 
@@ -145,6 +176,96 @@ impl Scenario {
                     (who[1], Behaviour::Replay),
                 ];
             }
+            Scenario::Coalition => {
+                // N from 4 to 8 so that f reaches 2; the first or second leader is in the
+                // coalition so that it leads within the run.
+                let n = 4 + usize::try_from(seed % 5).unwrap_or(0);
+                c = SimConfig::new(seed, n);
+                let f = (n - 1) / 3;
+                let mut members = vec![usize::try_from(seed / 5 % 2).unwrap_or(0)];
+                for i in pick(&mut rng, n, n) {
+                    if members.len() < f && !members.contains(&i) {
+                        members.push(i);
+                    }
+                }
+                c.byzantine = members.into_iter().map(|i| (i, Behaviour::Coalition)).collect();
+            }
+            Scenario::CrashInStep => {
+                let k = rng.gen_range(1..=f.max(1));
+                for i in pick(&mut rng, k, n) {
+                    for _ in 0..rng.gen_range(1..=2) {
+                        let point = match rng.gen_range(0..3) {
+                            0 => CrashPoint::AfterPersist,
+                            1 => CrashPoint::MidSend(rng.gen_range(0..3)),
+                            _ => CrashPoint::AfterCommit,
+                        };
+                        c.faults.push((
+                            rng.gen_range(5..200),
+                            Fault::CrashInStep {
+                                node: i,
+                                point,
+                                down_ms: rng.gen_range(20..200),
+                            },
+                        ));
+                    }
+                }
+            }
+            Scenario::EpochDropProposal | Scenario::EpochCrashLeader | Scenario::EpochPartition => {
+                let last = rng.gen_range(2..=3);
+                c.reconfig = Some(Reconfig {
+                    last_height: last,
+                    next: (1..=n).collect(),
+                });
+                c.heights = last + 3;
+                // The boundary proposal always; by seed also the one after it, either the first
+                // suffix block of epoch 0 or the first block of epoch 1.
+                let mut at = vec![(0, last)];
+                match rng.gen_range(0..3) {
+                    0 => at.push((0, last + 1)),
+                    1 => at.push((1, last + 1)),
+                    _ => {}
+                }
+                for (epoch, height) in at {
+                    let when = Trigger::Proposal { epoch, height };
+                    match self {
+                        Scenario::EpochDropProposal => {
+                            c.drops.push(DropRule::FirstProposal { epoch, height })
+                        }
+                        Scenario::EpochCrashLeader => c.triggered.push(Triggered {
+                            when,
+                            after_ms: 0,
+                            fault: Fault::CrashProposer {
+                                sent: rng.gen_range(0..=2),
+                                down_ms: rng.gen_range(50..250),
+                            },
+                        }),
+                        _ => {
+                            let cut = rng.gen_range(1..n);
+                            let order = pick(&mut rng, n + 1, n + 1);
+                            let start = rng.gen_range(0..30);
+                            c.triggered.push(Triggered {
+                                when,
+                                after_ms: start,
+                                fault: Fault::Partition(vec![order[..cut].to_vec(), order[cut..].to_vec()]),
+                            });
+                            c.triggered.push(Triggered {
+                                when,
+                                after_ms: start + rng.gen_range(100..300),
+                                fault: Fault::Heal,
+                            });
+                        }
+                    }
+                }
+            }
+            Scenario::FbftSilentAggregator | Scenario::FbftLyingAggregator => {
+                c.topology = TopologyChoice::Supers(1);
+                let b = match self {
+                    Scenario::FbftSilentAggregator => Behaviour::Silent,
+                    _ if seed.is_multiple_of(2) => Behaviour::InvalidAggregate,
+                    _ => Behaviour::ForgedBitmap,
+                };
+                c.byzantine = vec![(0, b)];
+            }
         }
         c
     }
@@ -174,6 +295,16 @@ pub struct SweepSummary {
     pub evidence: u64,
     /// Rejected messages, summed.
     pub rejected: u64,
+    /// Crashes inside a step by point (after persist, mid-send, after commit), summed.
+    pub crashes_in_step: [u64; 3],
+    /// Coalition twin rounds and, of those, rounds where honest votes went to both twins.
+    pub twin_rounds: u64,
+    /// See `twin_rounds`.
+    pub split_rounds: u64,
+    /// Faults fired by triggers, summed.
+    pub triggered: u64,
+    /// Messages dropped by drop rules, summed.
+    pub dropped: u64,
 }
 
 /// Runs `scenario` for each seed in `seeds`.
@@ -186,6 +317,13 @@ pub fn sweep(scenario: Scenario, seeds: std::ops::Range<u64>, crypto: &Arc<dyn C
                 s.heights += r.min_committed;
                 s.evidence += u64::try_from(r.evidence).unwrap_or(0);
                 s.rejected += r.rejected;
+                for (a, b) in s.crashes_in_step.iter_mut().zip(r.crashes_in_step) {
+                    *a += b;
+                }
+                s.twin_rounds += r.twin_rounds;
+                s.split_rounds += r.split_rounds;
+                s.triggered += r.triggered;
+                s.dropped += r.dropped;
                 if !r.ok() {
                     s.failures.push(Failure {
                         scenario,

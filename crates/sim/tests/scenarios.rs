@@ -6,7 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use consensus::bbft::Crypto;
-use sim::scenario::{Scenario, sweep};
+use sim::scenario::{Scenario, SweepSummary, sweep};
 use sim::{Behaviour, Sim, SimConfig, Violation};
 
 fn crypto() -> Arc<dyn Crypto> {
@@ -21,16 +21,22 @@ fn seeds() -> u64 {
         .unwrap_or(200)
 }
 
-fn check(s: Scenario) {
+fn check(s: Scenario) -> SweepSummary {
     let t = std::time::Instant::now();
     let r = sweep(s, 0..seeds(), &crypto());
     eprintln!(
-        "{}: {} runs, {} heights, {} evidence, {} rejected, {:?}",
+        "{}: {} runs, {} heights, {} evidence, {} rejected, crashes in step {:?}, twins {}/{} split, \
+         {} triggered, {} dropped, {:?}",
         s.name(),
         r.runs,
         r.heights,
         r.evidence,
         r.rejected,
+        r.crashes_in_step,
+        r.twin_rounds,
+        r.split_rounds,
+        r.triggered,
+        r.dropped,
         t.elapsed()
     );
     assert!(
@@ -40,6 +46,7 @@ fn check(s: Scenario) {
         r.failures
     );
     assert!(r.heights >= r.runs * 5);
+    r
 }
 
 #[test]
@@ -88,6 +95,62 @@ fn delayed_and_replayed_messages() {
 }
 
 #[test]
+fn colluding_coalition_tries_to_split_the_honest_nodes() {
+    let r = check(Scenario::Coalition);
+    // The attack must actually happen: twin proposals, honest votes on both sides of a split,
+    // and the equivocations caught as evidence.
+    assert!(r.twin_rounds > 0, "no twin proposals");
+    assert!(r.split_rounds > 0, "honest validators never voted for both twins");
+    assert!(r.evidence > 0, "no evidence against the coalition");
+}
+
+#[test]
+fn crash_inside_a_step() {
+    let r = check(Scenario::CrashInStep);
+    assert!(
+        r.crashes_in_step.iter().all(|&c| c > 0),
+        "every crash point must be hit: {:?}",
+        r.crashes_in_step
+    );
+}
+
+#[test]
+fn epoch_boundary_proposal_lost() {
+    let r = check(Scenario::EpochDropProposal);
+    assert!(r.dropped > 0);
+}
+
+#[test]
+fn epoch_boundary_leader_crash() {
+    let r = check(Scenario::EpochCrashLeader);
+    assert!(
+        r.triggered > 0 && r.crashes_in_step[1] > 0,
+        "{:?}",
+        r.crashes_in_step
+    );
+}
+
+#[test]
+fn epoch_boundary_partition() {
+    let r = check(Scenario::EpochPartition);
+    assert!(r.triggered > 0);
+}
+
+#[test]
+fn fbft_silent_aggregator() {
+    check(Scenario::FbftSilentAggregator);
+}
+
+#[test]
+fn fbft_lying_aggregator() {
+    let r = check(Scenario::FbftLyingAggregator);
+    assert!(
+        r.rejected > 0,
+        "the lying aggregator's certificates were never rejected"
+    );
+}
+
+#[test]
 fn byzantine_behaviour_is_observed() {
     // The sweeps would pass vacuously if the wrappers did nothing: check they bite.
     let c = crypto();
@@ -116,6 +179,9 @@ fn same_seed_same_run() {
         Scenario::PartitionHeals,
         Scenario::CrashRestart,
         Scenario::DelayReplay,
+        Scenario::Coalition,
+        Scenario::CrashInStep,
+        Scenario::EpochCrashLeader,
     ] {
         let a = sim::scenario::run_one(s, 7, &c).unwrap();
         let b = sim::scenario::run_one(s, 7, &c).unwrap();

@@ -1,9 +1,10 @@
 //! Value encodings of the store: fixed-width big-endian integers and raw hashes. They are part of the
 //! on-disk format ([`crate::FORMAT_VERSION`]); change them only together with the version.
 
-use ledger::{ChangeSet, UtxoEntry, UtxoKind};
-use types::Hash;
+use ledger::{AssetChanges, AssetRecord, ChangeSet, LotId, UtxoEntry, UtxoKind};
+use types::asset_class::{AssetClass, MAX_QUANTUM_DECIMALS};
 use types::profile::{Network, Profile};
+use types::{AssetId, Hash};
 
 use crate::{StoreError, Tip, TxLocation};
 
@@ -39,6 +40,30 @@ pub(crate) fn decode_utxo(b: &[u8]) -> Result<UtxoEntry, StoreError> {
     let e = r.utxo()?;
     r.end()?;
     Ok(e)
+}
+
+/// Encoded size of an [`AssetRecord`]: class number (1 … 4), decimals (BAP-04, else 0), height.
+pub(crate) const ASSET_LEN: usize = 10;
+
+pub(crate) fn encode_asset(r: &AssetRecord) -> [u8; ASSET_LEN] {
+    let mut out = [0u8; ASSET_LEN];
+    let (class, decimals) = match r.class {
+        AssetClass::Bit => (1, 0),
+        AssetClass::Atomic => (2, 0),
+        AssetClass::Quark => (3, 0),
+        AssetClass::Quantum { decimals } => (4, decimals),
+    };
+    out[0] = class;
+    out[1] = decimals;
+    out[2..].copy_from_slice(&r.height.to_be_bytes());
+    out
+}
+
+pub(crate) fn decode_asset(b: &[u8]) -> Result<AssetRecord, StoreError> {
+    let mut r = Cursor::new(b, "asset record");
+    let a = r.asset()?;
+    r.end()?;
+    Ok(a)
 }
 
 pub(crate) fn encode_tip(t: &Tip) -> [u8; 40] {
@@ -134,8 +159,67 @@ pub(crate) fn encode_change_set(c: &ChangeSet) -> Vec<u8> {
     out
 }
 
+/// A block's stored changes: the change set as [`encode_change_set`], then the asset changes (the
+/// registered assets, the spent lots and the created lots, each list with a u32 count).
+pub(crate) fn encode_block_changes(c: &ChangeSet, a: &AssetChanges) -> Vec<u8> {
+    let mut out = encode_change_set(c);
+    out.reserve(
+        12 + a.registered.len() * (32 + ASSET_LEN) + (a.lots_spent.len() + a.lots_created.len()) * 64,
+    );
+    put_len(&mut out, a.registered.len());
+    for (asset, r) in &a.registered {
+        out.extend_from_slice(asset.as_bytes());
+        out.extend_from_slice(&encode_asset(r));
+    }
+    for list in [&a.lots_spent, &a.lots_created] {
+        put_len(&mut out, list.len());
+        for (id, lot) in list.iter() {
+            out.extend_from_slice(id.as_bytes());
+            out.extend_from_slice(lot.0.as_bytes());
+        }
+    }
+    out
+}
+
+pub(crate) fn decode_block_changes(b: &[u8]) -> Result<(ChangeSet, AssetChanges), StoreError> {
+    let mut r = Cursor::new(b, "change set");
+    let c = change_set(&mut r)?;
+    let n = r.count(32 + ASSET_LEN)?;
+    let mut registered = Vec::with_capacity(n);
+    for _ in 0..n {
+        registered.push((AssetId(r.array::<32>()?), r.asset()?));
+    }
+    let mut lots = Vec::with_capacity(2);
+    for _ in 0..2 {
+        let n = r.count(64)?;
+        let mut list = Vec::with_capacity(n);
+        for _ in 0..n {
+            list.push((r.hash()?, LotId(r.hash()?)));
+        }
+        lots.push(list);
+    }
+    r.end()?;
+    let lots_created = lots.pop().unwrap_or_default();
+    let lots_spent = lots.pop().unwrap_or_default();
+    Ok((
+        c,
+        AssetChanges {
+            registered,
+            lots_spent,
+            lots_created,
+        },
+    ))
+}
+
+#[cfg(test)]
 pub(crate) fn decode_change_set(b: &[u8]) -> Result<ChangeSet, StoreError> {
     let mut r = Cursor::new(b, "change set");
+    let c = change_set(&mut r)?;
+    r.end()?;
+    Ok(c)
+}
+
+fn change_set(r: &mut Cursor<'_>) -> Result<ChangeSet, StoreError> {
     let height = r.u64()?;
     let block_hash = r.hash()?;
     let mut lists = Vec::with_capacity(2);
@@ -152,7 +236,6 @@ pub(crate) fn decode_change_set(b: &[u8]) -> Result<ChangeSet, StoreError> {
     for _ in 0..n {
         claimed.push(r.hash()?);
     }
-    r.end()?;
     let created = lists.pop().unwrap_or_default();
     let spent = lists.pop().unwrap_or_default();
     Ok(ChangeSet {
@@ -190,6 +273,25 @@ impl<'a> Cursor<'a> {
 
     fn hash(&mut self) -> Result<Hash, StoreError> {
         Ok(Hash(self.array::<32>()?))
+    }
+
+    fn asset(&mut self) -> Result<AssetRecord, StoreError> {
+        let [class, decimals] = self.array::<2>()?;
+        let class = match (class, decimals) {
+            (1, 0) => AssetClass::Bit,
+            (2, 0) => AssetClass::Atomic,
+            (3, 0) => AssetClass::Quark,
+            (4, d) if d <= MAX_QUANTUM_DECIMALS => AssetClass::Quantum { decimals: d },
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "unknown asset class bytes {class} {decimals}"
+                )));
+            }
+        };
+        Ok(AssetRecord {
+            class,
+            height: self.u64()?,
+        })
     }
 
     fn utxo(&mut self) -> Result<UtxoEntry, StoreError> {
@@ -268,6 +370,58 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(decode_change_set(&longer).is_err());
+    }
+
+    #[test]
+    fn block_changes_round_trip_and_truncation() {
+        let c = ChangeSet {
+            height: 3,
+            block_hash: Hash([3; 32]),
+            spent: vec![],
+            created: vec![(
+                Hash([4; 32]),
+                UtxoEntry {
+                    kind: UtxoKind::Normal,
+                    height: 3,
+                },
+            )],
+            claimed: vec![],
+        };
+        let a = AssetChanges {
+            registered: vec![
+                (
+                    AssetId([5; 32]),
+                    AssetRecord {
+                        class: AssetClass::Quantum { decimals: 18 },
+                        height: 3,
+                    },
+                ),
+                (
+                    AssetId([6; 32]),
+                    AssetRecord {
+                        class: AssetClass::Atomic,
+                        height: 3,
+                    },
+                ),
+            ],
+            lots_spent: vec![(Hash([7; 32]), LotId(Hash([8; 32])))],
+            lots_created: vec![(Hash([4; 32]), LotId(Hash([8; 32])))],
+        };
+        let bytes = encode_block_changes(&c, &a);
+        assert_eq!(decode_block_changes(&bytes).unwrap(), (c.clone(), a.clone()));
+        for cut in 0..bytes.len() {
+            assert!(decode_block_changes(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        // A version-1 record (change set only) is not a version-2 record.
+        assert!(decode_block_changes(&encode_change_set(&c)).is_err());
+        for r in [&a.registered[0].1, &a.registered[1].1] {
+            assert_eq!(decode_asset(&encode_asset(r)).unwrap(), *r);
+        }
+        for bad in [[0u8, 0], [5, 0], [1, 1], [4, 19]] {
+            let mut b = encode_asset(&a.registered[0].1);
+            b[..2].copy_from_slice(&bad);
+            assert!(matches!(decode_asset(&b), Err(StoreError::Corrupt(_))), "{bad:?}");
+        }
     }
 
     #[test]

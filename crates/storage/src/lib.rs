@@ -10,7 +10,11 @@ use types::profile::{Network, Profile};
 use types::{Block, BlockHeader, Hash};
 
 /// The on-disk format this build writes and reads. A store of another version is refused on open.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 added the asset registry (`assets` table), the lots of BAP-02 outputs (`lots` table)
+/// and the asset changes after each block's change set (`changes` table); a version-1 store is
+/// refused with [`StoreError::WrongFormat`] and must be rebuilt by syncing again.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Which chain a store holds: a store opened for another chain is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,15 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ledger::{ChangeSet, UtxoEntry, UtxoView, ViewError};
+use ledger::{AssetChanges, AssetRecord, ChangeSet, LotId, UtxoEntry, UtxoView, ViewError};
 use redb::{
     Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
 };
 use types::codec::Limits;
 use types::profile::Profile;
-use types::{Block, BlockHeader, Hash};
+use types::{AssetId, Block, BlockHeader, Hash};
 
-use crate::codec::{self, UTXO_LEN};
+use crate::codec::{self, ASSET_LEN, UTXO_LEN};
 use crate::{ChainIdentity, FORMAT_VERSION, StoreError, StoreRead, StoreWrite, Tip, TxLocation};
 
 /// Format version, chain identity and tip.
@@ -28,8 +28,12 @@ const UTXOS: TableDefinition<[u8; 32], [u8; UTXO_LEN]> = TableDefinition::new("u
 const CLAIMED: TableDefinition<[u8; 32], u64> = TableDefinition::new("claimed");
 /// Transaction ID → (height, position).
 const TX_INDEX: TableDefinition<[u8; 32], [u8; 12]> = TableDefinition::new("tx_index");
-/// Height → the change set its block applied.
+/// Height → the change set and asset changes its block applied.
 const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+/// Asset ID → registry record (class, height of registration).
+const ASSETS: TableDefinition<[u8; 32], [u8; ASSET_LEN]> = TableDefinition::new("assets");
+/// Output ID of an unspent BAP-02 output → its lot.
+const LOTS: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("lots");
 
 const KEY_FORMAT: &str = "format_version";
 const KEY_PROFILE: &str = "profile";
@@ -141,6 +145,8 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(CLAIMED).map_err(dberr)?;
     txn.open_table(TX_INDEX).map_err(dberr)?;
     txn.open_table(CHANGES).map_err(dberr)?;
+    txn.open_table(ASSETS).map_err(dberr)?;
+    txn.open_table(LOTS).map_err(dberr)?;
     Ok(())
 }
 
@@ -270,7 +276,7 @@ impl StoreRead for Snapshot {
     fn change_set(&self, height: u64) -> Result<Option<ChangeSet>, StoreError> {
         let t = self.txn.open_table(CHANGES).map_err(dberr)?;
         match t.get(height).map_err(dberr)? {
-            Some(v) => Ok(Some(codec::decode_change_set(v.value())?)),
+            Some(v) => Ok(Some(codec::decode_block_changes(v.value())?.0)),
             None => Ok(None),
         }
     }
@@ -296,6 +302,54 @@ impl StoreRead for Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The asset registry's record of `asset` (none: never issued here, so BAP-01 if it moves).
+    pub fn asset_record(&self, asset: &AssetId) -> Result<Option<AssetRecord>, StoreError> {
+        let t = self.txn.open_table(ASSETS).map_err(dberr)?;
+        match t.get(asset.0).map_err(dberr)? {
+            Some(v) => Ok(Some(codec::decode_asset(&v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The lot of an unspent BAP-02 output.
+    pub fn lot(&self, output_id: &Hash) -> Result<Option<LotId>, StoreError> {
+        let t = self.txn.open_table(LOTS).map_err(dberr)?;
+        Ok(t.get(output_id.0).map_err(dberr)?.map(|v| LotId(Hash(v.value()))))
+    }
+
+    /// The whole asset registry, ordered by asset ID (audits and tests).
+    pub fn assets(&self) -> Result<Vec<(AssetId, AssetRecord)>, StoreError> {
+        let t = self.txn.open_table(ASSETS).map_err(dberr)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(dberr)? {
+            let (k, v) = item.map_err(dberr)?;
+            out.push((AssetId(k.value()), codec::decode_asset(&v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Every lot of an unspent BAP-02 output, ordered by output ID (audits and tests).
+    pub fn lots(&self) -> Result<Vec<(Hash, LotId)>, StoreError> {
+        let t = self.txn.open_table(LOTS).map_err(dberr)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(dberr)? {
+            let (k, v) = item.map_err(dberr)?;
+            out.push((Hash(k.value()), LotId(Hash(v.value()))));
+        }
+        Ok(out)
+    }
+
+    /// The asset changes the block at `height` applied.
+    pub fn asset_changes(&self, height: u64) -> Result<Option<AssetChanges>, StoreError> {
+        let t = self.txn.open_table(CHANGES).map_err(dberr)?;
+        match t.get(height).map_err(dberr)? {
+            Some(v) => Ok(Some(codec::decode_block_changes(v.value())?.1)),
+            None => Ok(None),
+        }
+    }
+}
+
 impl UtxoView for Snapshot {
     fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
         self.utxo_entry(output_id).map_err(view_error)
@@ -303,6 +357,14 @@ impl UtxoView for Snapshot {
 
     fn is_claimed(&self, mainchain_output_id: &Hash) -> Result<bool, ViewError> {
         self.claimed(mainchain_output_id).map_err(view_error)
+    }
+
+    fn asset(&self, asset: &AssetId) -> Result<Option<AssetRecord>, ViewError> {
+        self.asset_record(asset).map_err(view_error)
+    }
+
+    fn lot(&self, output_id: &Hash) -> Result<Option<LotId>, ViewError> {
+        Snapshot::lot(self, output_id).map_err(view_error)
     }
 }
 
@@ -349,6 +411,29 @@ impl StoreRead for RedbStore {
     }
 }
 
+impl RedbStore {
+    /// [`Snapshot::asset_record`] of the last commit.
+    pub fn asset_record(&self, asset: &AssetId) -> Result<Option<AssetRecord>, StoreError> {
+        self.snapshot()?.asset_record(asset)
+    }
+    /// [`Snapshot::lot`] of the last commit.
+    pub fn lot(&self, output_id: &Hash) -> Result<Option<LotId>, StoreError> {
+        self.snapshot()?.lot(output_id)
+    }
+    /// [`Snapshot::assets`] of the last commit.
+    pub fn assets(&self) -> Result<Vec<(AssetId, AssetRecord)>, StoreError> {
+        self.snapshot()?.assets()
+    }
+    /// [`Snapshot::lots`] of the last commit.
+    pub fn lots(&self) -> Result<Vec<(Hash, LotId)>, StoreError> {
+        self.snapshot()?.lots()
+    }
+    /// [`Snapshot::asset_changes`] of the last commit.
+    pub fn asset_changes(&self, height: u64) -> Result<Option<AssetChanges>, StoreError> {
+        self.snapshot()?.asset_changes(height)
+    }
+}
+
 impl UtxoView for RedbStore {
     fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
         self.utxo_entry(output_id).map_err(view_error)
@@ -357,6 +442,113 @@ impl UtxoView for RedbStore {
     fn is_claimed(&self, mainchain_output_id: &Hash) -> Result<bool, ViewError> {
         self.claimed(mainchain_output_id).map_err(view_error)
     }
+
+    fn asset(&self, asset: &AssetId) -> Result<Option<AssetRecord>, ViewError> {
+        self.asset_record(asset).map_err(view_error)
+    }
+
+    fn lot(&self, output_id: &Hash) -> Result<Option<LotId>, ViewError> {
+        RedbStore::lot(self, output_id).map_err(view_error)
+    }
+}
+
+/// The asset state inside a write transaction, before the block's writes: what the block's asset
+/// changes are derived from.
+struct PendingView<'t> {
+    utxos: redb::Table<'t, [u8; 32], [u8; UTXO_LEN]>,
+    claimed: redb::Table<'t, [u8; 32], u64>,
+    assets: redb::Table<'t, [u8; 32], [u8; ASSET_LEN]>,
+    lots: redb::Table<'t, [u8; 32], [u8; 32]>,
+}
+
+impl UtxoView for PendingView<'_> {
+    fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
+        match self.utxos.get(output_id.0).map_err(|e| view_error(dberr(e)))? {
+            Some(v) => codec::decode_utxo(&v.value()).map(Some).map_err(view_error),
+            None => Ok(None),
+        }
+    }
+    fn is_claimed(&self, mainchain_output_id: &Hash) -> Result<bool, ViewError> {
+        Ok(self
+            .claimed
+            .get(mainchain_output_id.0)
+            .map_err(|e| view_error(dberr(e)))?
+            .is_some())
+    }
+    fn asset(&self, asset: &AssetId) -> Result<Option<AssetRecord>, ViewError> {
+        match self.assets.get(asset.0).map_err(|e| view_error(dberr(e)))? {
+            Some(v) => codec::decode_asset(&v.value()).map(Some).map_err(view_error),
+            None => Ok(None),
+        }
+    }
+    fn lot(&self, output_id: &Hash) -> Result<Option<LotId>, ViewError> {
+        Ok(self
+            .lots
+            .get(output_id.0)
+            .map_err(|e| view_error(dberr(e)))?
+            .map(|v| LotId(Hash(v.value()))))
+    }
+}
+
+/// Writes a block's asset changes into the registry and lot tables, checking them against what is
+/// stored.
+fn apply_assets(txn: &WriteTransaction, a: &AssetChanges) -> Result<(), StoreError> {
+    let mut assets = txn.open_table(ASSETS).map_err(dberr)?;
+    for (asset, r) in &a.registered {
+        if assets
+            .insert(asset.0, codec::encode_asset(r))
+            .map_err(dberr)?
+            .is_some()
+        {
+            return Err(StoreError::Inconsistent(format!(
+                "asset {asset} is already registered"
+            )));
+        }
+    }
+    let mut lots = txn.open_table(LOTS).map_err(dberr)?;
+    for (id, lot) in &a.lots_spent {
+        match lots.remove(id.0).map_err(dberr)? {
+            Some(v) if v.value() == lot.0.0 => {}
+            _ => {
+                return Err(StoreError::Inconsistent(format!(
+                    "the lot of spent output {id} is not as recorded"
+                )));
+            }
+        }
+    }
+    for (id, lot) in &a.lots_created {
+        if lots.insert(id.0, lot.0.0).map_err(dberr)?.is_some() {
+            return Err(StoreError::Inconsistent(format!("output {id} already has a lot")));
+        }
+    }
+    Ok(())
+}
+
+/// Reverts [`apply_assets`].
+fn unwind_assets(txn: &WriteTransaction, a: &AssetChanges) -> Result<(), StoreError> {
+    let mut lots = txn.open_table(LOTS).map_err(dberr)?;
+    for (id, lot) in &a.lots_created {
+        match lots.remove(id.0).map_err(dberr)? {
+            Some(v) if v.value() == lot.0.0 => {}
+            _ => {
+                return Err(StoreError::Inconsistent(format!(
+                    "the lot of output {id} created at the tip is not as recorded"
+                )));
+            }
+        }
+    }
+    for (id, lot) in &a.lots_spent {
+        lots.insert(id.0, lot.0.0).map_err(dberr)?;
+    }
+    let mut assets = txn.open_table(ASSETS).map_err(dberr)?;
+    for (asset, _) in &a.registered {
+        if assets.remove(asset.0).map_err(dberr)?.is_none() {
+            return Err(StoreError::Inconsistent(format!(
+                "asset {asset} registered at the tip is not registered"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn describe_tip(tip: Option<Tip>) -> String {
@@ -414,6 +606,19 @@ impl StoreWrite for RedbStore {
             meta.insert(KEY_TIP, codec::encode_tip(&new_tip).as_slice())
                 .map_err(dberr)?;
         }
+        // The block's asset changes, derived from the block and the state it extends.
+        let assets = {
+            let view = PendingView {
+                utxos: txn.open_table(UTXOS).map_err(dberr)?,
+                claimed: txn.open_table(CLAIMED).map_err(dberr)?,
+                assets: txn.open_table(ASSETS).map_err(dberr)?,
+                lots: txn.open_table(LOTS).map_err(dberr)?,
+            };
+            ledger::asset_changes(block, &view).map_err(|e| {
+                StoreError::Inconsistent(format!("block breaks the asset rules of the stored state: {e}"))
+            })?
+        };
+        apply_assets(&txn, &assets)?;
         {
             let mut utxos = txn.open_table(UTXOS).map_err(dberr)?;
             for (id, entry) in &changes.spent {
@@ -478,7 +683,7 @@ impl StoreWrite for RedbStore {
             }
             txn.open_table(CHANGES)
                 .map_err(dberr)?
-                .insert(height, codec::encode_change_set(changes).as_slice())
+                .insert(height, codec::encode_block_changes(changes, &assets).as_slice())
                 .map_err(dberr)?;
         }
         txn.commit().map_err(dberr)?;
@@ -509,9 +714,11 @@ impl StoreWrite for RedbStore {
             .map_err(dberr)?
             .remove(tip.height)
             .map_err(dberr)?
-            .map(|v| codec::decode_change_set(v.value()))
+            .map(|v| codec::decode_block_changes(v.value()))
             .transpose()?
             .ok_or_else(|| StoreError::Corrupt(format!("change set of height {} is missing", tip.height)))?;
+        let (changes, assets) = changes;
+        unwind_assets(&txn, &assets)?;
         {
             let mut utxos = txn.open_table(UTXOS).map_err(dberr)?;
             for (id, _) in &changes.created {

@@ -3,6 +3,7 @@
 pub mod address;
 pub mod amount;
 pub mod asset;
+pub mod asset_class;
 pub mod block;
 pub mod codec;
 pub mod difficulty;
