@@ -484,6 +484,37 @@ fn wallet_walkthrough() {
         "--password-file",
         "bob.pw",
     ]);
+    let err = user.fails(&[
+        "sign",
+        "--template",
+        "tx.json",
+        "--password-file",
+        "erin.pw",
+        "--wallet-dir",
+        "erin-walet",
+    ]);
+    assert!(err.contains("no such directory"), "{err}");
+    let err = user.fails(&[
+        "sign",
+        "--template",
+        "tx.json",
+        "--password-file",
+        "bob.pw",
+        "--wallet-dir",
+        "carol-wallet",
+    ]);
+    assert!(err.contains("BTM802") || err.contains("password"), "{err}");
+    std::fs::create_dir(tmp.0.join("empty-wallet")).unwrap();
+    let err = user.fails(&[
+        "sign",
+        "--template",
+        "tx.json",
+        "--password-file",
+        "bob.pw",
+        "--wallet-dir",
+        "empty-wallet",
+    ]);
+    assert!(err.contains("no key in"), "{err}");
     user.fails(&["tx", "--id", "zz"]);
     assert_eq!(user.btm_balance("bob"), 300_000_000);
     let anonymous = User {

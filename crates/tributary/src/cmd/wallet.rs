@@ -363,6 +363,18 @@ fn read_template(path: &Path) -> Result<(Value, Option<bool>)> {
     Ok((template, complete))
 }
 
+/// Signatures present in a template.
+fn signature_count(template: &Value) -> usize {
+    let none = Vec::new();
+    let list = |v: &Value| v.as_array().unwrap_or(&none).clone();
+    list(&template["signing_instructions"])
+        .iter()
+        .flat_map(|si| list(&si["witness_components"]))
+        .flat_map(|c| list(&c["signatures"]))
+        .filter(|s| s.as_str().is_some_and(|s| !s.is_empty()))
+        .count()
+}
+
 /// A wallet on this machine (`--wallet-dir`): a co-signer's own keystore, for the sidechain the node
 /// runs (the only one it supports today).
 fn local_wallet(dir: &Path) -> Result<::wallet::Wallet> {
@@ -551,10 +563,19 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
             let (template, _) = read_template(&template)?;
             match &wallet_dir {
                 Some(dir) => {
+                    // Opening creates a wallet: a mistyped directory would sign nothing, silently.
+                    if !dir.is_dir() {
+                        bail!("--wallet-dir {}: no such directory", dir.display());
+                    }
+                    let before = signature_count(&template);
                     let mut t: ::wallet::Template =
                         serde_json::from_value(template).context("bad transaction template")?;
                     let complete = local_wallet(dir)?.sign(&mut t, &pw).context("cannot sign")?;
-                    Ok(json!({"transaction": t, "sign_complete": complete}))
+                    let out = json!({"transaction": t, "sign_complete": complete});
+                    if !complete && signature_count(&out["transaction"]) == before {
+                        bail!("no key in {} signs this transaction", dir.display());
+                    }
+                    Ok(out)
                 }
                 None => api.call(
                     "sign-transaction",
