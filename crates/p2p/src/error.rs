@@ -113,7 +113,9 @@ impl P2pError {
                 Some(Misbehaviour::BadHandshake)
             }
             P2pError::Oversized { .. } => Some(Misbehaviour::OversizedFrame),
-            P2pError::Decrypt | P2pError::Framing(_) | P2pError::Malformed(_) => Some(Misbehaviour::MalformedMessage),
+            P2pError::Decrypt | P2pError::Framing(_) | P2pError::Malformed(_) => {
+                Some(Misbehaviour::MalformedMessage)
+            }
         }
     }
 }

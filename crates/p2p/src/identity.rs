@@ -200,7 +200,10 @@ mod tests {
         let p = HandshakePayload::sign(&k, 1, chain, &noise);
         let d = HandshakePayload::decode(&p.encode()).unwrap();
         assert_eq!(d, p);
-        assert_eq!(d.verify(1, &chain, &noise, Some(k.peer_id())).unwrap(), k.peer_id());
+        assert_eq!(
+            d.verify(1, &chain, &noise, Some(k.peer_id())).unwrap(),
+            k.peer_id()
+        );
     }
 
     #[test]
@@ -209,17 +212,29 @@ mod tests {
         let chain = Hash([7; 32]);
         let noise = [9u8; 32];
         let p = HandshakePayload::sign(&k, 1, chain, &noise);
-        assert!(matches!(p.verify(2, &chain, &noise, None), Err(P2pError::VersionMismatch { .. })));
-        assert!(matches!(p.verify(1, &Hash([8; 32]), &noise, None), Err(P2pError::WrongChain { .. })));
+        assert!(matches!(
+            p.verify(2, &chain, &noise, None),
+            Err(P2pError::VersionMismatch { .. })
+        ));
+        assert!(matches!(
+            p.verify(1, &Hash([8; 32]), &noise, None),
+            Err(P2pError::WrongChain { .. })
+        ));
         // Signed for another Noise key: the session is not bound to this node key.
-        assert!(matches!(p.verify(1, &chain, &[10u8; 32], None), Err(P2pError::BadSignature { .. })));
+        assert!(matches!(
+            p.verify(1, &chain, &[10u8; 32], None),
+            Err(P2pError::BadSignature { .. })
+        ));
         assert!(matches!(
             p.verify(1, &chain, &noise, Some(key(2).peer_id())),
             Err(P2pError::UnexpectedPeer { .. })
         ));
         let mut forged = p.clone();
         forged.peer_id = key(2).peer_id();
-        assert!(matches!(forged.verify(1, &chain, &noise, None), Err(P2pError::BadSignature { .. })));
+        assert!(matches!(
+            forged.verify(1, &chain, &noise, None),
+            Err(P2pError::BadSignature { .. })
+        ));
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub enum Message {
     GetBlockTransactions {
         /// The block.
         block_hash: Hash,
-        /// Positions in the block, strictly increasing.
+        /// Positions in the block (the answering side checks them against the block).
         indexes: Vec<u32>,
     },
     /// The transactions asked for by `GetBlockTransactions`, in the same order (kind 6).
@@ -171,6 +171,17 @@ fn read_hashes(r: &mut Reader<'_>, max: usize, what: &'static str) -> Result<Vec
         out.push(r.read_hash(what)?);
     }
     Ok(out)
+}
+
+fn read_u32(r: &mut Reader<'_>, what: &'static str) -> Result<u32, DecodeError> {
+    let offset = r.offset();
+    let v = r.read_uvarint(what)?;
+    u32::try_from(v).map_err(|_| DecodeError::OutOfRange {
+        what,
+        offset,
+        value: v,
+        bits: 32,
+    })
 }
 
 fn read_tx(r: &mut Reader<'_>, cfg: &CodecConfig) -> Result<Transaction, DecodeError> {
@@ -276,9 +287,9 @@ impl Message {
         let msg = match k {
             kind::STATUS => Message::Status(Status {
                 chain_id: r.read_hash("chain id")?,
-                best_height: r.read_varint63("best height")?,
+                best_height: r.read_uvarint("best height")?,
                 best_hash: r.read_hash("best hash")?,
-                final_height: r.read_varint63("final height")?,
+                final_height: r.read_uvarint("final height")?,
             }),
             kind::TRANSACTIONS => Message::Transactions(read_txs(&mut r, cfg)?),
             kind::TX_INVENTORY => Message::TxInventory(read_hashes(&mut r, cfg.max_inventory, "inventory")?),
@@ -299,7 +310,7 @@ impl Message {
                 let n = r.read_count(cfg.limits.max_block_txs, "prefilled count")?;
                 let mut prefilled = Vec::new();
                 for _ in 0..n {
-                    let index = r.read_varint31("prefilled index")?;
+                    let index = read_u32(&mut r, "prefilled index")?;
                     let tx = read_tx(&mut r, cfg)?;
                     prefilled.push(PrefilledTx { index, tx });
                 }
@@ -314,7 +325,7 @@ impl Message {
                 let n = r.read_count(cfg.limits.max_block_txs, "index count")?;
                 let mut indexes = Vec::new();
                 for _ in 0..n {
-                    indexes.push(r.read_varint31("index")?);
+                    indexes.push(read_u32(&mut r, "index")?);
                 }
                 Message::GetBlockTransactions { block_hash, indexes }
             }
@@ -323,7 +334,7 @@ impl Message {
                 transactions: read_txs(&mut r, cfg)?,
             },
             kind::GET_BLOCKS => {
-                let from_height = r.read_varint63("from height")?;
+                let from_height = r.read_uvarint("from height")?;
                 let count = r.read_uvarint("block count")?;
                 let max = cfg.max_blocks_per_message;
                 let ok = count >= 1 && usize::try_from(count).is_ok_and(|c| c <= max);
@@ -347,7 +358,11 @@ impl Message {
                 let mut n = [0u8; 8];
                 n.copy_from_slice(b);
                 let n = u64::from_be_bytes(n);
-                if k == kind::PING { Message::Ping(n) } else { Message::Pong(n) }
+                if k == kind::PING {
+                    Message::Ping(n)
+                } else {
+                    Message::Pong(n)
+                }
             }
             other => return Err(MessageError::UnknownKind(other)),
         };

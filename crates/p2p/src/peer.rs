@@ -424,22 +424,43 @@ mod tests {
     fn score_decays_and_ban_expires() {
         let cfg = PeerBookConfig::default();
         let mut book = PeerBook::new(cfg);
-        assert_eq!(book.report(id(2), Misbehaviour::ProtocolViolation, 0), Verdict::Ok);
+        assert_eq!(
+            book.report(id(2), Misbehaviour::ProtocolViolation, 0),
+            Verdict::Ok
+        );
         assert_eq!(book.score(&id(2), 0), Some(-50));
         // One point per 10 s: after 200 s, 20 points recovered.
         assert_eq!(book.score(&id(2), 200_000), Some(-30));
         assert_eq!(book.score(&id(2), 10_000_000), Some(0));
         // Two violations close together ban; decay in between prevents a ban.
-        assert_eq!(book.report(id(3), Misbehaviour::ProtocolViolation, 0), Verdict::Ok);
-        assert_eq!(book.report(id(3), Misbehaviour::ProtocolViolation, 0), Verdict::Banned);
+        assert_eq!(
+            book.report(id(3), Misbehaviour::ProtocolViolation, 0),
+            Verdict::Ok
+        );
+        assert_eq!(
+            book.report(id(3), Misbehaviour::ProtocolViolation, 0),
+            Verdict::Banned
+        );
         assert!(book.is_banned(&id(3), 0));
         assert!(book.is_banned(&id(3), cfg.ban_duration_ms - 1));
         assert!(!book.is_banned(&id(3), cfg.ban_duration_ms));
         // A second later the first 0.1 point has recovered: 99.9 is not a ban.
-        assert_eq!(book.report(id(5), Misbehaviour::ProtocolViolation, 0), Verdict::Ok);
-        assert_eq!(book.report(id(5), Misbehaviour::ProtocolViolation, 1_000), Verdict::Ok);
-        assert_eq!(book.report(id(4), Misbehaviour::ProtocolViolation, 0), Verdict::Ok);
-        assert_eq!(book.report(id(4), Misbehaviour::ProtocolViolation, 500_000), Verdict::Ok);
+        assert_eq!(
+            book.report(id(5), Misbehaviour::ProtocolViolation, 0),
+            Verdict::Ok
+        );
+        assert_eq!(
+            book.report(id(5), Misbehaviour::ProtocolViolation, 1_000),
+            Verdict::Ok
+        );
+        assert_eq!(
+            book.report(id(4), Misbehaviour::ProtocolViolation, 0),
+            Verdict::Ok
+        );
+        assert_eq!(
+            book.report(id(4), Misbehaviour::ProtocolViolation, 500_000),
+            Verdict::Ok
+        );
         assert!(!book.is_banned(&id(4), 500_000));
     }
 
@@ -458,7 +479,10 @@ mod tests {
             let p = id(10 + u8::try_from(i).unwrap());
             assert_eq!(book.report(p, m, 0), Verdict::Banned, "{m:?}");
         }
-        assert_eq!(book.report(id(20), Misbehaviour::InvalidTransaction, 0), Verdict::Ok);
+        assert_eq!(
+            book.report(id(20), Misbehaviour::InvalidTransaction, 0),
+            Verdict::Ok
+        );
         assert_eq!(book.score(&id(20), 0), Some(-20));
     }
 
@@ -470,7 +494,10 @@ mod tests {
         };
         let mut book = PeerBook::new(cfg);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
-        assert_eq!(book.report_addr(a, Misbehaviour::MalformedMessage, 0), Verdict::Banned);
+        assert_eq!(
+            book.report_addr(a, Misbehaviour::MalformedMessage, 0),
+            Verdict::Banned
+        );
         assert!(book.is_addr_banned(&a, 1));
         for i in 2..10u8 {
             let _ = book.report_addr(IpAddr::from([10, 0, 0, i]), Misbehaviour::RateLimitExceeded, 0);

@@ -149,7 +149,12 @@ async fn handshake(
         let len = read_frame(stream, &mut frame).await?;
         let n = state.read_message(frame.get(..len).unwrap_or_default(), &mut payload)?;
         let theirs = HandshakePayload::decode(payload.get(..n).unwrap_or_default())?;
-        let peer = theirs.verify(cfg.protocol_version, &cfg.chain_id, &remote_static(&state)?, expected)?;
+        let peer = theirs.verify(
+            cfg.protocol_version,
+            &cfg.chain_id,
+            &remote_static(&state)?,
+            expected,
+        )?;
         // -> s, se (+ our identity)
         let n = state.write_message(&ours, &mut out)?;
         write_frame(stream, out.get(..n).unwrap_or_default()).await?;
@@ -166,7 +171,12 @@ async fn handshake(
         let len = read_frame(stream, &mut frame).await?;
         let n = state.read_message(frame.get(..len).unwrap_or_default(), &mut payload)?;
         let theirs = HandshakePayload::decode(payload.get(..n).unwrap_or_default())?;
-        theirs.verify(cfg.protocol_version, &cfg.chain_id, &remote_static(&state)?, expected)?
+        theirs.verify(
+            cfg.protocol_version,
+            &cfg.chain_id,
+            &remote_static(&state)?,
+            expected,
+        )?
     };
     Ok((state.into_stateless_transport_mode()?, peer))
 }
@@ -296,7 +306,9 @@ impl SendHalf {
     /// Sends already-encoded message bytes (e.g. a block encoded once for many peers). The receiver
     /// decodes them as a [`Message`].
     pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), P2pError> {
-        let size = u32::try_from(bytes.len()).ok().filter(|_| bytes.len() <= self.max);
+        let size = u32::try_from(bytes.len())
+            .ok()
+            .filter(|_| bytes.len() <= self.max);
         let Some(size) = size else {
             return Err(P2pError::Oversized {
                 size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
@@ -310,7 +322,10 @@ impl SendHalf {
         let mut cipher = vec![0u8; MAX_NOISE_MESSAGE];
         for chunk in plain.chunks(MAX_CHUNK_PLAINTEXT) {
             let n = self.noise.write_message(self.nonce, chunk, &mut cipher)?;
-            self.nonce = self.nonce.checked_add(1).ok_or(P2pError::Framing("nonce exhausted"))?;
+            self.nonce = self
+                .nonce
+                .checked_add(1)
+                .ok_or(P2pError::Framing("nonce exhausted"))?;
             let len = u16::try_from(n).map_err(|_| P2pError::Framing("noise message above 65535 bytes"))?;
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(cipher.get(..n).unwrap_or_default());
@@ -353,7 +368,10 @@ impl RecvHalf {
             .noise
             .read_message(self.nonce, frame, &mut self.plain)
             .map_err(|_| P2pError::Decrypt)?;
-        self.nonce = self.nonce.checked_add(1).ok_or(P2pError::Framing("nonce exhausted"))?;
+        self.nonce = self
+            .nonce
+            .checked_add(1)
+            .ok_or(P2pError::Framing("nonce exhausted"))?;
         Ok(n)
     }
 

@@ -58,7 +58,10 @@ fn lying_fill_fails_the_merkle_root() {
     let mut partial = PartialBlock::new(&cb, std::iter::empty()).unwrap();
     assert_eq!(partial.missing(), vec![1, 2, 3]);
     partial.fill(&b.hash(), vec![tx(999), tx(21), tx(22)]).unwrap();
-    assert!(matches!(partial.finish(), Err(CompactError::MerkleMismatch { .. })));
+    assert!(matches!(
+        partial.finish(),
+        Err(CompactError::MerkleMismatch { .. })
+    ));
 }
 
 #[test]
@@ -74,7 +77,10 @@ fn colliding_slots_are_fetched() {
     assert_eq!(partial.missing(), vec![1, 3]);
     let mut partial = partial;
     partial
-        .fill(&b.hash(), vec![b.transactions()[1].clone(), b.transactions()[3].clone()])
+        .fill(
+            &b.hash(),
+            vec![b.transactions()[1].clone(), b.transactions()[3].clone()],
+        )
         .unwrap();
     assert_eq!(partial.finish().unwrap(), b);
 }

@@ -77,7 +77,7 @@ fn all_messages() -> Vec<Message> {
         Message::Ping(0x0123_4567_89ab_cdef),
         Message::Pong(0x0123_4567_89ab_cdef),
         // Larger than one Noise chunk: exercises multi-chunk framing.
-        Message::Consensus((0..200_000u32).map(|i| i as u8).collect()),
+        Message::Consensus((0..200_000u32).map(|i| i.to_le_bytes()[0]).collect()),
     ]
 }
 
@@ -85,7 +85,9 @@ fn all_messages() -> Vec<Message> {
 async fn handshake_and_every_message_kind() {
     let (l, addr) = listener().await;
     let server = spawn_accept(l, key(2), cfg());
-    let mut client = transport::dial(addr, &key(1), &cfg(), Some(key(2).peer_id())).await.unwrap();
+    let mut client = transport::dial(addr, &key(1), &cfg(), Some(key(2).peer_id()))
+        .await
+        .unwrap();
     let server = server.await.unwrap().unwrap();
     assert_eq!(client.peer_id(), key(2).peer_id());
     assert_eq!(server.peer_id(), key(1).peer_id());
@@ -130,7 +132,9 @@ async fn ping_pong_measures_rtt_in_the_book() {
         Message::Ping(n) => server.send(&Message::Pong(n)).await.unwrap(),
         other => panic!("{other:?}"),
     }
-    let Message::Pong(n) = client.recv().await.unwrap() else { panic!() };
+    let Message::Pong(n) = client.recv().await.unwrap() else {
+        panic!()
+    };
     let rtt = book.pong_received(client.peer_id(), n, now(start)).unwrap();
     assert_eq!(book.rtt_ms(&client.peer_id()), Some(rtt));
 }
@@ -142,7 +146,9 @@ async fn wrong_chain_is_refused() {
     other.chain_id = Hash([1; 32]);
     let server = spawn_accept(l, key(2), other);
     let err = transport::dial(addr, &key(1), &cfg(), None).await.unwrap_err();
-    assert!(matches!(err, P2pError::WrongChain { expected, got } if expected == CHAIN && got == Hash([1; 32])));
+    assert!(
+        matches!(err, P2pError::WrongChain { expected, got } if expected == CHAIN && got == Hash([1; 32]))
+    );
     assert_eq!(err.misbehaviour(), None);
     // The server never learns the client's identity: the client hung up first.
     assert!(server.await.unwrap().is_err());
@@ -163,7 +169,9 @@ async fn version_mismatch_is_refused() {
 async fn unexpected_peer_is_refused() {
     let (l, addr) = listener().await;
     let server = spawn_accept(l, key(3), cfg());
-    let err = transport::dial(addr, &key(1), &cfg(), Some(key(2).peer_id())).await.unwrap_err();
+    let err = transport::dial(addr, &key(1), &cfg(), Some(key(2).peer_id()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, P2pError::UnexpectedPeer { expected, got }
         if expected == key(2).peer_id() && got == key(3).peer_id()));
     assert!(server.await.unwrap().is_err());
@@ -256,8 +264,14 @@ async fn signature_for_another_noise_key_is_refused() {
     let (l, addr) = listener().await;
     let server = spawn_accept(l, key(2), cfg());
     let k = key(1);
-    let _raw = raw_handshake(addr, |_| HandshakePayload::sign(&k, 1, CHAIN, &[9u8; 32]).encode().to_vec()).await;
-    assert!(matches!(server.await.unwrap(), Err(P2pError::BadSignature { .. })));
+    let _raw = raw_handshake(addr, |_| {
+        HandshakePayload::sign(&k, 1, CHAIN, &[9u8; 32]).encode().to_vec()
+    })
+    .await;
+    assert!(matches!(
+        server.await.unwrap(),
+        Err(P2pError::BadSignature { .. })
+    ));
 }
 
 /// Completes an honest raw handshake and returns the raw side and the server's connection.
@@ -301,7 +315,10 @@ async fn malformed_message_is_typed_and_banned() {
     plain.extend_from_slice(&body);
     raw.send_chunk(&plain).await;
     let err = conn.recv().await.unwrap_err();
-    assert!(matches!(err, P2pError::Malformed(p2p::MessageError::UnknownKind(0xee))));
+    assert!(matches!(
+        err,
+        P2pError::Malformed(p2p::MessageError::UnknownKind(0xee))
+    ));
     assert!(ban_for(&err, conn.peer_id()));
 }
 
@@ -325,7 +342,13 @@ async fn oversized_frame_is_refused_before_reading_it() {
     let plain = [0xff, 0xff, 0xff, 0xff, 1, 2];
     raw.send_chunk(&plain).await;
     let err = conn.recv().await.unwrap_err();
-    assert!(matches!(err, P2pError::Oversized { size: 0xffff_ffff, max: 1_048_576 }));
+    assert!(matches!(
+        err,
+        P2pError::Oversized {
+            size: 0xffff_ffff,
+            max: 1_048_576
+        }
+    ));
     assert_eq!(err.misbehaviour(), Some(Misbehaviour::OversizedFrame));
     assert!(ban_for(&err, conn.peer_id()));
 }
@@ -392,7 +415,12 @@ async fn random_garbage_before_handshake_never_panics() {
         let server = spawn_accept(l, key(2), c);
         let mut s = TcpStream::connect(addr).await.unwrap();
         let junk: Vec<u8> = (0..200u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed.wrapping_mul(40_503)) >> 13) as u8)
+            .map(|i| {
+                (i.wrapping_mul(2_654_435_761)
+                    .wrapping_add(seed.wrapping_mul(40_503))
+                    >> 13)
+                    .to_le_bytes()[0]
+            })
             .collect();
         s.write_all(&junk).await.unwrap();
         drop(s);

@@ -29,7 +29,7 @@ pub(crate) fn block(height: u64, base: u64, n: u64) -> Block {
     let header = BlockHeader {
         version: 1,
         height,
-        previous_block_hash: Hash([height as u8; 32]),
+        previous_block_hash: Hash([height.to_le_bytes()[0]; 32]),
         timestamp: 1_700_000_000 + height,
         transactions_merkle_root: merkle::tx_merkle_root(&ids),
         transaction_status_hash: Hash([0; 32]),
