@@ -119,3 +119,35 @@ impl P2pError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_proof_of_misbehaviour_is_penalized() {
+        let io = P2pError::Io(std::io::Error::other("reset"));
+        assert_eq!(io.misbehaviour(), None);
+        assert_eq!(P2pError::Closed.misbehaviour(), None);
+        assert_eq!(P2pError::HandshakeTimeout.misbehaviour(), None);
+        assert_eq!(
+            P2pError::Oversized { size: 10, max: 1 }.misbehaviour(),
+            Some(Misbehaviour::OversizedFrame)
+        );
+        assert_eq!(
+            P2pError::Decrypt.misbehaviour(),
+            Some(Misbehaviour::MalformedMessage)
+        );
+        assert_eq!(
+            P2pError::Malformed(MessageError::Truncated).misbehaviour(),
+            Some(Misbehaviour::MalformedMessage)
+        );
+        assert_eq!(
+            P2pError::BadSignature {
+                peer: PeerId([0; 32])
+            }
+            .misbehaviour(),
+            Some(Misbehaviour::BadHandshake)
+        );
+    }
+}

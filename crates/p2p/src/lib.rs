@@ -17,6 +17,6 @@ pub use compact::{CompactBlock, CompactError, PartialBlock, ShortId};
 pub use error::{Misbehaviour, P2pError};
 pub use gossip::{GossipConfig, TxGossip};
 pub use identity::{NodeKey, PeerId};
-pub use message::{CodecConfig, Message, MessageError};
-pub use peer::{PeerBook, PeerBookConfig, TokenBucket};
+pub use message::{CodecConfig, Message, MessageError, Status};
+pub use peer::{PeerBook, PeerBookConfig, TokenBucket, Verdict};
 pub use transport::{Connection, RecvHalf, SendHalf, TransportConfig};

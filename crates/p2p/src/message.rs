@@ -7,7 +7,7 @@
 //! trailing bytes are an error, so each message has exactly one encoding.
 
 use types::codec::{Reader, Writer};
-use types::{Block, BlockHeader, DecodeError, Hash, Limits, Profile, Transaction};
+use types::{Block, BlockHeader, BlockSerialization, DecodeError, Hash, Limits, Profile, Transaction};
 
 use crate::compact::{CompactBlock, PrefilledTx, SHORT_ID_LEN, ShortId};
 
@@ -65,6 +65,14 @@ pub enum MessageError {
         count: u64,
         /// Limit.
         max: usize,
+    },
+    /// A block in a `Blocks` message that is not a full block (header and transactions).
+    #[error("block {index} is not a full block (serialization flags {flags:#04x})")]
+    NotFullBlock {
+        /// Position in the message.
+        index: usize,
+        /// The flags byte found.
+        flags: u8,
     },
     /// A field failed to decode.
     #[error("{0}")]
@@ -346,8 +354,18 @@ impl Message {
             kind::BLOCKS => {
                 let n = r.read_count(cfg.max_blocks_per_message, "block count")?;
                 let mut blocks = Vec::new();
-                for _ in 0..n {
+                for index in 0..n {
                     let bytes = r.read_varstr(cfg.limits.max_block_bytes, "block")?;
+                    // Header-only or transactions-only encodings are valid elsewhere, not as a block.
+                    match bytes.first() {
+                        Some(&f) if f == BlockSerialization::Full as u8 => {}
+                        other => {
+                            return Err(MessageError::NotFullBlock {
+                                index,
+                                flags: other.copied().unwrap_or(0),
+                            });
+                        }
+                    }
                     blocks.push(Block::decode(bytes, cfg.profile, &cfg.limits)?);
                 }
                 Message::Blocks(blocks)

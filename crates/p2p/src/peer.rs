@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::error::Misbehaviour;
+use crate::error::{Misbehaviour, P2pError};
 use crate::identity::PeerId;
 
 /// Scoring and rate-limit settings.
@@ -265,6 +265,14 @@ impl PeerBook {
             Verdict::Banned
         } else {
             Verdict::Ok
+        }
+    }
+
+    /// Penalizes `peer` for the misbehaviour `err` proves, if any (see [`P2pError::misbehaviour`]).
+    pub fn report_error(&mut self, peer: PeerId, err: &P2pError, now_ms: u64) -> Verdict {
+        match err.misbehaviour() {
+            Some(m) => self.report(peer, m, now_ms),
+            None => Verdict::Ok,
         }
     }
 

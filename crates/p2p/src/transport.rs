@@ -53,14 +53,16 @@ pub struct TransportConfig {
 }
 
 impl TransportConfig {
-    /// Defaults: 8 MiB messages, a 10-second handshake.
+    /// Defaults: messages up to the largest block [`types::Limits`] allows plus 1 MiB (so any valid
+    /// block can be relayed in one `Blocks` message), a 10-second handshake.
     pub fn new(chain_id: Hash, profile: Profile) -> TransportConfig {
+        let codec = CodecConfig::new(profile);
         TransportConfig {
             chain_id,
             protocol_version: PROTOCOL_VERSION,
-            max_message_bytes: 8 << 20,
+            max_message_bytes: codec.limits.max_block_bytes.saturating_add(1 << 20),
             handshake_timeout: Duration::from_secs(10),
-            codec: CodecConfig::new(profile),
+            codec,
         }
     }
 }
@@ -99,13 +101,12 @@ struct Noise {
 }
 
 fn noise(initiator: bool) -> Result<Noise, P2pError> {
-    let params = NOISE_PARAMS.parse().map_err(P2pError::Noise)?;
-    let builder = Builder::new(params);
-    let kp = builder.generate_keypair()?;
+    let params: snow::params::NoiseParams = NOISE_PARAMS.parse()?;
     // A fresh static key per connection: the node key, not the Noise key, is the identity, and the
     // signature binds the two.
+    let kp = Builder::new(params.clone()).generate_keypair()?;
     let private = Zeroizing::new(kp.private);
-    let builder = Builder::new(NOISE_PARAMS.parse().map_err(P2pError::Noise)?)
+    let builder = Builder::new(params)
         .local_private_key(&private)?
         .prologue(PROLOGUE)?;
     let state = if initiator {

@@ -91,6 +91,15 @@ fn typed_errors() {
     let mut small = c;
     small.max_consensus_bytes = 4;
     assert!(Message::decode(&Message::Consensus(vec![0; 5]).encode(), &small).is_err());
+    // Blocks must be full blocks: a header-only encoding in a Blocks message is refused.
+    let header_only = common::block(1, 0, 1).header().encode();
+    let mut m = vec![1u8, 8, 1];
+    types::codec::put_uvarint(&mut m, u64::try_from(header_only.len()).unwrap());
+    m.extend_from_slice(&header_only);
+    assert!(matches!(
+        Message::decode(&m, &c),
+        Err(MessageError::NotFullBlock { index: 0, flags: 1 })
+    ));
     // A huge declared count with no bytes behind it fails on the bytes, without allocating.
     assert!(Message::decode(&[1, 2, 0xff, 0xff, 0x03], &c).is_err());
 }

@@ -288,9 +288,9 @@ async fn raw_pair(mut server_cfg: TransportConfig, max: usize) -> (Raw, transpor
 
 fn ban_for(err: &P2pError, peer: PeerId) -> bool {
     let mut book = PeerBook::new(PeerBookConfig::default());
-    let m = err.misbehaviour().expect("misbehaviour");
-    let _ = book.report(peer, m, 1_000);
-    book.is_banned(&peer, 1_001)
+    assert!(!book.is_banned(&peer, 1_000));
+    let verdict = book.report_error(peer, err, 1_000);
+    verdict == p2p::Verdict::Banned && book.is_banned(&peer, 1_001)
 }
 
 #[tokio::test]
