@@ -4,8 +4,9 @@
 //! peer it came from.
 //!
 //! Memory is bounded twice: at most `capacity` IDs (the oldest is forgotten first) and at most
-//! `max_peers_per_tx` known peers per ID (beyond it, the ID is only announced to peers not yet
-//! recorded — a re-announcement, which the receiver de-duplicates in turn).
+//! `max_peers_per_tx` known peers per ID besides the origin (the first sender, kept apart so it is never
+//! echoed to whatever happens). Set the bound at least to the connection limit; beyond it a peer may get
+//! a duplicate announcement, which it de-duplicates in turn.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -29,7 +30,7 @@ impl Default for GossipConfig {
         GossipConfig {
             capacity: 100_000,
             ttl_ms: 10 * 60 * 1000,
-            max_peers_per_tx: 64,
+            max_peers_per_tx: 128,
         }
     }
 }
@@ -37,7 +38,14 @@ impl Default for GossipConfig {
 #[derive(Debug, Clone)]
 struct Seen {
     expires_ms: u64,
+    origin: Option<PeerId>,
     peers: HashSet<PeerId>,
+}
+
+impl Seen {
+    fn knows(&self, peer: &PeerId) -> bool {
+        self.origin.as_ref() == Some(peer) || self.peers.contains(peer)
+    }
 }
 
 /// The seen-set.
@@ -107,6 +115,7 @@ impl TxGossip {
         let expires_ms = now_ms.saturating_add(self.cfg.ttl_ms);
         self.seen.entry(id).or_insert_with(|| Seen {
             expires_ms,
+            origin: None,
             peers: HashSet::new(),
         })
     }
@@ -115,7 +124,9 @@ impl TxGossip {
         let max = self.cfg.max_peers_per_tx;
         let fresh = !self.contains(&id, now_ms);
         let s = self.insert(id, now_ms);
-        if s.peers.len() < max {
+        if s.origin.is_none() {
+            s.origin = Some(peer);
+        } else if s.peers.len() < max && !s.knows(&peer) {
             s.peers.insert(peer);
         }
         fresh
@@ -147,7 +158,7 @@ impl TxGossip {
         };
         let mut out = Vec::new();
         for p in peers {
-            if s.peers.contains(p) || out.contains(p) {
+            if s.knows(p) || out.contains(p) {
                 continue;
             }
             out.push(*p);
@@ -160,7 +171,7 @@ impl TxGossip {
 
     /// Whether `peer` is known to have `id` (so we need not send it).
     pub fn peer_has(&self, id: &Hash, peer: &PeerId) -> bool {
-        self.seen.get(id).is_some_and(|s| s.peers.contains(peer))
+        self.seen.get(id).is_some_and(|s| s.knows(peer))
     }
 }
 
@@ -220,5 +231,7 @@ mod tests {
         let first = g.announce_targets(&h(255), &peers, 300);
         assert_eq!(first.len(), 20);
         assert!(g.seen.get(&h(255)).is_some_and(|s| s.peers.len() <= 3));
+        // The origin is never announced to, even with the peer set full.
+        assert!(!g.announce_targets(&h(255), &[p(0)], 301).contains(&p(0)));
     }
 }

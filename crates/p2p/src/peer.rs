@@ -24,7 +24,8 @@ pub struct PeerBookConfig {
     pub msg_burst: u32,
     /// Sustained messages per second.
     pub msgs_per_sec: u32,
-    /// Byte burst allowed.
+    /// Byte burst allowed (keep it at least the transport's `max_message_bytes`, or the largest messages
+    /// can never pass).
     pub byte_burst: u64,
     /// Sustained bytes per second.
     pub bytes_per_sec: u64,
@@ -331,6 +332,9 @@ impl PeerBook {
         let Some(s) = self.entry(peer, now_ms) else {
             return Ok(());
         };
+        if s.score.is_banned(now_ms) {
+            return Err(Verdict::Banned);
+        }
         let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
         // Check both before taking either, so a refused message costs no tokens.
         let ok = s.msgs.available(now_ms) >= 1 && s.bytes.available(now_ms) >= bytes;
@@ -412,6 +416,8 @@ mod tests {
         }
         assert_eq!(verdicts.get(8), Some(&Err(Verdict::Ok)));
         assert_eq!(verdicts.get(9), Some(&Err(Verdict::Banned)));
+        // A banned peer's messages are refused whatever its tokens.
+        assert_eq!(book.on_message(id(1), 1, 100_000), Err(Verdict::Banned));
         assert!(book.is_banned(&id(1), 1000));
     }
 
