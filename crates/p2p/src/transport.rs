@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use snow::{Builder, HandshakeState, StatelessTransportState};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use types::{Hash, Profile};
 use zeroize::Zeroizing;
 
@@ -127,8 +126,13 @@ fn remote_static(state: &HandshakeState) -> Result<Vec<u8>, P2pError> {
         .ok_or(P2pError::MalformedHandshake { len: 0 })
 }
 
-async fn handshake(
-    stream: &mut TcpStream,
+/// Reading side of any byte stream (a TCP half, or an in-memory pipe in tests and simulation).
+type BoxRead = Box<dyn AsyncRead + Send + Unpin>;
+/// Writing side of any byte stream.
+type BoxWrite = Box<dyn AsyncWrite + Send + Unpin>;
+
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     key: &NodeKey,
     cfg: &TransportConfig,
     initiator: bool,
@@ -182,24 +186,32 @@ async fn handshake(
     Ok((state.into_stateless_transport_mode()?, peer))
 }
 
-async fn establish(
-    mut stream: TcpStream,
+async fn establish<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     key: &NodeKey,
     cfg: &TransportConfig,
     initiator: bool,
     expected: Option<PeerId>,
-) -> Result<Connection, P2pError> {
-    let remote_addr = stream.peer_addr()?;
-    stream.set_nodelay(true)?;
+) -> Result<(S, StatelessTransportState, PeerId), P2pError> {
     let (noise, peer_id) = tokio::time::timeout(
         cfg.handshake_timeout,
         handshake(&mut stream, key, cfg, initiator, expected),
     )
     .await
     .map_err(|_| P2pError::HandshakeTimeout)??;
+    Ok((stream, noise, peer_id))
+}
+
+fn connection(
+    r: BoxRead,
+    w: BoxWrite,
+    noise: StatelessTransportState,
+    peer_id: PeerId,
+    remote_addr: Option<SocketAddr>,
+    cfg: &TransportConfig,
+) -> Connection {
     let noise = Arc::new(noise);
-    let (r, w) = stream.into_split();
-    Ok(Connection {
+    Connection {
         peer_id,
         remote_addr,
         send: SendHalf {
@@ -217,7 +229,45 @@ async fn establish(
             cipher: vec![0u8; MAX_NOISE_MESSAGE],
             plain: vec![0u8; MAX_NOISE_MESSAGE],
         },
-    })
+    }
+}
+
+async fn establish_tcp(
+    stream: TcpStream,
+    key: &NodeKey,
+    cfg: &TransportConfig,
+    initiator: bool,
+    expected: Option<PeerId>,
+) -> Result<Connection, P2pError> {
+    let remote_addr = stream.peer_addr()?;
+    stream.set_nodelay(true)?;
+    let (stream, noise, peer_id) = establish(stream, key, cfg, initiator, expected).await?;
+    let (r, w) = stream.into_split();
+    Ok(connection(
+        Box::new(r),
+        Box::new(w),
+        noise,
+        peer_id,
+        Some(remote_addr),
+        cfg,
+    ))
+}
+
+/// Runs the handshake over any byte stream (e.g. `tokio::io::duplex` in tests and simulation) as the
+/// initiator (`expected`: refuse any other peer) or, with `initiator == false`, the responder.
+pub async fn handshake_stream<S>(
+    stream: S,
+    key: &NodeKey,
+    cfg: &TransportConfig,
+    initiator: bool,
+    expected: Option<PeerId>,
+) -> Result<Connection, P2pError>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (stream, noise, peer_id) = establish(stream, key, cfg, initiator, expected).await?;
+    let (r, w) = tokio::io::split(stream);
+    Ok(connection(Box::new(r), Box::new(w), noise, peer_id, None, cfg))
 }
 
 /// Runs the initiator's handshake on a connected stream. With `expected`, refuses any other peer.
@@ -227,7 +277,7 @@ pub async fn connect(
     cfg: &TransportConfig,
     expected: Option<PeerId>,
 ) -> Result<Connection, P2pError> {
-    establish(stream, key, cfg, true, expected).await
+    establish_tcp(stream, key, cfg, true, expected).await
 }
 
 /// Dials `addr` and runs the initiator's handshake (the timeout covers the TCP connect too).
@@ -245,14 +295,14 @@ pub async fn dial(
 
 /// Runs the responder's handshake on an accepted stream.
 pub async fn accept(stream: TcpStream, key: &NodeKey, cfg: &TransportConfig) -> Result<Connection, P2pError> {
-    establish(stream, key, cfg, false, None).await
+    establish_tcp(stream, key, cfg, false, None).await
 }
 
 /// An authenticated, encrypted connection to a peer.
 #[derive(Debug)]
 pub struct Connection {
     peer_id: PeerId,
-    remote_addr: SocketAddr,
+    remote_addr: Option<SocketAddr>,
     send: SendHalf,
     recv: RecvHalf,
 }
@@ -263,8 +313,8 @@ impl Connection {
         self.peer_id
     }
 
-    /// The peer's socket address.
-    pub fn remote_addr(&self) -> SocketAddr {
+    /// The peer's socket address (`None` over a non-TCP stream).
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.remote_addr
     }
 
@@ -286,7 +336,7 @@ impl Connection {
 
 /// The sending half of a [`Connection`].
 pub struct SendHalf {
-    w: OwnedWriteHalf,
+    w: BoxWrite,
     noise: Arc<StatelessTransportState>,
     nonce: u64,
     max: usize,
@@ -345,7 +395,7 @@ impl SendHalf {
 
 /// The receiving half of a [`Connection`].
 pub struct RecvHalf {
-    r: OwnedReadHalf,
+    r: BoxRead,
     noise: Arc<StatelessTransportState>,
     nonce: u64,
     max: usize,

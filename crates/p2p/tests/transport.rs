@@ -449,3 +449,53 @@ async fn silent_peer_times_out() {
     let _s = TcpStream::connect(addr).await.unwrap();
     assert!(matches!(server.await.unwrap(), Err(P2pError::HandshakeTimeout)));
 }
+
+#[tokio::test]
+async fn handshake_over_an_in_memory_stream() {
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let server =
+        tokio::spawn(async move { transport::handshake_stream(b, &key(2), &cfg(), false, None).await });
+    let mut client = transport::handshake_stream(a, &key(1), &cfg(), true, Some(key(2).peer_id()))
+        .await
+        .unwrap();
+    let mut server = server.await.unwrap().unwrap();
+    assert_eq!(server.peer_id(), key(1).peer_id());
+    assert_eq!(client.remote_addr(), None);
+    // The pipe holds 64 KiB, less than the largest message: the receiver runs in its own task.
+    let receiver = tokio::spawn(async move {
+        let mut got = Vec::new();
+        for _ in 0..all_messages().len() {
+            got.push(server.recv().await.unwrap());
+        }
+        got
+    });
+    for m in all_messages() {
+        client.send(&m).await.unwrap();
+    }
+    let got = tokio::time::timeout(Duration::from_secs(20), receiver)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, all_messages());
+    // Refusals work the same way over any stream.
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let mut other = cfg();
+    other.chain_id = Hash([9; 32]);
+    let server =
+        tokio::spawn(async move { transport::handshake_stream(b, &key(2), &other, false, None).await });
+    let err = transport::handshake_stream(a, &key(1), &cfg(), true, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, P2pError::WrongChain { .. }));
+    assert!(server.await.unwrap().is_err());
+}
+
+#[tokio::test]
+async fn tcp_connections_know_the_remote_address() {
+    let (l, addr) = listener().await;
+    let server = spawn_accept(l, key(2), cfg());
+    let client = transport::dial(addr, &key(1), &cfg(), None).await.unwrap();
+    let server = server.await.unwrap().unwrap();
+    assert_eq!(client.remote_addr(), Some(addr));
+    assert_eq!(server.remote_addr().map(|a| a.ip()), Some(addr.ip()));
+}
