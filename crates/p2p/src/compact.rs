@@ -1,0 +1,260 @@
+//! Compact block relay (pure): a block is announced as its header, a 6-byte short ID per transaction and
+//! a few prefilled transactions (the coinbase, which no mempool has). The receiver rebuilds it from its
+//! mempool, asks for what it lacks by index, and checks the transaction Merkle root before accepting.
+//!
+//! Short ID = first 6 bytes of SHA3-256(salt ‖ tx ID), salt = SHA3-256(domain ‖ block hash). The salt
+//! changes per block, so an attacker cannot grind one collision that hits every block. Collisions are
+//! still possible (48 bits); they are handled, never trusted:
+//! - two mempool transactions with the short ID of a slot: the slot is treated as missing and fetched;
+//! - two slots of the block with the same short ID: both are fetched;
+//! - a mempool transaction that matches a short ID but is not the block's: the Merkle root fails, and the
+//!   receiver must fetch the full block (`GetBlocks`) instead ([`CompactError::MerkleMismatch`]).
+
+use std::collections::HashMap;
+
+use sha3::{Digest, Sha3_256};
+use types::{Block, BlockHeader, Hash, Transaction, merkle};
+
+/// Length of a short transaction ID.
+pub const SHORT_ID_LEN: usize = 6;
+/// Domain tag of the per-block salt.
+pub const SALT_DOMAIN: &[u8] = b"tributary/p2p/compact/v1";
+
+/// A short transaction ID, salted per block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShortId(pub [u8; SHORT_ID_LEN]);
+
+/// The salt of a block's short IDs.
+pub fn salt(block_hash: &Hash) -> [u8; 32] {
+    let mut h = Sha3_256::new();
+    h.update(SALT_DOMAIN);
+    h.update(block_hash.as_bytes());
+    h.finalize().into()
+}
+
+/// The short ID of `tx_id` under `salt`.
+pub fn short_id(salt: &[u8; 32], tx_id: &Hash) -> ShortId {
+    let mut h = Sha3_256::new();
+    h.update(salt);
+    h.update(tx_id.as_bytes());
+    let d: [u8; 32] = h.finalize().into();
+    let mut out = [0u8; SHORT_ID_LEN];
+    out.copy_from_slice(&d[..SHORT_ID_LEN]);
+    ShortId(out)
+}
+
+/// A transaction sent in full inside a compact block, at its absolute position in the block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefilledTx {
+    /// Position in the block.
+    pub index: u32,
+    /// The transaction.
+    pub tx: Transaction,
+}
+
+/// A compact block: header, short IDs of the transactions not prefilled (in block order), and the
+/// prefilled ones (strictly increasing positions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactBlock {
+    /// The block header.
+    pub header: BlockHeader,
+    /// Short IDs of the other transactions, in block order.
+    pub short_ids: Vec<ShortId>,
+    /// Transactions sent in full.
+    pub prefilled: Vec<PrefilledTx>,
+}
+
+/// Why a compact block could not be (or not yet be) turned into a block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompactError {
+    /// Transactions at these positions are not known; request them with `GetBlockTransactions`.
+    #[error("{} transactions missing", indexes.len())]
+    Missing {
+        /// Positions in the block, ascending.
+        indexes: Vec<u32>,
+    },
+    /// Prefilled positions out of order, out of range, or a block too large to index.
+    #[error("inconsistent compact block: {0}")]
+    Inconsistent(&'static str),
+    /// A `BlockTransactions` answer for another block or with the wrong number of transactions.
+    #[error("block transactions do not answer the request: {0}")]
+    BadResponse(&'static str),
+    /// The rebuilt transactions do not hash to the header's Merkle root (a short-ID collision, or a lying
+    /// peer): fetch the full block.
+    #[error("transaction merkle root mismatch: header {expected}, rebuilt {got}")]
+    MerkleMismatch {
+        /// Root in the header.
+        expected: Hash,
+        /// Root of the rebuilt transactions.
+        got: Hash,
+    },
+    /// The rebuilt block is not a valid block (e.g. a transaction of another profile).
+    #[error("rebuilt block invalid: {0}")]
+    Block(#[from] types::BlockError),
+}
+
+impl CompactBlock {
+    /// Compacts `block`, sending the transactions at `prefill` positions in full (out-of-range positions
+    /// are ignored). The coinbase (position 0) is always prefilled: no mempool holds it.
+    pub fn from_block(block: &Block, prefill: &[usize]) -> CompactBlock {
+        let s = salt(&block.hash());
+        let mut short_ids = Vec::new();
+        let mut prefilled = Vec::new();
+        for (i, tx) in block.transactions().iter().enumerate() {
+            let index = u32::try_from(i).ok();
+            match index {
+                Some(index) if i == 0 || prefill.contains(&i) => prefilled.push(PrefilledTx {
+                    index,
+                    tx: tx.clone(),
+                }),
+                _ => short_ids.push(short_id(&s, &tx.id())),
+            }
+        }
+        CompactBlock {
+            header: block.header().clone(),
+            short_ids,
+            prefilled,
+        }
+    }
+
+    /// Number of transactions in the block.
+    pub fn tx_count(&self) -> usize {
+        self.short_ids.len().saturating_add(self.prefilled.len())
+    }
+}
+
+/// A block being rebuilt from a compact block.
+#[derive(Debug, Clone)]
+pub struct PartialBlock {
+    header: BlockHeader,
+    slots: Vec<Option<Transaction>>,
+}
+
+impl PartialBlock {
+    /// Places the prefilled transactions and fills every other slot whose short ID matches exactly one
+    /// transaction of `mempool` and no other slot.
+    pub fn new<'a, I>(compact: &CompactBlock, mempool: I) -> Result<PartialBlock, CompactError>
+    where
+        I: IntoIterator<Item = &'a Transaction>,
+    {
+        let total = compact.tx_count();
+        if u32::try_from(total).is_err() {
+            return Err(CompactError::Inconsistent("too many transactions"));
+        }
+        let mut slots: Vec<Option<Transaction>> = vec![None; total];
+        let mut is_prefilled = vec![false; total];
+        let mut last: Option<u32> = None;
+        for p in &compact.prefilled {
+            if last.is_some_and(|l| p.index <= l) {
+                return Err(CompactError::Inconsistent("prefilled positions not increasing"));
+            }
+            last = Some(p.index);
+            let i = usize::try_from(p.index).map_err(|_| CompactError::Inconsistent("position"))?;
+            match (slots.get_mut(i), is_prefilled.get_mut(i)) {
+                (Some(slot), Some(flag)) => {
+                    *slot = Some(p.tx.clone());
+                    *flag = true;
+                }
+                _ => return Err(CompactError::Inconsistent("prefilled position out of range")),
+            }
+        }
+        // Slot of each short ID; a short ID shared by two slots maps to None (ambiguous: fetch both).
+        let mut by_short: HashMap<ShortId, Option<usize>> = HashMap::new();
+        let free = is_prefilled
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !**p)
+            .map(|(i, _)| i);
+        for (slot, sid) in free.zip(&compact.short_ids) {
+            by_short
+                .entry(*sid)
+                .and_modify(|e| *e = None)
+                .or_insert(Some(slot));
+        }
+        let s = salt(&compact.header.hash());
+        // Mempool candidates per slot; a second distinct candidate makes the slot ambiguous.
+        let mut candidates: HashMap<usize, Option<&Transaction>> = HashMap::new();
+        for tx in mempool {
+            if let Some(Some(slot)) = by_short.get(&short_id(&s, &tx.id())) {
+                candidates
+                    .entry(*slot)
+                    .and_modify(|c| {
+                        if c.is_some_and(|prev| prev.id() != tx.id()) {
+                            *c = None;
+                        }
+                    })
+                    .or_insert(Some(tx));
+            }
+        }
+        for (slot, tx) in candidates {
+            if let (Some(tx), Some(dst)) = (tx, slots.get_mut(slot)) {
+                *dst = Some(tx.clone());
+            }
+        }
+        Ok(PartialBlock {
+            header: compact.header.clone(),
+            slots,
+        })
+    }
+
+    /// The block hash.
+    pub fn block_hash(&self) -> Hash {
+        self.header.hash()
+    }
+
+    /// Positions still empty, ascending.
+    pub fn missing(&self) -> Vec<u32> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_none())
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect()
+    }
+
+    /// Fills the missing positions with `transactions` (the answer to `GetBlockTransactions` for
+    /// [`PartialBlock::missing`], in that order).
+    pub fn fill(&mut self, block_hash: &Hash, transactions: Vec<Transaction>) -> Result<(), CompactError> {
+        if *block_hash != self.block_hash() {
+            return Err(CompactError::BadResponse("another block"));
+        }
+        let missing = self.missing();
+        if missing.len() != transactions.len() {
+            return Err(CompactError::BadResponse("wrong transaction count"));
+        }
+        for (i, tx) in missing.into_iter().zip(transactions) {
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| self.slots.get_mut(i)) {
+                *slot = Some(tx);
+            }
+        }
+        Ok(())
+    }
+
+    /// The block, once every slot is filled and the Merkle root matches the header.
+    pub fn finish(&self) -> Result<Block, CompactError> {
+        let missing = self.missing();
+        if !missing.is_empty() {
+            return Err(CompactError::Missing { indexes: missing });
+        }
+        let txs: Vec<Transaction> = self.slots.iter().flatten().cloned().collect();
+        let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+        let got = merkle::tx_merkle_root(&ids);
+        if got != self.header.transactions_merkle_root {
+            return Err(CompactError::MerkleMismatch {
+                expected: self.header.transactions_merkle_root,
+                got,
+            });
+        }
+        Ok(Block::new(self.header.clone(), txs)?)
+    }
+}
+
+/// Rebuilds `compact` from `mempool`: the block, or [`CompactError::Missing`] with the positions to
+/// request (continue with [`PartialBlock`]).
+pub fn reconstruct<'a, I>(compact: &CompactBlock, mempool: I) -> Result<Block, CompactError>
+where
+    I: IntoIterator<Item = &'a Transaction>,
+{
+    PartialBlock::new(compact, mempool)?.finish()
+}
