@@ -83,6 +83,40 @@ impl ApiError {
         }
     }
 
+    /// `BTM004` Already exists (409): a duplicate ID or alias. (Our code; the reference reports these
+    /// as internal errors.)
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code: "BTM004",
+            msg: "Already exists",
+            detail: detail.into(),
+        }
+    }
+
+    /// `BTM005` Wallet not open (400): the endpoint needs the node's wallet and this node runs without
+    /// one. (Our code; the reference answers an internal error.)
+    pub fn no_wallet() -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "BTM005",
+            msg: "Wallet not open",
+            detail: "this node runs without a wallet; start it with one to use this endpoint".into(),
+        }
+    }
+
+    /// The error for one of the reference's codes (as the wallet reports them), with the reference's
+    /// status and message. `BTM000` is the node failing (500); an unknown code is a refused request (400).
+    pub fn from_reference_code(code: &'static str, detail: impl Into<String>) -> ApiError {
+        let (status, msg) = reference_info(code);
+        ApiError {
+            status,
+            code,
+            msg,
+            detail: detail.into(),
+        }
+    }
+
     fn rejected(code: &'static str, msg: &'static str, detail: String) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
@@ -150,5 +184,82 @@ impl From<SubmitError> for ApiError {
             SubmitError::Mempool(MempoolError::View(_)) | SubmitError::Store(_) => ApiError::internal(detail),
             _ => ApiError::rejected("BTM718", "Transaction rejected", detail),
         }
+    }
+}
+
+/// The reference's status and message for each code it defines (`api/errors.go`), plus ours.
+fn reference_info(code: &str) -> (StatusCode, &'static str) {
+    let bad = StatusCode::BAD_REQUEST;
+    let msg = match code {
+        "BTM000" => return (StatusCode::INTERNAL_SERVER_ERROR, "Bytom API Error"),
+        "BTM001" => return (StatusCode::REQUEST_TIMEOUT, "Request timed out"),
+        "BTM002" => "Invalid request body",
+        "BTM003" => return (StatusCode::NOT_FOUND, "Not found"),
+        "BTM004" => return (StatusCode::CONFLICT, "Already exists"),
+        "BTM005" => "Wallet not open",
+        "BTM200" => {
+            "Quorum must be greater than or equal to 1, and must be less than or equal to the length of xpubs"
+        }
+        "BTM201" => "Invalid xpub format",
+        "BTM202" => "At least one xpub is required",
+        "BTM203" => "Root XPubs cannot contain the same key more than once",
+        "BTM700" => "Funds of account are insufficient",
+        "BTM701" => "Available funds of account are immature",
+        "BTM702" => "Available UTXOs of account have been reserved",
+        "BTM703" => "UTXO with given hash not found",
+        "BTM704" => "Locked by the vote",
+        "BTM705" => "Account not found",
+        "BTM706" => "Asset not found",
+        "BTM710" => "Invalid action type",
+        "BTM711" => "Invalid action object",
+        "BTM712" => "Invalid action construction",
+        "BTM713" => "One or more fields are missing",
+        "BTM714" => "Invalid asset amount",
+        "BTM715" => "Invalid contract argument type",
+        "BTM716" => "Transaction input UTXO not found",
+        "BTM717" => "Transaction fee exceeded max limit",
+        "BTM718" => "Transaction rejected",
+        "BTM719" => "Dust Transaction",
+        "BTM800" => "Key Alias already exists",
+        "BTM801" => "Key not found or wrong password",
+        "BTM802" => "Could not decrypt key with given passphrase",
+        "BTM860" => return (StatusCode::UNAUTHORIZED, "Request could not be authenticated"),
+        _ => "Request refused",
+    };
+    (bad, msg)
+}
+
+/// A REST v1 failure: `{"code": ..., "message": ...}` with the same 4xx status and code as the
+/// compatible API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestError(pub ApiError);
+
+impl From<ApiError> for RestError {
+    fn from(e: ApiError) -> RestError {
+        RestError(e)
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct RestErrorBody {
+    /// The error code (the compatible API's `BTMxxx`).
+    pub(crate) code: String,
+    /// What was wrong, for humans.
+    pub(crate) message: String,
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let message = if e.detail.is_empty() {
+            e.msg.to_string()
+        } else {
+            format!("{}: {}", e.msg, e.detail)
+        };
+        let body = RestErrorBody {
+            code: e.code.to_string(),
+            message,
+        };
+        (e.status, axum::Json(body)).into_response()
     }
 }

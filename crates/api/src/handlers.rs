@@ -1,6 +1,7 @@
 //! The endpoints. Every request is a POST with a JSON body (empty for endpoints without parameters);
 //! every answer is `{"status":"success","data":...}` or the failure shape of [`ApiError`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -12,7 +13,7 @@ use node::SubmitError;
 use node::mempool::MempoolError;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{Value, json};
 use storage::StoreRead;
 use types::{Block, Hash, Transaction};
 
@@ -20,18 +21,22 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::view;
 
-type Shared = State<Arc<AppState>>;
+pub(crate) type Shared = State<Arc<AppState>>;
 
-fn success<T: serde::Serialize>(data: T) -> Response {
+pub(crate) fn success<T: serde::Serialize>(data: T) -> Response {
     Json(json!({ "status": "success", "data": data })).into_response()
 }
 
-fn respond(r: Result<Response, ApiError>) -> Response {
+pub(crate) fn respond(r: Result<Response, ApiError>) -> Response {
     r.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Authenticates, reads the body within the limit and parses it; an empty body parses as `{}`.
-async fn read<T: DeserializeOwned>(state: &AppState, headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+pub(crate) async fn read<T: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, ApiError> {
     state.tokens.check(headers)?;
     let bytes = axum::body::to_bytes(body, state.max_body_bytes)
         .await
@@ -44,17 +49,17 @@ async fn read<T: DeserializeOwned>(state: &AppState, headers: &HeaderMap, body: 
     serde_json::from_slice(text).map_err(|e| ApiError::bad_request(format!("bad JSON request: {e}")))
 }
 
-fn parse_hash(what: &str, text: &str) -> Result<Hash, ApiError> {
+pub(crate) fn parse_hash(what: &str, text: &str) -> Result<Hash, ApiError> {
     Hash::from_hex(text.trim())
         .map_err(|e| ApiError::bad_request(format!("{what} must be 64 hex characters: {e}")))
 }
 
-fn store_err(e: storage::StoreError) -> ApiError {
+pub(crate) fn store_err(e: storage::StoreError) -> ApiError {
     tracing::error!(error = %e, "store read failed");
     ApiError::internal(e.to_string())
 }
 
-fn decode_tx(state: &AppState, hex_text: &str) -> Result<Transaction, ApiError> {
+pub(crate) fn decode_tx(state: &AppState, hex_text: &str) -> Result<Transaction, ApiError> {
     let text = hex_text.trim();
     let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text))
         .map_err(|e| ApiError::bad_request(format!("raw_transaction is not hex: {e}")))?;
@@ -64,8 +69,40 @@ fn decode_tx(state: &AppState, hex_text: &str) -> Result<Transaction, ApiError> 
 }
 
 #[derive(Deserialize)]
-struct RawTxReq {
-    raw_transaction: String,
+pub(crate) struct RawTxReq {
+    pub(crate) raw_transaction: String,
+}
+
+/// Submits a transaction to the pool and reports it to the event feed: `pending` when the pool takes
+/// it (or already holds it), `rejected` with the reason when it is refused. A transaction already on
+/// chain is a success, as in the reference.
+pub(crate) async fn submit_tx(state: &AppState, tx: Transaction) -> Result<Hash, ApiError> {
+    let tx_id = tx.id();
+    state.feed.submitting(tx_id);
+    let chain = state.chain.clone();
+    let outcome = tokio::task::spawn_blocking(move || chain.submit(tx)).await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            state.feed.forget(&tx_id);
+            return Err(ApiError::internal(format!("submit task failed: {e}")));
+        }
+    };
+    match outcome {
+        Ok(_) | Err(SubmitError::Mempool(MempoolError::Duplicate(_) | MempoolError::DuplicateOrphan(_))) => {
+            state.feed.accepted(tx_id);
+            Ok(tx_id)
+        }
+        Err(SubmitError::AlreadyOnChain(_)) => {
+            state.feed.forget(&tx_id);
+            Ok(tx_id)
+        }
+        Err(e) => {
+            tracing::debug!(%tx_id, error = %e, "transaction refused");
+            state.feed.refused(tx_id, e.to_string());
+            Err(ApiError::from(e))
+        }
+    }
 }
 
 pub(crate) async fn submit_transaction(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
@@ -73,29 +110,15 @@ pub(crate) async fn submit_transaction(State(state): Shared, headers: HeaderMap,
         async {
             let req: RawTxReq = read(&state, &headers, body).await?;
             let tx = decode_tx(&state, &req.raw_transaction)?;
-            let tx_id = tx.id();
-            let chain = state.chain.clone();
-            let outcome = tokio::task::spawn_blocking(move || chain.submit(tx))
-                .await
-                .map_err(|e| ApiError::internal(format!("submit task failed: {e}")))?;
-            match outcome {
-                Ok(_)
-                | Err(SubmitError::AlreadyOnChain(_))
-                | Err(SubmitError::Mempool(MempoolError::Duplicate(_) | MempoolError::DuplicateOrphan(_))) => {
-                    Ok(success(json!({ "tx_id": tx_id.to_hex() })))
-                }
-                Err(e) => {
-                    tracing::debug!(%tx_id, error = %e, "transaction refused");
-                    Err(ApiError::from(e))
-                }
-            }
+            let tx_id = submit_tx(&state, tx).await?;
+            Ok(success(json!({ "tx_id": tx_id.to_hex() })))
         }
         .await,
     )
 }
 
 #[derive(Deserialize)]
-struct Empty {}
+pub(crate) struct Empty {}
 
 pub(crate) async fn get_block_count(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
@@ -133,13 +156,13 @@ pub(crate) async fn get_block_hash(State(state): Shared, headers: HeaderMap, bod
 }
 
 #[derive(Deserialize)]
-struct BlockReq {
-    block_height: Option<u64>,
-    block_hash: Option<String>,
+pub(crate) struct BlockReq {
+    pub(crate) block_height: Option<u64>,
+    pub(crate) block_hash: Option<String>,
 }
 
 /// The block a request names: by `block_hash` if given (non-empty), else by `block_height` (default 0).
-fn find_block(state: &AppState, req: &BlockReq) -> Result<(Block, u64), ApiError> {
+pub(crate) fn find_block(state: &AppState, req: &BlockReq) -> Result<(Block, u64), ApiError> {
     let store = state.chain.store();
     let hash = match req.block_hash.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => parse_hash("block_hash", text)?,
@@ -202,39 +225,6 @@ pub(crate) async fn get_block_header(State(state): Shared, headers: HeaderMap, b
     )
 }
 
-#[derive(Deserialize)]
-struct TxReq {
-    tx_id: String,
-}
-
-pub(crate) async fn get_transaction(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
-    respond(
-        async {
-            let req: TxReq = read(&state, &headers, body).await?;
-            let tx_id = parse_hash("tx_id", &req.tx_id)?;
-            let store = state.chain.store();
-            let Some(loc) = store.tx_location(&tx_id).map_err(store_err)? else {
-                let detail = if state.chain.in_pool(&tx_id) {
-                    format!("transaction {tx_id} is waiting in the pool, not yet in a block")
-                } else {
-                    format!("no transaction {tx_id}")
-                };
-                return Err(ApiError::not_found(detail));
-            };
-            let block = store
-                .block_at(loc.block_height)
-                .map_err(store_err)?
-                .ok_or_else(|| {
-                    ApiError::internal(format!("indexed block {} is missing", loc.block_height))
-                })?;
-            let v = view::annotated_tx_view(&block, loc.position, state.chain.params().network)
-                .ok_or_else(|| ApiError::internal(format!("indexed position {} is missing", loc.position)))?;
-            Ok(success(v))
-        }
-        .await,
-    )
-}
-
 pub(crate) async fn decode_raw_transaction(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
@@ -278,4 +268,146 @@ pub(crate) async fn method_not_allowed() -> Response {
     let mut e = ApiError::bad_request("every endpoint takes POST with a JSON body");
     e.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     e.into_response()
+}
+
+#[derive(Deserialize)]
+struct CreateTokenReq {
+    id: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+pub(crate) async fn create_access_token(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: CreateTokenReq = read(&state, &headers, body).await?;
+            let token = state.tokens.create(&req.id, &req.kind)?;
+            tracing::info!(id = %token.id, "access token created");
+            Ok(success(token))
+        }
+        .await,
+    )
+}
+
+pub(crate) async fn list_access_tokens(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let _: Empty = read(&state, &headers, body).await?;
+            Ok(success(state.tokens.list()))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct TokenIdReq {
+    id: String,
+}
+
+pub(crate) async fn delete_access_token(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: TokenIdReq = read(&state, &headers, body).await?;
+            state.tokens.delete(&req.id)?;
+            tracing::info!(id = %req.id, "access token deleted");
+            Ok(success(Value::Null))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct CheckTokenReq {
+    id: String,
+    secret: String,
+}
+
+pub(crate) async fn check_access_token(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: CheckTokenReq = read(&state, &headers, body).await?;
+            state.tokens.check_pair(&req.id, &req.secret)?;
+            Ok(success(Value::Null))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+struct VoteResultReq {
+    #[serde(default)]
+    block_hash: String,
+    block_height: Option<u64>,
+}
+
+/// Votes per candidate key after block `height`: every vote output's amount added and every veto
+/// input's amount taken away, replaying the stored blocks from genesis. (The reference snapshots its
+/// consensus result at round boundaries; this node runs solo consensus and keeps no such snapshot, so
+/// the tally is computed from the blocks themselves, at the block asked for.)
+pub(crate) fn vote_tally(
+    store: &storage::RedbStore,
+    height: u64,
+) -> Result<BTreeMap<Vec<u8>, u64>, ApiError> {
+    let mut tally: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for h in 0..=height {
+        let block = store
+            .block_at(h)
+            .map_err(store_err)?
+            .ok_or_else(|| ApiError::internal(format!("no stored block at height {h}")))?;
+        for tx in block.transactions() {
+            for input in tx.inputs() {
+                if let (Some(key), Some((_, amount))) = (input.vote(), input.asset_amount()) {
+                    let n = tally.entry(key.to_vec()).or_insert(0);
+                    *n = n.saturating_sub(amount.get());
+                    if *n == 0 {
+                        tally.remove(key);
+                    }
+                }
+            }
+            for output in tx.outputs() {
+                if let Some(key) = output.vote() {
+                    let n = tally.entry(key.to_vec()).or_insert(0);
+                    *n = n.saturating_add(output.amount().get());
+                }
+            }
+        }
+    }
+    Ok(tally)
+}
+
+pub(crate) async fn get_vote_result(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: VoteResultReq = read(&state, &headers, body).await?;
+            let store = state.chain.store();
+            // As the reference: the hash when it is 32 bytes, else the height.
+            let height = match req.block_hash.trim() {
+                "" => req.block_height.unwrap_or(0),
+                text => {
+                    let hash = parse_hash("block_hash", text)?;
+                    store
+                        .header(&hash)
+                        .map_err(store_err)?
+                        .ok_or_else(|| ApiError::not_found(format!("no block with hash {hash}")))?
+                        .height
+                }
+            };
+            if height > state.chain.tip().height {
+                return Err(ApiError::not_found(format!("no block at height {height}")));
+            }
+            let chain = state.chain.clone();
+            let tally = tokio::task::spawn_blocking(move || vote_tally(chain.store(), height))
+                .await
+                .map_err(|e| ApiError::internal(format!("vote tally task failed: {e}")))??;
+            let mut votes: Vec<(String, u64)> = tally.into_iter().map(|(k, n)| (hex::encode(k), n)).collect();
+            // Most votes first; ties by key so that the order is stable.
+            votes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let out: Vec<Value> = votes
+                .into_iter()
+                .map(|(vote, n)| json!({ "vote": vote, "vote_number": n }))
+                .collect();
+            Ok(success(out))
+        }
+        .await,
+    )
 }

@@ -2,18 +2,24 @@
 
 mod auth;
 pub mod error;
+pub mod events;
 mod handlers;
+pub mod rest;
 pub mod view;
+mod wallet_api;
+mod wallet_tx;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::post;
-pub use error::ApiError;
+use axum::routing::{get, post};
+pub use error::{ApiError, RestError};
 use node::ChainService;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// The API server's configuration.
@@ -24,12 +30,17 @@ pub struct ApiConfig {
     pub listen: String,
     /// Access tokens, each `id:secret` as the reference prints them. Requests must carry one as
     /// `Authorization: Bearer id:secret` or HTTP basic auth (user `id`, password `secret`). With no
-    /// token configured and `require_auth = false`, requests need none.
+    /// token configured or created and `require_auth = false`, requests need none.
     pub access_tokens: Vec<String>,
-    /// Whether requests must be authenticated (refused altogether if no token is configured).
+    /// Whether requests must be authenticated (refused altogether if no token exists).
     pub require_auth: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The node's data directory, where tokens created at runtime are kept (`access_tokens.json`).
+    /// Set by the node, not read from its configuration file; without it runtime tokens live in
+    /// memory only.
+    #[serde(skip)]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -39,6 +50,7 @@ impl Default for ApiConfig {
             access_tokens: Vec::new(),
             require_auth: true,
             max_body_bytes: 2 << 20,
+            data_dir: None,
         }
     }
 }
@@ -62,45 +74,130 @@ pub enum ServeError {
 
 pub(crate) struct AppState {
     chain: Arc<ChainService>,
+    wallet: Option<Arc<wallet_api::WalletSync>>,
     tokens: auth::Tokens,
     max_body_bytes: usize,
+    feed: Arc<events::Feed>,
+    assets: Arc<events::AssetIndex>,
+    /// Dropping it (with the router) stops the background tasks.
+    _stop: watch::Sender<bool>,
 }
 
-/// The router with every endpoint (for tests and embedding).
-pub fn router(chain: Arc<ChainService>, config: &ApiConfig) -> Result<Router, ServeError> {
-    let tokens =
-        auth::Tokens::parse(&config.access_tokens, config.require_auth).map_err(ServeError::Config)?;
+/// The router with every endpoint (for tests and embedding), and the background task following the
+/// chain for the event feed, the asset index and the wallet (when given): the wallet is first caught
+/// up from its indexed tip to the chain's tip, then kept there block by block. The task ends when
+/// the router is dropped. Call it inside a Tokio runtime.
+pub fn router(
+    chain: Arc<ChainService>,
+    wallet: Option<Arc<wallet::Wallet>>,
+    config: &ApiConfig,
+) -> Result<Router, ServeError> {
+    build(chain, wallet, config).map(|(r, _, _)| r)
+}
+
+fn build(
+    chain: Arc<ChainService>,
+    wallet: Option<Arc<wallet::Wallet>>,
+    config: &ApiConfig,
+) -> Result<(Router, JoinHandle<()>, Arc<events::Feed>), ServeError> {
+    let tokens = auth::Tokens::open(
+        &config.access_tokens,
+        config.require_auth,
+        config.data_dir.as_deref(),
+    )
+    .map_err(ServeError::Config)?;
+    let feed = Arc::new(events::Feed::new());
+    let assets = Arc::new(events::AssetIndex::default());
+    let wallet = wallet.map(|w| Arc::new(wallet_api::WalletSync::new(chain.clone(), w)));
+    let mut followers: Vec<Arc<dyn events::Follower>> = vec![assets.clone()];
+    if let Some(w) = &wallet {
+        followers.push(w.clone());
+    }
+    let (stop, stop_rx) = watch::channel(false);
+    let follower = tokio::spawn(events::follow(chain.clone(), feed.clone(), followers, stop_rx));
     let state = Arc::new(AppState {
         chain,
+        wallet,
         tokens,
         max_body_bytes: config.max_body_bytes,
+        feed: feed.clone(),
+        assets,
+        _stop: stop,
     });
-    Ok(Router::new()
+    let compatible = Router::new()
         .route("/submit-transaction", post(handlers::submit_transaction))
         .route("/get-block-count", post(handlers::get_block_count))
         .route("/get-block-hash", post(handlers::get_block_hash))
         .route("/get-block", post(handlers::get_block))
         .route("/get-block-header", post(handlers::get_block_header))
-        .route("/get-transaction", post(handlers::get_transaction))
+        .route("/get-transaction", post(wallet_api::get_transaction))
         .route("/decode-raw-transaction", post(handlers::decode_raw_transaction))
         .route("/net-info", post(handlers::net_info))
+        .route("/get-vote-result", post(handlers::get_vote_result))
+        .route("/create-access-token", post(handlers::create_access_token))
+        .route("/list-access-tokens", post(handlers::list_access_tokens))
+        .route("/delete-access-token", post(handlers::delete_access_token))
+        .route("/check-access-token", post(handlers::check_access_token))
+        .route("/create-key", post(wallet_api::create_key))
+        .route("/list-keys", post(wallet_api::list_keys))
+        .route("/delete-key", post(wallet_api::delete_key))
+        .route("/reset-key-password", post(wallet_api::reset_key_password))
+        .route("/create-account", post(wallet_api::create_account))
+        .route("/list-accounts", post(wallet_api::list_accounts))
+        .route("/delete-account", post(wallet_api::delete_account))
+        .route(
+            "/create-account-receiver",
+            post(wallet_api::create_account_receiver),
+        )
+        .route("/list-addresses", post(wallet_api::list_addresses))
+        .route("/validate-address", post(wallet_api::validate_address))
+        .route("/build-transaction", post(wallet_tx::build_transaction))
+        .route("/sign-transaction", post(wallet_tx::sign_transaction))
+        .route(
+            "/estimate-transaction-gas",
+            post(wallet_tx::estimate_transaction_gas),
+        )
+        .route("/list-transactions", post(wallet_api::list_transactions))
+        .route("/list-balances", post(wallet_api::list_balances))
+        .route("/list-unspent-outputs", post(wallet_api::list_unspent_outputs))
+        .route("/list-account-votes", post(wallet_api::list_account_votes))
         .fallback(handlers::unknown_endpoint)
-        .method_not_allowed_fallback(handlers::method_not_allowed)
-        .with_state(state))
+        .method_not_allowed_fallback(handlers::method_not_allowed);
+    let rest = Router::new()
+        .route("/blocks/tip", get(rest::block_tip))
+        .route("/blocks/{id}", get(rest::block))
+        .route("/transactions", post(rest::submit))
+        .route("/transactions/{id}", get(rest::transaction))
+        .route("/assets/{id}", get(rest::asset))
+        .route("/addresses/{address}/utxos", get(rest::address_utxos))
+        .route("/accounts", get(wallet_api::rest_accounts))
+        .route("/accounts/{id}", get(wallet_api::rest_account))
+        .route("/accounts/{id}/balances", get(wallet_api::rest_account_balances))
+        .route("/accounts/{id}/utxos", get(wallet_api::rest_account_utxos))
+        .route("/events", get(rest::events))
+        .route("/openapi.json", get(rest::openapi))
+        .fallback(rest::not_found)
+        .method_not_allowed_fallback(rest::method_not_allowed);
+    let app = compatible.nest("/v1", rest).with_state(state);
+    Ok((app, follower, feed))
 }
 
 /// A running API server.
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    shutdown: tokio::sync::watch::Sender<bool>,
+    shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
 impl Server {
-    /// Binds `config.listen` and serves until [`Server::shutdown`].
-    pub async fn start(chain: Arc<ChainService>, config: &ApiConfig) -> Result<Server, ServeError> {
-        let app = router(chain, config)?;
+    /// Binds `config.listen` and serves until [`Server::shutdown`]; with a wallet, also keeps the
+    /// wallet following the chain (see [`router`]).
+    pub async fn start(
+        chain: Arc<ChainService>,
+        wallet: Option<Arc<wallet::Wallet>>,
+        config: &ApiConfig,
+    ) -> Result<Server, ServeError> {
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|source| ServeError::Bind {
@@ -111,7 +208,8 @@ impl Server {
             addr: config.listen.clone(),
             source,
         })?;
-        let (shutdown, mut rx) = tokio::sync::watch::channel(false);
+        let (app, follower, feed) = build(chain, wallet, config)?;
+        let (shutdown, mut rx) = watch::channel(false);
         let task = tokio::spawn(async move {
             let stop = async move {
                 while !*rx.borrow() {
@@ -119,10 +217,14 @@ impl Server {
                         break;
                     }
                 }
+                // Event streams never end on their own: end them so that open requests can finish.
+                feed.close();
             };
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
                 tracing::error!(error = %e, "API server failed");
             }
+            // The router (and with it the follower's stop signal) is gone: the follower ends.
+            follower.abort();
         });
         tracing::info!(%addr, "API listening");
         Ok(Server { addr, shutdown, task })

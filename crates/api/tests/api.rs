@@ -84,8 +84,9 @@ async fn server(chain: Arc<ChainService>, max_body_bytes: usize) -> Server {
         access_tokens: vec![TOKEN.into()],
         require_auth: true,
         max_body_bytes,
+        data_dir: None,
     };
-    Server::start(chain, &config).await.unwrap()
+    Server::start(chain, None, &config).await.unwrap()
 }
 
 /// One HTTP/1.1 request on a fresh connection; returns the status and the body parsed as JSON

@@ -112,6 +112,15 @@ pub fn coinbase_tx(params: &ChainParams, height: u64) -> Result<Transaction, Nod
     Transaction::new(params.profile, data).map_err(|e| NodeError::Internal(format!("coinbase: {e}")))
 }
 
+/// A pool transaction dropped without being committed, and why (for status feeds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eviction {
+    /// The dropped transaction.
+    pub tx_id: Hash,
+    /// Why, for humans.
+    pub reason: String,
+}
+
 /// Mempool statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStats {
@@ -138,6 +147,7 @@ pub struct ChainService {
     producer_key: Option<ProducerKey>,
     state: Mutex<State>,
     blocks: broadcast::Sender<Arc<Block>>,
+    evictions: broadcast::Sender<Eviction>,
     max_block_bytes: u64,
     max_block_gas: u64,
 }
@@ -240,6 +250,7 @@ impl ChainService {
         drop(snap);
         tracing::info!(height = tip.height, hash = %tip.hash, "chain loaded");
         let (blocks, _) = broadcast::channel(256);
+        let (evictions, _) = broadcast::channel(1024);
         Ok(ChainService {
             max_block_bytes: setup.max_block_bytes.min(setup.params.max_block_bytes),
             max_block_gas: setup.max_block_gas.min(setup.params.max_block_gas),
@@ -253,6 +264,7 @@ impl ChainService {
                 tip_header,
             }),
             blocks,
+            evictions,
         })
     }
 
@@ -309,6 +321,22 @@ impl ChainService {
         self.blocks.subscribe()
     }
 
+    /// Pool transactions dropped without being committed (displaced by better-paying ones, refused
+    /// by block validation, or beaten by a conflicting committed transaction), as they happen.
+    pub fn subscribe_evictions(&self) -> broadcast::Receiver<Eviction> {
+        self.evictions.subscribe()
+    }
+
+    fn report_evictions(&self, ids: &[Hash], reason: &str) {
+        for id in ids {
+            // No subscriber is not an error.
+            let _ = self.evictions.send(Eviction {
+                tx_id: *id,
+                reason: reason.to_string(),
+            });
+        }
+    }
+
     /// Checks a transaction (statelessly once, then against the chain plus the pool) and admits it.
     pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
         let tx_id = tx.id();
@@ -325,7 +353,14 @@ impl ChainService {
         let admission = state
             .mempool
             .insert(Arc::new(checked), &snap, height, &self.params)?;
+        drop(state);
         tracing::debug!(%tx_id, ?admission, "transaction admitted");
+        if let Admission::Accepted { evicted, .. } = &admission {
+            self.report_evictions(
+                evicted,
+                "evicted from the full pool by a transaction paying a higher fee rate",
+            );
+        }
         Ok(Submitted { tx_id, admission })
     }
 
@@ -373,7 +408,11 @@ impl ChainService {
                         // would fail forever, so drop the selection and fall back to an empty block.
                         Err(StoreError::Inconsistent(reason)) if !selected.is_empty() => {
                             for c in &selected {
-                                state.mempool.remove_with_descendants(&c.tx().id());
+                                let removed = state.mempool.remove_with_descendants(&c.tx().id());
+                                self.report_evictions(
+                                    &removed,
+                                    "dropped: the store refused the block holding it",
+                                );
                             }
                             tracing::error!(%reason, dropped = selected.len(), "the store refused the block; dropped its transactions");
                             empty = true;
@@ -382,6 +421,7 @@ impl ChainService {
                         Err(e) => return Err(e.into()),
                     };
                     let conflicts = state.mempool.remove_committed(block.transactions());
+                    self.report_evictions(&conflicts, "conflicts with a transaction committed in a block");
                     state.tip = tip;
                     state.tip_header = block.header().clone();
                     drop(state);
@@ -399,6 +439,7 @@ impl ChainService {
                 }
                 Err(BlockRejection::Tx { index, tx_id, reason }) if index > 0 && attempts <= 8 => {
                     let removed = state.mempool.remove_with_descendants(&tx_id);
+                    self.report_evictions(&removed, &format!("refused by block validation: {reason}"));
                     tracing::warn!(%tx_id, %reason, removed = removed.len(), "dropped a pool transaction block validation refused");
                 }
                 Err(BlockRejection::View(e)) => {

@@ -81,7 +81,11 @@ pub(crate) fn serve(config: node::NodeConfig, api_config: api::ApiConfig, startu
     runtime.block_on(async move {
         let node = node::Node::start(&config).context("cannot start the node")?;
         let chain = node.chain();
-        let server = match api::Server::start(chain.clone(), &api_config).await {
+        let api_config = api::ApiConfig {
+            data_dir: Some(config.data_dir.clone()),
+            ..api_config
+        };
+        let server = match api::Server::start(chain.clone(), None, &api_config).await {
             Ok(s) => s,
             Err(e) => {
                 node.shutdown().await;
