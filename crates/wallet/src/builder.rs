@@ -773,12 +773,17 @@ impl Wallet {
     /// Signs with every key of the keystore the instructions name (`sign-transaction`): for each
     /// signature component, keys held here sign the input's TXSIGHASH in key order until the quorum is
     /// reached; keys not held here are left for other signers. Then the witnesses are written into the
-    /// raw transaction. Returns whether every component now has its quorum. On any error the template
-    /// is left as it was.
+    /// raw transaction. Returns whether every component now has its quorum. Keys the password does not
+    /// open are skipped (a wallet may hold several co-signers' keys under different passwords); if it
+    /// opens none and signs nothing, the answer is `WrongPassword`. On any error the template is left
+    /// as it was.
     pub fn sign(&self, template: &mut Template, password: &str) -> Result<bool, WalletError> {
         let tx = template.transaction(self.profile)?;
         let mut signed = template.signing_instructions.clone();
         let mut unlocked: BTreeMap<XPub, crate::keystore::Secret> = BTreeMap::new();
+        let mut locked: std::collections::BTreeSet<XPub> = std::collections::BTreeSet::new();
+        let mut wrong_password: Option<WalletError> = None;
+        let mut added = 0usize;
         for si in &mut signed {
             let pos = usize::try_from(si.position).unwrap_or(usize::MAX);
             let hash = tx
@@ -804,10 +809,24 @@ impl Wallet {
                     if !slot.is_empty() || !self.keystore.has(&key.xpub) {
                         continue;
                     }
+                    if locked.contains(&key.xpub) {
+                        continue;
+                    }
                     let secret = match unlocked.entry(key.xpub) {
                         std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                         std::collections::btree_map::Entry::Vacant(v) => {
-                            v.insert(self.keystore.unlock(&key.xpub, password)?)
+                            match self.keystore.unlock(&key.xpub, password) {
+                                Ok(secret) => v.insert(secret),
+                                // As the reference does, a key this password does not open is left
+                                // for a later call with its own password (one wallet may hold several
+                                // co-signers' keys).
+                                Err(e @ WalletError::WrongPassword { .. }) => {
+                                    locked.insert(key.xpub);
+                                    wrong_password.get_or_insert(e);
+                                    continue;
+                                }
+                                Err(e) => return Err(e),
+                            }
                         }
                     };
                     let child = secret
@@ -816,11 +835,19 @@ impl Wallet {
                         .map_err(|e| WalletError::BadTemplate(format!("derivation path: {e}")))?;
                     *slot = child.sign(hash.as_bytes()).to_vec();
                     count += 1;
+                    added += 1;
                 }
                 if signatures.iter().all(Vec::is_empty) {
                     signatures.clear();
                 }
             }
+        }
+        // A password that opened none of the keys it was asked to use is a mistake worth reporting
+        // (the reference would silently sign nothing); one that opened some keys is not.
+        if added == 0
+            && let Some(e) = wrong_password
+        {
+            return Err(e);
         }
         let finalized = materialize(tx, &signed)?;
         template.signing_instructions = signed;

@@ -815,3 +815,31 @@ fn hostile_templates_are_typed_errors() {
     let bad = mutate(&|j| j["raw_transaction"] = serde_json::json!("zz"));
     assert!(serde_json::from_value::<Template>(bad).is_err());
 }
+
+#[test]
+fn one_wallet_holding_two_cosigners_keys_signs_with_each_password_in_turn() {
+    let fx = fixture_tx("multisig_2of3_spend_to_bob");
+    let (w, _) = wallet_with("multisig-one-wallet", &["bob"], &[("multi", 1)]);
+    let addresses = load("addresses.json");
+    let c = &addresses["vapor"]["create_key"][2];
+    assert_eq!(c["alias"], "carol");
+    w.import_key("carol", "carol-pw", c["mnemonic"].as_str().unwrap())
+        .unwrap();
+    w.apply_block(&block(150)).unwrap();
+    let mut tpl = w.build(&build_request("multisig_2of3_spend_to_bob"), 0).unwrap();
+    // A password that opens neither key is an error and changes nothing.
+    let before = tpl.clone();
+    assert!(matches!(
+        w.sign(&mut tpl, "nobody's"),
+        Err(WalletError::WrongPassword { .. })
+    ));
+    assert_eq!(tpl, before);
+    // Bob's password opens bob's key only: carol's is skipped, not an error.
+    assert!(!w.sign(&mut tpl, PW).unwrap());
+    // Carol's password completes it, byte for byte as the reference node signed it.
+    assert!(w.sign(&mut tpl, "carol-pw").unwrap());
+    assert_eq!(
+        hex::encode(&tpl.raw_transaction),
+        fx["raw_transaction"].as_str().unwrap()
+    );
+}
