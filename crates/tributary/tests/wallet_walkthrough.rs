@@ -427,6 +427,71 @@ fn wallet_walkthrough() {
         DEV_FUNDS - 500_000_000 - DEFAULT_FEE - 300_000_000 - DEFAULT_FEE
     );
 
+    // The other way to co-sign: the keys in the node's keystore, each under its own password; each
+    // `sign` adds the signatures its password opens.
+    for who in ["frank", "grace", "heidi"] {
+        user.password_file(who, &format!("{who} pw"));
+        user.ok(&[
+            "create-key",
+            "--alias",
+            who,
+            "--password-file",
+            &format!("{who}.pw"),
+        ]);
+    }
+    user.ok(&[
+        "create-account",
+        "--alias",
+        "board",
+        "--key",
+        "frank",
+        "--key",
+        "grace",
+        "--key",
+        "heidi",
+        "--quorum",
+        "2",
+    ]);
+    let board = user.ok(&["receive", "--account", "board"])["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    user.ok(&[
+        "send",
+        "--from",
+        "dev",
+        "--to",
+        &board,
+        "--amount",
+        "50000000",
+        "--password-file",
+        dev_pw,
+        "--wait",
+    ]);
+    user.save(
+        &["build", "--from", "board", "--to", &alice, "--amount", "10000000"],
+        "board.json",
+    );
+    let one = user.save(
+        &["sign", "--template", "board.json", "--password-file", "heidi.pw"],
+        "board-1.json",
+    );
+    assert_eq!(one["sign_complete"], false, "{one}");
+    let two = user.save(
+        &[
+            "sign",
+            "--template",
+            "board-1.json",
+            "--password-file",
+            "frank.pw",
+        ],
+        "board-2.json",
+    );
+    assert_eq!(two["sign_complete"], true, "{two}");
+    user.ok(&["submit", "--template", "board-2.json", "--wait"]);
+    assert_eq!(user.btm_balance("board"), 50_000_000 - 10_000_000 - DEFAULT_FEE);
+    assert_eq!(user.btm_balance("alice"), 298_000_000 + 10_000_000);
+
     // Mistakes: one error line, exit status 1, nothing spent.
     let err = user.fails(&["send", "--from", "bob", "--to", &alice, "--amount", "1"]);
     assert!(err.contains("TRIBUTARY_PASSWORD"), "{err}");
