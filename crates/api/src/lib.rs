@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 pub use error::{ApiError, RestError};
 use node::ChainService;
 use serde::{Deserialize, Serialize};
@@ -220,6 +221,13 @@ impl Server {
                 // Event streams never end on their own: end them so that open requests can finish.
                 feed.close();
             };
+            // Answers are small and clients pipeline requests on keep-alive connections: without
+            // TCP_NODELAY, Nagle's algorithm and delayed ACKs hold each answer for tens of milliseconds.
+            let listener = listener.tap_io(|stream| {
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
+            });
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
                 tracing::error!(error = %e, "API server failed");
             }
