@@ -329,7 +329,9 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, SimError> {
     for &n in &cfg.sizes {
         for five in [false, true] {
             for m in ms(n) {
-                report.rows.push(measure(n, m, five, cfg.payload_bytes, cfg, &crypto)?);
+                report
+                    .rows
+                    .push(measure(n, m, five, cfg.payload_bytes, cfg, &crypto)?);
             }
         }
     }

@@ -274,5 +274,8 @@ fn a_limited_uplink_serializes_the_block_copies() {
     assert!(pbft >= pbft_free + 20.0, "{pbft_free} -> {pbft}");
     assert!(bbft >= bbft_free + 20.0, "{bbft_free} -> {bbft}");
     // The leader's uplink costs PBFT more than BBFT.
-    assert!(pbft - pbft_free > bbft - bbft_free, "PBFT {pbft_free} -> {pbft}, BBFT {bbft_free} -> {bbft}");
+    assert!(
+        pbft - pbft_free > bbft - bbft_free,
+        "PBFT {pbft_free} -> {pbft}, BBFT {bbft_free} -> {bbft}"
+    );
 }

@@ -291,6 +291,7 @@ struct Part {
 }
 
 /// What a same-message batch check found.
+#[allow(clippy::large_enum_variant)] // matched right away, never stored
 enum BatchCheck {
     /// The whole batch verified as one aggregate: its sum.
     Whole(Signature),
@@ -1290,7 +1291,11 @@ impl Bbft {
         match check_batch(&self.crypto, &d.signing_bytes(), &items) {
             BatchCheck::Whole(agg) => {
                 let mut signers = Bitmap::new(n);
-                let check = if entries.len() > 1 { Check::Batch } else { Check::Solo };
+                let check = if entries.len() > 1 {
+                    Check::Batch
+                } else {
+                    Check::Solo
+                };
                 for e in &entries {
                     signers.set(usize::from(e.0));
                     if let Some(slot) = rs.votes.get_mut(&e.0) {

@@ -52,7 +52,13 @@ pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
     if opts.heights < 5 || opts.sizes.iter().any(|&n| n == 0 || n > 1024) {
         bail!("--heights must be at least 5 and every size in 1..=1024");
     }
-    let largest = opts.block_payloads.iter().copied().max().unwrap_or(0).max(opts.payload_bytes);
+    let largest = opts
+        .block_payloads
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(opts.payload_bytes);
     if largest > 64 << 20 {
         bail!("payloads are limited to 64 MiB");
     }
