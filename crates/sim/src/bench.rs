@@ -36,6 +36,9 @@ pub struct BenchConfig {
     /// Five-region super nodes (and PBFT's leader order) by quorum radius
     /// ([`TopologyChoice::Quorum`]) rather than in `Topology::from_latency` order.
     pub quorum_order: bool,
+    /// With `quorum_order`: PBFT's leaders are BBFT's super nodes first, in BBFT's order
+    /// ([`TopologyChoice::PbftLeadersOf`]), so both protocols have leaders in the same places.
+    pub same_leaders: bool,
     /// Seeds per scenario for the optional sweep (0: no sweep).
     pub sweep_seeds: u64,
     /// Block payload per proposal in the main table, bytes.
@@ -58,6 +61,7 @@ impl Default for BenchConfig {
                 decode_us: 170,
             },
             quorum_order: true,
+            same_leaders: false,
             sweep_seeds: 0,
             payload_bytes: 256,
             block_payloads: vec![256 * 1024, 1_500_000],
@@ -181,6 +185,7 @@ pub fn measure(
     };
     // The same rule for every M in one network: PBFT's leaders are ordered like BBFT's.
     c.topology = match (five_region, cfg.quorum_order) {
+        (true, true) if m == n && cfg.same_leaders => TopologyChoice::PbftLeadersOf(ceil_sqrt(n)),
         (true, true) => TopologyChoice::Quorum(m),
         (true, false) if m < n => TopologyChoice::Latency(m),
         _ if m == n => TopologyChoice::Pbft,

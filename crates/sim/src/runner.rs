@@ -31,6 +31,10 @@ pub enum TopologyChoice {
     /// leader-rotation order by their quorum radius: the one-way delay within which more than
     /// two thirds of the power lies. Leaders with short quorum paths lead first.
     Quorum(usize),
+    /// PBFT (every validator its own super node) with the leader schedule of BBFT with `m` super
+    /// nodes: `Quorum(m)`'s super nodes lead first, in that order, then the others by quorum
+    /// radius. Compares the two protocols with leaders in the same places.
+    PbftLeadersOf(usize),
 }
 
 /// Link delays.
@@ -579,7 +583,7 @@ impl Sim {
                 TopologyChoice::Default => Topology::round_robin(n, Topology::default_m(n)),
                 TopologyChoice::Supers(m) => Topology::round_robin(n, *m),
                 TopologyChoice::Pbft => Topology::pbft(n),
-                TopologyChoice::Latency(m) | TopologyChoice::Quorum(m) => {
+                TopologyChoice::Latency(m) | TopologyChoice::Quorum(m) | TopologyChoice::PbftLeadersOf(m) => {
                     let lat: Vec<Vec<u32>> = members
                         .iter()
                         .map(|&a| {
@@ -593,10 +597,26 @@ impl Sim {
                         })
                         .collect();
                     let t = Topology::from_latency(&vec![1; n], &lat, *m);
-                    if matches!(cfg.topology, TopologyChoice::Quorum(_)) {
-                        by_quorum_radius(t, &lat)
-                    } else {
-                        t
+                    match cfg.topology {
+                        TopologyChoice::Quorum(_) => by_quorum_radius(t, &lat),
+                        TopologyChoice::PbftLeadersOf(_) => {
+                            let first = by_quorum_radius(t, &lat);
+                            let all = by_quorum_radius(Topology::from_latency(&vec![1; n], &lat, n), &lat);
+                            let mut supers = first.supers;
+                            for s in all.supers {
+                                if !supers.contains(&s) {
+                                    supers.push(s);
+                                }
+                            }
+                            let mut assignment = vec![0u16; n];
+                            for (p, &s) in supers.iter().enumerate() {
+                                if let Some(a) = assignment.get_mut(usize::from(s)) {
+                                    *a = u16::try_from(p).unwrap_or(0);
+                                }
+                            }
+                            Topology { supers, assignment }
+                        }
+                        _ => t,
                     }
                 }
             };

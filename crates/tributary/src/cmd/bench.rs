@@ -27,8 +27,10 @@ pub(crate) struct BenchConsensusOpts {
     #[arg(long, default_value_t = 170)]
     pub(crate) decode_us: u64,
     /// Five-region super nodes and leader order: `quorum` (by quorum radius, the same order for
-    /// PBFT's leaders) or `latency` (`Topology::from_latency` order, PBFT by index).
-    #[arg(long, default_value = "quorum", value_parser = ["quorum", "latency"])]
+    /// PBFT's leaders), `same` (as `quorum`, but PBFT's leaders are BBFT's super nodes first, in
+    /// BBFT's order: leaders in the same places) or `latency` (`Topology::from_latency` order,
+    /// PBFT by index).
+    #[arg(long, default_value = "quorum", value_parser = ["quorum", "same", "latency"])]
     pub(crate) supers: String,
     /// Also sweep every scenario over this many seeds, checking safety and liveness (0: none).
     #[arg(long, default_value_t = 0)]
@@ -70,7 +72,8 @@ pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
             aggregate_us: opts.aggregate_us,
             decode_us: opts.decode_us,
         },
-        quorum_order: opts.supers == "quorum",
+        quorum_order: opts.supers != "latency",
+        same_leaders: opts.supers == "same",
         sweep_seeds: opts.seeds,
         payload_bytes: opts.payload_bytes,
         block_payloads: opts.block_payloads.iter().copied().filter(|&b| b > 0).collect(),
