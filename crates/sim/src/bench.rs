@@ -36,8 +36,18 @@ pub struct BenchConfig {
     /// Five-region super nodes (and PBFT's leader order) by quorum radius
     /// ([`TopologyChoice::Quorum`]) rather than in `Topology::from_latency` order.
     pub quorum_order: bool,
+    /// With `quorum_order`: PBFT's leaders are BBFT's super nodes first, in BBFT's order
+    /// ([`TopologyChoice::PbftLeadersOf`]), so both protocols have leaders in the same places.
+    pub same_leaders: bool,
     /// Seeds per scenario for the optional sweep (0: no sweep).
     pub sweep_seeds: u64,
+    /// Block payload per proposal in the main table, bytes.
+    pub payload_bytes: usize,
+    /// Larger block payloads, each measured at the largest size of `sizes` in both networks
+    /// for M = 1, ⌈√N⌉, N.
+    pub block_payloads: Vec<usize>,
+    /// Every node's uplink in megabits per second (0: unlimited).
+    pub uplink_mbps: u64,
 }
 
 impl Default for BenchConfig {
@@ -51,7 +61,11 @@ impl Default for BenchConfig {
                 decode_us: 170,
             },
             quorum_order: true,
+            same_leaders: false,
             sweep_seeds: 0,
+            payload_bytes: 256,
+            block_payloads: vec![256 * 1024, 1_500_000],
+            uplink_mbps: 1_000,
         }
     }
 }
@@ -67,6 +81,8 @@ pub struct BenchRow {
     pub protocol: &'static str,
     /// "uniform-1ms" or "five-region".
     pub network: &'static str,
+    /// Block payload per proposal, bytes.
+    pub payload_bytes: usize,
     /// The seed's S = M² + 3N − 2M.
     pub formula: u64,
     /// Measured messages per height (median over the measured rounds).
@@ -132,6 +148,7 @@ pub fn measure(
     n: usize,
     m: usize,
     five_region: bool,
+    payload_bytes: usize,
     cfg: &BenchConfig,
     crypto: &Arc<dyn Crypto>,
 ) -> Result<BenchRow, SimError> {
@@ -139,7 +156,8 @@ pub fn measure(
     c.heights = cfg.heights;
     c.max_time_ms = 600_000;
     c.cpu = cfg.cpu;
-    c.payload_bytes = 256;
+    c.payload_bytes = payload_bytes;
+    c.core.max_payload = c.core.max_payload.max(payload_bytes);
     c.core.round_timeout_ms = 20_000;
     c.core.aggregate_wait_ms = 1_000;
     c.network = if five_region {
@@ -154,6 +172,7 @@ pub fn measure(
             jitter: 0,
             loss: 0.0,
             replay: 0.0,
+            uplink_mbps: cfg.uplink_mbps,
         }
     } else {
         Network {
@@ -161,10 +180,12 @@ pub fn measure(
             jitter: 0,
             loss: 0.0,
             replay: 0.0,
+            uplink_mbps: cfg.uplink_mbps,
         }
     };
     // The same rule for every M in one network: PBFT's leaders are ordered like BBFT's.
     c.topology = match (five_region, cfg.quorum_order) {
+        (true, true) if m == n && cfg.same_leaders => TopologyChoice::PbftLeadersOf(ceil_sqrt(n)),
         (true, true) => TopologyChoice::Quorum(m),
         (true, false) if m < n => TopologyChoice::Latency(m),
         _ if m == n => TopologyChoice::Pbft,
@@ -193,6 +214,7 @@ pub fn measure(
             "BBFT"
         },
         network: if five_region { "five-region" } else { "uniform-1ms" },
+        payload_bytes,
         formula: s,
         messages,
         deviation_pct: if s == 0 {
@@ -304,12 +326,27 @@ pub fn measure_costs() -> OpCosts {
 pub fn run(cfg: &BenchConfig) -> Result<BenchReport, SimError> {
     let crypto: Arc<dyn Crypto> = Arc::new(CachedCrypto::new());
     let mut report = BenchReport::default();
-    for &n in &cfg.sizes {
+    let ms = |n: usize| {
         let mut ms = vec![1, ceil_sqrt(n), n];
         ms.dedup();
+        ms
+    };
+    for &n in &cfg.sizes {
         for five in [false, true] {
-            for &m in &ms {
-                report.rows.push(measure(n, m, five, cfg, &crypto)?);
+            for m in ms(n) {
+                report
+                    .rows
+                    .push(measure(n, m, five, cfg.payload_bytes, cfg, &crypto)?);
+            }
+        }
+    }
+    // Realistic blocks at the largest size: the leader's and the super nodes' uplinks.
+    if let Some(&n) = cfg.sizes.iter().max() {
+        for &payload in &cfg.block_payloads {
+            for five in [false, true] {
+                for m in ms(n) {
+                    report.rows.push(measure(n, m, five, payload, cfg, &crypto)?);
+                }
             }
         }
     }
@@ -333,17 +370,18 @@ pub fn table(report: &BenchReport) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "| N | M | protocol | network | S = M²+3N−2M | msgs/height | vs S | bytes/height | pairings/height | finality ms | interval ms |"
+        "| N | M | protocol | network | payload B | S = M²+3N−2M | msgs/height | vs S | bytes/height | pairings/height | finality ms | interval ms |"
     );
-    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &report.rows {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {:+.1}% | {} | {:.0} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:+.1}% | {} | {:.0} | {:.1} | {:.1} |",
             r.n,
             r.m,
             r.protocol,
             r.network,
+            r.payload_bytes,
             r.formula,
             r.messages,
             r.deviation_pct,

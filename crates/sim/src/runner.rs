@@ -31,6 +31,10 @@ pub enum TopologyChoice {
     /// leader-rotation order by their quorum radius: the one-way delay within which more than
     /// two thirds of the power lies. Leaders with short quorum paths lead first.
     Quorum(usize),
+    /// PBFT (every validator its own super node) with the leader schedule of BBFT with `m` super
+    /// nodes: `Quorum(m)`'s super nodes lead first, in that order, then the others by quorum
+    /// radius. Compares the two protocols with leaders in the same places.
+    PbftLeadersOf(usize),
 }
 
 /// Link delays.
@@ -58,6 +62,11 @@ pub struct Network {
     pub loss: f64,
     /// Probability a delivered message is delivered again later (a replay).
     pub replay: f64,
+    /// Each node's uplink in megabits per second (0: unlimited). A node's messages are
+    /// serialized on its uplink one after another, in the order it sends them (one copy per
+    /// recipient): a message starts transmitting when the previous one has finished, takes
+    /// `bytes × 8 / uplink` to transmit, then travels the link's latency.
+    pub uplink_mbps: u64,
 }
 
 impl Default for Network {
@@ -67,6 +76,7 @@ impl Default for Network {
             jitter: 0,
             loss: 0.0,
             replay: 0.0,
+            uplink_mbps: 0,
         }
     }
 }
@@ -391,6 +401,8 @@ struct Node {
     incarnation: u64,
     behaviour: Option<Behaviour>,
     busy_until: Micros,
+    /// When its uplink has finished transmitting everything queued so far, in nanoseconds.
+    uplink_free_ns: u64,
     /// Every commit reported, in order.
     commits: Vec<CommitRecord>,
     /// Highest height committed, and when it was last raised.
@@ -571,7 +583,7 @@ impl Sim {
                 TopologyChoice::Default => Topology::round_robin(n, Topology::default_m(n)),
                 TopologyChoice::Supers(m) => Topology::round_robin(n, *m),
                 TopologyChoice::Pbft => Topology::pbft(n),
-                TopologyChoice::Latency(m) | TopologyChoice::Quorum(m) => {
+                TopologyChoice::Latency(m) | TopologyChoice::Quorum(m) | TopologyChoice::PbftLeadersOf(m) => {
                     let lat: Vec<Vec<u32>> = members
                         .iter()
                         .map(|&a| {
@@ -585,10 +597,26 @@ impl Sim {
                         })
                         .collect();
                     let t = Topology::from_latency(&vec![1; n], &lat, *m);
-                    if matches!(cfg.topology, TopologyChoice::Quorum(_)) {
-                        by_quorum_radius(t, &lat)
-                    } else {
-                        t
+                    match cfg.topology {
+                        TopologyChoice::Quorum(_) => by_quorum_radius(t, &lat),
+                        TopologyChoice::PbftLeadersOf(_) => {
+                            let first = by_quorum_radius(t, &lat);
+                            let all = by_quorum_radius(Topology::from_latency(&vec![1; n], &lat, n), &lat);
+                            let mut supers = first.supers;
+                            for s in all.supers {
+                                if !supers.contains(&s) {
+                                    supers.push(s);
+                                }
+                            }
+                            let mut assignment = vec![0u16; n];
+                            for (p, &s) in supers.iter().enumerate() {
+                                if let Some(a) = assignment.get_mut(usize::from(s)) {
+                                    *a = u16::try_from(p).unwrap_or(0);
+                                }
+                            }
+                            Topology { supers, assignment }
+                        }
+                        _ => t,
                     }
                 }
             };
@@ -633,6 +661,7 @@ impl Sim {
                 incarnation: 0,
                 behaviour: byz.get(&i).copied(),
                 busy_until: 0,
+                uplink_free_ns: 0,
                 commits: Vec::new(),
                 top: (0, 0),
                 armed: None,
@@ -872,6 +901,14 @@ impl Sim {
     /// identical bytes recur across seeds, so decoded messages are memoised process-wide.
     fn decode_cached(&self, bytes: &[u8]) -> Option<Message> {
         static DECODED: OnceLock<Mutex<HashMap<[u8; 32], Message>>> = OnceLock::new();
+        let limits = Limits {
+            max_payload: self.cfg.core.max_payload,
+        };
+        // Large blocks are decoded each time: hashing them costs as much, and caching them
+        // would hold every block of every run in memory.
+        if bytes.len() > 64 * 1024 {
+            return decode(bytes, &limits).ok();
+        }
         let key = crypto::sha3_256(bytes);
         let m = DECODED.get_or_init(|| Mutex::new(HashMap::new()));
         if let Ok(map) = m.lock()
@@ -879,9 +916,6 @@ impl Sim {
         {
             return Some(msg.clone());
         }
-        let limits = Limits {
-            max_payload: self.cfg.core.max_payload,
-        };
         let msg = decode(bytes, &limits).ok()?;
         if let Ok(mut map) = m.lock() {
             if map.len() > 500_000 {
@@ -1342,17 +1376,23 @@ impl Sim {
                 }
             }
         }
-        let mut cache: Option<(Message, Vec<u8>)> = None;
+        // Encoded once per distinct message (and a proposal's block id hashed once: payloads
+        // can be megabytes).
+        let mut cache: Option<(Message, Vec<u8>, Option<BlockId>)> = None;
         for (t, m, extra) in out {
-            let bytes = match &cache {
-                Some((cm, b)) if *cm == m => b.clone(),
+            let (bytes, block) = match &cache {
+                Some((cm, b, id)) if *cm == m => (b.clone(), *id),
                 _ => {
                     let b = encode(&m);
-                    cache = Some((m.clone(), b.clone()));
-                    b
+                    let id = match &m {
+                        Message::Proposal(p) => Some(p.block_id()),
+                        _ => None,
+                    };
+                    cache = Some((m.clone(), b.clone(), id));
+                    (b, id)
                 }
             };
-            self.transmit(i, t, &m, bytes, depart + extra);
+            self.transmit(i, t, &m, block, bytes, depart, extra);
         }
     }
 
@@ -1364,9 +1404,37 @@ impl Sim {
             .map_or(u32::MAX, |v| v.node)
     }
 
+    /// The sender's uplink: a message handed over at `depart` starts when everything queued
+    /// before it has been transmitted, and has left completely at the returned time.
+    fn uplink(&mut self, from: usize, depart: Micros, len: usize) -> Micros {
+        let mbps = self.cfg.network.uplink_mbps;
+        if mbps == 0 {
+            return depart;
+        }
+        // Megabits per second = bits per microsecond; kept in nanoseconds so that small
+        // messages do not round up to a whole microsecond each.
+        let bits = u64::try_from(len).unwrap_or(u64::MAX).saturating_mul(8);
+        let tx_ns = bits.saturating_mul(1000) / mbps;
+        let node = &mut self.nodes[from];
+        let start = node.uplink_free_ns.max(depart.saturating_mul(1000));
+        node.uplink_free_ns = start.saturating_add(tx_ns);
+        node.uplink_free_ns.div_ceil(1000)
+    }
+
     /// What the network sees of one message: counts, the block chain, the twins' split, the
-    /// drop rules, partitions, loss, latency and replays.
-    fn transmit(&mut self, from: usize, to: usize, msg: &Message, bytes: Vec<u8>, depart: Micros) {
+    /// sender's uplink, the drop rules, partitions, loss, latency and replays. `block` is the
+    /// proposal's block id; `extra` a Byzantine sender's added delay.
+    #[allow(clippy::too_many_arguments)]
+    fn transmit(
+        &mut self,
+        from: usize,
+        to: usize,
+        msg: &Message,
+        block: Option<BlockId>,
+        bytes: Vec<u8>,
+        depart: Micros,
+        extra: Micros,
+    ) {
         if to >= self.nodes.len() || to == from {
             return;
         }
@@ -1378,10 +1446,13 @@ impl Sim {
             e.0 += 1;
             e.1 += u64::try_from(bytes.len()).unwrap_or(0);
         }
+        // Finality counts from the hand-over of the proposal (its transmission included).
+        let handed = depart + extra;
+        let depart = self.uplink(from, depart, bytes.len()) + extra;
         match msg {
             Message::Proposal(p) => {
-                let id = p.block_id();
-                self.proposed_at.entry(id).or_insert(depart);
+                let id = block.unwrap_or_else(|| p.block_id());
+                self.proposed_at.entry(id).or_insert(handed);
                 self.chain.entry(id).or_insert((p.height, p.parent));
                 let mut dropped = false;
                 for rule in &self.cfg.drops {

@@ -229,6 +229,7 @@ fn bench_small_sizes_match_the_formula() {
     let cfg = sim::bench::BenchConfig {
         sizes: vec![4, 10],
         heights: 8,
+        block_payloads: Vec::new(),
         ..Default::default()
     };
     let r = sim::bench::run(&cfg).unwrap();
@@ -240,4 +241,41 @@ fn bench_small_sizes_match_the_formula() {
         assert!(row.deviation_pct.abs() < 30.0, "{row:?}");
     }
     eprintln!("{}", sim::bench::table(&r));
+}
+
+/// Mean finality (ms) of an honest run at N = 7, uniform 1 ms links, no jitter, 125 kB blocks,
+/// with the given super nodes and uplink.
+fn finality_with_uplink(topology: sim::TopologyChoice, uplink_mbps: u64) -> f64 {
+    let mut cfg = SimConfig::new(5, 7);
+    cfg.topology = topology;
+    cfg.heights = 5;
+    cfg.payload_bytes = 125_000;
+    cfg.core.round_timeout_ms = 5_000;
+    cfg.core.aggregate_wait_ms = 1_000;
+    cfg.network.jitter = 0;
+    cfg.network.uplink_mbps = uplink_mbps;
+    let r = Sim::new(cfg, crypto()).unwrap().run();
+    assert!(r.ok(), "{:?}", r.violations);
+    r.mean_finality / 1000.0
+}
+
+#[test]
+fn a_limited_uplink_serializes_the_block_copies() {
+    // 125 kB at 100 Mbps is 10 ms per copy. PBFT's leader sends the block to six others, one
+    // after another; BBFT's (M = 2) to one other super node, which forwards it to its members
+    // while the leader serves its own.
+    let pbft_free = finality_with_uplink(sim::TopologyChoice::Pbft, 0);
+    let pbft = finality_with_uplink(sim::TopologyChoice::Pbft, 100);
+    let bbft_free = finality_with_uplink(sim::TopologyChoice::Supers(2), 0);
+    let bbft = finality_with_uplink(sim::TopologyChoice::Supers(2), 100);
+    eprintln!("finality ms: PBFT {pbft_free:.1} -> {pbft:.1}, BBFT {bbft_free:.1} -> {bbft:.1}");
+    // A block is final two rounds after its proposal, and each round's proposal waits for its
+    // copies: at least one copy time per round.
+    assert!(pbft >= pbft_free + 20.0, "{pbft_free} -> {pbft}");
+    assert!(bbft >= bbft_free + 20.0, "{bbft_free} -> {bbft}");
+    // The leader's uplink costs PBFT more than BBFT.
+    assert!(
+        pbft - pbft_free > bbft - bbft_free,
+        "PBFT {pbft_free} -> {pbft}, BBFT {bbft_free} -> {bbft}"
+    );
 }

@@ -1,10 +1,10 @@
 //! The BBFT state machine: [`Input`] in, `Vec<`[`Effect`]`>` out. See `docs/bbft.md` for the
 //! protocol; each arm of [`Bbft::step`] names the step it implements.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use crypto::bls::{SecretKey, Signature};
+use crypto::bls::{PublicKey, SecretKey, Signature};
 
 use super::crypto::{Counted, Crypto, VerifyWork};
 use super::types::{
@@ -282,6 +282,50 @@ enum Check {
     Solo,
 }
 
+/// Another node's aggregate (T3) for one [`VoteData`]: the most powerful one its sender sent,
+/// and the verified atom it belongs to (`None`: buffered, not yet verified).
+#[derive(Debug)]
+struct Part {
+    cert: Certificate,
+    atom: Option<u64>,
+}
+
+/// What a same-message batch check found.
+#[allow(clippy::large_enum_variant)] // matched right away, never stored
+enum BatchCheck {
+    /// The whole batch verified as one aggregate: its sum.
+    Whole(Signature),
+    /// The batch failed (or was empty); each item checked alone.
+    Each(Vec<bool>),
+}
+
+/// Optimistic verification: checks `items` (each a signature and the keys it claims, all over
+/// `msg`) as one same-message aggregate — the sum of the signatures against every key, one
+/// pairing — and, if that fails, each item alone. Sound because every key's proof of possession
+/// was checked when the set was built; a success proves the sum only, so the caller keeps a
+/// whole batch as one atom.
+fn check_batch(crypto: &Counted, msg: &[u8], items: &[(Signature, Vec<PublicKey>)]) -> BatchCheck {
+    match items {
+        [] => return BatchCheck::Each(Vec::new()),
+        [(sig, keys)] => {
+            return if crypto.verify(sig, keys, msg) {
+                BatchCheck::Whole(*sig)
+            } else {
+                BatchCheck::Each(vec![false])
+            };
+        }
+        _ => {}
+    }
+    let sigs: Vec<Signature> = items.iter().map(|i| i.0).collect();
+    let keys: Vec<PublicKey> = items.iter().flat_map(|i| i.1.iter().copied()).collect();
+    if let Some(agg) = crypto.aggregate(&sigs)
+        && crypto.verify(&agg, &keys, msg)
+    {
+        return BatchCheck::Whole(agg);
+    }
+    BatchCheck::Each(items.iter().map(|(s, k)| crypto.verify(s, k, msg)).collect())
+}
+
 #[derive(Debug, Default)]
 struct RoundState {
     proposal: Option<ProposalHeader>,
@@ -291,7 +335,15 @@ struct RoundState {
     /// Unverified votes by data and signer, with their sender.
     buffered: HashMap<VoteData, BTreeMap<u16, (NodeId, Signature)>>,
     pools: HashMap<VoteData, Pool>,
-    parts: HashMap<VoteData, HashMap<NodeId, Certificate>>,
+    /// Other nodes' aggregates by data and sender, verified or buffered.
+    parts: HashMap<VoteData, HashMap<NodeId, Part>>,
+    /// Verified aggregates of other nodes as atoms by data and id: one aggregate checked alone,
+    /// or a batch of disjoint ones checked at once (combined only whole, like [`Pool`] atoms).
+    part_atoms: HashMap<VoteData, BTreeMap<u64, (Bitmap, Signature)>>,
+    next_atom: u64,
+    /// Senders that sent an invalid aggregate this round (an honest node never does): their
+    /// further aggregates are ignored, so they cannot make this node re-check batches at will.
+    bad_senders: HashSet<NodeId>,
     aggregate_timer_fired: bool,
     qc_formed: bool,
     own_delivered: bool,
@@ -602,12 +654,18 @@ impl Bbft {
                     if let Some(rs) = self.rounds.get_mut(&round) {
                         rs.aggregate_timer_fired = true;
                         datas = rs.buffered.keys().copied().collect();
+                        for (d, parts) in &rs.parts {
+                            if parts.values().any(|p| p.atom.is_none()) && !datas.contains(d) {
+                                datas.push(*d);
+                            }
+                        }
                     }
                     // Deterministic effect order (the simulator replays runs by seed).
                     datas.sort_by_key(|d| (d.block, d.parent, d.height, d.parent_round));
-                    // Optimistic verification: the buffered votes are due now.
+                    // Optimistic verification: the buffered votes and aggregates are due now.
                     for d in &datas {
                         self.verify_buffered(*d, &mut out);
+                        self.verify_parts(*d, &mut out);
                     }
                     self.flush_aggregates(round, &mut out);
                     for d in datas {
@@ -1171,30 +1229,39 @@ impl Bbft {
 
     /// Optimistic verification: check the buffered votes for `d` (as one aggregate) once they
     /// could make a difference: my group is complete (T3 is due), the aggregation wait is
-    /// over, or together with what is already verified they could complete a quorum.
+    /// over, or together with what is already verified they could complete a quorum. Other
+    /// nodes' buffered aggregates (T3) are checked likewise, as one batch, when the wait is over
+    /// or they could complete a quorum.
     fn maybe_verify(&mut self, d: VoteData, out: &mut Vec<Effect>) {
         let set = Arc::clone(&self.epoch.set);
         let pos = self.my_super_pos();
         let Some(rs) = self.rounds.get(&d.round) else {
             return;
         };
-        let Some(buf) = rs.buffered.get(&d).filter(|b| !b.is_empty()) else {
+        let buf = rs.buffered.get(&d).filter(|b| !b.is_empty());
+        let parts = rs.parts.get(&d);
+        let unchecked_parts = parts.is_some_and(|m| m.values().any(|p| p.atom.is_none()));
+        if buf.is_none() && !unchecked_parts {
             return;
-        };
+        }
         let mut have = rs
             .pools
             .get(&d)
             .map_or_else(|| Bitmap::new(set.len()), |p| p.signers.clone());
-        for &s in buf.keys() {
+        for &s in buf.into_iter().flat_map(|b| b.keys()) {
             have.set(usize::from(s));
         }
         let group_complete = pos.is_some_and(|p| set.group(p).iter().all(|&i| have.get(i)));
         let fired = pos.is_some() && rs.aggregate_timer_fired;
-        for c in rs.parts.get(&d).into_iter().flat_map(|m| m.values()) {
-            have.union_with(&c.signers);
+        for p in parts.into_iter().flat_map(|m| m.values()) {
+            have.union_with(&p.cert.signers);
         }
-        if group_complete || fired || set.is_quorum(set.power_of(&have)) {
+        let quorum = set.is_quorum(set.power_of(&have));
+        if buf.is_some() && (group_complete || fired || quorum) {
             self.verify_buffered(d, out);
+        }
+        if unchecked_parts && (fired || quorum) {
+            self.verify_parts(d, out);
         }
     }
 
@@ -1212,44 +1279,124 @@ impl Bbft {
         let Some(buf) = rs.buffered.remove(&d) else {
             return;
         };
-        let msg = d.signing_bytes();
-        let entries: Vec<(u16, NodeId, Signature, crypto::bls::PublicKey)> = buf
+        let entries: Vec<(u16, NodeId, Signature, PublicKey)> = buf
             .into_iter()
             .filter_map(|(s, (from, sig))| set.get(usize::from(s)).map(|v| (s, from, sig, v.key)))
             .collect();
         if entries.is_empty() {
             return;
         }
+        let items: Vec<(Signature, Vec<PublicKey>)> = entries.iter().map(|e| (e.2, vec![e.3])).collect();
         let pool = rs.pools.entry(d).or_insert_with(|| Pool::new(n));
-        if entries.len() > 1 {
-            let sigs: Vec<Signature> = entries.iter().map(|e| e.2).collect();
-            let keys: Vec<_> = entries.iter().map(|e| e.3).collect();
-            if let Some(agg) = self.crypto.aggregate(&sigs)
-                && self.crypto.verify(&agg, &keys, &msg)
-            {
+        match check_batch(&self.crypto, &d.signing_bytes(), &items) {
+            BatchCheck::Whole(agg) => {
                 let mut signers = Bitmap::new(n);
+                let check = if entries.len() > 1 {
+                    Check::Batch
+                } else {
+                    Check::Solo
+                };
                 for e in &entries {
                     signers.set(usize::from(e.0));
                     if let Some(slot) = rs.votes.get_mut(&e.0) {
-                        slot.1 = Check::Batch;
+                        slot.1 = check;
                     }
                 }
                 pool.add(signers, agg);
-                return;
+            }
+            BatchCheck::Each(ok) => {
+                for ((s, from, sig, _), good) in entries.into_iter().zip(ok) {
+                    if good {
+                        pool.add(Bitmap::one(n, usize::from(s)), sig);
+                        if let Some(slot) = rs.votes.get_mut(&s) {
+                            slot.1 = Check::Solo;
+                        }
+                    } else {
+                        rs.votes.remove(&s);
+                        out.push(Effect::Rejected {
+                            from,
+                            reason: Reject::BadSignature,
+                        });
+                    }
+                }
             }
         }
-        for (s, from, sig, key) in entries {
-            if self.crypto.verify(&sig, &[key], &msg) {
-                pool.add(Bitmap::one(n, usize::from(s)), sig);
-                if let Some(slot) = rs.votes.get_mut(&s) {
-                    slot.1 = Check::Solo;
+    }
+
+    /// T3 received, optimistic verification: checks the buffered aggregates of other nodes for
+    /// `d` like buffered votes — a batch of pairwise disjoint ones (largest first) as one
+    /// same-message aggregate, one pairing; overlapping ones (fallback voters) in a further
+    /// batch. A verified batch becomes one atom, combined only whole; if a batch fails, each
+    /// aggregate is checked alone and the bad ones are rejected (their sender is ignored for the
+    /// rest of the round). An aggregate never reaches a certificate unverified.
+    fn verify_parts(&mut self, d: VoteData, out: &mut Vec<Effect>) {
+        let set = Arc::clone(&self.epoch.set);
+        let msg = d.signing_bytes();
+        let Some(rs) = self.rounds.get_mut(&d.round).filter(|r| !r.qc_formed) else {
+            return;
+        };
+        let Some(parts) = rs.parts.get_mut(&d) else {
+            return;
+        };
+        let mut todo: Vec<(u64, NodeId)> = parts
+            .iter()
+            .filter(|(_, p)| p.atom.is_none())
+            .map(|(&from, p)| (set.power_of(&p.cert.signers), from))
+            .collect();
+        todo.sort_by_key(|&(power, from)| (std::cmp::Reverse(power), from));
+        while !todo.is_empty() {
+            let mut union = Bitmap::new(set.len());
+            let mut batch = Vec::new();
+            let mut rest = Vec::new();
+            for (power, from) in todo {
+                match parts.get(&from) {
+                    Some(p) if union.is_disjoint(&p.cert.signers) => {
+                        union.union_with(&p.cert.signers);
+                        batch.push(from);
+                    }
+                    Some(_) => rest.push((power, from)),
+                    None => {}
                 }
-            } else {
-                rs.votes.remove(&s);
-                out.push(Effect::Rejected {
-                    from,
-                    reason: Reject::BadSignature,
-                });
+            }
+            todo = rest;
+            let items: Vec<(Signature, Vec<PublicKey>)> = batch
+                .iter()
+                .filter_map(|f| parts.get(f))
+                .map(|p| (p.cert.signature, set.keys_of(&p.cert.signers).unwrap_or_default()))
+                .collect();
+            match check_batch(&self.crypto, &msg, &items) {
+                BatchCheck::Whole(agg) => {
+                    let id = rs.next_atom;
+                    rs.next_atom += 1;
+                    for f in &batch {
+                        if let Some(p) = parts.get_mut(f) {
+                            p.atom = Some(id);
+                        }
+                    }
+                    rs.part_atoms.entry(d).or_default().insert(id, (union, agg));
+                }
+                BatchCheck::Each(ok) => {
+                    for (from, good) in batch.into_iter().zip(ok) {
+                        if good {
+                            let id = rs.next_atom;
+                            rs.next_atom += 1;
+                            if let Some(p) = parts.get_mut(&from) {
+                                p.atom = Some(id);
+                                let atom = (p.cert.signers.clone(), p.cert.signature);
+                                rs.part_atoms.entry(d).or_default().insert(id, atom);
+                            }
+                        } else {
+                            // Every aggregate is checked against the keys its bitmap names: a
+                            // forged bitmap or an invalid aggregate is rejected here.
+                            parts.remove(&from);
+                            rs.bad_senders.insert(from);
+                            out.push(Effect::Rejected {
+                                from,
+                                reason: Reject::BadSignature,
+                            });
+                        }
+                    }
+                }
             }
         }
     }
@@ -1348,32 +1495,41 @@ impl Bbft {
                 return;
             }
         }
-        // Every aggregate is checked against the keys its bitmap names: a forged bitmap or an
-        // invalid aggregate is rejected here and never reaches a certificate.
-        if !c.verify_signature(&self.epoch.set, &self.crypto) {
+        let set = Arc::clone(&self.epoch.set);
+        let power = set.power_of(&c.signers);
+        if power == 0 {
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
             });
             return;
         }
-        let power = self.epoch.set.power_of(&c.signers);
-        let set = Arc::clone(&self.epoch.set);
-        let parts = self
-            .rounds
-            .entry(d.round)
-            .or_default()
-            .parts
-            .entry(d)
-            .or_default();
-        let better = parts
-            .get(&from)
-            .is_none_or(|old| set.power_of(&old.signers) < power);
-        if better {
-            parts.insert(from, c);
-            self.maybe_verify(d, out);
-            self.try_form_qc(d, out);
+        let rs = self.rounds.entry(d.round).or_default();
+        if rs.bad_senders.contains(&from) {
+            return;
         }
+        // Optimistic verification: buffer it (the most powerful one per sender); it is checked
+        // with the others in one batch when they could complete a quorum or the wait is over.
+        let parts = rs.parts.entry(d).or_default();
+        if let Some(old) = parts.get(&from) {
+            if set.power_of(&old.cert.signers) >= power {
+                return;
+            }
+            // Superseded: its atom cannot be split, so the rest of that batch is checked again.
+            if let Some(id) = old.atom {
+                if let Some(atoms) = rs.part_atoms.get_mut(&d) {
+                    atoms.remove(&id);
+                }
+                for p in parts.values_mut() {
+                    if p.atom == Some(id) {
+                        p.atom = None;
+                    }
+                }
+            }
+        }
+        parts.insert(from, Part { cert: c, atom: None });
+        self.maybe_verify(d, out);
+        self.try_form_qc(d, out);
     }
 
     /// T4: combine my pool and other super nodes' aggregates (disjoint signer sets) into a
@@ -1387,12 +1543,12 @@ impl Bbft {
             return;
         }
         // Aggregates only add up when their signer sets are disjoint. Fallback voters can appear
-        // in several aggregates, so take other nodes' aggregates and my pool's verified atoms
-        // greedily (largest first, disjoint).
+        // in several aggregates, so take the verified atoms of other nodes' aggregates and of my
+        // pool greedily (largest first, disjoint); unverified ones are never candidates.
         let mut cands: Vec<(&Bitmap, Signature)> = rs
-            .parts
+            .part_atoms
             .get(&d)
-            .map(|p| p.values().map(|c| (&c.signers, c.signature)).collect())
+            .map(|a| a.values().map(|(b, s)| (b, *s)).collect())
             .unwrap_or_default();
         if let Some(pool) = rs.pools.get(&d) {
             cands.extend(pool.atoms.iter().map(|(b, s)| (b, *s)));

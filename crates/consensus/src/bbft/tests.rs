@@ -520,12 +520,21 @@ fn forged_aggregate_never_reaches_a_certificate() {
         }
     )));
     assert!(node.high_qc().is_none());
-    // The honest aggregate plus this node's pool forms a certificate.
-    let honest = cert(&ks, &[1, 2, 3], d, 4);
+    // An honest node never sends an invalid aggregate: the sender is ignored for the round.
     let eff = node.step(Input::Message {
         from: 1,
-        message: Message::Aggregate(honest),
+        message: Message::Aggregate(cert(&ks, &[1, 2, 3], d, 4)),
     });
+    assert!(eff.is_empty());
+    assert!(node.high_qc().is_none());
+    // The real votes (sent directly, as fallen-back members do) form the certificate.
+    let mut eff = Vec::new();
+    for (i, k) in ks.iter().enumerate().skip(1) {
+        eff = node.step(Input::Message {
+            from: u32::try_from(i).unwrap(),
+            message: Message::Vote(vote(k, u16::try_from(i).unwrap(), d)),
+        });
+    }
     assert!(!eff.iter().any(|e| matches!(e, Effect::Rejected { .. })));
     assert_eq!(node.high_qc().map(|q| q.data), Some(d));
     assert_eq!(node.round(), 2);
@@ -1576,4 +1585,131 @@ fn a_justification_already_certified_is_not_verified_again_and_is_forwarded_as_h
         &[set.get(0).unwrap().key],
         &ProposalHeader::signing_bytes(0, 2, &fwd.block_id())
     ));
+}
+
+/// A node of seven with topology `topo`, started (round 1), its work counter reset.
+fn node_of_seven(topo: Topology) -> (Bbft, Arc<ValidatorSet>, Vec<SecretKey>) {
+    let ks = keys(7);
+    let set = set_with(&ks, &[1; 7], topo);
+    let mut node = Bbft::new(
+        cfg(0),
+        ks[0].clone(),
+        Arc::new(Bls),
+        vec![epoch0(Arc::clone(&set))],
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = node.step(Input::Start);
+    let _ = node.take_verify_work();
+    (node, set, ks)
+}
+
+fn aggregate_from(node: &mut Bbft, from: u32, c: Certificate) -> Vec<Effect> {
+    node.step(Input::Message {
+        from,
+        message: Message::Aggregate(c),
+    })
+}
+
+#[test]
+fn a_batch_of_aggregates_costs_one_pairing() {
+    // PBFT (M = N): votes travel as single-signer T3 aggregates. Quorum is 5 of 7.
+    let (mut node, set, ks) = node_of_seven(Topology::pbft(7));
+    let d = data(1, 1);
+    for i in 1..5usize {
+        let eff = aggregate_from(&mut node, u32::try_from(i).unwrap(), cert(&ks, &[i], d, 7));
+        assert_eq!(rejected(&eff), vec![]);
+        assert!(node.high_qc().is_none());
+    }
+    // Four buffered aggregates cannot complete a quorum: nothing verified yet.
+    assert_eq!(node.take_verify_work().pairing_checks, 0);
+    let eff = aggregate_from(&mut node, 5, cert(&ks, &[5], d, 7));
+    assert_eq!(rejected(&eff), vec![]);
+    let qc = node.high_qc().cloned().expect("certificate");
+    assert_eq!(qc.data, d);
+    assert!(qc.verify_quorum(&set, &Bls));
+    assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(node.round(), 2);
+    // Five aggregates, one pairing (one each before): five signatures into the batch, then
+    // the batch alone into the certificate.
+    assert_eq!(
+        node.take_verify_work(),
+        VerifyWork {
+            pairing_checks: 1,
+            signatures_aggregated: 5 + 1
+        }
+    );
+}
+
+#[test]
+fn a_bad_aggregate_among_good_ones_is_rejected_and_the_rest_certify() {
+    let (mut node, set, ks) = node_of_seven(Topology::pbft(7));
+    let d = data(1, 1);
+    let mut all = Vec::new();
+    for i in 1..6usize {
+        let mut c = cert(&ks, &[i], d, 7);
+        if i == 3 {
+            // Validator 3 signs other data under this data's name.
+            c.signature = ks[3].sign(&data(1, 77).signing_bytes());
+        }
+        all.extend(aggregate_from(&mut node, u32::try_from(i).unwrap(), c));
+    }
+    // The batch of five failed; each was then checked alone: 3 rejected, four good ones kept,
+    // no certificate (four of seven).
+    assert_eq!(
+        all.iter()
+            .filter_map(|e| match e {
+                Effect::Rejected { from, reason } => Some((*from, *reason)),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+        vec![(3, Reject::BadSignature)]
+    );
+    assert!(node.high_qc().is_none());
+    assert_eq!(node.take_verify_work().pairing_checks, 1 + 5);
+    // A sender that sent an invalid aggregate is ignored for the rest of the round.
+    let eff = aggregate_from(&mut node, 3, cert(&ks, &[3], d, 7));
+    assert!(eff.is_empty());
+    assert!(node.high_qc().is_none());
+    assert_eq!(node.take_verify_work().pairing_checks, 0);
+    // One more good aggregate completes the quorum with the kept ones (checked alone: one
+    // pairing), which were never checked again.
+    let eff = aggregate_from(&mut node, 6, cert(&ks, &[6], d, 7));
+    assert_eq!(rejected(&eff), vec![]);
+    let qc = node.high_qc().cloned().expect("certificate");
+    assert!(qc.verify_quorum(&set, &Bls));
+    assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![1, 2, 4, 5, 6]);
+    assert_eq!(node.take_verify_work().pairing_checks, 1);
+}
+
+#[test]
+fn a_forged_bitmap_in_a_batch_of_aggregates_is_rejected() {
+    // M = 3: groups {0, 3, 6}, {1, 4}, {2, 5}; node 0 is a super node.
+    let (mut node, set, ks) = node_of_seven(Topology::round_robin(7, 3));
+    let d = data(1, 1);
+    let eff = aggregate_from(&mut node, 1, cert(&ks, &[1, 4], d, 7));
+    assert_eq!(rejected(&eff), vec![]);
+    // Super node 2 claims {2, 5, 6}, but only 2 signed: with {1, 4} the claimed signers could
+    // complete a quorum, so the batch is checked, fails, and each is checked alone.
+    let mut forged = cert(&ks, &[2], d, 7);
+    forged.signers.set(5);
+    forged.signers.set(6);
+    let eff = aggregate_from(&mut node, 2, forged);
+    assert_eq!(rejected(&eff), vec![Reject::BadSignature]);
+    assert!(node.high_qc().is_none());
+    assert_eq!(node.take_verify_work().pairing_checks, 1 + 2);
+    // The forged signers never count: votes from 3, 5 and 6 with the verified {1, 4} make the
+    // certificate, which holds only real signatures.
+    let mut last = Vec::new();
+    for i in [3usize, 5, 6] {
+        last = node.step(Input::Message {
+            from: u32::try_from(i).unwrap(),
+            message: Message::Vote(vote(&ks[i], u16::try_from(i).unwrap(), d)),
+        });
+        assert_eq!(rejected(&last), vec![]);
+    }
+    let qc = node.high_qc().cloned().expect("certificate");
+    assert!(qc.verify_quorum(&set, &Bls));
+    assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![1, 3, 4, 5, 6]);
+    assert!(formed_qc(&last).is_some());
 }

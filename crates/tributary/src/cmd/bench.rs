@@ -27,18 +27,42 @@ pub(crate) struct BenchConsensusOpts {
     #[arg(long, default_value_t = 170)]
     pub(crate) decode_us: u64,
     /// Five-region super nodes and leader order: `quorum` (by quorum radius, the same order for
-    /// PBFT's leaders) or `latency` (`Topology::from_latency` order, PBFT by index).
-    #[arg(long, default_value = "quorum", value_parser = ["quorum", "latency"])]
+    /// PBFT's leaders), `same` (as `quorum`, but PBFT's leaders are BBFT's super nodes first, in
+    /// BBFT's order: leaders in the same places) or `latency` (`Topology::from_latency` order,
+    /// PBFT by index).
+    #[arg(long, default_value = "quorum", value_parser = ["quorum", "same", "latency"])]
     pub(crate) supers: String,
     /// Also sweep every scenario over this many seeds, checking safety and liveness (0: none).
     #[arg(long, default_value_t = 0)]
     pub(crate) seeds: u64,
+    /// Block payload per proposal in the main table, in bytes.
+    #[arg(long, default_value_t = 256)]
+    pub(crate) payload_bytes: usize,
+    /// Realistic block payloads in bytes (comma-separated), each measured at the largest of
+    /// `--sizes` in both networks for FBFT, BBFT and PBFT (`0`: none). 1,500,000 B is
+    /// the 10,000 tx/s target at 0.5 s blocks, 5,000 transactions of ~300 bytes.
+    #[arg(long, value_delimiter = ',', default_value = "262144,1500000")]
+    pub(crate) block_payloads: Vec<usize>,
+    /// Every node's uplink in megabits per second; its messages are serialized on it one after
+    /// another (0: unlimited bandwidth).
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) uplink_mbps: u64,
 }
 
 /// Runs the benchmark.
 pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
     if opts.heights < 5 || opts.sizes.iter().any(|&n| n == 0 || n > 1024) {
         bail!("--heights must be at least 5 and every size in 1..=1024");
+    }
+    let largest = opts
+        .block_payloads
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(opts.payload_bytes);
+    if largest > 64 << 20 {
+        bail!("payloads are limited to 64 MiB");
     }
     let cfg = BenchConfig {
         sizes: opts.sizes.clone(),
@@ -48,8 +72,12 @@ pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
             aggregate_us: opts.aggregate_us,
             decode_us: opts.decode_us,
         },
-        quorum_order: opts.supers == "quorum",
+        quorum_order: opts.supers != "latency",
+        same_leaders: opts.supers == "same",
         sweep_seeds: opts.seeds,
+        payload_bytes: opts.payload_bytes,
+        block_payloads: opts.block_payloads.iter().copied().filter(|&b| b > 0).collect(),
+        uplink_mbps: opts.uplink_mbps,
     };
     // What the charged operations really cost here, printed next to the model's figures.
     let measured = sim::bench::measure_costs();
@@ -70,6 +98,7 @@ pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
         .map(|r| {
             json!({
                 "n": r.n, "m": r.m, "protocol": r.protocol, "network": r.network,
+                "payload_bytes": r.payload_bytes,
                 "formula_messages": r.formula, "messages_per_height": r.messages,
                 "deviation_pct": r.deviation_pct, "bytes_per_height": r.bytes,
                 "finality_ms": r.finality_ms, "interval_ms": r.interval_ms,
@@ -101,6 +130,8 @@ pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
         "aggregate_us": opts.aggregate_us,
         "decode_us": opts.decode_us,
         "supers": opts.supers,
+        "uplink_mbps": opts.uplink_mbps,
+        "payload_bytes": opts.payload_bytes,
         "measured_us": {
             "sign": measured.sign_us, "verify": measured.verify_us,
             "verify_aggregate_100": measured.verify_aggregate_100_us,
