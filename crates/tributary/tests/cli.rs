@@ -335,12 +335,28 @@ fn bench_commands_run_small_and_report_their_figures() {
 
     let consensus = ok(&["bench", "consensus", "--sizes", "4", "--heights", "5"]);
     let rows = consensus["rows"].as_array().unwrap();
-    // FBFT, BBFT and PBFT under both latency models.
-    assert_eq!(rows.len(), 6, "{consensus}");
+    // FBFT, BBFT and PBFT under both latency models, for the main table's payload and, by default,
+    // the two realistic block sizes.
+    assert_eq!(rows.len(), 18, "{consensus}");
+    for payload in [256, 262_144, 1_500_000] {
+        let n = rows.iter().filter(|r| r["payload_bytes"] == payload).count();
+        assert_eq!(n, 6, "payload {payload}: {consensus}");
+    }
     for row in rows {
         assert!(row["messages_per_height"].as_u64().unwrap() > 0, "{row}");
         assert!(row["finality_ms"].as_f64().unwrap() > 0.0, "{row}");
     }
+    let small = ok(&[
+        "bench",
+        "consensus",
+        "--sizes",
+        "4",
+        "--heights",
+        "5",
+        "--block-payloads",
+        "0",
+    ]);
+    assert_eq!(small["rows"].as_array().unwrap().len(), 6, "{small}");
     fails(
         &["bench", "consensus", "--sizes", "4", "--heights", "1"],
         "--heights",
