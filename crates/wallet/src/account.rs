@@ -59,10 +59,7 @@ impl Account {
         let derived = self.derived_xpubs(&path)?;
         if let [single] = derived.as_slice() {
             let pubkey = single.public_key();
-            Ok((
-                standard::p2wpkh_program(&crate::ripemd160::ripemd160(&pubkey)),
-                None,
-            ))
+            Ok((standard::p2wpkh_program(&crate::pubkey_hash(&pubkey)), None))
         } else {
             let script = multisig_script(&derived, self.quorum)?;
             Ok((standard::p2wsh_program(&sha3_256(&script)), Some(script)))

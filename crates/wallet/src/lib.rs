@@ -5,7 +5,6 @@ mod builder;
 pub mod error;
 pub mod index;
 pub mod keystore;
-mod ripemd160;
 pub mod select;
 pub mod serde_util;
 mod store;
@@ -23,5 +22,6 @@ pub use wallet::{DB_FILE, KEYS_DIR, MAX_BATCH_ADDRESSES, Wallet, chain_params};
 
 /// The P2WPKH hash of an ed25519 public key (RIPEMD-160, as the reference's `crypto.Ripemd160`).
 pub fn pubkey_hash(pubkey: &[u8]) -> [u8; 20] {
-    ripemd160::ripemd160(pubkey)
+    use ripemd::Digest;
+    ripemd::Ripemd160::digest(pubkey).into()
 }
