@@ -192,7 +192,11 @@ pub(crate) async fn get_block(State(state): Shared, headers: HeaderMap, body: Bo
             let (block, size) = find_block(&state, &req)?;
             // Blocks are committed only when every transaction succeeds.
             let statuses = vec![false; block.transactions().len()];
-            let blocker = (block.header().height > 0).then(|| hex::encode(state.chain.producer_public_key()));
+            let blocker = state
+                .chain
+                .producer_public_key()
+                .filter(|_| block.header().height > 0)
+                .map(hex::encode);
             Ok(success(view::block_view_with_status(
                 &block,
                 size,
@@ -246,7 +250,7 @@ pub(crate) async fn net_info(State(state): Shared, headers: HeaderMap, body: Bod
                 "listening": false,
                 "syncing": false,
                 "mining": state.chain.is_producing(),
-                "node_xpub": hex::encode(state.chain.producer_public_key()),
+                "node_xpub": state.chain.producer_public_key().map(hex::encode).unwrap_or_default(),
                 "federation_address": "",
                 "peer_count": 0,
                 "current_block": tip,

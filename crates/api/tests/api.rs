@@ -61,8 +61,10 @@ fn fixture(name: &str) -> Fixture {
         ChainSetup {
             params,
             genesis: genesis.clone(),
-            producer_public: producer.public_key(),
-            producer_key: Some(producer),
+            authority: node::Authority::Solo {
+                producer_public: producer.public_key(),
+                producer_key: Some(producer),
+            },
             mempool: MempoolConfig::default(),
             max_block_bytes: 8 << 20,
             max_block_gas: 10_000_000,
@@ -270,7 +272,10 @@ async fn blocks_and_transactions_round_trip() {
     assert_eq!(v["data"]["block_header"], hex::encode(block.header().encode()));
     assert_eq!(v["data"]["reward"], 0);
     let (_, v) = call(addr, "/get-block", json!({"block_height": 1})).await;
-    assert_eq!(v["data"]["blocker"], hex::encode(f.chain.producer_public_key()));
+    assert_eq!(
+        v["data"]["blocker"],
+        hex::encode(f.chain.producer_public_key().expect("solo"))
+    );
     assert_eq!(v["data"]["witness"].as_array().unwrap().len(), 1);
 
     let (s, v) = call(addr, "/get-transaction", json!({"tx_id": tx.id().to_hex()})).await;

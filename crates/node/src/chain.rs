@@ -112,6 +112,50 @@ pub fn coinbase_tx(params: &ChainParams, height: u64) -> Result<Transaction, Nod
     Transaction::new(params.profile, data).map_err(|e| NodeError::Internal(format!("coinbase: {e}")))
 }
 
+/// Solo consensus: every stored block after genesis carries the producer's signature over its hash.
+/// Checked on start, in batches.
+fn check_solo_signatures(
+    snap: &storage::Snapshot,
+    tip: Tip,
+    producer_public: &[u8; 32],
+) -> Result<(), NodeError> {
+    let mut batch = crypto::ed25519::BatchVerifier::new();
+    let mut batch_heights: Vec<u64> = Vec::new();
+    for height in 1..=tip.height {
+        let hash = snap
+            .block_hash(height)?
+            .ok_or_else(|| NodeError::Corrupt(format!("no block at height {height}")))?;
+        let header = snap
+            .header(&hash)?
+            .ok_or_else(|| NodeError::Corrupt(format!("no header for block {hash}")))?;
+        if header.hash() != hash || header.height != height {
+            return Err(NodeError::Corrupt(format!(
+                "header of block {hash} does not match its index"
+            )));
+        }
+        let Some([sig]) = header.witness() else {
+            return Err(unsigned(height, &hash));
+        };
+        batch.queue(producer_public, hash.as_bytes(), sig);
+        batch_heights.push(height);
+        if batch.len() >= SIGNATURE_BATCH || height == tip.height {
+            let full = std::mem::take(&mut batch);
+            if let Err(e) = full.verify(rand_core::OsRng) {
+                let h = e
+                    .invalid
+                    .first()
+                    .and_then(|i| batch_heights.get(*i))
+                    .copied()
+                    .unwrap_or(height);
+                let hash = snap.block_hash(h)?.unwrap_or_default();
+                return Err(unsigned(h, &hash));
+            }
+            batch_heights.clear();
+        }
+    }
+    Ok(())
+}
+
 /// A pool transaction dropped without being committed, and why (for status feeds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Eviction {
@@ -143,8 +187,7 @@ struct State {
 pub struct ChainService {
     store: RedbStore,
     params: ChainParams,
-    producer_public: [u8; 32],
-    producer_key: Option<ProducerKey>,
+    authority: Authority,
     state: Mutex<State>,
     blocks: broadcast::Sender<Arc<Block>>,
     evictions: broadcast::Sender<Eviction>,
@@ -156,8 +199,31 @@ impl std::fmt::Debug for ChainService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChainService")
             .field("store", &self.store)
-            .field("producer", &hex::encode(self.producer_public))
+            .field("authority", &self.authority)
             .finish()
+    }
+}
+
+/// Who may extend the chain, and what in a block proves it. Each kind of consensus is one variant;
+/// the rest of the service (ledger validation, the pool, the store, the feeds) is shared.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Authority {
+    /// One producer signs every block hash into the witness (the solo devnet).
+    Solo {
+        /// The producer's public key: every block after genesis carries its signature.
+        producer_public: [u8; 32],
+        /// The producer's key, if this node produces blocks.
+        producer_key: Option<ProducerKey>,
+    },
+}
+
+impl Authority {
+    /// The solo producer's public key, if this chain has one.
+    pub fn producer_public_key(&self) -> Option<[u8; 32]> {
+        match self {
+            Authority::Solo { producer_public, .. } => Some(*producer_public),
+        }
     }
 }
 
@@ -168,10 +234,8 @@ pub struct ChainSetup {
     pub params: ChainParams,
     /// The genesis block (committed if the store is empty, else checked against it).
     pub genesis: Block,
-    /// The producer's public key: every block after genesis carries its signature.
-    pub producer_public: [u8; 32],
-    /// The producer's key, if this node produces blocks.
-    pub producer_key: Option<ProducerKey>,
+    /// Who extends the chain.
+    pub authority: Authority,
     /// Pool limits.
     pub mempool: MempoolConfig,
     /// Block byte budget (capped by the chain's rule).
@@ -191,8 +255,11 @@ impl ChainService {
                 store.identity().genesis_hash
             )));
         }
-        if let Some(key) = &setup.producer_key
-            && key.public_key() != setup.producer_public
+        if let Authority::Solo {
+            producer_public,
+            producer_key: Some(key),
+        } = &setup.authority
+            && key.public_key() != *producer_public
         {
             return Err(NodeError::Config(
                 "the producer key file does not match the configured producer public key".into(),
@@ -207,42 +274,9 @@ impl ChainService {
                 tip
             }
         };
-        // Solo consensus: every block after genesis is signed by the producer. Check what is stored,
-        // in batches.
         let snap = store.snapshot()?;
-        let mut batch = crypto::ed25519::BatchVerifier::new();
-        let mut batch_heights: Vec<u64> = Vec::new();
-        for height in 1..=tip.height {
-            let hash = snap
-                .block_hash(height)?
-                .ok_or_else(|| NodeError::Corrupt(format!("no block at height {height}")))?;
-            let header = snap
-                .header(&hash)?
-                .ok_or_else(|| NodeError::Corrupt(format!("no header for block {hash}")))?;
-            if header.hash() != hash || header.height != height {
-                return Err(NodeError::Corrupt(format!(
-                    "header of block {hash} does not match its index"
-                )));
-            }
-            let Some([sig]) = header.witness() else {
-                return Err(unsigned(height, &hash));
-            };
-            batch.queue(&setup.producer_public, hash.as_bytes(), sig);
-            batch_heights.push(height);
-            if batch.len() >= SIGNATURE_BATCH || height == tip.height {
-                let full = std::mem::take(&mut batch);
-                if let Err(e) = full.verify(rand_core::OsRng) {
-                    let h = e
-                        .invalid
-                        .first()
-                        .and_then(|i| batch_heights.get(*i))
-                        .copied()
-                        .unwrap_or(height);
-                    let hash = snap.block_hash(h)?.unwrap_or_default();
-                    return Err(unsigned(h, &hash));
-                }
-                batch_heights.clear();
-            }
+        match &setup.authority {
+            Authority::Solo { producer_public, .. } => check_solo_signatures(&snap, tip, producer_public)?,
         }
         let tip_header = snap
             .header(&tip.hash)?
@@ -256,8 +290,7 @@ impl ChainService {
             max_block_gas: setup.max_block_gas.min(setup.params.max_block_gas),
             store,
             params: setup.params,
-            producer_public: setup.producer_public,
-            producer_key: setup.producer_key,
+            authority: setup.authority,
             state: Mutex::new(State {
                 mempool: Mempool::new(setup.mempool),
                 tip,
@@ -286,14 +319,25 @@ impl ChainService {
         &self.params
     }
 
-    /// The producer's public key.
-    pub fn producer_public_key(&self) -> [u8; 32] {
-        self.producer_public
+    /// Who extends the chain.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
     }
 
-    /// Whether this node produces blocks.
+    /// The solo producer's public key, if this chain has one.
+    pub fn producer_public_key(&self) -> Option<[u8; 32]> {
+        self.authority.producer_public_key()
+    }
+
+    /// Whether this node produces blocks under solo consensus.
     pub fn is_producing(&self) -> bool {
-        self.producer_key.is_some()
+        matches!(
+            self.authority,
+            Authority::Solo {
+                producer_key: Some(_),
+                ..
+            }
+        )
     }
 
     /// The last committed block.
@@ -373,10 +417,13 @@ impl ChainService {
     /// `now_ms` is the wall clock in milliseconds; the timestamp is at least one block interval after
     /// the parent's. Fails if this node has no producer key.
     pub fn produce_block(&self, now_ms: u64) -> Result<Arc<Block>, NodeError> {
-        let key = self
-            .producer_key
-            .as_ref()
-            .ok_or_else(|| NodeError::Config("this node has no producer key".into()))?;
+        let Authority::Solo {
+            producer_key: Some(key),
+            ..
+        } = &self.authority
+        else {
+            return Err(NodeError::Config("this node has no producer key".into()));
+        };
         let mut state = self.state();
         let height = state.tip.height.saturating_add(1);
         let coinbase = coinbase_tx(&self.params, height)?;

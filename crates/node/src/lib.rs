@@ -10,7 +10,7 @@ pub mod producer;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use chain::{ChainService, ChainSetup, ProducerKey, SubmitError, Submitted};
+pub use chain::{Authority, ChainService, ChainSetup, ProducerKey, SubmitError, Submitted};
 pub use config::{ChainConfig, MempoolConfig, NodeConfig, ProducerConfig};
 use ledger::ChainParams;
 use storage::{ChainIdentity, RedbStore};
@@ -137,11 +137,13 @@ impl Node {
             ChainSetup {
                 params,
                 genesis,
-                producer_public,
-                producer_key: if config.producer.enabled {
-                    producer_key
-                } else {
-                    None
+                authority: Authority::Solo {
+                    producer_public,
+                    producer_key: if config.producer.enabled {
+                        producer_key
+                    } else {
+                        None
+                    },
                 },
                 mempool: config.mempool.clone(),
                 max_block_bytes: config.producer.max_block_bytes,

@@ -106,8 +106,10 @@ fn open(
         ChainSetup {
             params,
             genesis: genesis.clone(),
-            producer_public: producer.public_key(),
-            producer_key: Some(producer.clone()),
+            authority: node::Authority::Solo {
+                producer_public: producer.public_key(),
+                producer_key: Some(producer.clone()),
+            },
             mempool,
             max_block_bytes,
             max_block_gas,

@@ -54,8 +54,10 @@ proptest! {
         let chain = ChainService::open(store, ChainSetup {
             params,
             genesis: genesis.clone(),
-            producer_public: producer.public_key(),
-            producer_key: Some(producer),
+            authority: node::Authority::Solo {
+                producer_public: producer.public_key(),
+                producer_key: Some(producer),
+            },
             // A small pool and small blocks, so eviction and budgets matter.
             mempool: MempoolConfig { max_txs: 6, max_orphans: 3, ..MempoolConfig::default() },
             max_block_bytes: 8 << 20,

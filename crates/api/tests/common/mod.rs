@@ -80,8 +80,10 @@ pub fn open_chain_with(
         ChainSetup {
             params,
             genesis: genesis.clone(),
-            producer_public: producer.public_key(),
-            producer_key: Some(producer),
+            authority: node::Authority::Solo {
+                producer_public: producer.public_key(),
+                producer_key: Some(producer),
+            },
             mempool,
             max_block_bytes: 8 << 20,
             max_block_gas: 10_000_000,
