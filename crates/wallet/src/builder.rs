@@ -4,15 +4,18 @@
 use std::collections::BTreeMap;
 
 use crypto::chainkd::XPub;
+use ledger::{LotId, UtxoView};
 use serde::{Deserialize, Deserializer, Serialize};
 use types::address::{address_to_program, decode_address_with_hrp, sidechain_mainchain_hrp};
+use types::asset_class::AssetClass;
 use types::{
-    AssetId, Hash, InputKind, OutputKind, Profile, SpendCommitment, SpendInput, Transaction, TxData, TxInput,
-    TxOutput, VetoInput,
+    AssetId, Hash, InputKind, IssuanceInput, OutputKind, Profile, SpendCommitment, SpendInput, Transaction,
+    TxData, TxInput, TxOutput, VetoInput,
 };
 use vm::standard;
 
 use crate::account::{Account, CtrlProgram};
+use crate::asset::find_asset;
 use crate::error::WalletError;
 use crate::index::WalletUtxo;
 use crate::select::{Candidate, SelectError, select_coins};
@@ -141,13 +144,18 @@ enum Action {
         asset: AssetId,
         amount: u64,
     },
+    /// Issue an asset defined in this wallet, named by ID (hex) or alias.
+    Issue { asset: String, amount: u64 },
 }
 
 impl Action {
     fn is_input(&self) -> bool {
         matches!(
             self,
-            Action::SpendAccount { .. } | Action::SpendUtxo { .. } | Action::Veto { .. }
+            Action::SpendAccount { .. }
+                | Action::SpendUtxo { .. }
+                | Action::Veto { .. }
+                | Action::Issue { .. }
         )
     }
 }
@@ -160,6 +168,7 @@ struct RawAction {
     account_id: Option<String>,
     account_alias: Option<String>,
     asset_id: Option<String>,
+    asset_alias: Option<String>,
     #[serde(default)]
     amount: u64,
     address: Option<String>,
@@ -297,6 +306,27 @@ fn parse_action(index: usize, value: &serde_json::Value, profile: Profile) -> Re
                 account: account.unwrap_or_default(),
                 vote: raw.vote,
                 asset: asset.unwrap_or_default(),
+                amount: raw.amount,
+            }
+        }
+        "issue" => {
+            if profile != Profile::Main {
+                return Err(WalletError::BadAction {
+                    index,
+                    reason: "issue: assets are issued on the main chain only (a sidechain receives them \
+                             by cross-chain transfer)"
+                        .into(),
+                });
+            }
+            let key = match (&asset, raw.asset_alias.as_deref().map(str::trim)) {
+                (Some(a), _) => Some(a.to_hex()),
+                (None, Some(alias)) if !alias.is_empty() => Some(alias.to_string()),
+                _ => None,
+            };
+            need(key.is_none(), "asset_id");
+            need(raw.amount == 0, "amount");
+            Action::Issue {
+                asset: key.unwrap_or_default(),
                 amount: raw.amount,
             }
         }
@@ -484,6 +514,160 @@ fn select_error(e: SelectError, asset: &AssetId, veto: bool) -> WalletError {
     }
 }
 
+/// A fresh random issuance nonce (8 bytes, as the reference).
+fn random_nonce() -> [u8; 8] {
+    let mut b = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    b
+}
+
+/// What a build consults beyond the wallet: the chain's asset state and the source of issuance nonces.
+struct Ctx<'a> {
+    view: Option<&'a dyn UtxoView>,
+    nonce: &'a mut dyn FnMut() -> [u8; 8],
+}
+
+fn view_err(e: ledger::ViewError) -> WalletError {
+    WalletError::Db(format!("chain state: {e}"))
+}
+
+/// The class of `asset`: the chain's registry if it knows the asset, else the definition of an asset
+/// defined or learned here, else BAP-01 (as the ledger treats assets it has no record of).
+fn class_of(
+    state: &crate::store::State,
+    view: Option<&dyn UtxoView>,
+    asset: &AssetId,
+) -> Result<AssetClass, WalletError> {
+    if *asset == AssetId::BTM {
+        return Ok(AssetClass::Bit);
+    }
+    if let Some(v) = view
+        && let Some(r) = v.asset(asset).map_err(view_err)?
+    {
+        return Ok(r.class);
+    }
+    if let Some(a) = state.defined.get(&asset.0) {
+        return a.class();
+    }
+    if let Some(r) = state.assets.get(&asset.0) {
+        return AssetClass::from_definition(&r.definition).map_err(|e| WalletError::BadAssetDefinition {
+            reason: e.to_string(),
+        });
+    }
+    Ok(AssetClass::Bit)
+}
+
+/// The BAP-02 lot of an output: the chain's record, or (none recorded, or no chain state) its own.
+fn lot_of(view: Option<&dyn UtxoView>, output_id: &Hash) -> Result<LotId, WalletError> {
+    match view {
+        Some(v) => Ok(v.lot(output_id).map_err(view_err)?.unwrap_or(LotId(*output_id))),
+        None => Ok(LotId(*output_id)),
+    }
+}
+
+fn class_rule(asset: &AssetId, class: AssetClass, reason: String) -> WalletError {
+    WalletError::AssetClassRule {
+        asset: asset.to_hex(),
+        class: class.code(),
+        reason,
+    }
+}
+
+/// Whether the wallet's own history shows an issuance of `asset` (a quark issued by this wallet).
+fn issued_here(state: &crate::store::State, asset: &AssetId) -> bool {
+    state.txs.values().any(|t| {
+        t.inputs
+            .iter()
+            .any(|i| i.input_type == "issue" && i.asset_id == *asset)
+    })
+}
+
+/// Checks the assembled transaction against the class rules of `docs/assets.md` (amounts, quark
+/// issued once, lots never merged), so that a template the wallet returns is one consensus accepts.
+fn check_classes(
+    state: &crate::store::State,
+    view: Option<&dyn UtxoView>,
+    tx: &Transaction,
+) -> Result<(), WalletError> {
+    let mut classes: BTreeMap<[u8; 32], AssetClass> = BTreeMap::new();
+    let mut class = |a: &AssetId| -> Result<AssetClass, WalletError> {
+        if let Some(c) = classes.get(&a.0) {
+            return Ok(*c);
+        }
+        let c = class_of(state, view, a)?;
+        classes.insert(a.0, c);
+        Ok(c)
+    };
+    let mut lots: BTreeMap<[u8; 32], LotId> = BTreeMap::new();
+    let mut quark_issued: std::collections::BTreeSet<[u8; 32]> = std::collections::BTreeSet::new();
+    for (i, input) in tx.inputs().iter().enumerate() {
+        let Some((asset, n)) = input.asset_amount() else {
+            continue;
+        };
+        let c = class(&asset)?;
+        if !c.allows_amount(n.get()) {
+            return Err(class_rule(
+                &asset,
+                c,
+                format!(
+                    "input {i} carries {}, not a whole number of units of {}",
+                    n.get(),
+                    c.unit()
+                ),
+            ));
+        }
+        let ids = tx.ids().inputs.get(i);
+        let lot = match &input.kind {
+            InputKind::Issuance(_) => {
+                if c == AssetClass::Quark {
+                    let registered = match view {
+                        Some(v) => v.asset(&asset).map_err(view_err)?.is_some(),
+                        None => false,
+                    };
+                    if registered || issued_here(state, &asset) || !quark_issued.insert(asset.0) {
+                        return Err(class_rule(
+                            &asset,
+                            c,
+                            "a BAP-03 item is issued once ever, and it has been issued already".into(),
+                        ));
+                    }
+                }
+                ids.map(|x| LotId(x.input_id))
+            }
+            _ => match ids.and_then(|x| x.spent_output_id) {
+                Some(spent) => Some(lot_of(view, &spent)?),
+                None => ids.map(|x| LotId(x.input_id)),
+            },
+        };
+        if c == AssetClass::Atomic
+            && let Some(lot) = lot
+            && let Some(first) = lots.insert(asset.0, lot)
+            && first != lot
+        {
+            return Err(class_rule(
+                &asset,
+                c,
+                "BAP-02 lots never merge: the inputs of this asset come from two lots (an issuance is a new \
+                 lot); build one transaction per lot"
+                    .into(),
+            ));
+        }
+    }
+    for (i, out) in tx.outputs().iter().enumerate() {
+        let asset = out.asset_id();
+        let c = class(&asset)?;
+        let n = out.amount().get();
+        if !c.allows_amount(n) {
+            let reason = match c {
+                AssetClass::Quark => format!("output {i} carries {n}; a BAP-03 item moves whole (amount 1)"),
+                _ => format!("output {i} carries {n}, not a multiple of the unit {}", c.unit()),
+            };
+            return Err(class_rule(&asset, c, reason));
+        }
+    }
+    Ok(())
+}
+
 /// Work in progress of one build; nothing here is persisted until the build succeeds.
 struct Draft {
     inputs: Vec<TxInput>,
@@ -492,12 +676,36 @@ struct Draft {
     reserved: Vec<Hash>,
     new_programs: Vec<CtrlProgram>,
     counters: BTreeMap<String, u64>,
+    /// The lot each BAP-02 asset's spends come from so far.
+    lots: BTreeMap<[u8; 32], LotId>,
+    /// Assets issued by this transaction so far.
+    issued: std::collections::BTreeSet<[u8; 32]>,
 }
 
 impl Wallet {
     /// Builds a template from the reference's actions (`build-transaction`). Chosen outputs are
     /// reserved until `now_ms + ttl`; change goes to new change addresses of the spending account.
+    ///
+    /// Without the chain's state, asset classes come from the definitions the wallet knows and every
+    /// BAP-02 output counts as its own lot (so a spend never combines two outputs of one BAP-02 asset);
+    /// [`Wallet::build_with`] takes the chain's state.
     pub fn build(&self, request: &BuildRequest, now_ms: u64) -> Result<Template, WalletError> {
+        self.build_with(request, now_ms, None, &mut random_nonce)
+    }
+
+    /// [`Wallet::build`] against the chain's state `view` (its asset registry and BAP-02 lots, see
+    /// `docs/assets.md`), with issuance nonces from `nonce` (8 random bytes each in [`Wallet::build`];
+    /// a fixed source reproduces a transaction exactly). Coin selection for a BAP-02 asset stays within
+    /// one lot; a request that would break a class rule is refused with
+    /// [`WalletError::AssetClassRule`] before anything is reserved.
+    pub fn build_with(
+        &self,
+        request: &BuildRequest,
+        now_ms: u64,
+        view: Option<&dyn UtxoView>,
+        nonce: &mut dyn FnMut() -> [u8; 8],
+    ) -> Result<Template, WalletError> {
+        let mut ctx = Ctx { view, nonce };
         if request.actions.len() > MAX_ACTIONS {
             return Err(WalletError::BadConstruction(format!(
                 "more than {MAX_ACTIONS} actions"
@@ -544,9 +752,11 @@ impl Wallet {
             reserved: Vec::new(),
             new_programs: Vec::new(),
             counters: BTreeMap::new(),
+            lots: BTreeMap::new(),
+            issued: std::collections::BTreeSet::new(),
         };
         for (index, action) in &actions {
-            self.build_action(&inner, &mut draft, action, height)
+            self.build_action(&inner, &mut draft, action, height, &mut ctx)
                 .map_err(|e| match e {
                     // Name the action for errors that do not already.
                     WalletError::InvalidAddress { address, reason } => WalletError::InvalidAddress {
@@ -566,6 +776,7 @@ impl Wallet {
         let tx =
             Transaction::new(self.profile, base).map_err(|e| WalletError::BadConstruction(e.to_string()))?;
         let fee = btm_fee(&tx)?;
+        check_classes(&inner.store.state, ctx.view, &tx)?;
         // Success: hold the outputs and keep the change addresses.
         let id = inner
             .reserver
@@ -587,6 +798,84 @@ impl Wallet {
             fee,
             allow_additional_actions: false,
         })
+    }
+
+    /// Coin selection under the asset's class: a BAP-03 spend is exactly one item, a BAP-04 spend a
+    /// whole number of units, and a BAP-02 spend takes outputs of one lot only (the lot already used by
+    /// this transaction if any; otherwise the lot whose selection needs the fewest inputs).
+    #[allow(clippy::too_many_arguments)]
+    fn select_for_class(
+        &self,
+        inner: &Inner,
+        draft: &mut Draft,
+        ctx: &Ctx<'_>,
+        candidates: &[Candidate],
+        asset: &AssetId,
+        n: u64,
+        height: u64,
+        veto: bool,
+    ) -> Result<crate::select::Selection, WalletError> {
+        let class = class_of(&inner.store.state, ctx.view, asset)?;
+        let plain = || select_coins(candidates, n, height).map_err(|e| select_error(e, asset, veto));
+        match class {
+            AssetClass::Bit => plain(),
+            AssetClass::Quark if n != 1 => Err(class_rule(
+                asset,
+                class,
+                format!("spend of {n}: a BAP-03 item is one unique unit and moves whole (amount 1)"),
+            )),
+            AssetClass::Quantum { .. } if !n.is_multiple_of(class.unit()) => Err(class_rule(
+                asset,
+                class,
+                format!("spend of {n} is not a multiple of the unit {}", class.unit()),
+            )),
+            AssetClass::Quark | AssetClass::Quantum { .. } => plain(),
+            AssetClass::Atomic => {
+                if draft.issued.contains(&asset.0) {
+                    return Err(class_rule(
+                        asset,
+                        class,
+                        "an issuance starts a new lot, which cannot be spent together with an existing lot"
+                            .into(),
+                    ));
+                }
+                let mut groups: BTreeMap<LotId, Vec<Candidate>> = BTreeMap::new();
+                for c in candidates {
+                    groups.entry(lot_of(ctx.view, &c.id)?).or_default().push(*c);
+                }
+                if let Some(lot) = draft.lots.get(&asset.0) {
+                    groups.retain(|l, _| l == lot);
+                }
+                let best = groups
+                    .iter()
+                    .filter_map(|(lot, g)| select_coins(g, n, height).ok().map(|s| (*lot, s)))
+                    .min_by_key(|(_, s)| (s.ids.len(), s.change));
+                match best {
+                    Some((lot, sel)) => {
+                        draft.lots.insert(asset.0, lot);
+                        Ok(sel)
+                    }
+                    None => {
+                        // Not enough in any one lot: say why, with the ordinary error if the asset's
+                        // outputs together do not cover the amount either.
+                        plain()?;
+                        let largest = groups
+                            .values()
+                            .map(|g| g.iter().map(|c| c.amount).fold(0u64, u64::saturating_add))
+                            .max()
+                            .unwrap_or(0);
+                        Err(class_rule(
+                            asset,
+                            class,
+                            format!(
+                                "spend of {n} needs outputs of more than one lot (the largest usable lot \
+                                 holds {largest}); BAP-02 lots never merge, so build one transaction per lot"
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
     }
 
     fn change_program(
@@ -614,6 +903,7 @@ impl Wallet {
         draft: &mut Draft,
         action: &Action,
         height: u64,
+        ctx: &mut Ctx<'_>,
     ) -> Result<(), WalletError> {
         let state = &inner.store.state;
         let program_of = |address: &str| {
@@ -650,8 +940,16 @@ impl Wallet {
                         reserved: inner.reserver.is_reserved(&u.id) || draft.reserved.contains(&u.id),
                     })
                     .collect();
-                let sel = select_coins(&candidates, *n, height)
-                    .map_err(|e| select_error(e, asset, !vote.is_empty()))?;
+                let sel = self.select_for_class(
+                    inner,
+                    draft,
+                    ctx,
+                    &candidates,
+                    asset,
+                    *n,
+                    height,
+                    !vote.is_empty(),
+                )?;
                 for id in &sel.ids {
                     let u = state.utxos.get(id).ok_or(WalletError::UtxoNotFound(*id))?;
                     let (input, si) = utxo_input(&account, u)?;
@@ -697,6 +995,58 @@ impl Wallet {
                 draft.inputs.push(input);
                 draft.instructions.push(si);
                 draft.reserved.push(*output_id);
+            }
+            Action::Issue { asset, amount: n } => {
+                let a = find_asset(state, asset).ok_or_else(|| WalletError::AssetNotFound(asset.clone()))?;
+                let Some(xpubs) = &a.xpubs else {
+                    return Err(WalletError::BadConstruction(format!(
+                        "asset {} was defined with its own issuance program; this wallet holds no keys for it",
+                        a.alias
+                    )));
+                };
+                let class = a.class()?;
+                if class == AssetClass::Atomic && draft.lots.contains_key(&a.id.0) {
+                    return Err(class_rule(
+                        &a.id,
+                        class,
+                        "an issuance starts a new lot, which cannot be spent together with an existing lot"
+                            .into(),
+                    ));
+                }
+                if matches!(class, AssetClass::Atomic | AssetClass::Quark) && draft.issued.contains(&a.id.0) {
+                    return Err(class_rule(
+                        &a.id,
+                        class,
+                        "two issuances of this asset in one transaction (two lots, or a second quark)".into(),
+                    ));
+                }
+                let nonce = (ctx.nonce)();
+                let input = TxInput::new(InputKind::Issuance(IssuanceInput {
+                    nonce: nonce.to_vec(),
+                    amount: amount(*n)?,
+                    asset_definition: a.raw_definition_byte.clone(),
+                    vm_version: a.vm_version,
+                    issuance_program: a.issue_program.clone(),
+                    arguments: Vec::new(),
+                }));
+                let path = a.path();
+                let keys = xpubs
+                    .iter()
+                    .map(|x| KeyId {
+                        xpub: *x,
+                        derivation_path: path.clone(),
+                    })
+                    .collect();
+                draft.inputs.push(input);
+                draft.instructions.push(SigningInstruction {
+                    position: 0,
+                    witness_components: vec![WitnessComponent::RawTxSignature {
+                        quorum: a.quorum,
+                        keys,
+                        signatures: Vec::new(),
+                    }],
+                });
+                draft.issued.insert(a.id.0);
             }
             Action::ControlAddress {
                 address,

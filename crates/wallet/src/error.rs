@@ -197,6 +197,38 @@ pub enum WalletError {
         /// Blocks of undo history kept.
         depth: u64,
     },
+    /// No asset with this ID or alias.
+    #[error("asset {0:?} not found")]
+    AssetNotFound(String),
+    /// An asset with this alias is defined already.
+    #[error("duplicate asset alias {alias:?}")]
+    DuplicateAssetAlias {
+        /// The upper-cased alias.
+        alias: String,
+    },
+    /// An asset with this ID is defined already (same program and definition).
+    #[error("asset {id} is defined already")]
+    DuplicateAsset {
+        /// The asset ID (hex).
+        id: String,
+    },
+    /// The asset definition is not acceptable (a malformed or unknown `"bap"` class claim, too large).
+    #[error("bad asset definition: {reason}")]
+    BadAssetDefinition {
+        /// Why (see `docs/assets.md`).
+        reason: String,
+    },
+    /// The transaction would break the rule of an asset's class (BAP-02 lots merged, a BAP-03 item
+    /// split or issued twice, a BAP-04 amount not a whole unit); refused before anything is reserved.
+    #[error("asset {asset} ({class}): {reason}")]
+    AssetClassRule {
+        /// The asset (hex).
+        asset: String,
+        /// Its class code (`BAP-02`...).
+        class: &'static str,
+        /// The rule and what broke it.
+        reason: String,
+    },
     /// The wallet database failed.
     #[error("wallet database: {0}")]
     Db(String),
@@ -237,10 +269,15 @@ impl WalletError {
             WalletError::BadConstruction(_) => "BTM712",
             WalletError::MissingFields { .. } => "BTM713",
             WalletError::AmountRange(_) => "BTM714",
+            WalletError::AssetNotFound(_) => "BTM710",
+            WalletError::AssetClassRule { .. } => "BTM712",
+            WalletError::BadAssetDefinition { .. } => "BTM002",
             WalletError::InvalidArgument { .. } | WalletError::InvalidMnemonic { .. } => "BTM002",
             WalletError::BadTemplate(_) => "BTM002",
             WalletError::BadKeyFile { .. }
             | WalletError::DuplicateAccountAlias { .. }
+            | WalletError::DuplicateAssetAlias { .. }
+            | WalletError::DuplicateAsset { .. }
             | WalletError::PublicKeyNotFound(_)
             | WalletError::IndexExhausted { .. }
             | WalletError::NotNextBlock { .. }

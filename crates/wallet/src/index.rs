@@ -278,6 +278,12 @@ pub(crate) fn asset_annotation(state: &State, a: &AssetId) -> (String, serde_jso
     if *a == AssetId::BTM {
         return ("BTM".to_string(), btm_definition());
     }
+    if let Some(d) = state.defined.get(&a.0) {
+        return (
+            d.alias.clone(),
+            crate::asset::definition_of(&d.raw_definition_byte),
+        );
+    }
     match state.assets.get(&a.0) {
         Some(r) if r.promoted => (a.to_hex().to_uppercase(), r.definition_json()),
         Some(r) => (a.to_hex(), r.definition_json()),
@@ -312,6 +318,12 @@ impl AssetView<'_> {
     fn annotate(&mut self, a: &AssetId) -> (String, serde_json::Value) {
         if *a == AssetId::BTM {
             return ("BTM".to_string(), btm_definition());
+        }
+        if let Some(d) = self.state.defined.get(&a.0) {
+            return (
+                d.alias.clone(),
+                crate::asset::definition_of(&d.raw_definition_byte),
+            );
         }
         match self.get(&a.0).cloned() {
             Some(r) if r.promoted => (a.to_hex().to_uppercase(), r.definition_json()),

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod account;
+pub mod asset;
 mod builder;
 pub mod error;
 pub mod index;
@@ -12,6 +13,7 @@ pub mod template;
 mod wallet;
 
 pub use account::{Account, AccountPubkeys, AddressInfo, AddressValidity, CtrlProgram, PubKeyInfo, Receiver};
+pub use asset::{Asset, CreateAssetRequest, native_asset, serialize_definition};
 pub use builder::{BuildRequest, DEFAULT_TTL_MS, MAX_ACTIONS, parse_duration_ms};
 pub use error::WalletError;
 pub use index::{AnnotatedInput, AnnotatedOutput, AnnotatedTx, Balance, TxQuery, WalletUtxo};

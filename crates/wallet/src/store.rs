@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use types::Hash;
 
 use crate::account::{Account, CtrlProgram};
+use crate::asset::Asset;
 use crate::error::{WalletError, db, json};
 use crate::index::{AnnotatedTx, AssetRecord, BlockUndo, WalletUtxo};
 
@@ -23,6 +24,7 @@ const TXS: TableDefinition<[u8; 12], &[u8]> = TableDefinition::new("txs");
 const UNDO: TableDefinition<u64, &[u8]> = TableDefinition::new("undo");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const ASSETS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("assets");
+const DEFINED: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("defined_assets");
 const TIP_KEY: &str = "tip";
 
 /// Where a transaction sits in the chain; orders the history.
@@ -56,6 +58,8 @@ pub(crate) struct State {
     pub(crate) tip: Option<(u64, Hash)>,
     /// External assets learned from cross-chain inputs.
     pub(crate) assets: BTreeMap<[u8; 32], AssetRecord>,
+    /// Assets defined here (`create-asset`), by ID.
+    pub(crate) defined: BTreeMap<[u8; 32], Asset>,
 }
 
 /// One change to the state.
@@ -69,6 +73,7 @@ pub(crate) enum Change {
     Undo(u64, Option<BlockUndo>),
     Tip(Option<(u64, Hash)>),
     Asset([u8; 32], Option<AssetRecord>),
+    Defined([u8; 32], Option<Asset>),
 }
 
 pub(crate) fn account_counter(key_set: &str) -> String {
@@ -107,6 +112,7 @@ impl Store {
             txn.open_table(UNDO).map_err(db)?;
             txn.open_table(META).map_err(db)?;
             txn.open_table(ASSETS).map_err(db)?;
+            txn.open_table(DEFINED).map_err(db)?;
         }
         txn.commit().map_err(db)?;
         let state = load(&database)?;
@@ -128,6 +134,7 @@ impl Store {
             let mut undo = txn.open_table(UNDO).map_err(db)?;
             let mut meta = txn.open_table(META).map_err(db)?;
             let mut assets = txn.open_table(ASSETS).map_err(db)?;
+            let mut defined = txn.open_table(DEFINED).map_err(db)?;
             for c in &changes {
                 match c {
                     Change::Account(id, Some(a)) => {
@@ -168,6 +175,12 @@ impl Store {
                     }
                     Change::Asset(id, None) => {
                         assets.remove(*id).map_err(db)?;
+                    }
+                    Change::Defined(id, Some(a)) => {
+                        defined.insert(*id, enc(a)?.as_slice()).map_err(db)?;
+                    }
+                    Change::Defined(id, None) => {
+                        defined.remove(*id).map_err(db)?;
                     }
                     Change::Tip(t) => {
                         meta.insert(TIP_KEY, enc(&t.map(|(h, hash)| (h, hash.to_hex())))?.as_slice())
@@ -230,6 +243,12 @@ impl State {
                 Change::Asset(id, None) => {
                     self.assets.remove(&id);
                 }
+                Change::Defined(id, Some(a)) => {
+                    self.defined.insert(id, a);
+                }
+                Change::Defined(id, None) => {
+                    self.defined.remove(&id);
+                }
             }
         }
     }
@@ -265,6 +284,10 @@ fn load(database: &Database) -> Result<State, WalletError> {
     for item in txn.open_table(ASSETS).map_err(db)?.iter().map_err(db)? {
         let (k, v) = item.map_err(db)?;
         state.assets.insert(k.value(), dec(v.value())?);
+    }
+    for item in txn.open_table(DEFINED).map_err(db)?.iter().map_err(db)? {
+        let (k, v) = item.map_err(db)?;
+        state.defined.insert(k.value(), dec(v.value())?);
     }
     if let Some(v) = txn.open_table(META).map_err(db)?.get(TIP_KEY).map_err(db)? {
         let tip: Option<(u64, String)> = dec(v.value())?;
