@@ -415,3 +415,75 @@ pub(crate) async fn get_vote_result(State(state): Shared, headers: HeaderMap, bo
         .await,
     )
 }
+
+#[derive(Deserialize)]
+struct MerkleProofReq {
+    #[serde(default)]
+    tx_ids: Vec<String>,
+    #[serde(default)]
+    block_hash: String,
+}
+
+/// The most transaction IDs one `get-merkle-proof` request may name.
+pub(crate) const MAX_PROOF_TX_IDS: usize = 10_000;
+
+/// `get-merkle-proof` (Bytom v1.1.0 `api/block_retrieve.go`): the block's header and the partial
+/// transaction and status trees proving which of `tx_ids` it holds (`pow::spv::MerkleBlockProof`).
+/// Stored blocks hold only successful transactions, so every status leaf is "success". The same
+/// format serves a sidechain's blocks.
+pub(crate) async fn get_merkle_proof(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: MerkleProofReq = read(&state, &headers, body).await?;
+            if req.block_hash.trim().is_empty() {
+                return Err(ApiError::bad_request("block_hash is required"));
+            }
+            if req.tx_ids.len() > MAX_PROOF_TX_IDS {
+                return Err(ApiError::bad_request(format!(
+                    "{} tx_ids, at most {MAX_PROOF_TX_IDS}",
+                    req.tx_ids.len()
+                )));
+            }
+            let wanted = req
+                .tx_ids
+                .iter()
+                .map(|t| parse_hash("tx_ids", t))
+                .collect::<Result<Vec<Hash>, ApiError>>()?;
+            let (block, _) = find_block(
+                &state,
+                &BlockReq {
+                    block_height: None,
+                    block_hash: Some(req.block_hash.clone()),
+                },
+            )?;
+            let statuses = vec![false; block.transactions().len()];
+            let proof = merkle_block_proof(&block, &statuses, &wanted);
+            Ok(success(proof.to_json()))
+        }
+        .await,
+    )
+}
+
+/// The proof of `wanted` in `block`: [`pow::spv::MerkleBlockProof::build`] on the main chain; on a
+/// sidechain, the same trees built from the same pure pieces (the builder accepts main-chain blocks only).
+pub(crate) fn merkle_block_proof(
+    block: &Block,
+    statuses: &[bool],
+    wanted: &[Hash],
+) -> pow::spv::MerkleBlockProof {
+    if let Ok(p) = pow::spv::MerkleBlockProof::build(block, statuses, wanted) {
+        return p;
+    }
+    let ids: Vec<Hash> = block.transactions().iter().map(|t| t.id()).collect();
+    let set: std::collections::HashSet<Hash> = wanted.iter().copied().collect();
+    let matched: Vec<Hash> = ids.iter().copied().filter(|id| set.contains(id)).collect();
+    let tree = types::merkle::tx_merkle_proof(&ids, &matched);
+    let status_hashes = types::merkle::status_merkle_proof(statuses, &tree.flags);
+    pow::spv::MerkleBlockProof {
+        block_header: block.header().clone(),
+        tx_hashes: tree.hashes,
+        status_hashes,
+        flags: tree.flags,
+        matched_tx_ids: matched,
+    }
+}

@@ -131,6 +131,7 @@ fn build(
         .route("/get-block-hash", post(handlers::get_block_hash))
         .route("/get-block", post(handlers::get_block))
         .route("/get-block-header", post(handlers::get_block_header))
+        .route("/get-merkle-proof", post(handlers::get_merkle_proof))
         .route("/get-transaction", post(wallet_api::get_transaction))
         .route("/decode-raw-transaction", post(handlers::decode_raw_transaction))
         .route("/net-info", post(handlers::net_info))
@@ -162,6 +163,9 @@ fn build(
         .route("/list-balances", post(wallet_api::list_balances))
         .route("/list-unspent-outputs", post(wallet_api::list_unspent_outputs))
         .route("/list-account-votes", post(wallet_api::list_account_votes))
+        .route("/create-asset", post(wallet_api::create_asset))
+        .route("/get-asset", post(wallet_api::get_asset))
+        .route("/list-assets", post(wallet_api::list_assets))
         .fallback(handlers::unknown_endpoint)
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let rest = Router::new()

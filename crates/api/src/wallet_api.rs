@@ -822,3 +822,61 @@ pub(crate) async fn rest_account_utxos(
     })
     .await
 }
+
+// ----- assets (create-asset, get-asset, list-assets; Bytom v1.1.0 api/assets.go, api/query.go) -----
+
+#[derive(Deserialize)]
+struct AssetIdReq {
+    #[serde(default)]
+    id: String,
+}
+
+fn asset_id_of(text: &str) -> Result<types::AssetId, ApiError> {
+    types::AssetId::from_hex(text.trim())
+        .map_err(|e| ApiError::bad_request(format!("id: not a 32-byte hex asset ID: {e}")))
+}
+
+/// `create-asset`: defines an asset in the wallet (its class from the definition's `"bap"` member).
+pub(crate) async fn create_asset(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: wallet::CreateAssetRequest = wread(&state, &headers, body).await?;
+            let asset = with_wallet(&state, false, move |w| w.create_asset(&req).map_err(wallet_err)).await?;
+            tracing::info!(asset = %asset.id, alias = %asset.alias, "asset created");
+            Ok(success(asset))
+        }
+        .await,
+    )
+}
+
+/// `get-asset`: BTM, an asset defined here, or one learned from a cross-chain input.
+pub(crate) async fn get_asset(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: AssetIdReq = wread(&state, &headers, body).await?;
+            let id = asset_id_of(&req.id)?;
+            let asset = with_wallet(&state, true, move |w| w.get_asset(&id).map_err(wallet_err)).await?;
+            Ok(success(asset))
+        }
+        .await,
+    )
+}
+
+/// `list-assets`: BTM and the assets defined here; with `id`, only that one.
+pub(crate) async fn list_assets(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: AssetIdReq = wread(&state, &headers, body).await?;
+            let id = match req.id.trim() {
+                "" => None,
+                text => Some(asset_id_of(text)?),
+            };
+            let list = with_wallet(&state, false, move |w| {
+                w.list_assets(id.as_ref()).map_err(wallet_err)
+            })
+            .await?;
+            Ok(success(list))
+        }
+        .await,
+    )
+}

@@ -22,8 +22,12 @@ pub(crate) async fn build_transaction(State(state): Shared, headers: HeaderMap, 
     respond(
         async {
             let req: wallet::BuildRequest = wread(&state, &headers, body).await?;
-            let template =
-                with_wallet(&state, true, move |w| w.build(&req, now_ms()).map_err(wallet_err)).await?;
+            // Built against the chain's asset registry and BAP-02 lots (docs/assets.md).
+            let chain = state.chain.clone();
+            let template = with_wallet(&state, true, move |w| {
+                w.build_in(&req, now_ms(), chain.store()).map_err(wallet_err)
+            })
+            .await?;
             Ok(success(template))
         }
         .await,

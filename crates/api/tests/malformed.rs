@@ -45,6 +45,10 @@ const COMPATIBLE: &[&str] = &[
     "/list-balances",
     "/list-unspent-outputs",
     "/list-account-votes",
+    "/get-merkle-proof",
+    "/create-asset",
+    "/get-asset",
+    "/list-assets",
 ];
 
 async fn snapshot(addr: SocketAddr, chain: &node::chain::ChainService) -> Value {
@@ -55,6 +59,7 @@ async fn snapshot(addr: SocketAddr, chain: &node::chain::ChainService) -> Value 
         "utxos": ok(addr, "/list-unspent-outputs", json!({})).await,
         "addresses": ok(addr, "/list-addresses", json!({})).await,
         "tokens": ok(addr, "/list-access-tokens", json!({})).await,
+        "assets": ok(addr, "/list-assets", json!({})).await,
         "tip": chain.tip().hash.to_hex(),
         "pool": chain.pool_stats().txs,
     })
@@ -327,6 +332,84 @@ async fn every_endpoint_answers_bad_input_with_a_4xx_and_changes_nothing() {
         ("/list-unspent-outputs", json!({"account_id": "nobody"})),
         ("/list-unspent-outputs", json!({"from": "x"})),
         ("/list-account-votes", json!({"account_id": "nobody"})),
+        ("/get-merkle-proof", json!({})),
+        ("/get-merkle-proof", json!({"tx_ids": [], "block_hash": "zz"})),
+        (
+            "/get-merkle-proof",
+            json!({"tx_ids": ["zz"], "block_hash": unknown_hash}),
+        ),
+        (
+            "/get-merkle-proof",
+            json!({"tx_ids": [unknown_hash], "block_hash": unknown_hash}),
+        ),
+        (
+            "/get-merkle-proof",
+            json!({"tx_ids": 5, "block_hash": unknown_hash}),
+        ),
+        (
+            "/get-merkle-proof",
+            json!({"tx_ids": [unknown_hash], "block_hash": 7}),
+        ),
+        ("/create-asset", json!({})),
+        (
+            "/create-asset",
+            json!({"alias": "x", "root_xpubs": [], "quorum": 1}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "x", "root_xpubs": [funder_xpub], "quorum": 2}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "x", "root_xpubs": [funder_xpub], "quorum": -1}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "x", "root_xpubs": ["zz"], "quorum": 1}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "btm", "root_xpubs": [funder_xpub], "quorum": 1}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "", "root_xpubs": [funder_xpub], "quorum": 1}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "x", "root_xpubs": [funder_xpub], "quorum": 1, "definition": "text"}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "x", "root_xpubs": [funder_xpub], "quorum": 1, "definition": {"bap": "BAP-05"}}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "x", "root_xpubs": [funder_xpub], "quorum": 1, "definition": {"bap": "BAP-04", "decimals": 99}}),
+        ),
+        (
+            "/create-asset",
+            json!({"alias": "x", "root_xpubs": [funder_xpub], "quorum": 1, "limit_height": -5}),
+        ),
+        ("/create-asset", json!({"alias": "x", "issuance_program": "zz"})),
+        ("/get-asset", json!({})),
+        ("/get-asset", json!({"id": "zz"})),
+        ("/get-asset", json!({"id": unknown_hash})),
+        ("/get-asset", json!({"id": 5})),
+        ("/list-assets", json!({"id": "zz"})),
+        ("/list-assets", json!({"id": 5})),
+        (
+            "/build-transaction",
+            json!({"actions": [
+            {"type": "issue", "asset_id": unknown_hash, "amount": 5},
+            {"type": "control_address", "address": n.funder_address, "asset_id": btm, "amount": 1}]}),
+        ),
+        (
+            "/build-transaction",
+            json!({"actions": [
+            {"type": "issue", "amount": 5},
+            {"type": "control_address", "address": n.funder_address, "asset_id": btm, "amount": 1}]}),
+        ),
     ];
     for (path, body) in &cases {
         let text = match body.as_str().and_then(|t| t.strip_prefix("RAW:")) {

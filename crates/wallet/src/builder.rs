@@ -693,6 +693,17 @@ impl Wallet {
         self.build_with(request, now_ms, None, &mut random_nonce)
     }
 
+    /// [`Wallet::build`] against the chain's state `view` (its asset registry and BAP-02 lots), with
+    /// random issuance nonces: what a node's `build-transaction` uses.
+    pub fn build_in(
+        &self,
+        request: &BuildRequest,
+        now_ms: u64,
+        view: &dyn UtxoView,
+    ) -> Result<Template, WalletError> {
+        self.build_with(request, now_ms, Some(view), &mut random_nonce)
+    }
+
     /// [`Wallet::build`] against the chain's state `view` (its asset registry and BAP-02 lots, see
     /// `docs/assets.md`), with issuance nonces from `nonce` (8 random bytes each in [`Wallet::build`];
     /// a fixed source reproduces a transaction exactly). Coin selection for a BAP-02 asset stays within
