@@ -366,6 +366,51 @@ pub(crate) enum WalletCommand {
         #[arg(long)]
         account: Option<String>,
     },
+    /// Define an asset of a class (BAP-01..BAP-04, docs/assets.md) issued by one or more keys.
+    CreateAsset {
+        /// The asset's alias (stored upper case).
+        #[arg(long)]
+        alias: String,
+        /// The asset class: bap-01 (bit), bap-02 (atomic lots), bap-03 (unique item), bap-04 (whole units).
+        #[arg(long, default_value = "bap-01")]
+        class: String,
+        /// The definition as a JSON object (e.g. '{"name":"ticket","decimals":2}'); the class is
+        /// written into it as its "bap" member.
+        #[arg(long)]
+        definition: Option<String>,
+        /// A key alias or an extended public key; repeat for M-of-N issuance (default: the node's
+        /// only key).
+        #[arg(long = "key")]
+        keys: Vec<String>,
+        /// Signatures needed to issue.
+        #[arg(long, default_value_t = 1)]
+        quorum: u64,
+    },
+    /// The wallet's assets (BTM and those defined here).
+    Assets,
+    /// Build, sign and submit an issuance of an asset defined in this wallet (main chain only).
+    Issue {
+        /// The asset's alias or ID.
+        #[arg(long)]
+        asset: String,
+        /// Amount in the asset's smallest unit.
+        #[arg(long)]
+        amount: u64,
+        /// The receiving address.
+        #[arg(long)]
+        to: String,
+        /// Account paying the fee in BTM (with --fee).
+        #[arg(long)]
+        fee_from: Option<String>,
+        /// Fee in neu, paid in BTM by --fee-from (0: none).
+        #[arg(long, default_value_t = 0)]
+        fee: u64,
+        #[command(flatten)]
+        password: PasswordOpts,
+        /// Wait until a block includes the transaction and the wallet has seen that block.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Build, sign and submit a transfer; prints the transaction ID.
     Send {
         #[command(flatten)]

@@ -343,6 +343,67 @@ fn transfer_request(t: &TransferOpts) -> Result<Value> {
     Ok(json!({"base_transaction": null, "actions": actions, "ttl": 0, "time_range": 0}))
 }
 
+/// The `create-asset` definition: the given JSON object (or `{}`) with the class as its `"bap"` member.
+fn asset_definition(class: &str, definition: Option<&str>) -> Result<Value> {
+    let code = match class.trim().to_ascii_lowercase().as_str() {
+        "bap-01" | "bap01" | "1" => "BAP-01",
+        "bap-02" | "bap02" | "2" => "BAP-02",
+        "bap-03" | "bap03" | "3" => "BAP-03",
+        "bap-04" | "bap04" | "4" => "BAP-04",
+        other => bail!("--class {other}: expected bap-01, bap-02, bap-03 or bap-04"),
+    };
+    let mut def = match definition {
+        None => json!({}),
+        Some(text) => serde_json::from_str::<Value>(text).context("--definition: not JSON")?,
+    };
+    let obj = def
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("--definition: expected a JSON object"))?;
+    match obj.get("bap") {
+        Some(Value::String(b)) if b == code => {}
+        Some(other) => bail!("--definition declares \"bap\": {other}, which contradicts --class {code}"),
+        None => {
+            // BAP-01 is the default class: leave the definition as written.
+            if code != "BAP-01" {
+                obj.insert("bap".into(), json!(code));
+            }
+        }
+    }
+    Ok(def)
+}
+
+/// The `build-transaction` body of an issuance to `to`, with an optional BTM fee from an account.
+fn issue_request(asset: &str, amount: u64, to: &str, fee_from: Option<&str>, fee: u64) -> Result<Value> {
+    if amount == 0 {
+        bail!("--amount must be positive");
+    }
+    if to.trim().is_empty() {
+        bail!("--to: empty address");
+    }
+    let asset = asset.trim();
+    let key = if is_hex_of(&asset.to_ascii_lowercase(), 32) {
+        json!({"asset_id": asset.to_ascii_lowercase()})
+    } else {
+        json!({"asset_alias": asset})
+    };
+    let mut issue = json!({"type": "issue", "amount": amount});
+    let mut out = json!({"type": "control_address", "address": to.trim(), "amount": amount});
+    for (k, v) in key.as_object().into_iter().flatten() {
+        issue[k] = v.clone();
+    }
+    let mut actions = vec![issue];
+    match (fee_from, fee) {
+        (_, 0) => {}
+        (Some(from), fee) => actions
+            .push(json!({"type": "spend_account", "account_alias": from, "asset_id": BTM, "amount": fee})),
+        (None, _) => bail!("--fee needs --fee-from ACCOUNT"),
+    }
+    // The output names the asset by ID; the node resolves an alias for the issue action only.
+    out["asset_id"] = key.get("asset_id").cloned().unwrap_or(Value::Null);
+    actions.push(out);
+    Ok(json!({"base_transaction": null, "actions": actions, "ttl": 0, "time_range": 0}))
+}
+
 /// A template from a file holding either a template (`build`) or a `sign` answer.
 fn read_template(path: &Path) -> Result<(Value, Option<bool>)> {
     let text = std::fs::read_to_string(path)
@@ -521,6 +582,90 @@ pub(crate) fn run(opts: WalletOpts) -> Result<Value> {
             Some(a) => api.call("list-balances", &json!({"account_alias": a})),
             None => api.call("list-balances", &json!({})),
         },
+        WalletCommand::CreateAsset {
+            alias,
+            class,
+            definition,
+            keys,
+            quorum,
+        } => {
+            let definition = asset_definition(&class, definition.as_deref())?;
+            let xpubs = if keys.is_empty() {
+                let all = api.call("list-keys", &json!({}))?;
+                match all.as_array().map(Vec::as_slice) {
+                    Some([only]) => vec![only["xpub"].clone()],
+                    _ => bail!("the keystore holds several keys (or none): name the issuer's with --key"),
+                }
+            } else {
+                resolve_keys(&api, &keys)?
+                    .into_iter()
+                    .map(Value::String)
+                    .collect()
+            };
+            let n = xpubs.len() as u64;
+            if quorum == 0 || quorum > n {
+                bail!("--quorum {quorum}: must be between 1 and the number of keys ({n})");
+            }
+            api.call(
+                "create-asset",
+                &json!({"alias": alias, "root_xpubs": xpubs, "quorum": quorum, "definition": definition}),
+            )
+        }
+        WalletCommand::Assets => api.call("list-assets", &json!({})),
+        WalletCommand::Issue {
+            asset,
+            amount,
+            to,
+            fee_from,
+            fee,
+            password: pw,
+            wait,
+        } => {
+            let pw = password(&pw)?;
+            let mut request = issue_request(&asset, amount, &to, fee_from.as_deref(), fee)?;
+            let last = request["actions"].as_array().map(Vec::len).unwrap_or(1) - 1;
+            if request["actions"][last]["asset_id"].is_null() {
+                // Named by alias: the output needs the ID.
+                let found = api.call("list-assets", &json!({}))?;
+                let id = found
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|a| {
+                        a["alias"]
+                            .as_str()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(asset.trim()))
+                    })
+                    .map(|a| a["id"].clone())
+                    .ok_or_else(|| anyhow!("--asset {asset}: no such asset in the wallet"))?;
+                request["actions"][last]["asset_id"] = id;
+            }
+            let template = api.call("build-transaction", &request)?;
+            let signed = api.call(
+                "sign-transaction",
+                &json!({"password": pw, "transaction": template}),
+            )?;
+            if signed["sign_complete"] != true {
+                bail!(
+                    "the issuance needs more signatures than this password gives (an M-of-N asset?): \
+                     use `wallet sign` once per signer on the built template, then `wallet submit`"
+                );
+            }
+            let raw = signed["transaction"]["raw_transaction"]
+                .as_str()
+                .ok_or_else(|| anyhow!("sign-transaction returned no raw_transaction"))?;
+            let submitted = api.call("submit-transaction", &json!({"raw_transaction": raw}))?;
+            let mut out = json!({
+                "tx_id": submitted["tx_id"],
+                "asset": asset,
+                "amount": amount,
+                "to": to,
+            });
+            if wait {
+                out["block_height"] = json!(wait_included(&api, &submitted["tx_id"])?);
+            }
+            Ok(out)
+        }
         WalletCommand::Build { transfer } => api.call("build-transaction", &transfer_request(&transfer)?),
         WalletCommand::Send {
             transfer,
@@ -649,6 +794,42 @@ mod tests {
             asset: asset.map(str::to_string),
             fee,
         }
+    }
+
+    #[test]
+    fn asset_definitions_carry_the_class() {
+        assert_eq!(asset_definition("bap-01", None).unwrap(), json!({}));
+        assert_eq!(
+            asset_definition("BAP-04", Some(r#"{"name":"ticket","decimals":2}"#)).unwrap(),
+            json!({"name": "ticket", "decimals": 2, "bap": "BAP-04"})
+        );
+        assert_eq!(
+            asset_definition("bap-03", Some(r#"{"bap":"BAP-03"}"#)).unwrap(),
+            json!({"bap": "BAP-03"})
+        );
+        assert!(asset_definition("bap-05", None).is_err());
+        assert!(asset_definition("bap-02", Some(r#"{"bap":"BAP-03"}"#)).is_err());
+        assert!(asset_definition("bap-02", Some("[1]")).is_err());
+        assert!(asset_definition("bap-02", Some("{")).is_err());
+    }
+
+    #[test]
+    fn issue_requests_name_the_asset_and_the_fee() {
+        let id = "ab".repeat(32);
+        let r = issue_request(&id, 5, "addr", Some("alice"), 100).unwrap();
+        assert_eq!(
+            r["actions"][0],
+            json!({"type": "issue", "asset_id": id, "amount": 5})
+        );
+        assert_eq!(r["actions"][1]["asset_id"], BTM);
+        assert_eq!(r["actions"][1]["amount"], 100);
+        assert_eq!(r["actions"][2]["asset_id"], id);
+        let r = issue_request("gold", 5, "addr", None, 0).unwrap();
+        assert_eq!(r["actions"][0]["asset_alias"], "gold");
+        assert_eq!(r["actions"].as_array().unwrap().len(), 2);
+        assert!(issue_request("gold", 0, "addr", None, 0).is_err());
+        assert!(issue_request("gold", 5, " ", None, 0).is_err());
+        assert!(issue_request("gold", 5, "addr", None, 7).is_err());
     }
 
     #[test]
