@@ -4,6 +4,7 @@ mod auth;
 pub mod error;
 pub mod events;
 mod handlers;
+mod metrics;
 pub mod rest;
 pub mod view;
 mod wallet_api;
@@ -162,6 +163,7 @@ fn build(
         .route("/list-balances", post(wallet_api::list_balances))
         .route("/list-unspent-outputs", post(wallet_api::list_unspent_outputs))
         .route("/list-account-votes", post(wallet_api::list_account_votes))
+        .route("/metrics", get(metrics::metrics))
         .fallback(handlers::unknown_endpoint)
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let rest = Router::new()
@@ -179,7 +181,13 @@ fn build(
         .route("/openapi.json", get(rest::openapi))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed);
-    let app = compatible.nest("/v1", rest).with_state(state);
+    let app = compatible
+        .nest("/v1", rest)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
+        .with_state(state);
     Ok((app, follower, feed))
 }
 
