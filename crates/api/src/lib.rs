@@ -6,6 +6,7 @@ pub mod events;
 mod handlers;
 mod metrics;
 pub mod rest;
+mod snapshot;
 pub mod view;
 mod wallet_api;
 mod wallet_tx;
@@ -179,6 +180,7 @@ fn build(
         .route("/accounts/{id}/utxos", get(wallet_api::rest_account_utxos))
         .route("/events", get(rest::events))
         .route("/openapi.json", get(rest::openapi))
+        .route("/snapshot/file", get(snapshot::file))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed);
     let app = compatible
