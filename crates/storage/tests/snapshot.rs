@@ -370,3 +370,65 @@ fn corrupted_imports_never_panic_nor_leave_a_store() {
         assert!(!path.exists(), "byte {i}");
     }
 }
+
+/// Export, verify and import speed on a state of `TRIBUTARY_SNAPSHOT_UTXOS` (default 1 000 000)
+/// synthetic unspent outputs. Run in release:
+/// `cargo test --release -p tributary-storage --test snapshot -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check; run by hand"]
+fn measure_snapshot_throughput() {
+    let n: u64 = std::env::var("TRIBUTARY_SNAPSHOT_UTXOS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = TempDir::new("measure");
+    let g = genesis(&Key::from_seed(b"miner"));
+    let id = ChainIdentity {
+        profile: Profile::Main,
+        network: Network::Devnet,
+        genesis_hash: g.hash(),
+    };
+    let store = RedbStore::open(dir.file("source.redb"), id).unwrap();
+    let mut cs = ledger::genesis_change_set(&g);
+    for i in 0..n {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
+        key[8..16].copy_from_slice(&i.to_be_bytes());
+        cs.created.push((
+            Hash(key),
+            ledger::UtxoEntry {
+                kind: ledger::UtxoKind::Normal,
+                height: 0,
+            },
+        ));
+    }
+    store.commit_block(&g, &cs).unwrap();
+    let file = dir.file("state.snap");
+    let t = std::time::Instant::now();
+    let info = store
+        .export_snapshot(std::fs::File::create(&file).unwrap())
+        .unwrap();
+    let export = t.elapsed();
+    let bytes = std::fs::metadata(&file).unwrap().len();
+    let t = std::time::Instant::now();
+    snapshot::verify(std::fs::File::open(&file).unwrap()).unwrap();
+    let verify = t.elapsed();
+    let t = std::time::Instant::now();
+    let (imported, _) = snapshot::import(
+        std::fs::File::open(&file).unwrap(),
+        &info.commitment,
+        &dir.file("imported.redb"),
+    )
+    .unwrap();
+    let import = t.elapsed();
+    assert_eq!(imported.utxos().unwrap().len() as u64, info.utxos);
+    println!(
+        "{} UTXOs, {} bytes: export {:.2} s, verify {:.2} s, import {:.2} s ({:.0} UTXOs/s)",
+        info.utxos,
+        bytes,
+        export.as_secs_f64(),
+        verify.as_secs_f64(),
+        import.as_secs_f64(),
+        info.utxos as f64 / import.as_secs_f64()
+    );
+}
