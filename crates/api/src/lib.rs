@@ -4,7 +4,9 @@ mod auth;
 pub mod error;
 pub mod events;
 mod handlers;
+mod metrics;
 pub mod rest;
+mod snapshot;
 pub mod view;
 mod wallet_api;
 mod wallet_tx;
@@ -166,6 +168,7 @@ fn build(
         .route("/create-asset", post(wallet_api::create_asset))
         .route("/get-asset", post(wallet_api::get_asset))
         .route("/list-assets", post(wallet_api::list_assets))
+        .route("/metrics", get(metrics::metrics))
         .fallback(handlers::unknown_endpoint)
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let rest = Router::new()
@@ -181,9 +184,16 @@ fn build(
         .route("/accounts/{id}/utxos", get(wallet_api::rest_account_utxos))
         .route("/events", get(rest::events))
         .route("/openapi.json", get(rest::openapi))
+        .route("/snapshot/file", get(snapshot::file))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed);
-    let app = compatible.nest("/v1", rest).with_state(state);
+    let app = compatible
+        .nest("/v1", rest)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
+        .with_state(state);
     Ok((app, follower, feed))
 }
 

@@ -151,6 +151,7 @@ pub struct RestSubmitted {
         crate::wallet_api::rest_account_utxos,
         events,
         openapi,
+        crate::snapshot::file,
     ),
     components(schemas(
         RestBlock,

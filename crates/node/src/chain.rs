@@ -15,6 +15,7 @@ use types::tx::{CoinbaseInput, InputKind, OutputKind, TxData, TxInput, TxOutput}
 use types::{Block, BlockHeader, Hash, Transaction};
 
 use crate::mempool::{Admission, Mempool, MempoolError};
+use crate::metrics::Metrics;
 use crate::{MempoolConfig, NodeError};
 
 /// Why a submitted transaction was not accepted.
@@ -113,7 +114,8 @@ pub fn coinbase_tx(params: &ChainParams, height: u64) -> Result<Transaction, Nod
 }
 
 /// Solo consensus: every stored block after genesis carries the producer's signature over its hash.
-/// Checked on start, in batches.
+/// Checked on start, in batches. A store imported from a snapshot starts after its base block (the
+/// snapshot's commitment vouches for it; earlier blocks are not stored).
 fn check_solo_signatures(
     snap: &storage::Snapshot,
     tip: Tip,
@@ -121,7 +123,7 @@ fn check_solo_signatures(
 ) -> Result<(), NodeError> {
     let mut batch = crypto::ed25519::BatchVerifier::new();
     let mut batch_heights: Vec<u64> = Vec::new();
-    for height in 1..=tip.height {
+    for height in snap.base()?.saturating_add(1)..=tip.height {
         let hash = snap
             .block_hash(height)?
             .ok_or_else(|| NodeError::Corrupt(format!("no block at height {height}")))?;
@@ -193,6 +195,7 @@ pub struct ChainService {
     evictions: broadcast::Sender<Eviction>,
     max_block_bytes: u64,
     max_block_gas: u64,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for ChainService {
@@ -285,7 +288,13 @@ impl ChainService {
         tracing::info!(height = tip.height, hash = %tip.hash, "chain loaded");
         let (blocks, _) = broadcast::channel(256);
         let (evictions, _) = broadcast::channel(1024);
+        let metrics = Arc::new(Metrics::new());
+        metrics.set_height(tip.height);
+        if matches!(setup.authority, Authority::Solo { .. }) {
+            metrics.set_final_height(tip.height);
+        }
         Ok(ChainService {
+            metrics,
             max_block_bytes: setup.max_block_bytes.min(setup.params.max_block_bytes),
             max_block_gas: setup.max_block_gas.min(setup.params.max_block_gas),
             store,
@@ -307,6 +316,11 @@ impl ChainService {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The metrics registry (the network and consensus hosts add theirs to it).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The store (read side for APIs).
@@ -383,14 +397,22 @@ impl ChainService {
 
     /// Checks a transaction (statelessly once, then against the chain plus the pool) and admits it.
     pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
+        let result = self.submit_counted(tx);
+        self.metrics.submission(&result);
+        result
+    }
+
+    fn submit_counted(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
         let tx_id = tx.id();
         if self.store.tx_location(&tx_id)?.is_some() {
             return Err(SubmitError::AlreadyOnChain(tx_id));
         }
         let next_height = self.tip().height.saturating_add(1);
         // The expensive part (signatures, programs) runs outside the lock.
-        let checked =
-            ledger::check_tx(Arc::new(tx), &self.params, next_height).map_err(SubmitError::Invalid)?;
+        let started = std::time::Instant::now();
+        let checked = ledger::check_tx(Arc::new(tx), &self.params, next_height);
+        self.metrics.tx_validated(started.elapsed());
+        let checked = checked.map_err(SubmitError::Invalid)?;
         let mut state = self.state();
         let height = state.tip.height.saturating_add(1);
         let snap = self.store.snapshot()?;
@@ -445,7 +467,11 @@ impl ChainService {
             prechecked.push(None);
             prechecked.extend(selected.iter().map(|c| Some(CheckedTx::clone(c))));
             let snap = self.store.snapshot()?;
-            match ledger::validate_block(&block, &state.tip_header, &snap, &self.params, &prechecked) {
+            let started = std::time::Instant::now();
+            let validated =
+                ledger::validate_block(&block, &state.tip_header, &snap, &self.params, &prechecked);
+            self.metrics.block_validated(started.elapsed());
+            match validated {
                 Ok(changes) => {
                     drop(snap);
                     let tip = match self.store.commit_block(&block, &changes) {
@@ -467,6 +493,10 @@ impl ChainService {
                         }
                         Err(e) => return Err(e.into()),
                     };
+                    self.metrics.block_committed(&block, state.tip_header.timestamp);
+                    if matches!(self.authority, Authority::Solo { .. }) {
+                        self.metrics.set_final_height(tip.height);
+                    }
                     let conflicts = state.mempool.remove_committed(block.transactions());
                     self.report_evictions(&conflicts, "conflicts with a transaction committed in a block");
                     state.tip = tip;

@@ -5,6 +5,7 @@ pub mod config;
 pub mod devnet;
 pub mod genesis;
 pub mod mempool;
+pub mod metrics;
 pub mod producer;
 
 use std::path::Path;

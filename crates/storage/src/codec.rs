@@ -83,6 +83,13 @@ pub(crate) fn decode_tip(b: &[u8]) -> Result<Tip, StoreError> {
     Ok(t)
 }
 
+pub(crate) fn decode_base(b: &[u8]) -> Result<u64, StoreError> {
+    let mut r = Cursor::new(b, "base height");
+    let h = r.u64()?;
+    r.end()?;
+    Ok(h)
+}
+
 pub(crate) fn encode_location(l: &TxLocation) -> [u8; 12] {
     let mut out = [0u8; 12];
     out[..8].copy_from_slice(&l.block_height.to_be_bytes());

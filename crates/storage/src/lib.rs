@@ -2,8 +2,10 @@
 
 mod codec;
 mod redb_store;
+pub mod snapshot;
 
 pub use redb_store::{RedbStore, Snapshot};
+pub use snapshot::{SnapshotError, SnapshotInfo};
 
 use ledger::{ChangeSet, UtxoEntry};
 use types::profile::{Network, Profile};
@@ -113,6 +115,12 @@ pub enum StoreError {
     /// one, is for another block). Nothing was written.
     #[error("change set does not apply: {0}")]
     Inconsistent(String),
+    /// Unwinding the base block of a store imported from a snapshot: the state below it is not here.
+    #[error("cannot unwind below the store's base height {base} (it was imported from a snapshot)")]
+    BelowBase {
+        /// The snapshot height the store starts at.
+        base: u64,
+    },
     /// Stored bytes that do not decode: the file is damaged or was written by a buggy build.
     #[error("corrupt store: {0}")]
     Corrupt(String),
@@ -124,7 +132,10 @@ pub trait StoreRead {
     fn identity(&self) -> ChainIdentity;
     /// The last committed block, or `None` before genesis is committed.
     fn tip(&self) -> Result<Option<Tip>, StoreError>;
-    /// The hash of the block at `height` on the stored chain.
+    /// The lowest height holding a block: 0 for a store synced from genesis, the snapshot height for
+    /// one imported from a snapshot (no block, change set or transaction index below it).
+    fn base(&self) -> Result<u64, StoreError>;
+    /// The hash of the block at `height` on the stored chain (`None` below [`StoreRead::base`]).
     fn block_hash(&self, height: u64) -> Result<Option<Hash>, StoreError>;
     /// A block's canonical bytes.
     fn raw_block(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
@@ -162,6 +173,7 @@ pub trait StoreWrite: StoreRead {
     /// an empty store and must be the store's genesis.
     fn commit_block(&self, block: &Block, changes: &ChangeSet) -> Result<Tip, StoreError>;
     /// Removes the tip block and reverts its change set in one write transaction; returns the block,
-    /// or `None` if the store is empty.
+    /// or `None` if the store is empty. The base block of a store imported from a snapshot cannot be
+    /// unwound ([`StoreError::BelowBase`]).
     fn unwind_tip(&self) -> Result<Option<Block>, StoreError>;
 }

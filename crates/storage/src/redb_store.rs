@@ -15,33 +15,36 @@ use crate::codec::{self, ASSET_LEN, UTXO_LEN};
 use crate::{ChainIdentity, FORMAT_VERSION, StoreError, StoreRead, StoreWrite, Tip, TxLocation};
 
 /// Format version, chain identity and tip.
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Block hash → full block bytes.
-const BLOCKS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("blocks");
+pub(crate) const BLOCKS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("blocks");
 /// Block hash → header bytes.
-const HEADERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("headers");
+pub(crate) const HEADERS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("headers");
 /// Height → block hash, for the stored chain.
-const HEIGHTS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("heights");
+pub(crate) const HEIGHTS: TableDefinition<u64, [u8; 32]> = TableDefinition::new("heights");
 /// Output ID → UTXO entry.
-const UTXOS: TableDefinition<[u8; 32], [u8; UTXO_LEN]> = TableDefinition::new("utxos");
+pub(crate) const UTXOS: TableDefinition<[u8; 32], [u8; UTXO_LEN]> = TableDefinition::new("utxos");
 /// Claimed main-chain output ID → height of the claiming block.
-const CLAIMED: TableDefinition<[u8; 32], u64> = TableDefinition::new("claimed");
+pub(crate) const CLAIMED: TableDefinition<[u8; 32], u64> = TableDefinition::new("claimed");
 /// Transaction ID → (height, position).
-const TX_INDEX: TableDefinition<[u8; 32], [u8; 12]> = TableDefinition::new("tx_index");
+pub(crate) const TX_INDEX: TableDefinition<[u8; 32], [u8; 12]> = TableDefinition::new("tx_index");
 /// Height → the change set and asset changes its block applied.
-const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
+pub(crate) const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("changes");
 /// Asset ID → registry record (class, height of registration).
-const ASSETS: TableDefinition<[u8; 32], [u8; ASSET_LEN]> = TableDefinition::new("assets");
+pub(crate) const ASSETS: TableDefinition<[u8; 32], [u8; ASSET_LEN]> = TableDefinition::new("assets");
 /// Output ID of an unspent BAP-02 output → its lot.
-const LOTS: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("lots");
+pub(crate) const LOTS: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("lots");
 
 const KEY_FORMAT: &str = "format_version";
 const KEY_PROFILE: &str = "profile";
 const KEY_NETWORK: &str = "network";
 const KEY_GENESIS: &str = "genesis_hash";
-const KEY_TIP: &str = "tip";
+pub(crate) const KEY_TIP: &str = "tip";
+/// The lowest height with a block: absent (0) in a store synced from genesis, the snapshot height in a
+/// store imported from a snapshot (see `crate::snapshot`).
+pub(crate) const KEY_BASE: &str = "base";
 
-fn dberr<E: Into<redb::Error>>(e: E) -> StoreError {
+pub(crate) fn dberr<E: Into<redb::Error>>(e: E) -> StoreError {
     StoreError::Db(e.into())
 }
 
@@ -49,7 +52,7 @@ fn dberr<E: Into<redb::Error>>(e: E) -> StoreError {
 /// writer and see whole commits only.
 #[derive(Clone)]
 pub struct RedbStore {
-    db: Arc<Database>,
+    pub(crate) db: Arc<Database>,
     identity: ChainIdentity,
     path: PathBuf,
 }
@@ -137,7 +140,7 @@ impl RedbStore {
     }
 }
 
-fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(BLOCKS).map_err(dberr)?;
     txn.open_table(HEADERS).map_err(dberr)?;
     txn.open_table(HEIGHTS).map_err(dberr)?;
@@ -191,7 +194,7 @@ fn read_identity(txn: &WriteTransaction, shown: &str) -> Result<ChainIdentity, S
 
 /// A consistent read view of a [`RedbStore`] (a redb read transaction).
 pub struct Snapshot {
-    txn: ReadTransaction,
+    pub(crate) txn: ReadTransaction,
     identity: ChainIdentity,
 }
 
@@ -203,11 +206,11 @@ impl std::fmt::Debug for Snapshot {
     }
 }
 
-fn profile_limits() -> Limits {
+pub(crate) fn profile_limits() -> Limits {
     Limits::default()
 }
 
-fn decode_block(bytes: &[u8], profile: Profile) -> Result<Block, StoreError> {
+pub(crate) fn decode_block(bytes: &[u8], profile: Profile) -> Result<Block, StoreError> {
     Block::decode(bytes, profile, &profile_limits())
         .map_err(|e| StoreError::Corrupt(format!("stored block does not decode: {e}")))
 }
@@ -222,6 +225,14 @@ impl StoreRead for Snapshot {
         match meta.get(KEY_TIP).map_err(dberr)? {
             Some(v) => Ok(Some(codec::decode_tip(v.value())?)),
             None => Ok(None),
+        }
+    }
+
+    fn base(&self) -> Result<u64, StoreError> {
+        let meta = self.txn.open_table(META).map_err(dberr)?;
+        match meta.get(KEY_BASE).map_err(dberr)? {
+            Some(v) => codec::decode_base(v.value()),
+            None => Ok(0),
         }
     }
 
@@ -381,6 +392,9 @@ impl StoreRead for RedbStore {
     }
     fn block_hash(&self, height: u64) -> Result<Option<Hash>, StoreError> {
         self.snapshot()?.block_hash(height)
+    }
+    fn base(&self) -> Result<u64, StoreError> {
+        self.snapshot()?.base()
     }
     fn raw_block(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
         self.snapshot()?.raw_block(hash)
@@ -695,11 +709,23 @@ impl StoreWrite for RedbStore {
         txn.set_durability(Durability::Immediate).map_err(dberr)?;
         let tip = {
             let meta = txn.open_table(META).map_err(dberr)?;
+            let base = match meta.get(KEY_BASE).map_err(dberr)? {
+                Some(v) => Some(codec::decode_base(v.value())?),
+                None => None,
+            };
             let v = meta.get(KEY_TIP).map_err(dberr)?;
-            match v {
+            let tip = match v {
                 Some(v) => codec::decode_tip(v.value())?,
                 None => return Ok(None),
+            };
+            // A store imported from a snapshot has no change set for its base block: the state
+            // before it was never here.
+            if let Some(base) = base
+                && tip.height <= base
+            {
+                return Err(StoreError::BelowBase { base });
             }
+            tip
         };
         let bytes = txn
             .open_table(BLOCKS)

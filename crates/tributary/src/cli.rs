@@ -39,6 +39,44 @@ pub(crate) enum Command {
     /// Proof of work (the main chain's Tensority).
     #[command(subcommand)]
     Pow(PowCommand),
+    /// State snapshots: export a store's state with its commitment, verify a file, start a store from
+    /// one (see docs/snapshots.md).
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+/// `tributary snapshot ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum SnapshotCommand {
+    /// Write the state at the tip of a data directory's store (the node must be stopped) to a file;
+    /// prints the height, block hash and commitment.
+    Export {
+        /// The node's data directory (holding chain.redb).
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        /// The snapshot file to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Create the store of an empty data directory from a snapshot file, if its commitment is the
+    /// one given (obtained from a node you trust).
+    Import {
+        /// The snapshot file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// The expected commitment, 64 hex characters.
+        #[arg(long)]
+        commitment: String,
+        /// The new node's data directory (created if missing; must hold no chain.redb).
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+    },
+    /// Check a snapshot file (format and its recorded commitment) and print what it holds.
+    Verify {
+        /// The snapshot file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
 }
 
 /// `tributary pow ...`

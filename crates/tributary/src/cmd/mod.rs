@@ -9,6 +9,7 @@ mod devnet;
 mod keys;
 mod node;
 mod pow;
+mod snapshot;
 mod vm;
 mod wallet;
 
@@ -36,6 +37,7 @@ pub(crate) fn run(command: Command) -> Result<Value> {
         Command::Bench(crate::cli::BenchCommand::Ledger(opts)) => bench_ledger::run(&opts),
         Command::Bench(crate::cli::BenchCommand::Submit(opts)) => bench_submit::run(&opts),
         Command::Pow(crate::cli::PowCommand::Tensority { hash, seed }) => pow::tensority(&hash, &seed),
+        Command::Snapshot(cmd) => snapshot::run(cmd),
     }
 }
 
