@@ -17,6 +17,10 @@ use types::{Block, BlockHeader, Hash, Transaction};
 use crate::mempool::{Admission, Mempool, MempoolError};
 use crate::{MempoolConfig, NodeError};
 
+pub mod pow;
+
+pub use pow::ChainEvent;
+
 /// Why a submitted transaction was not accepted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -190,9 +194,13 @@ pub struct ChainService {
     authority: Authority,
     state: Mutex<State>,
     blocks: broadcast::Sender<Arc<Block>>,
+    /// Connected and disconnected blocks, in order (reorgs included).
+    chain_events: broadcast::Sender<ChainEvent>,
     evictions: broadcast::Sender<Eviction>,
     max_block_bytes: u64,
     max_block_gas: u64,
+    /// The main chain's block tree, side branches and orphans (proof of work only).
+    pow: Option<pow::PowState>,
 }
 
 impl std::fmt::Debug for ChainService {
@@ -216,6 +224,8 @@ pub enum Authority {
         /// The producer's key, if this node produces blocks.
         producer_key: Option<ProducerKey>,
     },
+    /// Proof of work (the main chain): the heaviest valid branch wins (see [`pow`]).
+    ProofOfWork(pow::PowAuthority),
 }
 
 impl Authority {
@@ -223,6 +233,7 @@ impl Authority {
     pub fn producer_public_key(&self) -> Option<[u8; 32]> {
         match self {
             Authority::Solo { producer_public, .. } => Some(*producer_public),
+            Authority::ProofOfWork(_) => None,
         }
     }
 }
@@ -277,7 +288,12 @@ impl ChainService {
         let snap = store.snapshot()?;
         match &setup.authority {
             Authority::Solo { producer_public, .. } => check_solo_signatures(&snap, tip, producer_public)?,
+            Authority::ProofOfWork(_) => {}
         }
+        let pow_state = match &setup.authority {
+            Authority::ProofOfWork(a) => Some(pow::PowState::open(&snap, tip, a, setup.mempool.clone())?),
+            _ => None,
+        };
         let tip_header = snap
             .header(&tip.hash)?
             .ok_or_else(|| NodeError::Corrupt(format!("no header for the tip {}", tip.hash)))?;
@@ -285,7 +301,10 @@ impl ChainService {
         tracing::info!(height = tip.height, hash = %tip.hash, "chain loaded");
         let (blocks, _) = broadcast::channel(256);
         let (evictions, _) = broadcast::channel(1024);
+        let (chain_events, _) = broadcast::channel(256);
         Ok(ChainService {
+            chain_events,
+            pow: pow_state,
             max_block_bytes: setup.max_block_bytes.min(setup.params.max_block_bytes),
             max_block_gas: setup.max_block_gas.min(setup.params.max_block_gas),
             store,
@@ -363,6 +382,12 @@ impl ChainService {
     /// New blocks, as they are committed.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Block>> {
         self.blocks.subscribe()
+    }
+
+    /// Connected and disconnected blocks, in chain order: a reorg sends the old branch's blocks as
+    /// [`ChainEvent::Disconnected`] (tip first), then the new branch's as [`ChainEvent::Connected`].
+    pub fn subscribe_chain(&self) -> broadcast::Receiver<ChainEvent> {
+        self.chain_events.subscribe()
     }
 
     /// Pool transactions dropped without being committed (displaced by better-paying ones, refused
@@ -482,6 +507,7 @@ impl ChainService {
                     let block = Arc::new(block);
                     // No subscriber is not an error.
                     let _ = self.blocks.send(block.clone());
+                    let _ = self.chain_events.send(ChainEvent::Connected(block.clone()));
                     return Ok(block);
                 }
                 Err(BlockRejection::Tx { index, tx_id, reason }) if index > 0 && attempts <= 8 => {
