@@ -4,6 +4,7 @@ mod auth;
 pub mod error;
 pub mod events;
 mod handlers;
+mod mining;
 pub mod rest;
 pub mod view;
 mod wallet_api;
@@ -107,7 +108,7 @@ fn build(
         config.data_dir.as_deref(),
     )
     .map_err(ServeError::Config)?;
-    let feed = Arc::new(events::Feed::new());
+    let feed = Arc::new(events::Feed::with_final_depth(chain.final_depth()));
     let assets = Arc::new(events::AssetIndex::default());
     let wallet = wallet.map(|w| Arc::new(wallet_api::WalletSync::new(chain.clone(), w)));
     let mut followers: Vec<Arc<dyn events::Follower>> = vec![assets.clone()];
@@ -162,6 +163,10 @@ fn build(
         .route("/list-balances", post(wallet_api::list_balances))
         .route("/list-unspent-outputs", post(wallet_api::list_unspent_outputs))
         .route("/list-account-votes", post(wallet_api::list_account_votes))
+        .route("/get-work", post(mining::get_work))
+        .route("/get-work-json", post(mining::get_work_json))
+        .route("/submit-work", post(mining::submit_work))
+        .route("/submit-work-json", post(mining::submit_work_json))
         .fallback(handlers::unknown_endpoint)
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let rest = Router::new()
