@@ -57,7 +57,6 @@ fn work_err(e: WorkError) -> ApiError {
 
 /// The reference's `BlockCommitment` JSON.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct CommitmentJson {
     transaction_merkle_root: String,
     transaction_status_hash: String,
@@ -65,7 +64,6 @@ pub(crate) struct CommitmentJson {
 
 /// The reference's `BlockHeaderJSON`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct HeaderJson {
     version: u64,
     height: u64,
@@ -176,13 +174,11 @@ pub(crate) async fn get_work_json(State(state): Shared, headers: HeaderMap, body
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SubmitWorkReq {
     block_header: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SubmitWorkJsonReq {
     block_header: Option<HeaderJson>,
 }
