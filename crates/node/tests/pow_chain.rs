@@ -415,3 +415,32 @@ fn open_side_and_template(dir: &Path) -> Result<node::Template, ImportError> {
     .unwrap();
     chain.block_template(&prog(1), 0)
 }
+
+#[test]
+fn a_lighter_branch_transaction_the_new_branch_conflicts_with_is_reported_evicted() {
+    let dir = TempDir::new("conflict");
+    let g = genesis();
+    let a = open(&dir.0.join("a.redb"), &g, &prog(1));
+    let b = open(&dir.0.join("b.redb"), &g, &prog(2));
+    // Both branches spend genesis coin 0, to different payees.
+    let on_a = pay(0, &prog(21), &g);
+    let on_b = pay(0, &prog(22), &g);
+    a.submit(on_a.clone()).unwrap();
+    mine(&a, &prog(1));
+    b.submit(on_b.clone()).unwrap();
+    mine(&b, &prog(2));
+    mine(&b, &prog(2));
+    let mut evictions = a.subscribe_evictions();
+    for blk in blocks_of(&b) {
+        a.import_block(blk).unwrap();
+    }
+    assert_eq!(a.tip(), b.tip());
+    assert!(!a.in_pool(&on_a.id()));
+    let ev = evictions.try_recv().expect("the double spend is reported");
+    assert_eq!(ev.tx_id, on_a.id());
+    assert!(
+        ev.reason.contains("reorg") || ev.reason.contains("new branch"),
+        "{}",
+        ev.reason
+    );
+}

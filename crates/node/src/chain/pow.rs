@@ -43,7 +43,7 @@ use types::tx::{CoinbaseInput, InputKind, OutputKind, TxData, TxInput, TxOutput}
 use types::{Block, BlockHeader, Hash, Transaction};
 
 use super::{Authority, ChainService, State};
-use crate::mempool::Mempool;
+use crate::mempool::{Admission, Mempool};
 use crate::{MempoolConfig, NodeError};
 
 /// Blocks deeper than this below the tip are forgotten by the fork choice (a reorg cannot reach
@@ -559,6 +559,10 @@ pub fn main_coinbase_tx(
     Transaction::new(Profile::Main, data).map_err(|e| NodeError::Internal(format!("coinbase: {e}")))
 }
 
+fn never_valid(missing: &Hash) -> String {
+    format!("after a reorg it spends {missing}, which the new branch spent or never created")
+}
+
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -858,19 +862,31 @@ impl ChainService {
                         continue;
                     }
                 };
-                if let Err(e) = state
+                match state
                     .mempool
                     .insert(Arc::new(checked), snap, height, &self.params)
                 {
-                    dropped.push((id, format!("does not fit the new branch: {e}")));
+                    Ok(Admission::Accepted { .. }) => {}
+                    // Its input was spent by the new branch (or created only by the old one): it will
+                    // never become valid, so it does not wait in the orphan area.
+                    Ok(Admission::Orphaned { missing }) => {
+                        state.mempool.remove_committed(std::slice::from_ref(tx));
+                        dropped.push((id, never_valid(&missing)));
+                    }
+                    Err(e) => dropped.push((id, format!("does not fit the new branch after a reorg: {e}"))),
                 }
             }
         }
         for c in held {
-            let id = c.tx().id();
+            let tx = Arc::clone(c.tx());
+            let id = tx.id();
             match state.mempool.insert(c, snap, height, &self.params) {
-                Ok(_) | Err(crate::mempool::MempoolError::Duplicate(_)) => {}
-                Err(e) => dropped.push((id, format!("does not fit the new branch: {e}"))),
+                Ok(Admission::Accepted { .. }) | Err(crate::mempool::MempoolError::Duplicate(_)) => {}
+                Ok(Admission::Orphaned { missing }) => {
+                    state.mempool.remove_committed(std::slice::from_ref(tx.as_ref()));
+                    dropped.push((id, never_valid(&missing)));
+                }
+                Err(e) => dropped.push((id, format!("does not fit the new branch after a reorg: {e}"))),
             }
         }
         for (id, reason) in dropped {
