@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
-use node::ChainService;
+use node::{ChainEvent, ChainService};
 use serde::Serialize;
 use serde_json::Value;
 use storage::StoreRead;
@@ -41,6 +41,8 @@ pub struct BlockEvent {
     pub tx_count: usize,
     /// Whether the block can no longer be reverted. Always true on a single-producer chain: one
     /// producer signs every block, so there are no competing branches and a committed block is final.
+    /// False on the proof-of-work main chain, where a heavier branch may replace it (its transactions
+    /// are reported `final` once the block is six blocks deep).
     #[serde(rename = "final")]
     pub is_final: bool,
 }
@@ -50,8 +52,9 @@ pub struct BlockEvent {
 pub struct TxEvent {
     /// Transaction ID (hex).
     pub tx_id: String,
-    /// `pending` (accepted into the pool), `included` (in a block), `final` (cannot be reverted), or
-    /// `rejected` (refused on submission or dropped from the pool).
+    /// `pending` (accepted into the pool, or back in it after its block was disconnected by a reorg),
+    /// `included` (in a block), `final` (cannot be reverted: at once under solo consensus, six blocks
+    /// deep on the main chain), or `rejected` (refused on submission or dropped from the pool).
     pub status: String,
     /// The including block's height (`included`, `final`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,6 +71,8 @@ pub struct TxEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event {
     Block(BlockEvent),
+    /// A block taken back out of the chain by a reorg (main chain only).
+    Disconnected(BlockEvent),
     Tx(TxEvent),
 }
 
@@ -75,13 +80,14 @@ impl Event {
     fn name(&self) -> &'static str {
         match self {
             Event::Block(_) => "block",
+            Event::Disconnected(_) => "block_disconnected",
             Event::Tx(_) => "tx",
         }
     }
 
     fn data(&self) -> String {
         match self {
-            Event::Block(b) => serde_json::to_string(b),
+            Event::Block(b) | Event::Disconnected(b) => serde_json::to_string(b),
             Event::Tx(t) => serde_json::to_string(t),
         }
         .unwrap_or_default()
@@ -102,6 +108,8 @@ enum Tracked {
 struct TrackedSet {
     state: HashMap<Hash, Tracked>,
     order: VecDeque<Hash>,
+    /// Included in a block that is not final yet: the block (height, hash).
+    included: HashMap<Hash, (u64, Hash)>,
 }
 
 impl TrackedSet {
@@ -136,16 +144,36 @@ pub(crate) struct Feed {
     /// Set when the server shuts down: open streams end (else a graceful shutdown would wait on them
     /// forever).
     closing: watch::Sender<bool>,
+    /// Blocks that must follow a block before its transactions are final (0: final at once).
+    final_depth: u64,
 }
 
 impl Feed {
+    /// A feed for a chain whose committed blocks are final at once.
+    #[cfg(test)]
     pub(crate) fn new() -> Feed {
+        Feed::with_final_depth(0)
+    }
+
+    /// A feed for a chain whose blocks are final `final_depth` blocks deep.
+    pub(crate) fn with_final_depth(final_depth: u64) -> Feed {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Feed {
             events,
             tracked: Mutex::new(TrackedSet::default()),
             subscribers: Arc::new(AtomicUsize::new(0)),
             closing: watch::channel(false).0,
+            final_depth,
+        }
+    }
+
+    /// `included`, then `final` at once or once deep enough.
+    fn include(&self, t: &mut TrackedSet, tx_id: Hash, block: (u64, Hash)) {
+        self.publish(Feed::tx_event(&tx_id, "included", Some(block), None));
+        if self.final_depth == 0 {
+            self.publish(Feed::tx_event(&tx_id, "final", Some(block), None));
+        } else {
+            t.included.insert(tx_id, block);
         }
     }
 
@@ -194,8 +222,7 @@ impl Feed {
                 match included {
                     Some(b) => {
                         t.remove(&tx_id);
-                        self.publish(Feed::tx_event(&tx_id, "included", Some(b), None));
-                        self.publish(Feed::tx_event(&tx_id, "final", Some(b), None));
+                        self.include(&mut t, tx_id, b);
                     }
                     None => {
                         t.insert(tx_id, Tracked::Pending);
@@ -223,7 +250,8 @@ impl Feed {
     }
 
     /// A block was committed: its event, and `included` then `final` for each followed transaction
-    /// in it (final at once: a single producer, no forks).
+    /// in it (final at once under solo consensus; on the main chain once the block is
+    /// `final_depth` deep, reported when the block making it so arrives).
     fn block(&self, block: &Block) {
         let height = block.header().height;
         let hash = block.hash();
@@ -231,21 +259,59 @@ impl Feed {
             height,
             hash: hash.to_hex(),
             tx_count: block.transactions().len(),
-            is_final: true,
+            is_final: self.final_depth == 0,
         }));
         let mut t = self.tracked();
+        if self.final_depth > 0 {
+            let depth = self.final_depth;
+            let deep: Vec<(Hash, (u64, Hash))> = t
+                .included
+                .iter()
+                .filter(|(_, (h, _))| h.saturating_add(depth) <= height)
+                .map(|(id, b)| (*id, *b))
+                .collect();
+            for (id, b) in deep {
+                t.included.remove(&id);
+                self.publish(Feed::tx_event(&id, "final", Some(b), None));
+            }
+        }
         for tx in block.transactions() {
             let id = tx.id();
             match t.state.get(&id).copied() {
                 Some(Tracked::Pending) => {
                     t.remove(&id);
-                    self.publish(Feed::tx_event(&id, "included", Some((height, hash)), None));
-                    self.publish(Feed::tx_event(&id, "final", Some((height, hash)), None));
+                    self.include(&mut t, id, (height, hash));
                 }
                 Some(Tracked::Submitting(_)) => {
                     t.insert(id, Tracked::Submitting(Some((height, hash))));
                 }
                 None => {}
+            }
+        }
+    }
+
+    /// A block was disconnected by a reorg: its event, and each followed transaction in it not yet
+    /// final is `pending` again (back in the pool; `rejected` follows if the pool drops it).
+    fn disconnected(&self, block: &Block) {
+        let height = block.header().height;
+        let hash = block.hash();
+        self.publish(Event::Disconnected(BlockEvent {
+            height,
+            hash: hash.to_hex(),
+            tx_count: block.transactions().len(),
+            is_final: false,
+        }));
+        let mut t = self.tracked();
+        for tx in block.transactions() {
+            let id = tx.id();
+            if t.included.get(&id).is_some_and(|b| b.1 == hash) {
+                t.included.remove(&id);
+                t.insert(id, Tracked::Pending);
+                self.publish(Feed::tx_event(&id, "pending", None, None));
+            } else if let Some(Tracked::Submitting(Some(b))) = t.state.get(&id).copied()
+                && b.1 == hash
+            {
+                t.insert(id, Tracked::Submitting(None));
             }
         }
     }
@@ -398,6 +464,16 @@ impl AssetIndex {
     }
 
     /// Indexes every stored block not indexed yet (blocking: call from a blocking thread).
+    /// A block at `height` was disconnected: the heights from there are indexed again from the new
+    /// branch (assets seen only on the old branch stay listed).
+    fn rewind_to(&self, height: u64) {
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *next = (*next).min(height);
+    }
+
     pub(crate) fn catch_up(&self, chain: &ChainService) -> Result<(), String> {
         let mut next = self
             .next
@@ -423,27 +499,34 @@ pub(crate) trait Follower: Send + Sync {
     fn name(&self) -> &'static str;
     /// Reads every committed block it has not seen yet.
     fn catch_up(&self, chain: &ChainService) -> Result<(), String>;
+    /// A block was disconnected by a reorg (before the next [`Follower::catch_up`]).
+    fn disconnected(&self, _block: &Block) {}
 }
 
 impl Follower for AssetIndex {
     fn name(&self) -> &'static str {
         "asset index"
     }
+    fn disconnected(&self, block: &Block) {
+        self.rewind_to(block.header().height);
+    }
     fn catch_up(&self, chain: &ChainService) -> Result<(), String> {
         AssetIndex::catch_up(self, chain)
     }
 }
 
-/// Runs until `stop` changes or its sender is dropped: follows new blocks and pool evictions,
-/// publishing feed events and keeping the asset index and the wallet at the tip. A missed broadcast
-/// (lag) is recovered by reading the store from the last block seen.
+/// Runs until `stop` changes or its sender is dropped: follows connected and disconnected blocks and
+/// pool evictions, publishing feed events and keeping the asset index and the wallet at the tip (the
+/// wallet unwinds disconnected blocks). A missed broadcast (lag) is recovered by reading the store
+/// from the last block seen (a disconnection missed that way is not reported on the feed; the wallet
+/// still unwinds, as it checks its tip against the chain).
 pub(crate) async fn follow(
     chain: Arc<ChainService>,
     feed: Arc<Feed>,
     followers: Vec<Arc<dyn Follower>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut blocks = chain.subscribe();
+    let mut blocks = chain.subscribe_chain();
     let mut evictions = chain.subscribe_evictions();
     // Catch up first: the asset index from genesis, the wallet from its own tip.
     catch_up_all(&chain, &followers).await;
@@ -457,13 +540,24 @@ pub(crate) async fn follow(
             }
             b = blocks.recv() => {
                 let missed = match b {
-                    Ok(block) if block.header().height == last_height.saturating_add(1) => {
+                    Ok(ChainEvent::Connected(block)) if block.header().height == last_height.saturating_add(1) => {
                         last_height = block.header().height;
                         feed.block(&block);
                         false
                     }
-                    Ok(block) if block.header().height <= last_height => false,
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Ok(ChainEvent::Connected(block)) if block.header().height <= last_height => false,
+                    Ok(ChainEvent::Disconnected(block)) => {
+                        let h = block.header().height;
+                        if h <= last_height {
+                            feed.disconnected(&block);
+                            last_height = h.saturating_sub(1);
+                        }
+                        for f in &followers {
+                            f.disconnected(&block);
+                        }
+                        false
+                    }
+                    Ok(ChainEvent::Connected(_)) | Err(broadcast::error::RecvError::Lagged(_)) => true,
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
                 if missed {
@@ -573,6 +667,79 @@ mod tests {
         }));
         feed.publish(tx_event(2));
         assert_eq!(only.next().await, Some(tx_event(2)));
+    }
+
+    fn block_with(height: u64, parent: &types::BlockHeader, txs: Vec<types::Transaction>) -> Block {
+        let mut txs = txs;
+        txs.insert(
+            0,
+            ledger::testkit::coinbase(
+                types::Profile::Main,
+                height,
+                vec![ledger::testkit::output(&[0x51], AssetId::BTM, height).unwrap()],
+            )
+            .unwrap(),
+        );
+        ledger::testkit::block(parent, txs, 1_000 + height).unwrap()
+    }
+
+    fn statuses(rx: &mut broadcast::Receiver<Event>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            match e {
+                Event::Tx(t) => out.push(t.status),
+                Event::Block(b) => out.push(format!("block {} final={}", b.height, b.is_final)),
+                Event::Disconnected(b) => out.push(format!("disconnected {}", b.height)),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn on_the_main_chain_a_disconnected_blocks_transactions_are_never_final() {
+        let feed = Feed::with_final_depth(2);
+        let mut rx = feed.events.subscribe();
+        let key = ledger::testkit::Key::from_seed(b"feed");
+        let funding = ledger::testkit::coinbase(
+            types::Profile::Main,
+            0,
+            vec![ledger::testkit::output(key.program(), AssetId::BTM, 10).unwrap()],
+        )
+        .unwrap();
+        let coin = ledger::testkit::coins_of(&funding).remove(0);
+        let tx = ledger::testkit::transfer(
+            types::Profile::Main,
+            &[(&coin, &key)],
+            vec![ledger::testkit::output(key.program(), AssetId::BTM, 9).unwrap()],
+        )
+        .unwrap();
+        let genesis = types::BlockHeader::empty(types::Profile::Main);
+        feed.submitting(tx.id());
+        feed.accepted(tx.id());
+        let b1 = block_with(1, &genesis, vec![tx.clone()]);
+        feed.block(&b1);
+        assert_eq!(statuses(&mut rx), ["pending", "block 1 final=false", "included"]);
+        // A reorg takes the block out: the transaction is pending again, never final.
+        feed.disconnected(&b1);
+        assert_eq!(statuses(&mut rx), ["disconnected 1", "pending"]);
+        let other = block_with(1, &genesis, vec![]);
+        let b2 = block_with(2, other.header(), vec![tx.clone()]);
+        feed.block(&other);
+        feed.block(&b2);
+        let b3 = block_with(3, b2.header(), vec![]);
+        feed.block(&b3);
+        assert_eq!(
+            statuses(&mut rx),
+            [
+                "block 1 final=false",
+                "block 2 final=false",
+                "included",
+                "block 3 final=false"
+            ]
+        );
+        // Two blocks on top of b2: final.
+        feed.block(&block_with(4, b3.header(), vec![]));
+        assert_eq!(statuses(&mut rx), ["block 4 final=false", "final"]);
     }
 
     #[test]

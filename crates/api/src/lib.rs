@@ -5,6 +5,7 @@ pub mod error;
 pub mod events;
 mod handlers;
 mod metrics;
+mod mining;
 pub mod rest;
 mod snapshot;
 pub mod view;
@@ -109,7 +110,7 @@ fn build(
         config.data_dir.as_deref(),
     )
     .map_err(ServeError::Config)?;
-    let feed = Arc::new(events::Feed::new());
+    let feed = Arc::new(events::Feed::with_final_depth(chain.final_depth()));
     let assets = Arc::new(events::AssetIndex::default());
     let wallet = wallet.map(|w| Arc::new(wallet_api::WalletSync::new(chain.clone(), w)));
     let mut followers: Vec<Arc<dyn events::Follower>> = vec![assets.clone()];
@@ -169,6 +170,10 @@ fn build(
         .route("/get-asset", post(wallet_api::get_asset))
         .route("/list-assets", post(wallet_api::list_assets))
         .route("/metrics", get(metrics::metrics))
+        .route("/get-work", post(mining::get_work))
+        .route("/get-work-json", post(mining::get_work_json))
+        .route("/submit-work", post(mining::submit_work))
+        .route("/submit-work-json", post(mining::submit_work_json))
         .fallback(handlers::unknown_endpoint)
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let rest = Router::new()

@@ -416,7 +416,7 @@ pub(crate) async fn address_utxos(
 /// `?tx=ID`, only that transaction's events. Slow clients are disconnected.
 #[utoipa::path(get, path = "/v1/events", tag = "feed",
     params(("tx" = Option<String>, Query, description = "only this transaction's status events")),
-    responses((status = 200, description = "text/event-stream of `block` (BlockEvent) and `tx` (TxEvent) events"),
+    responses((status = 200, description = "text/event-stream of `block` and `block_disconnected` (BlockEvent) and `tx` (TxEvent) events"),
         (status = 400, body = RestErrorBody), (status = 429, body = RestErrorBody)))]
 pub(crate) async fn events(State(state): Shared, RawQuery(query): RawQuery) -> Response {
     let mut only_tx: Option<Hash> = None;

@@ -18,6 +18,10 @@ use crate::mempool::{Admission, Mempool, MempoolError};
 use crate::metrics::Metrics;
 use crate::{MempoolConfig, NodeError};
 
+pub mod pow;
+
+pub use pow::ChainEvent;
+
 /// Why a submitted transaction was not accepted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -192,10 +196,14 @@ pub struct ChainService {
     authority: Authority,
     state: Mutex<State>,
     blocks: broadcast::Sender<Arc<Block>>,
+    /// Connected and disconnected blocks, in order (reorgs included).
+    chain_events: broadcast::Sender<ChainEvent>,
     evictions: broadcast::Sender<Eviction>,
     max_block_bytes: u64,
     max_block_gas: u64,
     metrics: Arc<Metrics>,
+    /// The main chain's block tree, side branches and orphans (proof of work only).
+    pow: Option<pow::PowState>,
 }
 
 impl std::fmt::Debug for ChainService {
@@ -219,6 +227,8 @@ pub enum Authority {
         /// The producer's key, if this node produces blocks.
         producer_key: Option<ProducerKey>,
     },
+    /// Proof of work (the main chain): the heaviest valid branch wins (see [`pow`]).
+    ProofOfWork(pow::PowAuthority),
 }
 
 impl Authority {
@@ -226,6 +236,7 @@ impl Authority {
     pub fn producer_public_key(&self) -> Option<[u8; 32]> {
         match self {
             Authority::Solo { producer_public, .. } => Some(*producer_public),
+            Authority::ProofOfWork(_) => None,
         }
     }
 }
@@ -280,7 +291,12 @@ impl ChainService {
         let snap = store.snapshot()?;
         match &setup.authority {
             Authority::Solo { producer_public, .. } => check_solo_signatures(&snap, tip, producer_public)?,
+            Authority::ProofOfWork(_) => {}
         }
+        let pow_state = match &setup.authority {
+            Authority::ProofOfWork(a) => Some(pow::PowState::open(&snap, tip, a, setup.mempool.clone())?),
+            _ => None,
+        };
         let tip_header = snap
             .header(&tip.hash)?
             .ok_or_else(|| NodeError::Corrupt(format!("no header for the tip {}", tip.hash)))?;
@@ -290,11 +306,17 @@ impl ChainService {
         let (evictions, _) = broadcast::channel(1024);
         let metrics = Arc::new(Metrics::new());
         metrics.set_height(tip.height);
-        if matches!(setup.authority, Authority::Solo { .. }) {
-            metrics.set_final_height(tip.height);
+        match &setup.authority {
+            Authority::Solo { .. } => metrics.set_final_height(tip.height),
+            Authority::ProofOfWork(_) => {
+                metrics.set_final_height(tip.height.saturating_sub(pow::FINAL_DEPTH))
+            }
         }
+        let (chain_events, _) = broadcast::channel(256);
         Ok(ChainService {
             metrics,
+            chain_events,
+            pow: pow_state,
             max_block_bytes: setup.max_block_bytes.min(setup.params.max_block_bytes),
             max_block_gas: setup.max_block_gas.min(setup.params.max_block_gas),
             store,
@@ -377,6 +399,12 @@ impl ChainService {
     /// New blocks, as they are committed.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Block>> {
         self.blocks.subscribe()
+    }
+
+    /// Connected and disconnected blocks, in chain order: a reorg sends the old branch's blocks as
+    /// [`ChainEvent::Disconnected`] (tip first), then the new branch's as [`ChainEvent::Connected`].
+    pub fn subscribe_chain(&self) -> broadcast::Receiver<ChainEvent> {
+        self.chain_events.subscribe()
     }
 
     /// Pool transactions dropped without being committed (displaced by better-paying ones, refused
@@ -512,6 +540,7 @@ impl ChainService {
                     let block = Arc::new(block);
                     // No subscriber is not an error.
                     let _ = self.blocks.send(block.clone());
+                    let _ = self.chain_events.send(ChainEvent::Connected(block.clone()));
                     return Ok(block);
                 }
                 Err(BlockRejection::Tx { index, tx_id, reason }) if index > 0 && attempts <= 8 => {

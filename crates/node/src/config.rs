@@ -13,6 +13,9 @@ pub struct ChainConfig {
     pub network: String,
     /// The genesis block as hex, relative to the data directory unless absolute.
     pub genesis_file: PathBuf,
+    /// `"side"` (default): the sidechain under solo consensus. `"main"`: the proof-of-work main chain
+    /// (Bytom v1.1.0 rules; `network` `"devnet"` or `"mainnet"`).
+    pub profile: String,
 }
 
 impl Default for ChainConfig {
@@ -20,6 +23,7 @@ impl Default for ChainConfig {
         ChainConfig {
             network: "devnet".to_string(),
             genesis_file: PathBuf::from("genesis.hex"),
+            profile: "side".to_string(),
         }
     }
 }
@@ -61,6 +65,21 @@ impl Default for ProducerConfig {
     }
 }
 
+/// The main chain's miner (`profile = "main"` only).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MiningConfig {
+    /// Whether this node mines (also `tributary node --mine`).
+    pub enabled: bool,
+    /// Where block rewards go: an address of the chain's network...
+    pub address: String,
+    /// ...or a control program as hex. With neither, the reference's default coinbase program
+    /// (anyone can spend it).
+    pub control_program: String,
+    /// Miner threads; 0 means one per core.
+    pub threads: usize,
+}
+
 /// The transaction pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -96,6 +115,8 @@ pub struct NodeConfig {
     pub producer: ProducerConfig,
     /// The transaction pool.
     pub mempool: MempoolConfig,
+    /// The main chain's miner.
+    pub mining: MiningConfig,
 }
 
 impl NodeConfig {
@@ -125,5 +146,11 @@ mod tests {
         assert!(err.to_string().contains("block_intervl_ms"), "{err}");
         assert!(toml::from_str::<NodeConfig>("colour = 1\n").is_err());
         assert!(toml::from_str::<NodeConfig>("[mempool]\nmax_txs = \"many\"\n").is_err());
+        let c: NodeConfig =
+            toml::from_str("[chain]\nprofile = \"main\"\n[mining]\nenabled = true\nthreads = 2\n").unwrap();
+        assert_eq!(c.chain.profile, "main");
+        assert!(c.mining.enabled);
+        assert_eq!(c.mining.threads, 2);
+        assert!(toml::from_str::<NodeConfig>("[mining]\nenable = true\n").is_err());
     }
 }

@@ -112,6 +112,66 @@ fn block_of(txs: Vec<Transaction>, timestamp_ms: u64) -> Result<Block, NodeError
     Block::new(header, txs).map_err(|e| NodeError::Internal(format!("genesis block: {e}")))
 }
 
+/// Arbitrary data of the main devnet genesis coinbase.
+pub const MAIN_GENESIS_ARBITRARY: &[u8] = b"tributary main devnet genesis";
+
+/// A main-chain devnet genesis block: one coinbase paying each `(program, amount)` of `funding` as its
+/// own BTM output (at least one), stamped `timestamp_secs` (seconds), with `pow.genesis_bits`. Genesis
+/// is applied, not validated: its outputs are ordinary outputs, spendable at once.
+pub fn main_devnet_genesis(
+    pow: &pow::PowParams,
+    funding: &[(Vec<u8>, u64)],
+    timestamp_secs: u64,
+) -> Result<Block, NodeError> {
+    if funding.is_empty() {
+        return Err(NodeError::Config(
+            "a main devnet genesis needs at least one funding output".into(),
+        ));
+    }
+    if funding.len() > FUNDING_CHUNK {
+        return Err(NodeError::Config(format!(
+            "a main devnet genesis pays at most {FUNDING_CHUNK} outputs"
+        )));
+    }
+    let mut outputs = Vec::with_capacity(funding.len());
+    for (program, amount) in funding {
+        let each = Amount::new(*amount).map_err(|e| NodeError::Config(format!("genesis amount: {e}")))?;
+        outputs.push(TxOutput::new(
+            OutputKind::Control,
+            AssetId::BTM,
+            each,
+            program.clone(),
+        ));
+    }
+    let coinbase = Transaction::new(
+        types::profile::Profile::Main,
+        TxData {
+            version: 1,
+            time_range: 0,
+            inputs: vec![TxInput::new(InputKind::Coinbase(types::tx::CoinbaseInput {
+                arbitrary: MAIN_GENESIS_ARBITRARY.to_vec(),
+            }))],
+            outputs,
+        },
+    )
+    .map_err(|e| NodeError::Config(format!("genesis coinbase: {e}")))?;
+    let ids = [coinbase.id()];
+    let header = BlockHeader {
+        version: pow.block_version,
+        height: 0,
+        previous_block_hash: Hash::ZERO,
+        timestamp: timestamp_secs,
+        transactions_merkle_root: types::merkle::tx_merkle_root(&ids),
+        transaction_status_hash: types::merkle::status_merkle_root(&[false]),
+        commitment_suffix: Vec::new(),
+        consensus: HeaderConsensus::Pow {
+            nonce: 0,
+            bits: pow.genesis_bits,
+        },
+    };
+    Block::new(header, vec![coinbase]).map_err(|e| NodeError::Internal(format!("genesis block: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +197,25 @@ mod tests {
         assert_eq!(first.transactions()[1].id(), txs[1].id());
         let round = Block::decode(&big.encode(), params.profile, &params.limits).unwrap();
         assert_eq!(round.hash(), big.hash());
+    }
+
+    #[test]
+    fn the_main_devnet_genesis_funds_its_outputs_and_decodes_as_a_main_block() {
+        let pow = pow::PowParams::devnet();
+        let params = ChainParams::main_devnet();
+        let funding = vec![(vec![0x00, 0x14, 1, 2], 5), (vec![0x51], 7)];
+        let g = main_devnet_genesis(&pow, &funding, 1_700_000_000).unwrap();
+        assert_eq!(g.header().bits(), Some(pow.genesis_bits));
+        assert_eq!(g.transactions().len(), 1);
+        let amounts: Vec<(Vec<u8>, u64)> = g.transactions()[0]
+            .outputs()
+            .iter()
+            .map(|o| (o.control_program().to_vec(), o.amount().get()))
+            .collect();
+        assert_eq!(amounts, funding);
+        let round = Block::decode(&g.encode(), params.profile, &params.limits).unwrap();
+        assert_eq!(round.hash(), g.hash());
+        assert_eq!(ledger::genesis_change_set(&g).created.len(), 2);
+        assert!(main_devnet_genesis(&pow, &[], 1).is_err());
     }
 }

@@ -6,13 +6,17 @@ pub mod devnet;
 pub mod genesis;
 pub mod mempool;
 pub mod metrics;
+pub mod miner;
 pub mod producer;
 
 use std::path::Path;
 use std::sync::Arc;
 
-pub use chain::{Authority, ChainService, ChainSetup, ProducerKey, SubmitError, Submitted};
-pub use config::{ChainConfig, MempoolConfig, NodeConfig, ProducerConfig};
+pub use chain::pow::{
+    ImportError, ImportOutcome, ImportStatus, PowAuthority, PowEngine, Template, WorkError,
+};
+pub use chain::{Authority, ChainEvent, ChainService, ChainSetup, ProducerKey, SubmitError, Submitted};
+pub use config::{ChainConfig, MempoolConfig, MiningConfig, NodeConfig, ProducerConfig};
 use ledger::ChainParams;
 use storage::{ChainIdentity, RedbStore};
 use tokio::sync::watch;
@@ -61,6 +65,42 @@ pub fn params_for(network: &str) -> Result<ChainParams, NodeError> {
     }
 }
 
+/// The main chain's rules of a configured network: the ledger's and proof of work's.
+pub fn main_params_for(network: &str) -> Result<(ChainParams, pow::PowParams), NodeError> {
+    match network {
+        "devnet" => Ok((ChainParams::main_devnet(), pow::PowParams::devnet())),
+        "mainnet" => Ok((ChainParams::main_mainnet(), pow::PowParams::mainnet())),
+        other => Err(NodeError::Config(format!(
+            "main-chain network {other:?} is not supported; use \"devnet\" or \"mainnet\""
+        ))),
+    }
+}
+
+/// The chain rules of a configured chain (profile and network).
+pub fn chain_params(chain: &ChainConfig) -> Result<ChainParams, NodeError> {
+    match chain.profile.as_str() {
+        "side" | "" => params_for(&chain.network),
+        "main" => main_params_for(&chain.network).map(|(p, _)| p),
+        other => Err(NodeError::Config(format!(
+            "chain.profile {other:?} is not known; use \"side\" or \"main\""
+        ))),
+    }
+}
+
+/// The control program a mining configuration pays rewards to.
+pub fn mining_program(mining: &MiningConfig, params: &ChainParams) -> Result<Vec<u8>, NodeError> {
+    match (mining.address.trim(), mining.control_program.trim()) {
+        ("", "") => Ok(vm::standard::default_coinbase_program()),
+        (address, "") => types::address::address_to_program(address, params.profile, params.network)
+            .map_err(|e| NodeError::Config(format!("mining.address: {e}"))),
+        ("", program) => hex::decode(program)
+            .map_err(|e| NodeError::Config(format!("mining.control_program is not hex: {e}"))),
+        _ => Err(NodeError::Config(
+            "set mining.address or mining.control_program, not both".into(),
+        )),
+    }
+}
+
 fn network_name(n: Network) -> &'static str {
     match n {
         Network::Mainnet => "mainnet",
@@ -85,12 +125,22 @@ pub struct Node {
     chain: Arc<ChainService>,
     shutdown: watch::Sender<bool>,
     producer: Option<JoinHandle<()>>,
+    miner: Option<JoinHandle<()>>,
 }
 
 impl Node {
     /// Opens the store, loads genesis and keys from `config` and starts the producer. Must be called
     /// inside a tokio runtime.
     pub fn start(config: &NodeConfig) -> Result<Node, NodeError> {
+        match config.chain.profile.as_str() {
+            "side" | "" => {}
+            "main" => return Node::start_main(config),
+            other => {
+                return Err(NodeError::Config(format!(
+                    "chain.profile {other:?} is not known; use \"side\" or \"main\""
+                )));
+            }
+        }
         let params = params_for(&config.chain.network)?;
         if !config.data_dir.is_dir() {
             return Err(NodeError::Config(format!(
@@ -160,6 +210,64 @@ impl Node {
             chain,
             shutdown,
             producer,
+            miner: None,
+        })
+    }
+
+    /// The main chain: genesis decoded as a main-chain block, proof-of-work consensus, and the miner
+    /// when `mining.enabled`.
+    fn start_main(config: &NodeConfig) -> Result<Node, NodeError> {
+        let (params, pow_params) = main_params_for(&config.chain.network)?;
+        if !config.data_dir.is_dir() {
+            return Err(NodeError::Config(format!(
+                "the data directory {} does not exist",
+                config.data_dir.display()
+            )));
+        }
+        let genesis_bytes = read_hex_file(&config.in_data_dir(&config.chain.genesis_file), "genesis")?;
+        let genesis = types::Block::decode(&genesis_bytes, Profile::Main, &params.limits).map_err(|e| {
+            NodeError::Config(format!("the genesis file does not hold a main-chain block: {e}"))
+        })?;
+        let coinbase_program = mining_program(&config.mining, &params)?;
+        let identity = ChainIdentity {
+            profile: params.profile,
+            network: params.network,
+            genesis_hash: genesis.hash(),
+        };
+        let store = RedbStore::open(config.data_dir.join(STORE_FILE), identity)?;
+        tracing::info!(
+            network = network_name(params.network),
+            genesis = %identity.genesis_hash,
+            data_dir = %config.data_dir.display(),
+            "opening the main chain"
+        );
+        let chain = Arc::new(ChainService::open(
+            store,
+            ChainSetup {
+                params,
+                genesis,
+                authority: Authority::ProofOfWork(PowAuthority {
+                    params: pow_params,
+                    pow: PowEngine::tensority(),
+                    coinbase_program: coinbase_program.clone(),
+                }),
+                mempool: config.mempool.clone(),
+                max_block_bytes: config.producer.max_block_bytes,
+                max_block_gas: config.producer.max_block_gas,
+            },
+        )?);
+        let (shutdown, rx) = watch::channel(false);
+        let miner = config.mining.enabled.then(|| {
+            let miner_config = pow::miner::MinerConfig {
+                threads: config.mining.threads,
+            };
+            tokio::spawn(miner::run(chain.clone(), coinbase_program, miner_config, rx))
+        });
+        Ok(Node {
+            chain,
+            shutdown,
+            producer: None,
+            miner,
         })
     }
 
@@ -175,6 +283,11 @@ impl Node {
             && let Err(e) = p.await
         {
             tracing::error!(error = %e, "the block producer task failed");
+        }
+        if let Some(m) = self.miner.take()
+            && let Err(e) = m.await
+        {
+            tracing::error!(error = %e, "the miner task failed");
         }
         tracing::info!("node stopped");
     }

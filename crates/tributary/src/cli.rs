@@ -309,6 +309,9 @@ pub(crate) struct NodeOpts {
     /// Overrides the API's listen address from the file.
     #[arg(long)]
     pub(crate) listen: Option<String>,
+    /// Mines (main chain only: `chain.profile = "main"`), as `[mining] enabled = true`.
+    #[arg(long)]
+    pub(crate) mine: bool,
 }
 
 /// Arguments of `wallet`: where the node is, and the command.

@@ -23,6 +23,8 @@ pub(crate) struct FileConfig {
     pub(crate) producer: node::ProducerConfig,
     /// The transaction pool.
     pub(crate) mempool: node::MempoolConfig,
+    /// The main chain's miner (`chain.profile = "main"`).
+    pub(crate) mining: node::MiningConfig,
     /// The HTTP API.
     pub(crate) api: api::ApiConfig,
     /// The node's wallet.
@@ -54,7 +56,7 @@ impl WalletConfig {
         if !self.enabled {
             return Ok(None);
         }
-        let params = node::params_for(&config.chain.network)?;
+        let params = node::chain_params(&config.chain)?;
         let dir = config.in_data_dir(&self.dir);
         let w = wallet::Wallet::open_with_params(&dir, params, wallet::KdfParams::default())
             .with_context(|| format!("cannot open the wallet in {}", dir.display()))?;
@@ -83,6 +85,7 @@ impl FileConfig {
             chain: self.chain.clone(),
             producer: self.producer.clone(),
             mempool: self.mempool.clone(),
+            mining: self.mining.clone(),
         }
     }
 }
@@ -143,6 +146,8 @@ pub(crate) fn serve(
             "height": tip.height,
             "tip": tip.hash.to_hex(),
             "producing": chain.is_producing(),
+            "profile": config.chain.profile,
+            "mining": chain.is_pow() && config.mining.enabled,
             "block_interval_ms": config.producer.block_interval_ms,
             "wallet": has_wallet,
         });
@@ -177,7 +182,10 @@ pub(crate) fn run(opts: &NodeOpts) -> Result<Value> {
     if let Some(listen) = &opts.listen {
         api_config.listen.clone_from(listen);
     }
-    let config = file.node_config(&base);
+    let mut config = file.node_config(&base);
+    if opts.mine {
+        config.mining.enabled = true;
+    }
     let wallet = file.wallet.open(&config)?;
     serve(config, api_config, wallet, json!({}))
 }
