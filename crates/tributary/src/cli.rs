@@ -298,6 +298,12 @@ pub(crate) struct DevnetOpts {
     /// Milliseconds between blocks while transactions wait (new devnets only).
     #[arg(long, default_value_t = 500)]
     pub(crate) block_interval_ms: u64,
+    /// Address the main chain's API listens on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9889")]
+    pub(crate) main_listen: String,
+    /// Runs the sidechain only, without the mining main chain (which keeps one core busy).
+    #[arg(long)]
+    pub(crate) no_main_chain: bool,
 }
 
 /// Arguments of `node`.

@@ -245,6 +245,7 @@ fn sigkill_under_load_loses_nothing() {
             &data_s,
             "--listen",
             "127.0.0.1:0",
+            "--no-main-chain",
             "--block-interval-ms",
             "100",
         ],

@@ -203,6 +203,8 @@ fn devnet_includes_a_submitted_transfer_and_restarts() {
             data.to_str().unwrap(),
             "--listen",
             "127.0.0.1:0",
+            "--main-listen",
+            "127.0.0.1:0",
         ],
         &log,
     );
@@ -319,6 +321,71 @@ fn devnet_includes_a_submitted_transfer_and_restarts() {
     assert_eq!(status, 200);
     let count = v["data"]["block_count"].as_u64().unwrap();
     assert!(count >= height);
+
+    // The main chain beside it: the same dev key, funded at genesis, and mining.
+    let main = &s["main_chain"];
+    assert_eq!(main["profile"], "main", "{s}");
+    assert_eq!(main["mining"], true);
+    let main_addr = main["api_url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_string();
+    let main_dev = &s["main_chain_dev_account"];
+    assert!(
+        main_dev["address"].as_str().unwrap().starts_with("sm1"),
+        "{main_dev}"
+    );
+    // One key, two chains: the same control program.
+    assert_eq!(main_dev["control_program"], account["control_program"]);
+    let (status, genesis) = http(
+        &main_addr,
+        "/get-block",
+        Some(&node.auth),
+        br#"{"block_height":0}"#,
+    );
+    assert_eq!(status, 200, "{genesis}");
+    let paid = genesis["data"]["transactions"][0]["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["control_program"] == account["control_program"] && o["amount"] == 1_000_000_000_000u64)
+        .count();
+    assert_eq!(paid, 16, "{genesis}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mined = loop {
+        let (status, v) = http(
+            &main_addr,
+            "/get-block",
+            Some(&node.auth),
+            br#"{"block_height":1}"#,
+        );
+        if status == 200 {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the devnet main chain mined no block: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    // A Bytom v1.1.0 header: nonce and bits, a coinbase paying the dev account's miner address.
+    assert!(mined["data"]["bits"].as_u64().is_some(), "{mined}");
+    assert!(mined["data"]["nonce"].as_u64().is_some(), "{mined}");
+    let (status, v) = http(
+        &main_addr,
+        "/list-balances",
+        Some(&node.auth),
+        br#"{"account_alias":"dev"}"#,
+    );
+    assert_eq!(status, 200, "{v}");
+    let btm = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["asset_id"] == "ff".repeat(32))
+        .unwrap_or_else(|| panic!("no BTM balance on the main chain: {v}"));
+    assert!(btm["amount"].as_u64().unwrap() >= 16 * 1_000_000_000_000, "{v}");
 
     // SIGTERM: a clean stop.
     let (exit, rest) = node.terminate();

@@ -6,171 +6,17 @@
 //! reference node with our IDs (a saved answer of vapord).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
 
+use common::{Devnet, TempDir, User};
 use serde_json::Value;
-
-const BTM: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+use std::process::Command;
 /// What the dev account holds at genesis: 16 outputs of 10 000 BTM.
 const DEV_FUNDS: u64 = 16 * 1_000_000_000_000;
 /// The CLI's default fee.
 const DEFAULT_FEE: u64 = 1_000_000;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let p = std::env::temp_dir().join(format!("tributary-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The devnet process; killed on drop so that no test leaves one behind.
-struct Devnet {
-    child: Child,
-    startup: Value,
-}
-
-impl Devnet {
-    fn start(data: &Path, log: &Path) -> Devnet {
-        let stderr = std::fs::File::create(log).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
-            .args([
-                "devnet",
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr))
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(out).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            // Drain the rest so the node never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let line = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|e| {
-            panic!(
-                "no startup line ({e}); log: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            )
-        });
-        Devnet {
-            child,
-            startup: serde_json::from_str(&line).unwrap(),
-        }
-    }
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `tributary wallet ...` as a user in `cwd` with `TRIBUTARY_TOKEN` exported runs it.
-struct User {
-    cwd: PathBuf,
-    api: String,
-    token: Option<String>,
-}
-
-impl User {
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
-        cmd.arg("wallet")
-            .args(args)
-            .args(["--api", &self.api])
-            .current_dir(&self.cwd)
-            .env_remove("TRIBUTARY_TOKEN")
-            .env_remove("TRIBUTARY_PASSWORD");
-        if let Some(t) = &self.token {
-            cmd.env("TRIBUTARY_TOKEN", t);
-        }
-        cmd.output().unwrap()
-    }
-
-    /// Runs a command that must succeed; its JSON output.
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "tributary wallet {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "tributary wallet {args:?}: output is not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-
-    /// Runs a command that must fail with exit status 1 and one `error: ...` line; that line.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "tributary wallet {args:?} should fail"
-        );
-        let err = String::from_utf8_lossy(&out.stderr).trim_end().to_string();
-        assert!(err.starts_with("error: ") && !err.contains('\n'), "{err}");
-        assert!(out.stdout.is_empty());
-        err
-    }
-
-    /// Runs a command whose JSON output the user saves to `file` (`... > file`).
-    fn save(&self, args: &[&str], file: &str) -> Value {
-        let v = self.ok(args);
-        std::fs::write(self.cwd.join(file), serde_json::to_string_pretty(&v).unwrap()).unwrap();
-        v
-    }
-
-    fn btm_balance(&self, account: &str) -> u64 {
-        let v = self.ok(&["balance", "--account", account]);
-        let rows = v
-            .as_array()
-            .unwrap_or_else(|| panic!("balance is not a list: {v}"));
-        rows.iter()
-            .filter(|r| r["asset_id"] == BTM)
-            .map(|r| {
-                assert_eq!(r["account_alias"], account, "{v}");
-                r["amount"].as_u64().unwrap()
-            })
-            .sum()
-    }
-
-    fn password_file(&self, who: &str, password: &str) {
-        let path = self.cwd.join(format!("{who}.pw"));
-        std::fs::write(&path, format!("{password}\n")).unwrap();
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    }
-}
 
 fn mode_of(path: &Path) -> u32 {
     std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions()) & 0o777
@@ -190,7 +36,8 @@ fn wallet_walkthrough() {
     let tmp = TempDir::new("wallet-walkthrough");
     let data = tmp.0.join("devnet");
     let log = tmp.0.join("node.log");
-    let node = Devnet::start(&data, &log);
+    // This walkthrough is the sidechain's; the main chain's is asset_walkthrough.rs.
+    let node = Devnet::start(&data, &log, &["--no-main-chain"]);
     let s = &node.startup;
 
     // The startup line: the dev account by alias and address, where its password is, no secrets.

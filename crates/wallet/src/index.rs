@@ -460,7 +460,9 @@ pub(crate) fn block_changes(
                 ours = true;
                 if out.amount().get() > 0 {
                     let mut valid_height = 0;
-                    if tx.is_coinbase() {
+                    // The genesis block's outputs are ordinary outputs to the ledger
+                    // (`ledger::genesis_change_set`): only later coinbases mature.
+                    if tx.is_coinbase() && height > 0 {
                         valid_height = height.saturating_add(maturity.coinbase);
                     }
                     let vote = out.vote().map(<[u8]>::to_vec).unwrap_or_default();

@@ -1,10 +1,14 @@
-//! `tributary devnet`: a single-node sidechain for development.
+//! `tributary devnet`: a development network in one process: a single-node sidechain and, next to
+//! it, a proof-of-work main chain that mines a block every few seconds.
 //!
 //! A new data directory gets a wallet holding the dev key (alias `dev`, encrypted under a random
 //! password kept in `dev.password` and `devnet.json`, both 0600) and a single-key account `dev`; a
 //! genesis block paying the dev funds to that account's first address; a producer key; an access
-//! token and a `node.toml`. An existing directory is reused as it is. Then it runs like `tributary
-//! node`, with the wallet served through the API.
+//! token and a `node.toml`. Its `main/` directory holds the main chain: a wallet with the same dev key
+//! (imported from the same mnemonic, which is not kept) and account, a main-chain genesis paying the
+//! dev funds, and a `node.toml` that mines to the dev account with one thread. An existing directory
+//! is reused as it is. Then both run like `tributary node`, each with its wallet served through its
+//! API, with the same access token.
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -15,7 +19,7 @@ use anyhow::{Context as _, Result};
 use rand_core::{OsRng, RngCore as _};
 use serde_json::{Value, json};
 
-use super::node::{FileConfig, WalletConfig, init_logs, serve};
+use super::node::{FileConfig, Served, WalletConfig, init_logs, serve_chains};
 use crate::cli::DevnetOpts;
 
 /// Outputs the genesis pays to the dev account (independent coins for parallel transfers).
@@ -30,6 +34,10 @@ const INFO_FILE: &str = "devnet.json";
 const PASSWORD_FILE: &str = "dev.password";
 /// The dev key's and account's alias.
 const DEV_ALIAS: &str = "dev";
+/// The main chain's directory inside the devnet's.
+const MAIN_DIR: &str = "main";
+/// Miner threads of the devnet main chain: one, so that the devnet leaves a core for the rest.
+const MAIN_MINER_THREADS: usize = 1;
 
 fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
@@ -59,7 +67,7 @@ fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
         .open(&node_config)?
         .context("the devnet needs its wallet")?;
     let password = random_hex(24);
-    let (key, _mnemonic) = wallet
+    let (key, mnemonic) = wallet
         .create_key(DEV_ALIAS, &password)
         .context("cannot create the dev key")?;
     let account = wallet
@@ -78,6 +86,8 @@ fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
         node::producer::now_ms(),
     )?;
     let token = format!("devnet:{}", random_hex(32));
+    let main_info = create_main_chain(&dir.join(MAIN_DIR), opts, &password, &mnemonic, &token)?;
+    drop(mnemonic);
     write_file(
         &dir.join("genesis.hex"),
         hex::encode(genesis.encode()).as_bytes(),
@@ -98,6 +108,7 @@ fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
             "amount_each": DEV_AMOUNT_EACH,
             "password": password,
         },
+        "main_chain": main_info,
     });
     write_file(
         &dir.join(INFO_FILE),
@@ -124,6 +135,81 @@ fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
     // Written last: a directory with a config file is a complete devnet.
     write_file(&dir.join(CONFIG_FILE), text.as_bytes(), true)?;
     Ok(())
+}
+
+/// Initialises the devnet's main chain in `dir`: the dev key imported from `mnemonic` under
+/// `password`, the dev account, a genesis paying it, and a mining configuration paying it too.
+fn create_main_chain(
+    dir: &Path,
+    opts: &DevnetOpts,
+    password: &str,
+    mnemonic: &str,
+    token: &str,
+) -> Result<Value> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut file = FileConfig {
+        data_dir: PathBuf::from("."),
+        chain: node::ChainConfig {
+            profile: "main".into(),
+            ..node::ChainConfig::default()
+        },
+        api: api::ApiConfig {
+            listen: opts.main_listen.clone(),
+            access_tokens: vec![token.to_string()],
+            ..api::ApiConfig::default()
+        },
+        ..FileConfig::default()
+    };
+    let node_config = file.node_config(dir);
+    let wallet = WalletConfig::default()
+        .open(&node_config)?
+        .context("the devnet's main chain needs its wallet")?;
+    let key = wallet
+        .import_key(DEV_ALIAS, password, mnemonic)
+        .context("cannot import the dev key into the main chain's wallet")?;
+    let account = wallet
+        .create_account(std::slice::from_ref(&key.xpub), 1, DEV_ALIAS)
+        .context("cannot create the main chain's dev account")?;
+    let receiver = wallet
+        .create_receiver(DEV_ALIAS)
+        .context("cannot derive the main chain's dev address")?;
+    // Block rewards go to a second address of the same account.
+    let miner = wallet
+        .create_receiver(DEV_ALIAS)
+        .context("cannot derive the main chain's miner address")?;
+    drop(wallet);
+    let (_, pow_params) = node::main_params_for(&node_config.chain.network)?;
+    let funding: Vec<(Vec<u8>, u64)> = (0..DEV_OUTPUTS)
+        .map(|_| (receiver.control_program.clone(), DEV_AMOUNT_EACH))
+        .collect();
+    let genesis = node::genesis::main_devnet_genesis(&pow_params, &funding, node::producer::now_ms() / 1000)?;
+    write_file(
+        &dir.join("genesis.hex"),
+        hex::encode(genesis.encode()).as_bytes(),
+        false,
+    )?;
+    file.mining = node::MiningConfig {
+        enabled: true,
+        address: miner.address.clone(),
+        threads: MAIN_MINER_THREADS,
+        ..node::MiningConfig::default()
+    };
+    let text = format!(
+        "# Written by `tributary devnet`: the devnet's main chain; see docs/node.md for every field.\n{}",
+        toml::to_string(&file).context("cannot write the main chain's configuration")?
+    );
+    write_file(&dir.join(CONFIG_FILE), text.as_bytes(), true)?;
+    Ok(json!({
+        "dev_account": {
+            "alias": DEV_ALIAS,
+            "id": account.id,
+            "address": receiver.address,
+            "control_program": hex::encode(&receiver.control_program),
+            "funded_outputs": DEV_OUTPUTS,
+            "amount_each": DEV_AMOUNT_EACH,
+            "miner_address": miner.address,
+        },
+    }))
 }
 
 /// `devnet`.
@@ -166,7 +252,7 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
             d.insert("password_file".into(), json!(password_file.display().to_string()));
         }
     }
-    let startup = json!({
+    let mut startup = json!({
         "network": "devnet",
         "created": created,
         "config": config_path.display().to_string(),
@@ -175,5 +261,34 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
     });
     let config = file.node_config(&dir);
     let wallet: Option<Arc<wallet::Wallet>> = file.wallet.open(&config)?;
-    serve(config, api_config, wallet, startup)
+    let primary = Served {
+        config,
+        api: api_config,
+        wallet,
+    };
+    let main_dir = dir.join(MAIN_DIR);
+    let main_config_path = main_dir.join(CONFIG_FILE);
+    let main_chain = if opts.no_main_chain {
+        None
+    } else if main_config_path.exists() {
+        let main_file = FileConfig::load(&main_config_path)?;
+        let mut main_api = main_file.api.clone();
+        main_api.listen.clone_from(&opts.main_listen);
+        let main_config = main_file.node_config(&main_dir);
+        let main_wallet = main_file.wallet.open(&main_config)?;
+        Some(Served {
+            config: main_config,
+            api: main_api,
+            wallet: main_wallet,
+        })
+    } else {
+        // Devnets made before the main chain existed: its dev key would need the mnemonic, which is
+        // not kept.
+        tracing::warn!(dir = %dir.display(), "this devnet has no main chain (made by an older version)");
+        None
+    };
+    if let (Some(out), Some(main)) = (startup.as_object_mut(), info.get("main_chain")) {
+        out.insert("main_chain_dev_account".into(), main["dev_account"].clone());
+    }
+    serve_chains(primary, main_chain, startup)
 }

@@ -110,6 +110,56 @@ async fn wait_for_signal() -> Result<&'static str> {
     }
 }
 
+/// One chain to serve: its node, its API and its wallet.
+pub(crate) struct Served {
+    /// The node.
+    pub(crate) config: node::NodeConfig,
+    /// Its API.
+    pub(crate) api: api::ApiConfig,
+    /// Its wallet.
+    pub(crate) wallet: Option<Arc<wallet::Wallet>>,
+}
+
+/// A started chain: its node and API server.
+struct Running {
+    node: node::Node,
+    server: api::Server,
+    chain: Arc<node::ChainService>,
+}
+
+async fn start(served: Served) -> Result<(Running, Value)> {
+    let Served { config, api, wallet } = served;
+    let node = node::Node::start(&config).context("cannot start the node")?;
+    let chain = node.chain();
+    let has_wallet = wallet.is_some();
+    // Runtime access tokens are kept in the data directory.
+    let api_config = api::ApiConfig {
+        data_dir: Some(config.data_dir.clone()),
+        ..api
+    };
+    let server = match api::Server::start(chain.clone(), wallet, &api_config).await {
+        Ok(s) => s,
+        Err(e) => {
+            node.shutdown().await;
+            return Err(e).context("cannot start the API");
+        }
+    };
+    let tip = chain.tip();
+    let line = json!({
+        "api_url": format!("http://{}", server.local_addr()),
+        "data_dir": config.data_dir.display().to_string(),
+        "genesis_hash": storage::StoreRead::identity(chain.store()).genesis_hash.to_hex(),
+        "height": tip.height,
+        "tip": tip.hash.to_hex(),
+        "producing": chain.is_producing(),
+        "profile": config.chain.profile,
+        "mining": chain.is_pow() && config.mining.enabled,
+        "block_interval_ms": config.producer.block_interval_ms,
+        "wallet": has_wallet,
+    });
+    Ok((Running { node, server, chain }, line))
+}
+
 /// Starts the node and its API, prints one line of JSON (`startup` plus the API URL, data directory
 /// and chain tip), runs until SIGINT/SIGTERM, shuts down cleanly and returns a summary.
 pub(crate) fn serve(
@@ -118,39 +168,42 @@ pub(crate) fn serve(
     wallet: Option<Arc<wallet::Wallet>>,
     startup: Value,
 ) -> Result<Value> {
+    serve_chains(
+        Served {
+            config,
+            api: api_config,
+            wallet,
+        },
+        None,
+        startup,
+    )
+}
+
+/// As [`serve`], with an optional second chain in the same process (the devnet's main chain),
+/// described under `"main_chain"` in the startup line.
+pub(crate) fn serve_chains(primary: Served, main_chain: Option<Served>, startup: Value) -> Result<Value> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let node = node::Node::start(&config).context("cannot start the node")?;
-        let chain = node.chain();
-        let has_wallet = wallet.is_some();
-        // Runtime access tokens are kept in the data directory.
-        let api_config = api::ApiConfig {
-            data_dir: Some(config.data_dir.clone()),
-            ..api_config
+        let (first, mut line) = start(primary).await?;
+        let second = match main_chain {
+            Some(served) => match start(served).await {
+                Ok((running, main_line)) => {
+                    if let Some(out) = line.as_object_mut() {
+                        out.insert("main_chain".into(), main_line);
+                    }
+                    Some(running)
+                }
+                Err(e) => {
+                    first.server.shutdown().await;
+                    first.node.shutdown().await;
+                    return Err(e.context("cannot start the main chain"));
+                }
+            },
+            None => None,
         };
-        let server = match api::Server::start(chain.clone(), wallet, &api_config).await {
-            Ok(s) => s,
-            Err(e) => {
-                node.shutdown().await;
-                return Err(e).context("cannot start the API");
-            }
-        };
-        let tip = chain.tip();
-        let mut line = json!({
-            "api_url": format!("http://{}", server.local_addr()),
-            "data_dir": config.data_dir.display().to_string(),
-            "genesis_hash": storage::StoreRead::identity(chain.store()).genesis_hash.to_hex(),
-            "height": tip.height,
-            "tip": tip.hash.to_hex(),
-            "producing": chain.is_producing(),
-            "profile": config.chain.profile,
-            "mining": chain.is_pow() && config.mining.enabled,
-            "block_interval_ms": config.producer.block_interval_ms,
-            "wallet": has_wallet,
-        });
         if let (Some(out), Value::Object(extra)) = (line.as_object_mut(), startup) {
             out.extend(extra);
         }
@@ -161,11 +214,25 @@ pub(crate) fn serve(
         }
         let signal = wait_for_signal().await;
         tracing::info!(signal = signal.as_ref().map_or("error", |s| s), "shutting down");
-        server.shutdown().await;
-        node.shutdown().await;
+        let mut summary = json!({ "stopped": true });
+        for (key, running) in [("", Some(first)), ("main_chain", second)] {
+            let Some(Running { node, server, chain }) = running else {
+                continue;
+            };
+            server.shutdown().await;
+            node.shutdown().await;
+            let tip = chain.tip();
+            let part = json!({ "height": tip.height, "tip": tip.hash.to_hex() });
+            if let (Some(out), Value::Object(part)) = (summary.as_object_mut(), part) {
+                if key.is_empty() {
+                    out.extend(part);
+                } else {
+                    out.insert(key.into(), Value::Object(part));
+                }
+            }
+        }
         signal?;
-        let tip = chain.tip();
-        Ok(json!({ "stopped": true, "height": tip.height, "tip": tip.hash.to_hex() }))
+        Ok(summary)
     })
 }
 
