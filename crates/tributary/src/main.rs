@@ -6,6 +6,7 @@
 mod cli;
 mod cmd;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -14,10 +15,15 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cmd::run(cli.command) {
         Ok(value) => match serde_json::to_string_pretty(&value) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
+            Ok(text) => match writeln!(std::io::stdout().lock(), "{text}") {
+                Ok(()) => ExitCode::SUCCESS,
+                // A reader that went away (`| head`) is not an error of ours; say nothing more.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot print the result: {e}");
+                    ExitCode::FAILURE
+                }
+            },
             Err(e) => {
                 eprintln!("error: cannot print the result as JSON: {e}");
                 ExitCode::FAILURE
