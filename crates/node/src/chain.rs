@@ -17,6 +17,12 @@ use types::{Block, BlockHeader, Hash, Transaction};
 use crate::mempool::{Admission, Mempool, MempoolError};
 use crate::{MempoolConfig, NodeError};
 
+// BBFT's side of the service (certified commits, overlays of certified blocks, catch-up) lives in
+// its own file; a child module so it shares the service's private state.
+#[path = "chain_bbft.rs"]
+pub mod bbft;
+pub use bbft::{BbftChain, ImportError, Overlay};
+
 /// Why a submitted transaction was not accepted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -193,6 +199,8 @@ pub struct ChainService {
     evictions: broadcast::Sender<Eviction>,
     max_block_bytes: u64,
     max_block_gas: u64,
+    /// BBFT chains: the consensus ids of the stored blocks (`None` under other authorities).
+    bbft: Option<BbftChain>,
 }
 
 impl std::fmt::Debug for ChainService {
@@ -216,6 +224,12 @@ pub enum Authority {
         /// The producer's key, if this node produces blocks.
         producer_key: Option<ProducerKey>,
     },
+    /// BBFT validators certify every block; a block is committed only once the consensus core
+    /// finalizes it, and its finality certificate is stored in the witness (see `chain_bbft.rs`).
+    Bbft {
+        /// The validator set (epoch 0, open-ended: set changes are not fed yet).
+        validators: Arc<consensus::bbft::ValidatorSet>,
+    },
 }
 
 impl Authority {
@@ -223,6 +237,7 @@ impl Authority {
     pub fn producer_public_key(&self) -> Option<[u8; 32]> {
         match self {
             Authority::Solo { producer_public, .. } => Some(*producer_public),
+            Authority::Bbft { .. } => None,
         }
     }
 }
@@ -275,8 +290,12 @@ impl ChainService {
             }
         };
         let snap = store.snapshot()?;
+        let mut bbft = None;
         match &setup.authority {
             Authority::Solo { producer_public, .. } => check_solo_signatures(&snap, tip, producer_public)?,
+            Authority::Bbft { validators } => {
+                bbft = Some(BbftChain::load(&snap, tip, &setup.genesis, validators)?);
+            }
         }
         let tip_header = snap
             .header(&tip.hash)?
@@ -298,6 +317,7 @@ impl ChainService {
             }),
             blocks,
             evictions,
+            bbft,
         })
     }
 

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bbft_host;
 pub mod chain;
 pub mod config;
 pub mod devnet;
