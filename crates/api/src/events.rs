@@ -39,8 +39,9 @@ pub struct BlockEvent {
     pub hash: String,
     /// Transactions in the block, coinbase included.
     pub tx_count: usize,
-    /// Whether the block can no longer be reverted. Always true on a single-producer chain: one
-    /// producer signs every block, so there are no competing branches and a committed block is final.
+    /// Whether the block can no longer be reverted. Always true on a single-producer chain (one
+    /// producer signs every block, so there are no competing branches) and on a BBFT chain (a node
+    /// commits a block only once the validators' certificates finalized it).
     #[serde(rename = "final")]
     pub is_final: bool,
 }
