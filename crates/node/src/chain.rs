@@ -201,6 +201,8 @@ pub struct ChainService {
     max_block_gas: u64,
     /// BBFT chains: the consensus ids of the stored blocks (`None` under other authorities).
     bbft: Option<BbftChain>,
+    /// Transactions as the pool admits them (a BBFT host forwards them to the other validators).
+    admitted: broadcast::Sender<Arc<Transaction>>,
 }
 
 impl std::fmt::Debug for ChainService {
@@ -318,6 +320,7 @@ impl ChainService {
             blocks,
             evictions,
             bbft,
+            admitted: broadcast::channel(4096).0,
         })
     }
 
@@ -391,6 +394,11 @@ impl ChainService {
         self.evictions.subscribe()
     }
 
+    /// Transactions as the pool admits them (ready or orphan), from any caller.
+    pub fn subscribe_admitted(&self) -> broadcast::Receiver<Arc<Transaction>> {
+        self.admitted.subscribe()
+    }
+
     fn report_evictions(&self, ids: &[Hash], reason: &str) {
         for id in ids {
             // No subscriber is not an error.
@@ -409,8 +417,9 @@ impl ChainService {
         }
         let next_height = self.tip().height.saturating_add(1);
         // The expensive part (signatures, programs) runs outside the lock.
+        let tx = Arc::new(tx);
         let checked =
-            ledger::check_tx(Arc::new(tx), &self.params, next_height).map_err(SubmitError::Invalid)?;
+            ledger::check_tx(Arc::clone(&tx), &self.params, next_height).map_err(SubmitError::Invalid)?;
         let mut state = self.state();
         let height = state.tip.height.saturating_add(1);
         let snap = self.store.snapshot()?;
@@ -419,6 +428,8 @@ impl ChainService {
             .insert(Arc::new(checked), &snap, height, &self.params)?;
         drop(state);
         tracing::debug!(%tx_id, ?admission, "transaction admitted");
+        // No subscriber is not an error.
+        let _ = self.admitted.send(tx);
         if let Admission::Accepted { evicted, .. } = &admission {
             self.report_evictions(
                 evicted,

@@ -14,17 +14,19 @@
 //! Catch-up: a [`net::Wire::GetBlocks`] to every peer (at start, every second, and at once when a
 //! final block or a proposal's parent is missing); peers answer with stored blocks and their
 //! certificates, and `ChainService::import_certified` verifies each certificate before
-//! committing. Transactions submitted through [`BbftHandle::submit`] are admitted locally and
-//! forwarded to every other validator, so whoever leads next can include them.
+//! committing. Every transaction this node's pool admits (through the API or
+//! [`BbftHandle::submit`]) is forwarded once to every other validator, which admits it without
+//! forwarding it again, so whoever leads next can include it.
 //!
 //! Ledger validation, block building, store commits and state writes run inline on the host task
 //! (a few milliseconds per block at devnet sizes).
 
 pub mod net;
+pub mod p2p_net;
 pub mod persist;
 pub mod validators;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,10 +36,10 @@ use consensus::bbft::{
 };
 use ledger::ChangeSet;
 use storage::StoreRead;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use types::profile::Profile;
-use types::{Block, Transaction};
+use types::{Block, Hash, Transaction};
 
 use crate::NodeError;
 use crate::chain::{ChainService, Overlay, SubmitError, Submitted};
@@ -92,9 +94,7 @@ impl HostConfig {
 #[derive(Debug)]
 pub struct BbftHandle {
     chain: Arc<ChainService>,
-    net: Arc<dyn ConsensusNetwork>,
     me: NodeId,
-    peers: Vec<NodeId>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), NodeError>>,
 }
@@ -110,16 +110,10 @@ impl BbftHandle {
         self.me
     }
 
-    /// Admits a transaction locally and forwards it to every other validator (each admits it into
-    /// its own pool; forwarded transactions are not forwarded again).
+    /// Admits a transaction locally; the host forwards it to every other validator (as it does
+    /// every transaction the pool admits, through the API too; each is forwarded once).
     pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
-        let bytes = tx.encode();
-        let submitted = self.chain.submit(tx)?;
-        let env = Wire::Tx(bytes).encode();
-        for &p in &self.peers {
-            self.net.send(p, env.clone());
-        }
-        Ok(submitted)
+        self.chain.submit(tx)
     }
 
     /// Whether the host task has ended (stopped or failed).
@@ -199,8 +193,10 @@ pub fn start(
     let host = Host {
         chain: Arc::clone(&chain),
         core,
-        net: Arc::clone(&net),
-        peers: peers.clone(),
+        net,
+        peers,
+        forwarded: HashSet::new(),
+        forwarded_order: VecDeque::new(),
         events,
         pending: HashMap::new(),
         deferred: HashMap::new(),
@@ -209,12 +205,11 @@ pub fn start(
         limits: bbft::Limits { max_payload },
         cfg: cfg.clone(),
     };
-    let task = tokio::spawn(host.run(inbox, events_rx, shutdown_rx));
+    let admitted = chain.subscribe_admitted();
+    let task = tokio::spawn(host.run(inbox, events_rx, admitted, shutdown_rx));
     Ok(BbftHandle {
         chain,
-        net,
         me: cfg.me,
-        peers,
         shutdown,
         task,
     })
@@ -246,6 +241,9 @@ struct Deferred {
     ask: Option<(u64, u64)>,
 }
 
+/// Transaction ids remembered as forwarded.
+const MAX_FORWARDED: usize = 1 << 16;
+
 /// Most proposals kept while their parent is missing.
 const MAX_DEFERRED: usize = 64;
 
@@ -257,6 +255,9 @@ struct Host {
     core: Bbft,
     net: Arc<dyn ConsensusNetwork>,
     peers: Vec<NodeId>,
+    /// Transactions forwarded or received from a peer (each is forwarded at most once).
+    forwarded: HashSet<Hash>,
+    forwarded_order: VecDeque<Hash>,
     events: mpsc::UnboundedSender<Event>,
     pending: HashMap<BlockId, Pending>,
     deferred: HashMap<BlockId, Deferred>,
@@ -277,6 +278,7 @@ impl Host {
         mut self,
         mut inbox: mpsc::UnboundedReceiver<Incoming>,
         mut events: mpsc::UnboundedReceiver<Event>,
+        mut admitted: broadcast::Receiver<Arc<Transaction>>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), NodeError> {
         let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.catch_up_interval_ms.max(50)));
@@ -288,6 +290,13 @@ impl Host {
                 Some((from, bytes)) = inbox.recv() => self.on_wire(from, &bytes)?,
                 Some(ev) = events.recv() => self.on_event(ev)?,
                 _ = tick.tick() => self.request_blocks(true),
+                tx = admitted.recv() => match tx {
+                    Ok(tx) => self.forward(&tx),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(me = self.cfg.me, missed = n, "too many admitted transactions to forward; some were not");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
             }
             if *shutdown.borrow() {
                 break;
@@ -461,6 +470,7 @@ impl Host {
             },
             Wire::Tx(b) => match Transaction::decode(&b, Profile::Side, &self.chain.params().limits) {
                 Ok(tx) => {
+                    self.remember_forwarded(tx.id());
                     if let Err(e) = self.chain.submit(tx) {
                         tracing::debug!(me = self.cfg.me, from, error = %e, "forwarded transaction not admitted");
                     }
@@ -473,6 +483,31 @@ impl Host {
             Wire::Blocks(raw) => self.on_blocks(from, &raw)?,
         }
         Ok(())
+    }
+
+    /// Remembers `id` as forwarded; false if it already was.
+    fn remember_forwarded(&mut self, id: Hash) -> bool {
+        if !self.forwarded.insert(id) {
+            return false;
+        }
+        self.forwarded_order.push_back(id);
+        if self.forwarded_order.len() > MAX_FORWARDED
+            && let Some(old) = self.forwarded_order.pop_front()
+        {
+            self.forwarded.remove(&old);
+        }
+        true
+    }
+
+    /// Forwards a transaction this node's pool admitted to every other validator, once.
+    fn forward(&mut self, tx: &Transaction) {
+        if !self.remember_forwarded(tx.id()) {
+            return;
+        }
+        let env = Wire::Tx(tx.encode()).encode();
+        for &p in &self.peers {
+            self.net.send(p, env.clone());
+        }
     }
 
     fn serve_blocks(&self, to: NodeId, first: u64, count: u32) {
