@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use chain::{Authority, ChainService, ChainSetup, ProducerKey, SubmitError, Submitted};
-pub use config::{ChainConfig, MempoolConfig, NodeConfig, ProducerConfig};
+pub use config::{BbftConfig, ChainConfig, MempoolConfig, NodeConfig, PeerConfig, ProducerConfig};
 use ledger::ChainParams;
 use storage::{ChainIdentity, RedbStore};
 use tokio::sync::watch;
@@ -85,12 +85,17 @@ pub struct Node {
     chain: Arc<ChainService>,
     shutdown: watch::Sender<bool>,
     producer: Option<JoinHandle<()>>,
+    /// The BBFT validator host and its network, when `bbft.enabled`.
+    bbft: Option<bbft_host::node::Running>,
 }
 
 impl Node {
     /// Opens the store, loads genesis and keys from `config` and starts the producer. Must be called
     /// inside a tokio runtime.
     pub fn start(config: &NodeConfig) -> Result<Node, NodeError> {
+        if config.bbft.enabled {
+            return bbft_host::node::start(config);
+        }
         let params = params_for(&config.chain.network)?;
         if !config.data_dir.is_dir() {
             return Err(NodeError::Config(format!(
@@ -160,6 +165,7 @@ impl Node {
             chain,
             shutdown,
             producer,
+            bbft: None,
         })
     }
 
@@ -171,6 +177,9 @@ impl Node {
     /// Stops the producer (after the block it may be committing) and returns.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        if let Some(b) = self.bbft.take() {
+            b.stop().await;
+        }
         if let Some(p) = self.producer.take()
             && let Err(e) = p.await
         {

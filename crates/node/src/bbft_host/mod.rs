@@ -22,6 +22,7 @@
 //! (a few milliseconds per block at devnet sizes).
 
 pub mod net;
+pub mod node;
 pub mod p2p_net;
 pub mod persist;
 pub mod validators;

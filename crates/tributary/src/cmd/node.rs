@@ -23,6 +23,8 @@ pub(crate) struct FileConfig {
     pub(crate) producer: node::ProducerConfig,
     /// The transaction pool.
     pub(crate) mempool: node::MempoolConfig,
+    /// BBFT validator (multi-validator sidechain); `producer` is unused when enabled.
+    pub(crate) bbft: node::BbftConfig,
     /// The HTTP API.
     pub(crate) api: api::ApiConfig,
     /// The node's wallet.
@@ -83,6 +85,7 @@ impl FileConfig {
             chain: self.chain.clone(),
             producer: self.producer.clone(),
             mempool: self.mempool.clone(),
+            bbft: self.bbft.clone(),
         }
     }
 }
