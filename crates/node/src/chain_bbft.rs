@@ -437,13 +437,26 @@ impl ChainService {
         }
     }
 
-    /// Validates a proposed block (unwitnessed) on top of the committed chain plus `overlay`.
+    /// Validates a proposed block (unwitnessed) on top of the committed chain plus `overlay`,
+    /// reusing the admission checks of the transactions this node's pool holds.
     pub fn validate_bbft_block(&self, block: &Block, overlay: &Overlay) -> Result<ChangeSet, ImportError> {
         let state = self.state();
         Self::check_overlay(&state, overlay)?;
         let parent = overlay
             .last()
             .map_or_else(|| state.tip_header.clone(), |b| b.header().clone());
+        // Transactions this node already checked on admission are not checked again (the ledger
+        // reuses a check only when it is of the same transaction for the same height).
+        let prechecked: Vec<Option<CheckedTx>> = block
+            .transactions()
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| {
+                (i > 0)
+                    .then(|| state.mempool.get(&tx.id()).map(|p| CheckedTx::clone(&p.checked)))
+                    .flatten()
+            })
+            .collect();
         drop(state);
         if !matches!(block.header().witness(), Some([])) {
             return Err(ImportError::Proof {
@@ -453,7 +466,7 @@ impl ChainService {
         }
         let snap = self.store.snapshot()?;
         let view = overlay.view(&snap);
-        ledger::validate_block(block, &parent, &view, &self.params, &[]).map_err(|reason| {
+        ledger::validate_block(block, &parent, &view, &self.params, &prechecked).map_err(|reason| {
             ImportError::Invalid {
                 height: block.header().height,
                 reason,

@@ -207,7 +207,14 @@ pub fn start(
         cfg: cfg.clone(),
     };
     let admitted = chain.subscribe_admitted();
-    let task = tokio::spawn(host.run(inbox, events_rx, admitted, shutdown_rx));
+    let me = cfg.me;
+    let task = tokio::spawn(async move {
+        let r = host.run(inbox, events_rx, admitted, shutdown_rx).await;
+        if let Err(e) = &r {
+            tracing::error!(me, error = %e, "the BBFT host stopped on an error");
+        }
+        r
+    });
     Ok(BbftHandle {
         chain,
         me: cfg.me,
