@@ -11,6 +11,10 @@
 //! | `Commit` | commits the block to the store in height order with the certificate in its witness (`ChainService::commit_certified`), which drops its transactions from the pool and broadcasts it; a block this node never saw is fetched from peers |
 //! | `Evidence`, `Rejected` | logged |
 //!
+//! Every block proposed or voted for is written durably first ([`persist::BlockDir`]) and
+//! restored as pending on restart: the block a persisted lock certifies then exists on a quorum's
+//! disks even if every validator stopped at once.
+//!
 //! Catch-up: a [`net::Wire::GetBlocks`] to every peer (at start, every second, and at once when a
 //! final block or a proposal's parent is missing); peers answer with stored blocks and their
 //! certificates, and `ChainService::import_certified` verifies each certificate before
@@ -189,6 +193,8 @@ pub fn start(
         None => Bbft::new(core_cfg, cfg.bls_key.clone(), crypto, epochs, genesis),
     }
     .map_err(|e| NodeError::Config(format!("consensus core: {e}")))?;
+    let blocks = persist::BlockDir::open(cfg.state_file.with_extension("blocks"))?;
+    let kept = blocks.load()?;
     let (events, events_rx) = mpsc::unbounded_channel();
     let (shutdown, shutdown_rx) = watch::channel(false);
     let host = Host {
@@ -203,13 +209,14 @@ pub fn start(
         deferred: HashMap::new(),
         to_commit: BTreeMap::new(),
         last_request: None,
+        blocks,
         limits: bbft::Limits { max_payload },
         cfg: cfg.clone(),
     };
     let admitted = chain.subscribe_admitted();
     let me = cfg.me;
     let task = tokio::spawn(async move {
-        let r = host.run(inbox, events_rx, admitted, shutdown_rx).await;
+        let r = host.run(kept, inbox, events_rx, admitted, shutdown_rx).await;
         if let Err(e) = &r {
             tracing::error!(me, error = %e, "the BBFT host stopped on an error");
         }
@@ -271,6 +278,8 @@ struct Host {
     deferred: HashMap<BlockId, Deferred>,
     to_commit: BTreeMap<u64, (BlockId, Certificate)>,
     last_request: Option<Instant>,
+    /// Durable copies of the pending blocks.
+    blocks: persist::BlockDir,
     limits: bbft::Limits,
     cfg: HostConfig,
 }
@@ -284,6 +293,7 @@ fn now_ms() -> u64 {
 impl Host {
     async fn run(
         mut self,
+        kept: Vec<persist::KeptBlock>,
         mut inbox: mpsc::UnboundedReceiver<Incoming>,
         mut events: mpsc::UnboundedReceiver<Event>,
         mut admitted: broadcast::Receiver<Arc<Transaction>>,
@@ -291,6 +301,7 @@ impl Host {
     ) -> Result<(), NodeError> {
         let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.catch_up_interval_ms.max(50)));
         self.request_blocks(true);
+        self.restore_kept(kept)?;
         self.feed(Input::Start)?;
         loop {
             tokio::select! {
@@ -445,6 +456,7 @@ impl Host {
                 }
                 let payload = block.encode();
                 let id = BlockId::compute(height, &parent, &payload);
+                self.blocks.keep(&id, height, &parent, &payload)?;
                 self.pending.insert(
                     id,
                     Pending {
@@ -489,6 +501,58 @@ impl Host {
             },
             Wire::GetBlocks { from: first, count } => self.serve_blocks(from, first, count),
             Wire::Blocks(raw) => self.on_blocks(from, &raw)?,
+        }
+        Ok(())
+    }
+
+    /// Drops pending blocks at or below the committed tip (committed, or off the chain).
+    fn prune(&mut self, tip: u64) {
+        let blocks = &self.blocks;
+        self.pending.retain(|id, p| {
+            let keep = p.height > tip;
+            if !keep {
+                blocks.forget(id);
+            }
+            keep
+        });
+    }
+
+    /// At start: the blocks kept on disk become pending again (validated on the committed chain
+    /// as their parents are known); those at or below the tip are forgotten.
+    fn restore_kept(&mut self, kept: Vec<persist::KeptBlock>) -> Result<(), NodeError> {
+        let tip = self.chain.tip().height;
+        for k in kept {
+            if k.height <= tip {
+                self.blocks.forget(&k.id);
+                continue;
+            }
+            match Block::decode(&k.payload, Profile::Side, &self.chain.params().limits) {
+                Ok(block) => {
+                    self.deferred.insert(
+                        k.id,
+                        Deferred {
+                            height: k.height,
+                            parent: k.parent,
+                            block,
+                            ask: None,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(me = self.cfg.me, error = %e, "a kept block does not decode; forgotten");
+                    self.blocks.forget(&k.id);
+                }
+            }
+        }
+        let mut queue = VecDeque::new();
+        self.retry_deferred(&mut queue);
+        tracing::info!(
+            me = self.cfg.me,
+            pending = self.pending.len(),
+            "kept blocks restored"
+        );
+        for input in queue {
+            self.feed(input)?;
         }
         Ok(())
     }
@@ -703,6 +767,11 @@ impl Host {
         };
         match self.chain.validate_bbft_block(&block, &overlay) {
             Ok(changes) => {
+                // Durable before the vote: a certified block must survive a restart of everyone.
+                if let Err(e) = self.blocks.keep(&id, height, &parent, &block.encode()) {
+                    tracing::error!(me = self.cfg.me, height, error = %e, "cannot keep a block; not voting for it");
+                    return Some(false);
+                }
                 self.pending.insert(
                     id,
                     Pending {
@@ -786,7 +855,7 @@ impl Host {
             }
             self.to_commit.remove(&h);
             let tip = self.chain.tip().height;
-            self.pending.retain(|_, p| p.height > tip);
+            self.prune(tip);
         }
         self.retry_deferred(queue);
     }

@@ -183,6 +183,105 @@ pub fn load(path: &Path, max_payload: usize) -> Result<Option<PersistedState>, N
     }
 }
 
+/// Durable copies of the blocks this validator proposed or voted for and that are not committed
+/// yet, one file per block (`<id hex>`: height `u64`, parent id, payload), written atomically
+/// before the vote or proposal is sent. A certified block is then on the disks of a quorum, so a
+/// restart of every validator at once does not lose it (without this, the block the persisted
+/// lock certifies could exist nowhere and no leader could extend it).
+#[derive(Debug, Clone)]
+pub struct BlockDir {
+    dir: std::path::PathBuf,
+}
+
+/// A block kept in a [`BlockDir`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptBlock {
+    /// Its id.
+    pub id: BlockId,
+    /// Its height.
+    pub height: u64,
+    /// Its parent's id.
+    pub parent: BlockId,
+    /// Its payload (the block with an empty witness).
+    pub payload: Vec<u8>,
+}
+
+impl BlockDir {
+    /// The directory (created if missing).
+    pub fn open(dir: std::path::PathBuf) -> Result<BlockDir, NodeError> {
+        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        Ok(BlockDir { dir })
+    }
+
+    fn path(&self, id: &BlockId) -> std::path::PathBuf {
+        self.dir.join(hex::encode(id.0))
+    }
+
+    /// Keeps a block durably.
+    pub fn keep(&self, id: &BlockId, height: u64, parent: &BlockId, payload: &[u8]) -> Result<(), NodeError> {
+        let path = self.path(id);
+        if path.exists() {
+            return Ok(());
+        }
+        let tmp = path.with_extension("tmp");
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
+            f.write_all(&height.to_be_bytes()).map_err(io("writing", &tmp))?;
+            f.write_all(&parent.0).map_err(io("writing", &tmp))?;
+            f.write_all(payload).map_err(io("writing", &tmp))?;
+            f.sync_all().map_err(io("syncing", &tmp))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io("renaming to", &path))?;
+        let d = std::fs::File::open(&self.dir).map_err(io("opening the directory", &self.dir))?;
+        d.sync_all().map_err(io("syncing the directory", &self.dir))
+    }
+
+    /// Forgets a block (committed, or off the committed chain).
+    pub fn forget(&self, id: &BlockId) {
+        // A file left behind is dropped on the next load (its height is then committed).
+        let _ = std::fs::remove_file(self.path(id));
+    }
+
+    /// Every kept block whose file reads back (others are skipped with a warning), by height.
+    pub fn load(&self) -> Result<Vec<KeptBlock>, NodeError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io("listing", &self.dir))? {
+            let entry = entry.map_err(io("listing", &self.dir))?;
+            let name = entry.file_name();
+            let Some(id) = name
+                .to_str()
+                .and_then(|n| hex::decode(n).ok())
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            else {
+                continue;
+            };
+            let bytes = std::fs::read(entry.path()).map_err(io("reading", &entry.path()))?;
+            if bytes.len() < 40 {
+                tracing::warn!(file = %entry.path().display(), "a damaged kept block; skipped");
+                continue;
+            }
+            let (head, payload) = bytes.split_at(40);
+            let mut h = [0u8; 8];
+            h.copy_from_slice(&head[..8]);
+            let mut parent = [0u8; 32];
+            parent.copy_from_slice(&head[8..40]);
+            let kept = KeptBlock {
+                id: BlockId(id),
+                height: u64::from_be_bytes(h),
+                parent: BlockId(parent),
+                payload: payload.to_vec(),
+            };
+            if BlockId::compute(kept.height, &kept.parent, &kept.payload) != kept.id {
+                tracing::warn!(file = %entry.path().display(), "a kept block whose id does not match; skipped");
+                continue;
+            }
+            out.push(kept);
+        }
+        out.sort_by_key(|k| k.height);
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -251,6 +350,20 @@ mod tests {
         assert_eq!(load(&path, 1 << 20).unwrap(), None);
         save(&path, &state).unwrap();
         assert_eq!(load(&path, 1 << 20).unwrap(), Some(state));
+
+        // Kept blocks read back by height; a file whose id does not match its content is skipped.
+        let blocks = BlockDir::open(dir.join("blocks")).unwrap();
+        let a = BlockId::compute(5, &BlockId([1; 32]), b"five");
+        let b = BlockId::compute(6, &a, b"six");
+        blocks.keep(&b, 6, &a, b"six").unwrap();
+        blocks.keep(&a, 5, &BlockId([1; 32]), b"five").unwrap();
+        let forged = BlockId([7; 32]);
+        blocks.keep(&forged, 7, &b, b"seven").unwrap();
+        let kept = blocks.load().unwrap();
+        assert_eq!(kept.iter().map(|k| k.id).collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(kept[1].payload, b"six");
+        blocks.forget(&a);
+        assert_eq!(blocks.load().unwrap().len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
