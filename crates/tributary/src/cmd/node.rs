@@ -1,5 +1,5 @@
-//! `tributary node --config FILE`: a node (chain service, solo producer, API) from a TOML file, until
-//! SIGINT or SIGTERM.
+//! `tributary node --config FILE`: a node (chain service, solo producer or BBFT validator, API)
+//! from a TOML file, until SIGINT or SIGTERM.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
