@@ -306,6 +306,18 @@ async fn four_validators_finalize_survive_a_stopped_one_and_it_catches_up() {
     for i in 0..N {
         c.stop(i).await;
     }
+    // A validator whose consensus state file is gone (its record of votes) refuses to start.
+    let state = c.node_dir(0).join("consensus.state");
+    std::fs::remove_file(&state).unwrap();
+    let chain = Arc::new(open_chain(&c.node_dir(0).join("chain.redb"), &c.genesis, &c.set).unwrap());
+    let (endpoint, inbox) = c.net.join(0);
+    let refused = bbft_host::start(
+        chain,
+        HostConfig::new(0, c.keys[0].clone(), state),
+        endpoint,
+        inbox,
+    );
+    assert!(matches!(refused, Err(NodeError::Config(_))), "{refused:?}");
     let (_, other_set) = keys_and_set(50);
     for i in 0..N {
         let path = c.node_dir(i).join("chain.redb");

@@ -190,6 +190,16 @@ pub fn start(
             );
             Bbft::restore(core_cfg, cfg.bls_key.clone(), crypto, epochs, state)
         }
+        // Starting from scratch with blocks on disk means the state that records this validator's
+        // votes is gone: voting again from round 1 could sign two blocks in one round.
+        None if chain.tip().height > 0 => {
+            return Err(NodeError::Config(format!(
+                "the consensus state file {} is missing but the store holds {} blocks; \
+                 refusing to vote without the record of earlier votes",
+                cfg.state_file.display(),
+                chain.tip().height
+            )));
+        }
         None => Bbft::new(core_cfg, cfg.bls_key.clone(), crypto, epochs, genesis),
     }
     .map_err(|e| NodeError::Config(format!("consensus core: {e}")))?;
