@@ -39,10 +39,11 @@ pub struct BlockEvent {
     pub hash: String,
     /// Transactions in the block, coinbase included.
     pub tx_count: usize,
-    /// Whether the block can no longer be reverted. Always true on a single-producer chain: one
-    /// producer signs every block, so there are no competing branches and a committed block is final.
-    /// False on the proof-of-work main chain, where a heavier branch may replace it (its transactions
-    /// are reported `final` once the block is six blocks deep).
+    /// Whether the block can no longer be reverted. Always true on a single-producer chain (one
+    /// producer signs every block, so there are no competing branches) and on a BBFT chain (a node
+    /// commits a block only once the validators' certificates finalized it). False on the
+    /// proof-of-work main chain, where a heavier branch may replace it (its transactions are reported
+    /// `final` once the block is six blocks deep).
     #[serde(rename = "final")]
     pub is_final: bool,
 }

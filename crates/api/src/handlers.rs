@@ -197,13 +197,17 @@ pub(crate) async fn get_block(State(state): Shared, headers: HeaderMap, body: Bo
                 .producer_public_key()
                 .filter(|_| block.header().height > 0)
                 .map(hex::encode);
-            Ok(success(view::block_view_with_status(
-                &block,
-                size,
-                state.chain.params().network,
-                Some(&statuses),
-                blocker,
-            )))
+            let is_final = state.chain.is_final(&block.hash()).map_err(store_err)?;
+            Ok(success(
+                view::block_view_with_status(
+                    &block,
+                    size,
+                    state.chain.params().network,
+                    Some(&statuses),
+                    blocker,
+                )
+                .with_final(is_final),
+            ))
         }
         .await,
     )

@@ -117,6 +117,9 @@ pub struct BlockView {
     witness: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     blocker: Option<String>,
+    /// Whether the block can no longer be reverted (a node's answer; a decoder leaves it out).
+    #[serde(rename = "final", skip_serializing_if = "Option::is_none")]
+    is_final: Option<bool>,
     transaction_merkle_root: String,
     transaction_status_hash: String,
     transactions: Vec<BlockTxView>,
@@ -269,6 +272,14 @@ pub fn block_view(block: &Block, size: u64, network: Network) -> BlockView {
     block_view_with_status(block, size, network, None, None)
 }
 
+impl BlockView {
+    /// The view with the node's finality answer (`"final": true/false`).
+    pub fn with_final(mut self, is_final: bool) -> BlockView {
+        self.is_final = Some(is_final);
+        self
+    }
+}
+
 /// The `get-block` view of a stored block: with each transaction's `status_fail` and the block's
 /// signer (`blocker`).
 pub fn block_view_with_status(
@@ -297,6 +308,7 @@ pub fn block_view_with_status(
         difficulty: bits.map(|b| types::difficulty::work_from_bits(b).to_string()),
         witness,
         blocker,
+        is_final: None,
         transaction_merkle_root: header.transactions_merkle_root.to_hex(),
         transaction_status_hash: header.transaction_status_hash.to_hex(),
         transactions: block

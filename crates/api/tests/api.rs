@@ -277,6 +277,7 @@ async fn blocks_and_transactions_round_trip() {
         hex::encode(f.chain.producer_public_key().expect("solo"))
     );
     assert_eq!(v["data"]["witness"].as_array().unwrap().len(), 1);
+    assert_eq!(v["data"]["final"], true);
 
     let (s, v) = call(addr, "/get-transaction", json!({"tx_id": tx.id().to_hex()})).await;
     assert_eq!(s, 200, "{v}");

@@ -21,6 +21,11 @@ use crate::{MempoolConfig, NodeError};
 pub mod pow;
 
 pub use pow::ChainEvent;
+// BBFT's side of the service (certified commits, overlays of certified blocks, catch-up) lives in
+// its own file; a child module so it shares the service's private state.
+#[path = "chain_bbft.rs"]
+pub mod bbft;
+pub use bbft::{BbftChain, ImportError, Overlay};
 
 /// Why a submitted transaction was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +209,10 @@ pub struct ChainService {
     metrics: Arc<Metrics>,
     /// The main chain's block tree, side branches and orphans (proof of work only).
     pow: Option<pow::PowState>,
+    /// BBFT chains: the consensus ids of the stored blocks (`None` under other authorities).
+    bbft: Option<BbftChain>,
+    /// Transactions as the pool admits them (a BBFT host forwards them to the other validators).
+    admitted: broadcast::Sender<Arc<Transaction>>,
 }
 
 impl std::fmt::Debug for ChainService {
@@ -229,6 +238,12 @@ pub enum Authority {
     },
     /// Proof of work (the main chain): the heaviest valid branch wins (see [`pow`]).
     ProofOfWork(pow::PowAuthority),
+    /// BBFT validators certify every block; a block is committed only once the consensus core
+    /// finalizes it, and its finality certificate is stored in the witness (see `chain_bbft.rs`).
+    Bbft {
+        /// The validator set (epoch 0, open-ended: set changes are not fed yet).
+        validators: Arc<consensus::bbft::ValidatorSet>,
+    },
 }
 
 impl Authority {
@@ -237,6 +252,7 @@ impl Authority {
         match self {
             Authority::Solo { producer_public, .. } => Some(*producer_public),
             Authority::ProofOfWork(_) => None,
+            Authority::Bbft { .. } => None,
         }
     }
 }
@@ -289,9 +305,13 @@ impl ChainService {
             }
         };
         let snap = store.snapshot()?;
+        let mut bbft = None;
         match &setup.authority {
             Authority::Solo { producer_public, .. } => check_solo_signatures(&snap, tip, producer_public)?,
             Authority::ProofOfWork(_) => {}
+            Authority::Bbft { validators } => {
+                bbft = Some(BbftChain::load(&snap, tip, &setup.genesis, validators)?);
+            }
         }
         let pow_state = match &setup.authority {
             Authority::ProofOfWork(a) => Some(pow::PowState::open(&snap, tip, a, setup.mempool.clone())?),
@@ -307,7 +327,7 @@ impl ChainService {
         let metrics = Arc::new(Metrics::new());
         metrics.set_height(tip.height);
         match &setup.authority {
-            Authority::Solo { .. } => metrics.set_final_height(tip.height),
+            Authority::Solo { .. } | Authority::Bbft { .. } => metrics.set_final_height(tip.height),
             Authority::ProofOfWork(_) => {
                 metrics.set_final_height(tip.height.saturating_sub(pow::FINAL_DEPTH))
             }
@@ -329,6 +349,8 @@ impl ChainService {
             }),
             blocks,
             evictions,
+            bbft,
+            admitted: broadcast::channel(4096).0,
         })
     }
 
@@ -413,6 +435,11 @@ impl ChainService {
         self.evictions.subscribe()
     }
 
+    /// Transactions as the pool admits them (ready or orphan), from any caller.
+    pub fn subscribe_admitted(&self) -> broadcast::Receiver<Arc<Transaction>> {
+        self.admitted.subscribe()
+    }
+
     fn report_evictions(&self, ids: &[Hash], reason: &str) {
         for id in ids {
             // No subscriber is not an error.
@@ -437,8 +464,9 @@ impl ChainService {
         }
         let next_height = self.tip().height.saturating_add(1);
         // The expensive part (signatures, programs) runs outside the lock.
+        let tx = Arc::new(tx);
         let started = std::time::Instant::now();
-        let checked = ledger::check_tx(Arc::new(tx), &self.params, next_height);
+        let checked = ledger::check_tx(Arc::clone(&tx), &self.params, next_height);
         self.metrics.tx_validated(started.elapsed());
         let checked = checked.map_err(SubmitError::Invalid)?;
         let mut state = self.state();
@@ -449,6 +477,8 @@ impl ChainService {
             .insert(Arc::new(checked), &snap, height, &self.params)?;
         drop(state);
         tracing::debug!(%tx_id, ?admission, "transaction admitted");
+        // No subscriber is not an error.
+        let _ = self.admitted.send(tx);
         if let Admission::Accepted { evicted, .. } = &admission {
             self.report_evictions(
                 evicted,

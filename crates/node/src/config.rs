@@ -117,6 +117,62 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     /// The main chain's miner.
     pub mining: MiningConfig,
+    /// BBFT validator (multi-validator sidechain); when enabled, `producer` is not used.
+    pub bbft: BbftConfig,
+}
+
+/// Another validator's listening address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// Its node id (index in `validators`).
+    pub node_id: u32,
+    /// Where it listens, `host:port`.
+    pub addr: String,
+}
+
+/// A BBFT validator: its keys, the genesis validator set and where the others listen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BbftConfig {
+    /// Whether this node is a BBFT validator (else: solo consensus with `producer`).
+    pub enabled: bool,
+    /// This validator's node id: its index in `validators`.
+    pub node_id: u32,
+    /// File holding its 32-byte BLS secret key as hex (relative to the data directory). Never logged.
+    pub bls_key_file: PathBuf,
+    /// File holding its 32-byte ed25519 node-key seed as hex (relative to the data directory); its
+    /// public key must be `validators[node_id].node_key`. Never logged.
+    pub node_key_file: PathBuf,
+    /// The consensus state file (relative to the data directory).
+    pub state_file: PathBuf,
+    /// Address to listen on for the other validators, `host:port`.
+    pub listen: String,
+    /// Least milliseconds between a block and its parent (the chain's rules want 500 or more).
+    pub block_interval_ms: u64,
+    /// Milliseconds before a round times out (view change).
+    pub round_timeout_ms: u64,
+    /// The genesis validator set, in order (every validator's file must list the same).
+    pub validators: Vec<crate::bbft_host::validators::GenesisValidator>,
+    /// Where the other validators listen.
+    pub peers: Vec<PeerConfig>,
+}
+
+impl Default for BbftConfig {
+    fn default() -> Self {
+        BbftConfig {
+            enabled: false,
+            node_id: 0,
+            bls_key_file: PathBuf::from("bls.key"),
+            node_key_file: PathBuf::from("node.key"),
+            state_file: PathBuf::from("consensus.state"),
+            listen: "127.0.0.1:0".to_string(),
+            block_interval_ms: 500,
+            round_timeout_ms: 2_000,
+            validators: Vec::new(),
+            peers: Vec::new(),
+        }
+    }
 }
 
 impl NodeConfig {

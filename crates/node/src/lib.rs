@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bbft_host;
 pub mod chain;
 pub mod config;
 pub mod devnet;
@@ -16,7 +17,9 @@ pub use chain::pow::{
     ImportError, ImportOutcome, ImportStatus, PowAuthority, PowEngine, Template, WorkError,
 };
 pub use chain::{Authority, ChainEvent, ChainService, ChainSetup, ProducerKey, SubmitError, Submitted};
-pub use config::{ChainConfig, MempoolConfig, MiningConfig, NodeConfig, ProducerConfig};
+pub use config::{
+    BbftConfig, ChainConfig, MempoolConfig, MiningConfig, NodeConfig, PeerConfig, ProducerConfig,
+};
 use ledger::ChainParams;
 use storage::{ChainIdentity, RedbStore};
 use tokio::sync::watch;
@@ -126,6 +129,8 @@ pub struct Node {
     shutdown: watch::Sender<bool>,
     producer: Option<JoinHandle<()>>,
     miner: Option<JoinHandle<()>>,
+    /// The BBFT validator host and its network, when `bbft.enabled`.
+    bbft: Option<bbft_host::node::Running>,
 }
 
 impl Node {
@@ -133,8 +138,19 @@ impl Node {
     /// inside a tokio runtime.
     pub fn start(config: &NodeConfig) -> Result<Node, NodeError> {
         match config.chain.profile.as_str() {
-            "side" | "" => {}
-            "main" => return Node::start_main(config),
+            "side" | "" => {
+                if config.bbft.enabled {
+                    return bbft_host::node::start(config);
+                }
+            }
+            "main" => {
+                if config.bbft.enabled {
+                    return Err(NodeError::Config(
+                        "bbft.enabled is for sidechains; the main chain runs proof of work".into(),
+                    ));
+                }
+                return Node::start_main(config);
+            }
             other => {
                 return Err(NodeError::Config(format!(
                     "chain.profile {other:?} is not known; use \"side\" or \"main\""
@@ -211,6 +227,7 @@ impl Node {
             shutdown,
             producer,
             miner: None,
+            bbft: None,
         })
     }
 
@@ -268,6 +285,7 @@ impl Node {
             shutdown,
             producer: None,
             miner,
+            bbft: None,
         })
     }
 
@@ -279,6 +297,9 @@ impl Node {
     /// Stops the producer (after the block it may be committing) and returns.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        if let Some(b) = self.bbft.take() {
+            b.stop().await;
+        }
         if let Some(p) = self.producer.take()
             && let Err(e) = p.await
         {

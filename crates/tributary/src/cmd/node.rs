@@ -1,5 +1,5 @@
-//! `tributary node --config FILE`: a node (chain service, solo producer, API) from a TOML file, until
-//! SIGINT or SIGTERM.
+//! `tributary node --config FILE`: a node (chain service, solo producer or BBFT validator, API)
+//! from a TOML file, until SIGINT or SIGTERM.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,8 @@ pub(crate) struct FileConfig {
     pub(crate) mempool: node::MempoolConfig,
     /// The main chain's miner (`chain.profile = "main"`).
     pub(crate) mining: node::MiningConfig,
+    /// BBFT validator (multi-validator sidechain); `producer` is unused when enabled.
+    pub(crate) bbft: node::BbftConfig,
     /// The HTTP API.
     pub(crate) api: api::ApiConfig,
     /// The node's wallet.
@@ -86,6 +88,7 @@ impl FileConfig {
             producer: self.producer.clone(),
             mempool: self.mempool.clone(),
             mining: self.mining.clone(),
+            bbft: self.bbft.clone(),
         }
     }
 }

@@ -1,0 +1,872 @@
+//! The BBFT host: a tokio task that owns one validator's consensus core (`consensus::bbft::Bbft`)
+//! and performs its effects with real timers, a network, durable state and the chain service.
+//!
+//! | core effect | what the host does |
+//! |---|---|
+//! | `Send` / `SendToGroup` | encodes the message once, sends a [`net::Wire::Consensus`] envelope to each recipient through the [`ConsensusNetwork`] |
+//! | `SetTimer` | a tokio sleep, then `Input::TimerFired` (stale timers are the core's to ignore) |
+//! | `Persist` | writes the state file atomically and `fsync`s it ([`persist::save`]) **before** any later effect of the step; a failure stops the host |
+//! | `RequestProposal` | waits until the parent's timestamp plus the block interval, builds a block from the pool on top of the parent — committed tip plus the certified-but-uncommitted ancestors kept in memory ([`Overlay`]) — and answers `Input::Propose` |
+//! | `Validate` | decodes the payload as a sidechain block (it must be canonical and carry an empty witness), validates it with the ledger against the same overlay and answers `Input::Validated`; a block whose parent is unknown is kept, catch-up is asked for, and it is validated (and answered) when the parent arrives |
+//! | `Commit` | commits the block to the store in height order with the certificate in its witness (`ChainService::commit_certified`), which drops its transactions from the pool and broadcasts it; a block this node never saw is fetched from peers |
+//! | `Evidence`, `Rejected` | logged |
+//!
+//! Every block proposed or voted for is written durably first ([`persist::BlockDir`]) and
+//! restored as pending on restart: the block a persisted lock certifies then exists on a quorum's
+//! disks even if every validator stopped at once.
+//!
+//! Catch-up: a [`net::Wire::GetBlocks`] to every peer (at start, every second, and at once when a
+//! final block or a proposal's parent is missing); peers answer with stored blocks and their
+//! certificates, and `ChainService::import_certified` verifies each certificate before
+//! committing. Every transaction this node's pool admits (through the API or
+//! [`BbftHandle::submit`]) is forwarded once to every other validator, which admits it without
+//! forwarding it again, so whoever leads next can include it.
+//!
+//! Ledger validation, block building, store commits and state writes run inline on the host task
+//! (a few milliseconds per block at devnet sizes).
+
+pub mod net;
+pub mod node;
+pub mod p2p_net;
+pub mod persist;
+pub mod validators;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consensus::bbft::{
+    self, Bbft, BlockId, Certificate, Config, Effect, Epoch, Input, Message, NodeId, Timer,
+};
+use ledger::ChangeSet;
+use storage::StoreRead;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use types::profile::Profile;
+use types::{Block, Hash, Transaction};
+
+use crate::NodeError;
+use crate::chain::{ChainService, Overlay, SubmitError, Submitted};
+pub use net::{ConsensusNetwork, Incoming, MemoryNetwork, Wire};
+
+/// How one validator's host runs.
+#[derive(Clone)]
+pub struct HostConfig {
+    /// This validator's node id (its index in the validator set).
+    pub me: NodeId,
+    /// Its BLS consensus key. Never logged.
+    pub bls_key: crypto::bls::SecretKey,
+    /// Where the consensus state is persisted.
+    pub state_file: PathBuf,
+    /// Least time between a block and its parent (the chain also wants timestamps this far apart).
+    pub block_interval_ms: u64,
+    /// How long a round may take before the view change.
+    pub round_timeout_ms: u64,
+    /// How long a super node waits for its whole group.
+    pub aggregate_wait_ms: u64,
+    /// How often catch-up is asked for even when nothing seems missing.
+    pub catch_up_interval_ms: u64,
+}
+
+impl std::fmt::Debug for HostConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostConfig")
+            .field("me", &self.me)
+            .field("state_file", &self.state_file)
+            .field("block_interval_ms", &self.block_interval_ms)
+            .field("round_timeout_ms", &self.round_timeout_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostConfig {
+    /// Defaults: 500 ms blocks, 2 s round timeout, 100 ms aggregate wait, catch-up every second.
+    pub fn new(me: NodeId, bls_key: crypto::bls::SecretKey, state_file: PathBuf) -> HostConfig {
+        HostConfig {
+            me,
+            bls_key,
+            state_file,
+            block_interval_ms: 500,
+            round_timeout_ms: 2_000,
+            aggregate_wait_ms: 100,
+            catch_up_interval_ms: 1_000,
+        }
+    }
+}
+
+/// A running validator host.
+#[derive(Debug)]
+pub struct BbftHandle {
+    chain: Arc<ChainService>,
+    me: NodeId,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<Result<(), NodeError>>,
+}
+
+impl BbftHandle {
+    /// The chain service.
+    pub fn chain(&self) -> &Arc<ChainService> {
+        &self.chain
+    }
+
+    /// This validator's node id.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// Admits a transaction locally; the host forwards it to every other validator (as it does
+    /// every transaction the pool admits, through the API too; each is forwarded once).
+    pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
+        self.chain.submit(tx)
+    }
+
+    /// Whether the host task has ended (stopped or failed).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Stops the host after the step it is performing and returns how it ended.
+    pub async fn stop(self) -> Result<(), NodeError> {
+        let _ = self.shutdown.send(true);
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(NodeError::Internal(format!("the BBFT host task failed: {e}"))),
+        }
+    }
+}
+
+/// Starts the host of validator `cfg.me` on `chain` (which must run under `Authority::Bbft`),
+/// sending through `net` and receiving on `inbox`. Restores the consensus state from
+/// `cfg.state_file` if it exists. Must be called inside a tokio runtime.
+pub fn start(
+    chain: Arc<ChainService>,
+    cfg: HostConfig,
+    net: Arc<dyn ConsensusNetwork>,
+    inbox: mpsc::UnboundedReceiver<Incoming>,
+) -> Result<BbftHandle, NodeError> {
+    let bbft_chain = chain
+        .bbft()
+        .ok_or_else(|| NodeError::Config("the chain is not run by BBFT".into()))?;
+    let set = Arc::clone(bbft_chain.set());
+    let me_index = set
+        .index_of(cfg.me)
+        .ok_or_else(|| NodeError::Config(format!("node {} is not a validator", cfg.me)))?;
+    let public = cfg.bls_key.public_key();
+    if set.get(me_index).map(|v| v.key) != Some(public) {
+        return Err(NodeError::Config(
+            "the BLS key does not match this validator's key in the genesis set".into(),
+        ));
+    }
+    let peers: Vec<NodeId> = set
+        .validators()
+        .iter()
+        .map(|v| v.node)
+        .filter(|&n| n != cfg.me)
+        .collect();
+    let max_payload = chain.params().limits.max_block_bytes;
+    let core_cfg = Config {
+        me: cfg.me,
+        round_timeout_ms: cfg.round_timeout_ms,
+        aggregate_wait_ms: cfg.aggregate_wait_ms,
+        max_payload,
+        ..Config::default()
+    };
+    let epochs = vec![Epoch {
+        index: 0,
+        first_height: 1,
+        last_height: u64::MAX,
+        set,
+    }];
+    let crypto: Arc<dyn bbft::Crypto> = Arc::new(bbft::Bls);
+    let genesis = bbft_chain.id_at(0).unwrap_or_default();
+    let core = match persist::load(&cfg.state_file, max_payload)? {
+        Some(state) => {
+            tracing::info!(
+                me = cfg.me,
+                committed = state.committed.0,
+                last_voted_round = state.last_voted_round,
+                "restoring the consensus state"
+            );
+            Bbft::restore(core_cfg, cfg.bls_key.clone(), crypto, epochs, state)
+        }
+        // Starting from scratch with blocks on disk means the state that records this validator's
+        // votes is gone: voting again from round 1 could sign two blocks in one round.
+        None if chain.tip().height > 0 => {
+            return Err(NodeError::Config(format!(
+                "the consensus state file {} is missing but the store holds {} blocks; \
+                 refusing to vote without the record of earlier votes",
+                cfg.state_file.display(),
+                chain.tip().height
+            )));
+        }
+        None => Bbft::new(core_cfg, cfg.bls_key.clone(), crypto, epochs, genesis),
+    }
+    .map_err(|e| NodeError::Config(format!("consensus core: {e}")))?;
+    let blocks = persist::BlockDir::open(cfg.state_file.with_extension("blocks"))?;
+    let kept = blocks.load()?;
+    let (events, events_rx) = mpsc::unbounded_channel();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let host = Host {
+        chain: Arc::clone(&chain),
+        core,
+        net,
+        peers,
+        forwarded: HashSet::new(),
+        forwarded_order: VecDeque::new(),
+        events,
+        pending: HashMap::new(),
+        deferred: HashMap::new(),
+        to_commit: BTreeMap::new(),
+        last_request: None,
+        blocks,
+        limits: bbft::Limits { max_payload },
+        cfg: cfg.clone(),
+    };
+    let admitted = chain.subscribe_admitted();
+    let me = cfg.me;
+    let task = tokio::spawn(async move {
+        let r = host.run(kept, inbox, events_rx, admitted, shutdown_rx).await;
+        if let Err(e) = &r {
+            tracing::error!(me, error = %e, "the BBFT host stopped on an error");
+        }
+        r
+    });
+    Ok(BbftHandle {
+        chain,
+        me: cfg.me,
+        shutdown,
+        task,
+    })
+}
+
+enum Event {
+    Timer(Timer),
+    Propose {
+        epoch: u64,
+        round: u64,
+        height: u64,
+        parent: BlockId,
+    },
+}
+
+/// A block proposed or validated here and not yet committed.
+struct Pending {
+    height: u64,
+    parent: BlockId,
+    block: Arc<Block>,
+    changes: Arc<ChangeSet>,
+}
+
+/// A proposed block whose parent is not known yet, and the vote request it came with.
+struct Deferred {
+    height: u64,
+    parent: BlockId,
+    block: Block,
+    ask: Option<(u64, u64)>,
+}
+
+/// Transaction ids remembered as forwarded.
+const MAX_FORWARDED: usize = 1 << 16;
+
+/// Most proposals kept while their parent is missing.
+const MAX_DEFERRED: usize = 64;
+
+/// Least time between two catch-up requests.
+const REQUEST_GAP: Duration = Duration::from_millis(150);
+
+struct Host {
+    chain: Arc<ChainService>,
+    core: Bbft,
+    net: Arc<dyn ConsensusNetwork>,
+    peers: Vec<NodeId>,
+    /// Transactions forwarded or received from a peer (each is forwarded at most once).
+    forwarded: HashSet<Hash>,
+    forwarded_order: VecDeque<Hash>,
+    events: mpsc::UnboundedSender<Event>,
+    pending: HashMap<BlockId, Pending>,
+    deferred: HashMap<BlockId, Deferred>,
+    to_commit: BTreeMap<u64, (BlockId, Certificate)>,
+    last_request: Option<Instant>,
+    /// Durable copies of the pending blocks.
+    blocks: persist::BlockDir,
+    limits: bbft::Limits,
+    cfg: HostConfig,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Host {
+    async fn run(
+        mut self,
+        kept: Vec<persist::KeptBlock>,
+        mut inbox: mpsc::UnboundedReceiver<Incoming>,
+        mut events: mpsc::UnboundedReceiver<Event>,
+        mut admitted: broadcast::Receiver<Arc<Transaction>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), NodeError> {
+        let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.catch_up_interval_ms.max(50)));
+        self.request_blocks(true);
+        self.restore_kept(kept)?;
+        self.feed(Input::Start)?;
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                Some((from, bytes)) = inbox.recv() => self.on_wire(from, &bytes)?,
+                Some(ev) = events.recv() => self.on_event(ev)?,
+                _ = tick.tick() => self.request_blocks(true),
+                tx = admitted.recv() => match tx {
+                    Ok(tx) => self.forward(&tx),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(me = self.cfg.me, missed = n, "too many admitted transactions to forward; some were not");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        tracing::info!(me = self.cfg.me, "BBFT host stopped");
+        Ok(())
+    }
+
+    /// Steps the core with `input` and performs the effects, and those of the inputs they lead to.
+    fn feed(&mut self, input: Input) -> Result<(), NodeError> {
+        let mut queue = VecDeque::from([input]);
+        while let Some(input) = queue.pop_front() {
+            let effects = self.core.step(input);
+            for effect in effects {
+                self.perform(effect, &mut queue)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn perform(&mut self, effect: Effect, queue: &mut VecDeque<Input>) -> Result<(), NodeError> {
+        match effect {
+            Effect::Send { to, message } => self.send(&[to], message, queue),
+            Effect::SendToGroup { to, message } => self.send(&to, message, queue),
+            Effect::SetTimer { timer, after_ms } => {
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    // The host has stopped if this fails.
+                    let _ = events.send(Event::Timer(timer));
+                });
+            }
+            Effect::Persist(state) => persist::save(&self.cfg.state_file, &state)?,
+            Effect::RequestProposal {
+                epoch,
+                round,
+                height,
+                parent,
+            } => {
+                let parent_ts = self.header_of(&parent).map_or(0, |h| h.timestamp);
+                let due = parent_ts.saturating_add(self.cfg.block_interval_ms);
+                let delay = due.saturating_sub(now_ms());
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    let _ = events.send(Event::Propose {
+                        epoch,
+                        round,
+                        height,
+                        parent,
+                    });
+                });
+            }
+            Effect::Validate {
+                epoch,
+                round,
+                height,
+                block,
+                parent,
+                payload,
+            } => {
+                if let Some(valid) = self.on_validate(epoch, round, height, block, parent, &payload) {
+                    queue.push_back(Input::Validated {
+                        epoch,
+                        round,
+                        block,
+                        valid,
+                    });
+                }
+            }
+            Effect::Commit {
+                height, block, proof, ..
+            } => {
+                self.to_commit.insert(height, (block, proof));
+                self.drain_commits(queue);
+            }
+            Effect::Evidence(ev) => {
+                tracing::warn!(
+                    me = self.cfg.me,
+                    offender = ev.offender(),
+                    "equivocation evidence"
+                );
+            }
+            Effect::Rejected { from, reason } => {
+                tracing::debug!(me = self.cfg.me, from, %reason, "consensus message rejected");
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, to: &[NodeId], message: Message, queue: &mut VecDeque<Input>) {
+        let env = Wire::Consensus(bbft::encode(&message)).encode();
+        for &t in to {
+            if t == self.cfg.me {
+                queue.push_back(Input::Message {
+                    from: t,
+                    message: message.clone(),
+                });
+            } else {
+                self.net.send(t, env.clone());
+            }
+        }
+    }
+
+    fn on_event(&mut self, ev: Event) -> Result<(), NodeError> {
+        match ev {
+            Event::Timer(t) => self.feed(Input::TimerFired(t)),
+            Event::Propose {
+                epoch,
+                round,
+                height,
+                parent,
+            } => {
+                let Some(overlay) = self.overlay_for(&parent) else {
+                    tracing::warn!(
+                        me = self.cfg.me,
+                        height,
+                        "cannot propose: the parent block is unknown here"
+                    );
+                    self.request_blocks(false);
+                    return Ok(());
+                };
+                let (block, changes) = match self.chain.build_bbft_block(&overlay, now_ms()) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::error!(me = self.cfg.me, error = %e, "building a proposal failed");
+                        return Ok(());
+                    }
+                };
+                if block.header().height != height {
+                    tracing::error!(
+                        me = self.cfg.me,
+                        height,
+                        "the proposal's height does not follow its parent"
+                    );
+                    return Ok(());
+                }
+                let payload = block.encode();
+                let id = BlockId::compute(height, &parent, &payload);
+                self.blocks.keep(&id, height, &parent, &payload)?;
+                self.pending.insert(
+                    id,
+                    Pending {
+                        height,
+                        parent,
+                        block: Arc::new(block),
+                        changes: Arc::new(changes),
+                    },
+                );
+                self.feed(Input::Propose {
+                    epoch,
+                    round,
+                    payload,
+                })
+            }
+        }
+    }
+
+    fn on_wire(&mut self, from: NodeId, bytes: &[u8]) -> Result<(), NodeError> {
+        let wire = match Wire::decode(bytes) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable envelope");
+                return Ok(());
+            }
+        };
+        match wire {
+            Wire::Consensus(b) => match bbft::decode(&b, &self.limits) {
+                Ok(message) => self.feed(Input::Message { from, message })?,
+                Err(e) => tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable consensus message"),
+            },
+            Wire::Tx(b) => match Transaction::decode(&b, Profile::Side, &self.chain.params().limits) {
+                Ok(tx) => {
+                    self.remember_forwarded(tx.id());
+                    if let Err(e) = self.chain.submit(tx) {
+                        tracing::debug!(me = self.cfg.me, from, error = %e, "forwarded transaction not admitted");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable forwarded transaction")
+                }
+            },
+            Wire::GetBlocks { from: first, count } => self.serve_blocks(from, first, count),
+            Wire::Blocks(raw) => self.on_blocks(from, &raw)?,
+        }
+        Ok(())
+    }
+
+    /// Drops pending blocks at or below the committed tip (committed, or off the chain).
+    fn prune(&mut self, tip: u64) {
+        let blocks = &self.blocks;
+        self.pending.retain(|id, p| {
+            let keep = p.height > tip;
+            if !keep {
+                blocks.forget(id);
+            }
+            keep
+        });
+    }
+
+    /// At start: the blocks kept on disk become pending again (validated on the committed chain
+    /// as their parents are known); those at or below the tip are forgotten.
+    fn restore_kept(&mut self, kept: Vec<persist::KeptBlock>) -> Result<(), NodeError> {
+        let tip = self.chain.tip().height;
+        for k in kept {
+            if k.height <= tip {
+                self.blocks.forget(&k.id);
+                continue;
+            }
+            match Block::decode(&k.payload, Profile::Side, &self.chain.params().limits) {
+                Ok(block) => {
+                    self.deferred.insert(
+                        k.id,
+                        Deferred {
+                            height: k.height,
+                            parent: k.parent,
+                            block,
+                            ask: None,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(me = self.cfg.me, error = %e, "a kept block does not decode; forgotten");
+                    self.blocks.forget(&k.id);
+                }
+            }
+        }
+        let mut queue = VecDeque::new();
+        self.retry_deferred(&mut queue);
+        tracing::info!(
+            me = self.cfg.me,
+            pending = self.pending.len(),
+            "kept blocks restored"
+        );
+        for input in queue {
+            self.feed(input)?;
+        }
+        Ok(())
+    }
+
+    /// Remembers `id` as forwarded; false if it already was.
+    fn remember_forwarded(&mut self, id: Hash) -> bool {
+        if !self.forwarded.insert(id) {
+            return false;
+        }
+        self.forwarded_order.push_back(id);
+        if self.forwarded_order.len() > MAX_FORWARDED
+            && let Some(old) = self.forwarded_order.pop_front()
+        {
+            self.forwarded.remove(&old);
+        }
+        true
+    }
+
+    /// Forwards a transaction this node's pool admitted to every other validator, once.
+    fn forward(&mut self, tx: &Transaction) {
+        if !self.remember_forwarded(tx.id()) {
+            return;
+        }
+        let env = Wire::Tx(tx.encode()).encode();
+        for &p in &self.peers {
+            self.net.send(p, env.clone());
+        }
+    }
+
+    fn serve_blocks(&self, to: NodeId, first: u64, count: u32) {
+        let tip = self.chain.tip().height;
+        let last = first
+            .saturating_add(u64::from(count.min(net::MAX_BLOCKS_PER_REPLY)))
+            .min(tip.saturating_add(1));
+        let mut blocks = Vec::new();
+        for h in first.max(1)..last {
+            let raw = self
+                .chain
+                .store()
+                .block_hash(h)
+                .and_then(|hash| hash.map_or(Ok(None), |hash| self.chain.store().raw_block(&hash)));
+            match raw {
+                Ok(Some(b)) => blocks.push(b),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!(me = self.cfg.me, error = %e, "reading blocks for a peer");
+                    break;
+                }
+            }
+        }
+        if !blocks.is_empty() {
+            self.net.send(to, Wire::Blocks(blocks).encode());
+        }
+    }
+
+    fn on_blocks(&mut self, from: NodeId, raw: &[Vec<u8>]) -> Result<(), NodeError> {
+        let mut blocks = Vec::with_capacity(raw.len());
+        for b in raw {
+            match Block::decode(b, Profile::Side, &self.chain.params().limits) {
+                Ok(b) => blocks.push(b),
+                Err(e) => {
+                    tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable block from a peer");
+                    return Ok(());
+                }
+            }
+        }
+        match self.chain.import_certified(&blocks) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(
+                    me = self.cfg.me,
+                    from,
+                    blocks = n,
+                    tip = self.chain.tip().height,
+                    "caught up"
+                );
+                let mut queue = VecDeque::new();
+                self.drain_commits(&mut queue);
+                self.retry_deferred(&mut queue);
+                for input in queue {
+                    self.feed(input)?;
+                }
+            }
+            Err(e) => tracing::warn!(me = self.cfg.me, from, error = %e, "blocks from a peer refused"),
+        }
+        Ok(())
+    }
+
+    /// Asks every peer for committed blocks above the tip (`periodic`: only if the last request is
+    /// older than the catch-up interval; else at most every [`REQUEST_GAP`]).
+    fn request_blocks(&mut self, periodic: bool) {
+        let gap = if periodic {
+            Duration::from_millis(self.cfg.catch_up_interval_ms)
+        } else {
+            REQUEST_GAP
+        };
+        if self.last_request.is_some_and(|t| t.elapsed() < gap) {
+            return;
+        }
+        self.last_request = Some(Instant::now());
+        let env = Wire::GetBlocks {
+            from: self.chain.tip().height.saturating_add(1),
+            count: net::MAX_BLOCKS_PER_REPLY,
+        }
+        .encode();
+        for &p in &self.peers {
+            self.net.send(p, env.clone());
+        }
+    }
+
+    fn header_of(&self, id: &BlockId) -> Option<types::BlockHeader> {
+        if let Some(p) = self.pending.get(id) {
+            return Some(p.block.header().clone());
+        }
+        let bbft = self.chain.bbft()?;
+        (bbft.tip_id() == *id).then(|| self.chain.tip_header())
+    }
+
+    /// The uncommitted ancestors from the committed tip up to `parent`, if `parent` is the tip or
+    /// a pending block that leads to it.
+    fn overlay_for(&self, parent: &BlockId) -> Option<Overlay> {
+        let tip_id = self.chain.bbft()?.tip_id();
+        let tip_height = self.chain.tip().height;
+        let mut chain = Vec::new();
+        let mut cur = *parent;
+        while cur != tip_id {
+            let p = self.pending.get(&cur)?;
+            if p.height <= tip_height {
+                return None;
+            }
+            chain.push((Arc::clone(&p.block), Arc::clone(&p.changes)));
+            cur = p.parent;
+        }
+        chain.reverse();
+        Some(Overlay::new(chain))
+    }
+
+    /// Answers a `Validate` (`None`: the parent is unknown, answered later).
+    fn on_validate(
+        &mut self,
+        epoch: u64,
+        round: u64,
+        height: u64,
+        id: BlockId,
+        parent: BlockId,
+        payload: &[u8],
+    ) -> Option<bool> {
+        let block = match Block::decode(payload, Profile::Side, &self.chain.params().limits) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(me = self.cfg.me, height, error = %e, "a proposal that is not a sidechain block");
+                return Some(false);
+            }
+        };
+        // The id binds the payload bytes; a non-canonical encoding would give the stored block
+        // another id, and its certificate would not check after a restart.
+        if block.header().height != height || block.encode() != payload {
+            return Some(false);
+        }
+        match self.try_validate(id, height, parent, block.clone(), 0) {
+            Some(valid) => Some(valid),
+            None => {
+                if self.deferred.len() >= MAX_DEFERRED
+                    && let Some(oldest) = self.deferred.iter().min_by_key(|d| d.1.height).map(|d| *d.0)
+                {
+                    self.deferred.remove(&oldest);
+                }
+                self.deferred.insert(
+                    id,
+                    Deferred {
+                        height,
+                        parent,
+                        block,
+                        ask: Some((epoch, round)),
+                    },
+                );
+                self.request_blocks(false);
+                None
+            }
+        }
+    }
+
+    /// Validates `block` if its parent is known (possibly after validating a deferred parent);
+    /// `None` if not.
+    fn try_validate(
+        &mut self,
+        id: BlockId,
+        height: u64,
+        parent: BlockId,
+        block: Block,
+        depth: usize,
+    ) -> Option<bool> {
+        if self.pending.contains_key(&id) {
+            return Some(true);
+        }
+        if height <= self.chain.tip().height {
+            return Some(self.chain.bbft().and_then(|b| b.id_at(height)) == Some(id));
+        }
+        let overlay = match self.overlay_for(&parent) {
+            Some(o) => o,
+            None => {
+                let d = self.deferred.remove(&parent)?;
+                if depth > MAX_DEFERRED {
+                    return None;
+                }
+                let ok = self.try_validate(parent, d.height, d.parent, d.block, depth + 1);
+                if ok != Some(true) {
+                    return ok.map(|_| false);
+                }
+                self.overlay_for(&parent)?
+            }
+        };
+        match self.chain.validate_bbft_block(&block, &overlay) {
+            Ok(changes) => {
+                // Durable before the vote: a certified block must survive a restart of everyone.
+                if let Err(e) = self.blocks.keep(&id, height, &parent, &block.encode()) {
+                    tracing::error!(me = self.cfg.me, height, error = %e, "cannot keep a block; not voting for it");
+                    return Some(false);
+                }
+                self.pending.insert(
+                    id,
+                    Pending {
+                        height,
+                        parent,
+                        block: Arc::new(block),
+                        changes: Arc::new(changes),
+                    },
+                );
+                Some(true)
+            }
+            Err(e) => {
+                tracing::warn!(me = self.cfg.me, height, error = %e, "proposed block refused");
+                Some(false)
+            }
+        }
+    }
+
+    fn retry_deferred(&mut self, queue: &mut VecDeque<Input>) {
+        let tip = self.chain.tip().height;
+        self.deferred.retain(|_, d| d.height > tip);
+        let mut ids: Vec<(u64, BlockId)> = self.deferred.iter().map(|(id, d)| (d.height, *id)).collect();
+        ids.sort();
+        for (_, id) in ids {
+            let Some(d) = self.deferred.remove(&id) else {
+                continue;
+            };
+            let ask = d.ask;
+            match self.try_validate(id, d.height, d.parent, d.block.clone(), 0) {
+                Some(valid) => {
+                    if let Some((epoch, round)) = ask {
+                        queue.push_back(Input::Validated {
+                            epoch,
+                            round,
+                            block: id,
+                            valid,
+                        });
+                    }
+                }
+                None => {
+                    self.deferred.insert(id, d);
+                }
+            }
+        }
+    }
+
+    /// Commits the finalized blocks that follow the tip and are at hand; asks peers for a missing one.
+    fn drain_commits(&mut self, queue: &mut VecDeque<Input>) {
+        let chain = Arc::clone(&self.chain);
+        let Some(bbft) = chain.bbft() else {
+            return;
+        };
+        loop {
+            let tip = self.chain.tip().height;
+            while let Some((&h, (id, _))) = self.to_commit.first_key_value() {
+                if h > tip {
+                    break;
+                }
+                if bbft.id_at(h) != Some(*id) {
+                    tracing::error!(
+                        me = self.cfg.me,
+                        height = h,
+                        "SAFETY: the core finalized a block other than the stored one"
+                    );
+                }
+                self.to_commit.remove(&h);
+            }
+            let Some((&h, (id, proof))) = self.to_commit.first_key_value() else {
+                break;
+            };
+            let Some(p) = self.pending.get(id).filter(|_| h == tip.saturating_add(1)) else {
+                self.request_blocks(false);
+                break;
+            };
+            let (block, changes, id, proof) =
+                (Arc::clone(&p.block), Arc::clone(&p.changes), *id, proof.clone());
+            if let Err(e) = self.chain.commit_certified(&block, &changes, id, &proof) {
+                tracing::error!(me = self.cfg.me, height = h, error = %e, "committing a final block failed");
+                self.request_blocks(false);
+                break;
+            }
+            self.to_commit.remove(&h);
+            let tip = self.chain.tip().height;
+            self.prune(tip);
+        }
+        self.retry_deferred(queue);
+    }
+}

@@ -1,0 +1,157 @@
+//! `Node::start` for a BBFT validator (`[bbft] enabled = true`): the genesis set from the
+//! configuration, the chain service under `Authority::Bbft`, the p2p network on `bbft.listen`
+//! with the other validators at `bbft.peers`, and the host.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use p2p::{NodeKey, PeerId};
+use storage::{ChainIdentity, RedbStore};
+use tokio::sync::watch;
+use types::profile::Profile;
+
+use super::p2p_net::{P2pNetwork, PeerAddr, transport_config};
+use super::validators::genesis_set;
+use super::{BbftHandle, HostConfig};
+use crate::chain::{Authority, ChainService, ChainSetup};
+use crate::{Node, NodeConfig, NodeError, STORE_FILE, params_for, read_hex_file};
+
+/// A running validator: its host and its network.
+#[derive(Debug)]
+pub struct Running {
+    host: BbftHandle,
+    net: Arc<P2pNetwork>,
+}
+
+impl Running {
+    /// Stops the host, then closes the network.
+    pub async fn stop(self) {
+        if let Err(e) = self.host.stop().await {
+            tracing::error!(error = %e, "the BBFT host ended with an error");
+        }
+        self.net.stop();
+    }
+}
+
+fn seed(path: &std::path::Path, what: &str) -> Result<[u8; 32], NodeError> {
+    let bytes = read_hex_file(path, what)?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| NodeError::Config(format!("the {what} file must hold 32 bytes of hex")))
+}
+
+fn addr(s: &str, what: &str) -> Result<SocketAddr, NodeError> {
+    s.parse()
+        .map_err(|e| NodeError::Config(format!("{what} {s:?} is not host:port: {e}")))
+}
+
+/// Starts a BBFT validator node. Must be called inside a tokio runtime.
+pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
+    let b = &config.bbft;
+    let params = params_for(&config.chain.network)?;
+    if !config.data_dir.is_dir() {
+        return Err(NodeError::Config(format!(
+            "the data directory {} does not exist",
+            config.data_dir.display()
+        )));
+    }
+    let genesis_bytes = read_hex_file(&config.in_data_dir(&config.chain.genesis_file), "genesis")?;
+    let genesis = types::Block::decode(&genesis_bytes, Profile::Side, &params.limits)
+        .map_err(|e| NodeError::Config(format!("the genesis file does not hold a sidechain block: {e}")))?;
+    let set = genesis_set(&b.validators)?;
+    let me = usize::try_from(b.node_id).map_err(|_| NodeError::Config("bbft.node_id".into()))?;
+    let my_node_key = *set.node_keys.get(me).ok_or_else(|| {
+        NodeError::Config(format!(
+            "bbft.node_id {} is not an index of bbft.validators ({} listed)",
+            b.node_id,
+            set.node_keys.len()
+        ))
+    })?;
+    let bls = crypto::bls::SecretKey::from_bytes(&seed(&config.in_data_dir(&b.bls_key_file), "BLS key")?)
+        .map_err(|_| NodeError::Config("the BLS key file does not hold a valid BLS secret key".into()))?;
+    let node_key = NodeKey::from_seed(&seed(&config.in_data_dir(&b.node_key_file), "node key")?);
+    if node_key.peer_id().0 != my_node_key {
+        return Err(NodeError::Config(format!(
+            "the node key file does not match bbft.validators[{me}].node_key"
+        )));
+    }
+    let mut peers = Vec::with_capacity(b.peers.len());
+    for p in &b.peers {
+        let i = usize::try_from(p.node_id).unwrap_or(usize::MAX);
+        let key = set.node_keys.get(i).filter(|_| i != me).ok_or_else(|| {
+            NodeError::Config(format!(
+                "bbft.peers: node_id {} is not another validator",
+                p.node_id
+            ))
+        })?;
+        peers.push(PeerAddr {
+            node: p.node_id,
+            addr: addr(&p.addr, "bbft.peers addr")?,
+            peer_id: PeerId(*key),
+        });
+    }
+    let listen = addr(&b.listen, "bbft.listen")?;
+    let identity = ChainIdentity {
+        profile: params.profile,
+        network: params.network,
+        genesis_hash: genesis.hash(),
+    };
+    let store = RedbStore::open(config.data_dir.join(STORE_FILE), identity)?;
+    let max_block = params.limits.max_block_bytes;
+    let chain = Arc::new(ChainService::open(
+        store,
+        ChainSetup {
+            params,
+            genesis,
+            authority: Authority::Bbft {
+                validators: Arc::clone(&set.bbft),
+            },
+            mempool: config.mempool.clone(),
+            max_block_bytes: config.producer.max_block_bytes,
+            max_block_gas: config.producer.max_block_gas,
+        },
+    )?);
+    let std_listener = std::net::TcpListener::bind(listen).map_err(|source| NodeError::Io {
+        what: format!("listening on {listen}"),
+        source,
+    })?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|source| NodeError::Io {
+            what: "configuring the listener".into(),
+            source,
+        })?;
+    let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|source| NodeError::Io {
+        what: "registering the listener".into(),
+        source,
+    })?;
+    let (net, inbox) = P2pNetwork::start(
+        b.node_id,
+        node_key,
+        listener,
+        peers,
+        transport_config(identity.genesis_hash, max_block),
+    )
+    .map_err(|source| NodeError::Io {
+        what: "starting the validator network".into(),
+        source,
+    })?;
+    tracing::info!(node_id = b.node_id, listen = %net.local_addr(), "BBFT validator network up");
+    let host = super::start(
+        Arc::clone(&chain),
+        HostConfig {
+            block_interval_ms: b.block_interval_ms,
+            round_timeout_ms: b.round_timeout_ms,
+            ..HostConfig::new(b.node_id, bls, config.in_data_dir(&b.state_file))
+        },
+        Arc::clone(&net) as Arc<dyn super::ConsensusNetwork>,
+        inbox,
+    )?;
+    let (shutdown, _) = watch::channel(false);
+    Ok(Node {
+        chain,
+        shutdown,
+        producer: None,
+        miner: None,
+        bbft: Some(Running { host, net }),
+    })
+}

@@ -1,0 +1,271 @@
+//! The validators' network over `crates/p2p`: TCP with the Noise XX handshake bound to each node's
+//! ed25519 key (`docs/p2p.md`), only the configured validators admitted.
+//!
+//! Each node dials every peer and keeps that outbound connection for **sending** (redialled with
+//! a back-off when it drops; what is queued meanwhile is sent on reconnection, up to a bounded
+//! queue, beyond which messages are dropped like on any lossy link); connections peers dial in are
+//! for **receiving**. A peer is known by the node key the handshake authenticated: a dialled peer
+//! must present the configured key (else the handshake fails), and an inbound connection from a
+//! key not in the validator set is closed. Envelopes map onto p2p messages: consensus bytes →
+//! `Consensus`, a forwarded transaction → `Transactions`, `GetBlocks` → `GetBlocks`, `Blocks` →
+//! `Blocks`. A message that fails to decode, or a kind validators do not exchange, closes the
+//! connection (the transport's stream is out of step after a receive error).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use consensus::bbft::NodeId;
+use p2p::transport::{self, TransportConfig};
+use p2p::{Message, NodeKey, PeerId};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use types::profile::Profile;
+use types::{Block, Hash, Transaction};
+
+use super::net::{ConsensusNetwork, Incoming, Wire};
+
+/// Messages queued per peer while its connection is down or slow.
+const QUEUE: usize = 4096;
+
+/// One other validator: its node id, where it listens and its node key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr {
+    /// Node id (validator index).
+    pub node: NodeId,
+    /// Its listening address.
+    pub addr: SocketAddr,
+    /// Its node key (peer id).
+    pub peer_id: PeerId,
+}
+
+/// The p2p network of one validator.
+pub struct P2pNetwork {
+    me: NodeId,
+    outboxes: HashMap<NodeId, mpsc::Sender<Vec<u8>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for P2pNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("P2pNetwork")
+            .field("me", &self.me)
+            .field("local_addr", &self.local_addr)
+            .field("peers", &self.outboxes.len())
+            .finish()
+    }
+}
+
+/// The transport settings validators use: the chain is named by its genesis hash, and consensus
+/// messages may carry a whole block (a proposal).
+pub fn transport_config(genesis_hash: Hash, max_block_bytes: usize) -> TransportConfig {
+    let mut cfg = TransportConfig::new(genesis_hash, Profile::Side);
+    cfg.codec.max_consensus_bytes = max_block_bytes.saturating_add(1 << 16);
+    cfg
+}
+
+impl P2pNetwork {
+    /// Starts listening on `listener` and dialling `peers`. Returns the network to send through and
+    /// the inbox of what peers send. Must be called inside a tokio runtime.
+    pub fn start(
+        me: NodeId,
+        key: NodeKey,
+        listener: TcpListener,
+        peers: Vec<PeerAddr>,
+        cfg: TransportConfig,
+    ) -> std::io::Result<(Arc<P2pNetwork>, mpsc::UnboundedReceiver<Incoming>)> {
+        let local_addr = listener.local_addr()?;
+        let (inbox_tx, inbox) = mpsc::unbounded_channel();
+        let mut tasks = Vec::new();
+        let mut outboxes = HashMap::new();
+        let known: Arc<HashMap<PeerId, NodeId>> =
+            Arc::new(peers.iter().map(|p| (p.peer_id, p.node)).collect());
+        let key = Arc::new(key);
+        for p in &peers {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            outboxes.insert(p.node, tx);
+            tasks.push(tokio::spawn(sender(me, *p, Arc::clone(&key), cfg, rx)));
+        }
+        tasks.push(tokio::spawn(acceptor(me, listener, key, cfg, known, inbox_tx)));
+        Ok((
+            Arc::new(P2pNetwork {
+                me,
+                outboxes,
+                tasks: Mutex::new(tasks),
+                local_addr,
+            }),
+            inbox,
+        ))
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Closes every connection and stops listening.
+    pub fn stop(&self) {
+        let tasks = std::mem::take(
+            &mut *self
+                .tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for t in tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for P2pNetwork {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl ConsensusNetwork for P2pNetwork {
+    fn send(&self, to: NodeId, bytes: Vec<u8>) {
+        if let Some(q) = self.outboxes.get(&to) {
+            // A full queue is a peer that is down or far behind: drop, as a lossy link would.
+            let _ = q.try_send(bytes);
+        }
+    }
+}
+
+/// The p2p message of an envelope (`None`: an envelope that does not decode — our own bug).
+fn to_message(bytes: &[u8], cfg: &TransportConfig) -> Option<Message> {
+    let limits = &cfg.codec.limits;
+    Some(match Wire::decode(bytes).ok()? {
+        Wire::Consensus(b) => Message::Consensus(b),
+        Wire::Tx(b) => Message::Transactions(vec![Transaction::decode(&b, Profile::Side, limits).ok()?]),
+        Wire::GetBlocks { from, count } => Message::GetBlocks {
+            from_height: from,
+            count: count.max(1),
+        },
+        Wire::Blocks(raw) => Message::Blocks(
+            raw.iter()
+                .map(|b| Block::decode(b, Profile::Side, limits).ok())
+                .collect::<Option<Vec<_>>>()?,
+        ),
+    })
+}
+
+/// The envelopes of a received p2p message (`None`: a kind validators do not exchange).
+fn to_envelopes(m: Message) -> Option<Vec<Vec<u8>>> {
+    Some(match m {
+        Message::Consensus(b) => vec![Wire::Consensus(b).encode()],
+        Message::Transactions(txs) => txs.iter().map(|t| Wire::Tx(t.encode()).encode()).collect(),
+        Message::GetBlocks { from_height, count } => vec![
+            Wire::GetBlocks {
+                from: from_height,
+                count: count.min(super::net::MAX_BLOCKS_PER_REPLY),
+            }
+            .encode(),
+        ],
+        Message::Blocks(blocks) => vec![Wire::Blocks(blocks.iter().map(Block::encode).collect()).encode()],
+        _ => return None,
+    })
+}
+
+async fn sender(
+    me: NodeId,
+    peer: PeerAddr,
+    key: Arc<NodeKey>,
+    cfg: TransportConfig,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut conn = match transport::dial(peer.addr, &key, &cfg, Some(peer.peer_id)).await {
+            Ok(c) => {
+                tracing::info!(me, peer = peer.node, addr = %peer.addr, "connected");
+                backoff = Duration::from_millis(100);
+                c
+            }
+            Err(e) => {
+                tracing::debug!(me, peer = peer.node, error = %e, "dial failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        loop {
+            let Some(bytes) = rx.recv().await else {
+                return;
+            };
+            let Some(msg) = to_message(&bytes, &cfg) else {
+                tracing::error!(me, "an envelope that does not map to a p2p message");
+                continue;
+            };
+            if let Err(e) = conn.send(&msg).await {
+                tracing::debug!(me, peer = peer.node, error = %e, "connection lost");
+                break;
+            }
+        }
+    }
+}
+
+async fn acceptor(
+    me: NodeId,
+    listener: TcpListener,
+    key: Arc<NodeKey>,
+    cfg: TransportConfig,
+    known: Arc<HashMap<PeerId, NodeId>>,
+    inbox: mpsc::UnboundedSender<Incoming>,
+) {
+    // Dropped (with the acceptor, when the network stops) it aborts every reader.
+    let mut readers = tokio::task::JoinSet::new();
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(me, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        while readers.try_join_next().is_some() {}
+        let key = Arc::clone(&key);
+        let known = Arc::clone(&known);
+        let inbox = inbox.clone();
+        readers.spawn(async move {
+            let mut conn = match transport::accept(stream, &key, &cfg).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(me, %addr, error = %e, "inbound handshake failed");
+                    return;
+                }
+            };
+            let Some(&from) = known.get(&conn.peer_id()) else {
+                tracing::warn!(me, %addr, "inbound connection from a node that is not a validator; closed");
+                return;
+            };
+            loop {
+                match conn.recv().await {
+                    Ok(m) => {
+                        let Some(envs) = to_envelopes(m) else {
+                            tracing::warn!(
+                                me,
+                                from,
+                                "a message kind validators do not exchange; connection closed"
+                            );
+                            return;
+                        };
+                        for e in envs {
+                            if inbox.send((from, e)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(me, from, error = %e, "inbound connection ended");
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,369 @@
+//! Durable storage of the consensus core's [`PersistedState`]: a small file written atomically
+//! (temporary file, `fsync`, rename, `fsync` of the directory), so a crash leaves either the old
+//! state or the new one, never a torn one.
+//!
+//! Format (version 1): `b"TBFT"`, a version byte, then `epoch`, the anchor (`height`, 32-byte id,
+//! optional certificate), `last_voted_round`, optional high certificate, the committed height and
+//! id, optional proposal, optional end proof. Integers are big-endian `u64`; an optional value is a
+//! presence byte then a `u32` length and the `consensus::bbft::codec` bytes of the message.
+
+use std::io::Write;
+use std::path::Path;
+
+use consensus::bbft::{self, Anchor, BlockId, Certificate, Limits, Message, PersistedState, Proposal};
+
+use crate::NodeError;
+
+const MAGIC: &[u8; 4] = b"TBFT";
+const VERSION: u8 = 1;
+
+/// Encodes a persisted state.
+pub fn encode(s: &PersistedState) -> Vec<u8> {
+    let mut w = Vec::with_capacity(512);
+    w.extend_from_slice(MAGIC);
+    w.push(VERSION);
+    w.extend_from_slice(&s.epoch.to_be_bytes());
+    w.extend_from_slice(&s.anchor.height.to_be_bytes());
+    w.extend_from_slice(&s.anchor.block.0);
+    put_opt(&mut w, s.anchor.proof.clone().map(Message::Certificate));
+    w.extend_from_slice(&s.last_voted_round.to_be_bytes());
+    put_opt(&mut w, s.high_qc.clone().map(Message::Certificate));
+    w.extend_from_slice(&s.committed.0.to_be_bytes());
+    w.extend_from_slice(&s.committed.1.0);
+    put_opt(&mut w, s.proposal.clone().map(|p| Message::Proposal(Box::new(p))));
+    put_opt(&mut w, s.end_proof.clone().map(Message::Certificate));
+    w
+}
+
+fn put_opt(w: &mut Vec<u8>, m: Option<Message>) {
+    match m {
+        None => w.push(0),
+        Some(m) => {
+            let bytes = bbft::encode(&m);
+            w.push(1);
+            w.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes());
+            w.extend_from_slice(&bytes);
+        }
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    limits: Limits,
+}
+
+fn bad(what: &str) -> NodeError {
+    NodeError::Corrupt(format!("the consensus state file: {what}"))
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], NodeError> {
+        if self.b.len() < n {
+            return Err(bad("truncated"));
+        }
+        let (head, rest) = self.b.split_at(n);
+        self.b = rest;
+        Ok(head)
+    }
+
+    fn u64(&mut self) -> Result<u64, NodeError> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_be_bytes(a))
+    }
+
+    fn id(&mut self) -> Result<BlockId, NodeError> {
+        let mut a = [0u8; 32];
+        a.copy_from_slice(self.take(32)?);
+        Ok(BlockId(a))
+    }
+
+    fn opt(&mut self) -> Result<Option<Message>, NodeError> {
+        match self.take(1)?.first() {
+            Some(0) => Ok(None),
+            Some(1) => {
+                let mut a = [0u8; 4];
+                a.copy_from_slice(self.take(4)?);
+                let len = usize::try_from(u32::from_be_bytes(a)).map_err(|_| bad("length"))?;
+                let limits = self.limits;
+                let bytes = self.take(len)?;
+                bbft::decode(bytes, &limits)
+                    .map(Some)
+                    .map_err(|e| bad(&format!("message: {e}")))
+            }
+            _ => Err(bad("presence byte")),
+        }
+    }
+
+    fn cert(&mut self) -> Result<Option<Certificate>, NodeError> {
+        match self.opt()? {
+            None => Ok(None),
+            Some(Message::Certificate(c)) => Ok(Some(c)),
+            Some(_) => Err(bad("expected a certificate")),
+        }
+    }
+
+    fn proposal(&mut self) -> Result<Option<Proposal>, NodeError> {
+        match self.opt()? {
+            None => Ok(None),
+            Some(Message::Proposal(p)) => Ok(Some(*p)),
+            Some(_) => Err(bad("expected a proposal")),
+        }
+    }
+}
+
+/// Decodes a persisted state (`max_payload` bounds the stored proposal).
+pub fn decode(bytes: &[u8], max_payload: usize) -> Result<PersistedState, NodeError> {
+    let mut r = Reader {
+        b: bytes,
+        limits: Limits { max_payload },
+    };
+    if r.take(4)? != MAGIC {
+        return Err(bad("not a consensus state file"));
+    }
+    if r.take(1)? != [VERSION] {
+        return Err(bad("unknown version"));
+    }
+    let epoch = r.u64()?;
+    let anchor = Anchor {
+        height: r.u64()?,
+        block: r.id()?,
+        proof: r.cert()?,
+    };
+    let last_voted_round = r.u64()?;
+    let high_qc = r.cert()?;
+    let committed = (r.u64()?, r.id()?);
+    let proposal = r.proposal()?;
+    let end_proof = r.cert()?;
+    if !r.b.is_empty() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok(PersistedState {
+        epoch,
+        anchor,
+        last_voted_round,
+        high_qc,
+        committed,
+        proposal,
+        end_proof,
+    })
+}
+
+fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> NodeError {
+    let what = format!("{what} {}", path.display());
+    move |source| NodeError::Io { what, source }
+}
+
+/// Writes `state` to `path` durably and atomically.
+pub fn save(path: &Path, state: &PersistedState) -> Result<(), NodeError> {
+    let tmp = path.with_extension("tmp");
+    let bytes = encode(state);
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
+        f.write_all(&bytes).map_err(io("writing", &tmp))?;
+        f.sync_all().map_err(io("syncing", &tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io("renaming to", path))?;
+    if let Some(dir) = path.parent() {
+        let d = std::fs::File::open(dir).map_err(io("opening the directory", dir))?;
+        d.sync_all().map_err(io("syncing the directory", dir))?;
+    }
+    Ok(())
+}
+
+/// Reads the state at `path`, or `None` if there is no file yet.
+pub fn load(path: &Path, max_payload: usize) -> Result<Option<PersistedState>, NodeError> {
+    match std::fs::read(path) {
+        Ok(bytes) => decode(&bytes, max_payload).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(NodeError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        }),
+    }
+}
+
+/// Durable copies of the blocks this validator proposed or voted for and that are not committed
+/// yet, one file per block (`<id hex>`: height `u64`, parent id, payload), written atomically
+/// before the vote or proposal is sent. A certified block is then on the disks of a quorum, so a
+/// restart of every validator at once does not lose it (without this, the block the persisted
+/// lock certifies could exist nowhere and no leader could extend it).
+#[derive(Debug, Clone)]
+pub struct BlockDir {
+    dir: std::path::PathBuf,
+}
+
+/// A block kept in a [`BlockDir`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptBlock {
+    /// Its id.
+    pub id: BlockId,
+    /// Its height.
+    pub height: u64,
+    /// Its parent's id.
+    pub parent: BlockId,
+    /// Its payload (the block with an empty witness).
+    pub payload: Vec<u8>,
+}
+
+impl BlockDir {
+    /// The directory (created if missing).
+    pub fn open(dir: std::path::PathBuf) -> Result<BlockDir, NodeError> {
+        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        Ok(BlockDir { dir })
+    }
+
+    fn path(&self, id: &BlockId) -> std::path::PathBuf {
+        self.dir.join(hex::encode(id.0))
+    }
+
+    /// Keeps a block durably.
+    pub fn keep(&self, id: &BlockId, height: u64, parent: &BlockId, payload: &[u8]) -> Result<(), NodeError> {
+        let path = self.path(id);
+        if path.exists() {
+            return Ok(());
+        }
+        let tmp = path.with_extension("tmp");
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
+            f.write_all(&height.to_be_bytes()).map_err(io("writing", &tmp))?;
+            f.write_all(&parent.0).map_err(io("writing", &tmp))?;
+            f.write_all(payload).map_err(io("writing", &tmp))?;
+            f.sync_all().map_err(io("syncing", &tmp))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io("renaming to", &path))?;
+        let d = std::fs::File::open(&self.dir).map_err(io("opening the directory", &self.dir))?;
+        d.sync_all().map_err(io("syncing the directory", &self.dir))
+    }
+
+    /// Forgets a block (committed, or off the committed chain).
+    pub fn forget(&self, id: &BlockId) {
+        // A file left behind is dropped on the next load (its height is then committed).
+        let _ = std::fs::remove_file(self.path(id));
+    }
+
+    /// Every kept block whose file reads back (others are skipped with a warning), by height.
+    pub fn load(&self) -> Result<Vec<KeptBlock>, NodeError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io("listing", &self.dir))? {
+            let entry = entry.map_err(io("listing", &self.dir))?;
+            let name = entry.file_name();
+            let Some(id) = name
+                .to_str()
+                .and_then(|n| hex::decode(n).ok())
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            else {
+                continue;
+            };
+            let bytes = std::fs::read(entry.path()).map_err(io("reading", &entry.path()))?;
+            if bytes.len() < 40 {
+                tracing::warn!(file = %entry.path().display(), "a damaged kept block; skipped");
+                continue;
+            }
+            let (head, payload) = bytes.split_at(40);
+            let mut h = [0u8; 8];
+            h.copy_from_slice(&head[..8]);
+            let mut parent = [0u8; 32];
+            parent.copy_from_slice(&head[8..40]);
+            let kept = KeptBlock {
+                id: BlockId(id),
+                height: u64::from_be_bytes(h),
+                parent: BlockId(parent),
+                payload: payload.to_vec(),
+            };
+            if BlockId::compute(kept.height, &kept.parent, &kept.payload) != kept.id {
+                tracing::warn!(file = %entry.path().display(), "a kept block whose id does not match; skipped");
+                continue;
+            }
+            out.push(kept);
+        }
+        out.sort_by_key(|k| k.height);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use consensus::bbft::{Bitmap, Justify, VoteData};
+    use crypto::bls::SecretKey;
+
+    use super::*;
+
+    fn cert(round: u64) -> Certificate {
+        let data = VoteData {
+            epoch: 0,
+            round,
+            height: round,
+            block: BlockId([u8::try_from(round).unwrap(); 32]),
+            parent: BlockId([1; 32]),
+            parent_round: round - 1,
+        };
+        Certificate {
+            signature: SecretKey::from_seed(&[3; 32]).sign(&data.signing_bytes()),
+            data,
+            signers: Bitmap::one(4, 1),
+        }
+    }
+
+    #[test]
+    fn states_round_trip_through_a_file_and_damage_is_refused() {
+        let state = PersistedState {
+            epoch: 0,
+            anchor: Anchor {
+                height: 0,
+                block: BlockId([9; 32]),
+                proof: None,
+            },
+            last_voted_round: 7,
+            high_qc: Some(cert(6)),
+            committed: (4, BlockId([4; 32])),
+            proposal: Some(Proposal {
+                epoch: 0,
+                round: 7,
+                height: 6,
+                parent: BlockId([5; 32]),
+                justify: Justify::Qc(cert(6)),
+                tc: None,
+                payload: vec![1, 2, 3],
+                proposer: 2,
+                signature: SecretKey::from_seed(&[2; 32]).sign(b"p"),
+            }),
+            end_proof: Some(cert(5)),
+        };
+        let bytes = encode(&state);
+        assert_eq!(decode(&bytes, 1 << 20).unwrap(), state);
+        for cut in [0, 4, 5, 20, bytes.len() - 1] {
+            assert!(decode(&bytes[..cut], 1 << 20).is_err(), "cut at {cut}");
+        }
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(decode(&trailing, 1 << 20).is_err());
+        let mut magic = bytes.clone();
+        magic[0] ^= 1;
+        assert!(decode(&magic, 1 << 20).is_err());
+
+        let dir = std::env::temp_dir().join(format!("tributary-persist-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("consensus.state");
+        assert_eq!(load(&path, 1 << 20).unwrap(), None);
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path, 1 << 20).unwrap(), Some(state));
+
+        // Kept blocks read back by height; a file whose id does not match its content is skipped.
+        let blocks = BlockDir::open(dir.join("blocks")).unwrap();
+        let a = BlockId::compute(5, &BlockId([1; 32]), b"five");
+        let b = BlockId::compute(6, &a, b"six");
+        blocks.keep(&b, 6, &a, b"six").unwrap();
+        blocks.keep(&a, 5, &BlockId([1; 32]), b"five").unwrap();
+        let forged = BlockId([7; 32]);
+        blocks.keep(&forged, 7, &b, b"seven").unwrap();
+        let kept = blocks.load().unwrap();
+        assert_eq!(kept.iter().map(|k| k.id).collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(kept[1].payload, b"six");
+        blocks.forget(&a);
+        assert_eq!(blocks.load().unwrap().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,606 @@
+//! BBFT's side of the chain service: blocks are committed only when the consensus core finalizes
+//! them, each with its finality certificate in the block witness.
+//!
+//! **Ids.** The core names a block by [`BlockId::compute`]`(height, parent id, payload)`, where the
+//! payload is the block's canonical bytes with an **empty witness**; genesis is named by its hash.
+//! The block hash excludes the witness (as in Vapor), so storing the certificate in the witness
+//! changes neither the block hash nor the id recomputed from the stored block.
+//!
+//! **Proofs.** The stored witness holds one slot, the finalizing certificate (the core's
+//! `Effect::Commit` proof, canonical `consensus::bbft::codec` bytes of a `Message::Certificate`). It
+//! proves block `B` at height `h` final when it verifies with a quorum of the validator set, it has
+//! a direct two-chain (`finalizes_parent`), and its parent (at `cert.height − 1 ≥ h`) is `B` or a
+//! descendant of `B` along the stored chain of ids. A restarted node checks every stored block this
+//! way on open, and a syncing node checks blocks fetched from peers the same way before committing.
+//!
+//! **Overlay.** A leader builds on a certified but not yet committed parent, and a validator checks
+//! a proposal against one: [`Overlay`] holds those ancestors with their change sets, and blocks are
+//! built and validated against the store with the overlay's changes on top.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use consensus::bbft::{self, BlockId, Certificate, Message, ValidatorSet};
+use ledger::{AssetRecord, BlockRejection, ChangeSet, CheckedTx, LotId, UtxoEntry, UtxoView, ViewError};
+use storage::{StoreError, StoreRead, StoreWrite, Tip};
+use types::block::HeaderConsensus;
+use types::profile::Profile;
+use types::{AssetId, Block, BlockHeader, Hash, Transaction};
+
+use super::{Authority, ChainService, State, coinbase_tx};
+use crate::NodeError;
+
+/// The consensus id of the genesis block (the epoch's anchor): its hash.
+pub fn genesis_id(genesis: &Block) -> BlockId {
+    BlockId(genesis.hash().0)
+}
+
+/// `block` with an empty witness: the form a proposal carries.
+pub fn unwitnessed(block: &Block) -> Result<Block, NodeError> {
+    let mut header = block.header().clone();
+    header.consensus = HeaderConsensus::Witness {
+        witness: Vec::new(),
+        suffix: Vec::new(),
+    };
+    Block::new(header, block.transactions().to_vec())
+        .map_err(|e| NodeError::Internal(format!("clearing a block witness: {e}")))
+}
+
+/// The consensus payload of `block`: its canonical bytes with an empty witness.
+pub fn consensus_payload(block: &Block) -> Result<Vec<u8>, NodeError> {
+    match block.header().witness() {
+        Some([]) => Ok(block.encode()),
+        _ => Ok(unwitnessed(block)?.encode()),
+    }
+}
+
+/// `block` (unwitnessed) with `proof` stored in its witness.
+fn with_proof(block: &Block, proof: &Certificate) -> Result<Block, NodeError> {
+    let mut header = block.header().clone();
+    header.consensus = HeaderConsensus::Witness {
+        witness: vec![bbft::encode(&Message::Certificate(proof.clone()))],
+        suffix: Vec::new(),
+    };
+    Block::new(header, block.transactions().to_vec())
+        .map_err(|e| NodeError::Internal(format!("storing a block proof: {e}")))
+}
+
+/// The finality certificate stored in a block's witness, if it holds exactly one that decodes.
+pub fn proof_of(block: &Block) -> Option<Certificate> {
+    match block.header().witness() {
+        Some([bytes]) => match bbft::decode(bytes, &bbft::Limits::default()) {
+            Ok(Message::Certificate(c)) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What a finality certificate says about the block at one height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProofCheck {
+    /// It proves the block final.
+    Proven,
+    /// It is well formed, but its two-chain lies above the blocks at hand (a crash between the
+    /// commits of one batch, or a fetched range that ends inside a batch): not yet checkable.
+    Beyond,
+    /// It does not prove the block.
+    Invalid(&'static str),
+}
+
+/// Checks `cert` as the proof of the block at `height` whose id is `ids(height)`. `ids` answers
+/// for the heights at hand; the quorum is checked separately (the expensive part).
+fn check_path(cert: &Certificate, height: u64, ids: &dyn Fn(u64) -> Option<BlockId>) -> ProofCheck {
+    let d = &cert.data;
+    if d.epoch != 0 {
+        return ProofCheck::Invalid("certificate of an unknown epoch");
+    }
+    if !cert.finalizes_parent() {
+        return ProofCheck::Invalid("certificate without a direct two-chain");
+    }
+    if d.height <= height {
+        return ProofCheck::Invalid("certificate not above the block");
+    }
+    let parent_height = d.height - 1;
+    match ids(parent_height) {
+        Some(id) if id == d.parent => ProofCheck::Proven,
+        Some(_) => ProofCheck::Invalid("certificate finalizes another chain"),
+        None => ProofCheck::Beyond,
+    }
+}
+
+/// The BBFT state of a chain service: the validator set and the consensus ids of the stored chain.
+#[derive(Debug)]
+pub struct BbftChain {
+    set: Arc<ValidatorSet>,
+    /// `ids[h]`: the consensus id of the stored block at height `h`.
+    ids: Mutex<Vec<BlockId>>,
+}
+
+impl BbftChain {
+    /// Loads the ids of the stored chain and checks every stored block's finality certificate.
+    /// Blocks whose certificate's two-chain lies above the stored tip (a crash inside a batch of
+    /// commits) are accepted only if the certificate verifies with a quorum; the rest of the path
+    /// is checked when the blocks above arrive.
+    pub(super) fn load(
+        snap: &storage::Snapshot,
+        tip: Tip,
+        genesis: &Block,
+        set: &Arc<ValidatorSet>,
+    ) -> Result<BbftChain, NodeError> {
+        let mut ids = Vec::with_capacity(usize::try_from(tip.height).unwrap_or(0).saturating_add(1));
+        ids.push(genesis_id(genesis));
+        let mut proofs: Vec<(u64, Certificate)> = Vec::new();
+        for height in 1..=tip.height {
+            let block = snap
+                .block_at(height)?
+                .ok_or_else(|| NodeError::Corrupt(format!("no block at height {height}")))?;
+            let parent = ids
+                .last()
+                .copied()
+                .ok_or_else(|| NodeError::Internal("empty id chain".into()))?;
+            ids.push(BlockId::compute(height, &parent, &consensus_payload(&block)?));
+            let proof = proof_of(&block).ok_or_else(|| {
+                NodeError::Corrupt(format!(
+                    "block at height {height} carries no finality certificate"
+                ))
+            })?;
+            proofs.push((height, proof));
+        }
+        let crypto = bbft::Bls;
+        let mut verified: HashSet<Vec<u8>> = HashSet::new();
+        let lookup = |h: u64| usize::try_from(h).ok().and_then(|i| ids.get(i).copied());
+        for (height, proof) in &proofs {
+            match check_path(proof, *height, &lookup) {
+                ProofCheck::Proven | ProofCheck::Beyond => {}
+                ProofCheck::Invalid(why) => {
+                    return Err(NodeError::Corrupt(format!("block at height {height}: {why}")));
+                }
+            }
+            let key = bbft::encode(&Message::Certificate(proof.clone()));
+            if !verified.contains(&key) {
+                if !proof.verify_quorum(set, &crypto) {
+                    return Err(NodeError::Corrupt(format!(
+                        "the finality certificate of the block at height {height} does not verify with a quorum"
+                    )));
+                }
+                verified.insert(key);
+            }
+        }
+        Ok(BbftChain {
+            set: Arc::clone(set),
+            ids: Mutex::new(ids),
+        })
+    }
+
+    fn ids(&self) -> MutexGuard<'_, Vec<BlockId>> {
+        self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The validator set.
+    pub fn set(&self) -> &Arc<ValidatorSet> {
+        &self.set
+    }
+
+    /// The consensus id of the stored block at `height`.
+    pub fn id_at(&self, height: u64) -> Option<BlockId> {
+        usize::try_from(height)
+            .ok()
+            .and_then(|i| self.ids().get(i).copied())
+    }
+
+    /// The consensus id of the stored tip.
+    pub fn tip_id(&self) -> BlockId {
+        self.ids().last().copied().unwrap_or_default()
+    }
+}
+
+/// Certified (or validated) blocks above the committed tip, in height order, with the change sets
+/// validation produced: what a block being built or checked extends.
+#[derive(Debug, Clone, Default)]
+pub struct Overlay {
+    blocks: Vec<(Arc<Block>, Arc<ChangeSet>)>,
+}
+
+impl Overlay {
+    /// An overlay of `blocks` (height order, the first on the committed tip).
+    pub fn new(blocks: Vec<(Arc<Block>, Arc<ChangeSet>)>) -> Overlay {
+        Overlay { blocks }
+    }
+
+    /// The uppermost block, if any.
+    pub fn last(&self) -> Option<&Arc<Block>> {
+        self.blocks.last().map(|b| &b.0)
+    }
+
+    fn view<'a>(&self, base: &'a dyn UtxoView) -> OverlayView<'a> {
+        let mut v = OverlayView {
+            base,
+            spent: HashSet::new(),
+            created: HashMap::new(),
+            claimed: HashSet::new(),
+        };
+        for (_, cs) in &self.blocks {
+            for (id, _) in &cs.spent {
+                if v.created.remove(id).is_none() {
+                    v.spent.insert(*id);
+                }
+            }
+            for (id, entry) in &cs.created {
+                v.created.insert(*id, *entry);
+            }
+            v.claimed.extend(cs.claimed.iter().copied());
+        }
+        v
+    }
+
+    fn tx_ids(&self) -> HashSet<Hash> {
+        self.blocks
+            .iter()
+            .flat_map(|(b, _)| b.transactions().iter().map(Transaction::id))
+            .collect()
+    }
+}
+
+/// The store's UTXO view with an overlay's change sets applied on top. Asset classes come from the
+/// store: an asset first issued in an uncommitted ancestor is not seen as registered here (block
+/// validation on commit still applies the store's rules).
+struct OverlayView<'a> {
+    base: &'a dyn UtxoView,
+    spent: HashSet<Hash>,
+    created: HashMap<Hash, UtxoEntry>,
+    claimed: HashSet<Hash>,
+}
+
+impl UtxoView for OverlayView<'_> {
+    fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
+        if let Some(e) = self.created.get(output_id) {
+            return Ok(Some(*e));
+        }
+        if self.spent.contains(output_id) {
+            return Ok(None);
+        }
+        self.base.utxo(output_id)
+    }
+
+    fn is_claimed(&self, mainchain_output_id: &Hash) -> Result<bool, ViewError> {
+        Ok(self.claimed.contains(mainchain_output_id) || self.base.is_claimed(mainchain_output_id)?)
+    }
+
+    fn asset(&self, asset: &AssetId) -> Result<Option<AssetRecord>, ViewError> {
+        self.base.asset(asset)
+    }
+
+    fn lot(&self, output_id: &Hash) -> Result<Option<LotId>, ViewError> {
+        self.base.lot(output_id)
+    }
+}
+
+/// Why blocks fetched from a peer were not committed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// This chain is not run by BBFT.
+    #[error("this chain is not run by BBFT")]
+    NotBbft,
+    /// A block does not extend the committed tip.
+    #[error("block at height {height} does not extend the committed chain")]
+    NotOnTip {
+        /// Its height.
+        height: u64,
+    },
+    /// A block's finality certificate is missing or does not prove it.
+    #[error("block at height {height}: {reason}")]
+    Proof {
+        /// Its height.
+        height: u64,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A block the ledger refuses.
+    #[error("block at height {height} is invalid: {reason}")]
+    Invalid {
+        /// Its height.
+        height: u64,
+        /// The ledger's reason.
+        reason: BlockRejection,
+    },
+    /// A stored block at that height differs (two final blocks at one height: a safety failure).
+    #[error("a different block is final at height {height}")]
+    Conflict {
+        /// The height.
+        height: u64,
+    },
+    /// The node failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+impl From<StoreError> for ImportError {
+    fn from(e: StoreError) -> Self {
+        ImportError::Node(NodeError::Store(e))
+    }
+}
+
+impl ChainService {
+    /// The BBFT state, if this chain is run by BBFT.
+    pub fn bbft(&self) -> Option<&BbftChain> {
+        self.bbft.as_ref()
+    }
+
+    /// The highest final block. Under BBFT only final blocks are committed, and under solo
+    /// consensus the one producer never forks, so both are the committed tip. Proof of work has no
+    /// certificate: a block counts as final [`pow::FINAL_DEPTH`] blocks deep.
+    pub fn final_height(&self) -> u64 {
+        match &self.authority {
+            Authority::Solo { .. } | Authority::Bbft { .. } => self.tip().height,
+            Authority::ProofOfWork(_) => self.tip().height.saturating_sub(super::pow::FINAL_DEPTH),
+        }
+    }
+
+    /// Whether the block `hash` is on the committed chain at or below [`ChainService::final_height`].
+    pub fn is_final(&self, hash: &Hash) -> Result<bool, StoreError> {
+        let Some(header) = self.store.header(hash)? else {
+            return Ok(false);
+        };
+        Ok(header.height <= self.final_height() && self.store.block_hash(header.height)? == Some(*hash))
+    }
+
+    /// The committed tip's header.
+    pub fn tip_header(&self) -> BlockHeader {
+        self.state().tip_header.clone()
+    }
+
+    fn check_overlay(state: &State, overlay: &Overlay) -> Result<(), NodeError> {
+        let mut prev = (state.tip.height, state.tip.hash);
+        for (b, _) in &overlay.blocks {
+            let h = b.header();
+            if h.height != prev.0.saturating_add(1) || h.previous_block_hash != prev.1 {
+                return Err(NodeError::Internal(format!(
+                    "the overlay does not extend the committed tip at height {}",
+                    prev.0
+                )));
+            }
+            prev = (h.height, b.hash());
+        }
+        Ok(())
+    }
+
+    /// Builds and validates a block on top of the committed chain plus `overlay` (a BBFT leader's
+    /// proposal), with the best pool transactions not already in the overlay. Returns it with an
+    /// empty witness, and its change set. Pool transactions block validation refuses are dropped
+    /// and the block rebuilt; after a few attempts the block is empty, so a proposal is never
+    /// missed.
+    pub fn build_bbft_block(&self, overlay: &Overlay, now_ms: u64) -> Result<(Block, ChangeSet), NodeError> {
+        let mut state = self.state();
+        Self::check_overlay(&state, overlay)?;
+        let parent = overlay
+            .last()
+            .map_or_else(|| state.tip_header.clone(), |b| b.header().clone());
+        let parent_hash = parent.hash();
+        let height = parent.height.saturating_add(1);
+        let coinbase = coinbase_tx(&self.params, height)?;
+        let budget_bytes = self.max_block_bytes.saturating_sub(coinbase.serialized_size());
+        let in_overlay = overlay.tx_ids();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let selected: Vec<Arc<CheckedTx>> = if attempts > 8 {
+                Vec::new()
+            } else {
+                state
+                    .mempool
+                    .select(budget_bytes, self.max_block_gas)
+                    .into_iter()
+                    .filter(|c| !in_overlay.contains(&c.tx().id()))
+                    .collect()
+            };
+            let mut txs = Vec::with_capacity(selected.len() + 1);
+            txs.push(coinbase.clone());
+            txs.extend(selected.iter().map(|c| Transaction::clone(c.tx())));
+            let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+            let statuses = vec![false; txs.len()];
+            let header = BlockHeader {
+                version: 1,
+                height,
+                previous_block_hash: parent_hash,
+                timestamp: now_ms.max(parent.timestamp.saturating_add(self.params.block_time_interval)),
+                transactions_merkle_root: types::merkle::tx_merkle_root(&ids),
+                transaction_status_hash: types::merkle::status_merkle_root(&statuses),
+                commitment_suffix: Vec::new(),
+                consensus: HeaderConsensus::Witness {
+                    witness: Vec::new(),
+                    suffix: Vec::new(),
+                },
+            };
+            let block =
+                Block::new(header, txs).map_err(|e| NodeError::Internal(format!("building a block: {e}")))?;
+            let mut prechecked: Vec<Option<CheckedTx>> = Vec::with_capacity(selected.len() + 1);
+            prechecked.push(None);
+            prechecked.extend(selected.iter().map(|c| Some(CheckedTx::clone(c))));
+            let snap = self.store.snapshot()?;
+            let view = overlay.view(&snap);
+            match ledger::validate_block(&block, &parent, &view, &self.params, &prechecked) {
+                Ok(changes) => return Ok((block, changes)),
+                Err(BlockRejection::Tx { index, tx_id, reason }) if index > 0 => {
+                    let removed = state.mempool.remove_with_descendants(&tx_id);
+                    self.report_evictions(&removed, &format!("refused by block validation: {reason}"));
+                    tracing::warn!(%tx_id, %reason, "dropped a pool transaction block validation refused");
+                }
+                Err(BlockRejection::View(e)) => {
+                    return Err(NodeError::Store(StoreError::Inconsistent(e.to_string())));
+                }
+                Err(e) if !selected.is_empty() => {
+                    tracing::error!(error = %e, "block validation refused the selection; proposing an empty block");
+                    attempts = 8;
+                }
+                Err(e) => return Err(NodeError::OwnBlockInvalid(e)),
+            }
+        }
+    }
+
+    /// Validates a proposed block (unwitnessed) on top of the committed chain plus `overlay`,
+    /// reusing the admission checks of the transactions this node's pool holds.
+    pub fn validate_bbft_block(&self, block: &Block, overlay: &Overlay) -> Result<ChangeSet, ImportError> {
+        let state = self.state();
+        Self::check_overlay(&state, overlay)?;
+        let parent = overlay
+            .last()
+            .map_or_else(|| state.tip_header.clone(), |b| b.header().clone());
+        // Transactions this node already checked on admission are not checked again (the ledger
+        // reuses a check only when it is of the same transaction for the same height).
+        let prechecked: Vec<Option<CheckedTx>> = block
+            .transactions()
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| {
+                (i > 0)
+                    .then(|| state.mempool.get(&tx.id()).map(|p| CheckedTx::clone(&p.checked)))
+                    .flatten()
+            })
+            .collect();
+        drop(state);
+        if !matches!(block.header().witness(), Some([])) {
+            return Err(ImportError::Proof {
+                height: block.header().height,
+                reason: "a proposed block must carry an empty witness",
+            });
+        }
+        let snap = self.store.snapshot()?;
+        let view = overlay.view(&snap);
+        ledger::validate_block(block, &parent, &view, &self.params, &prechecked).map_err(|reason| {
+            ImportError::Invalid {
+                height: block.header().height,
+                reason,
+            }
+        })
+    }
+
+    /// Commits a block the consensus core finalized: `block` (unwitnessed) with its change set
+    /// from validation against the committed tip, its consensus `id` and the finalizing `proof`,
+    /// which is stored in the witness. Drops its transactions (and conflicts) from the pool and
+    /// broadcasts it.
+    pub fn commit_certified(
+        &self,
+        block: &Block,
+        changes: &ChangeSet,
+        id: BlockId,
+        proof: &Certificate,
+    ) -> Result<Tip, NodeError> {
+        let bbft = self
+            .bbft
+            .as_ref()
+            .ok_or_else(|| NodeError::Config("this chain is not run by BBFT".into()))?;
+        let stored = with_proof(block, proof)?;
+        let mut state = self.state();
+        let height = block.header().height;
+        if height != state.tip.height.saturating_add(1)
+            || block.header().previous_block_hash != state.tip.hash
+        {
+            return Err(NodeError::Internal(format!(
+                "a certified block at height {height} does not extend the tip at {}",
+                state.tip.height
+            )));
+        }
+        let tip = self.store.commit_block(&stored, changes)?;
+        self.metrics.block_committed(&stored, state.tip_header.timestamp);
+        self.metrics.set_final_height(tip.height);
+        bbft.ids().push(id);
+        let conflicts = state.mempool.remove_committed(block.transactions());
+        self.report_evictions(&conflicts, "conflicts with a transaction committed in a block");
+        state.tip = tip;
+        state.tip_header = stored.header().clone();
+        drop(state);
+        tracing::info!(
+            height = tip.height,
+            hash = %tip.hash,
+            txs = block.transactions().len(),
+            "final block committed"
+        );
+        // No subscriber is not an error.
+        let stored = Arc::new(stored);
+        let _ = self.blocks.send(Arc::clone(&stored));
+        let _ = self.chain_events.send(super::ChainEvent::Connected(stored));
+        Ok(tip)
+    }
+
+    /// Catch-up: commits blocks fetched from a peer (stored form, certificate in the witness) in
+    /// height order. Blocks at or below the tip must be the stored ones; each new block must
+    /// extend the tip, carry a certificate that proves it (checked against the blocks at hand:
+    /// stored and fetched) and pass ledger validation. Stops at the first block whose proof's
+    /// two-chain lies beyond the fetched range; returns how many blocks were committed.
+    pub fn import_certified(&self, blocks: &[Block]) -> Result<usize, ImportError> {
+        let bbft = self.bbft.as_ref().ok_or(ImportError::NotBbft)?;
+        let tip = self.tip();
+        // Ids of the fetched blocks above the tip, chained from the tip's id.
+        let mut fetched: Vec<(Block, BlockId)> = Vec::new();
+        let mut prev = (tip.height, tip.hash, bbft.tip_id());
+        for b in blocks {
+            let h = b.header().height;
+            if h <= tip.height {
+                if self.store.block_hash(h)? != Some(b.hash()) {
+                    return Err(ImportError::Conflict { height: h });
+                }
+                continue;
+            }
+            if b.profile() != Profile::Side
+                || h != prev.0.saturating_add(1)
+                || b.header().previous_block_hash != prev.1
+            {
+                return Err(ImportError::NotOnTip { height: h });
+            }
+            let id = BlockId::compute(h, &prev.2, &consensus_payload(b)?);
+            prev = (h, b.hash(), id);
+            fetched.push((b.clone(), id));
+        }
+        let first = tip.height.saturating_add(1);
+        let lookup = |h: u64| {
+            if h < first {
+                bbft.id_at(h)
+            } else {
+                usize::try_from(h - first)
+                    .ok()
+                    .and_then(|i| fetched.get(i))
+                    .map(|f| f.1)
+            }
+        };
+        let crypto = bbft::Bls;
+        let mut proven: Vec<(Block, BlockId, Certificate)> = Vec::new();
+        for (b, id) in &fetched {
+            let h = b.header().height;
+            let proof = proof_of(b).ok_or(ImportError::Proof {
+                height: h,
+                reason: "no finality certificate in the witness",
+            })?;
+            match check_path(&proof, h, &lookup) {
+                ProofCheck::Proven => {}
+                ProofCheck::Beyond => break,
+                ProofCheck::Invalid(reason) => return Err(ImportError::Proof { height: h, reason }),
+            }
+            if !proof.verify_quorum(&bbft.set, &crypto) {
+                return Err(ImportError::Proof {
+                    height: h,
+                    reason: "the certificate does not verify with a quorum",
+                });
+            }
+            proven.push((b.clone(), *id, proof));
+        }
+        let mut committed = 0;
+        for (b, id, proof) in proven {
+            let plain = unwitnessed(&b)?;
+            let parent = self.tip_header();
+            let snap = self.store.snapshot()?;
+            let changes =
+                ledger::validate_block(&plain, &parent, &snap, &self.params, &[]).map_err(|reason| {
+                    ImportError::Invalid {
+                        height: plain.header().height,
+                        reason,
+                    }
+                })?;
+            drop(snap);
+            self.commit_certified(&plain, &changes, id, &proof)?;
+            committed += 1;
+        }
+        Ok(committed)
+    }
+}

@@ -1,0 +1,333 @@
+//! Four BBFT validators in one process, each with its own store, over the in-memory network with
+//! 500 ms blocks: blocks become final everywhere, a transaction submitted to one validator is final
+//! on all, one stopped validator does not stop the other three, it restarts from its store and
+//! catches up, and no two nodes ever hold different blocks at one height. Stores reopen with every
+//! certificate checked, and a store checked against another validator set is refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crypto::bls::SecretKey;
+use crypto::chainkd::XPrv;
+use ledger::ChainParams;
+use node::bbft_host::validators::{GenesisSet, GenesisValidator, genesis_set};
+use node::bbft_host::{self, BbftHandle, HostConfig, MemoryNetwork};
+use node::chain::{ChainService, ChainSetup};
+use node::devnet::{Coin, coins_of, sign_transfer};
+use node::genesis::{devnet_genesis, p2wpkh_program_of};
+use node::{Authority, MempoolConfig, NodeError};
+use storage::{ChainIdentity, RedbStore, StoreRead};
+use types::{Block, Hash, Transaction};
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("tributary-bbft-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const N: usize = 4;
+const EACH: u64 = 1_000_000_000_000;
+const FEE: u64 = 1_000_000;
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+struct Cluster {
+    dir: TempDir,
+    net: MemoryNetwork,
+    genesis: Block,
+    set: GenesisSet,
+    keys: Vec<SecretKey>,
+    nodes: Vec<Option<BbftHandle>>,
+    xprv: XPrv,
+    program: Vec<u8>,
+    coins: Vec<Coin>,
+}
+
+fn open_chain(path: &Path, genesis: &Block, set: &GenesisSet) -> Result<ChainService, NodeError> {
+    let params = ChainParams::side_devnet();
+    let store = RedbStore::open(
+        path,
+        ChainIdentity {
+            profile: params.profile,
+            network: params.network,
+            genesis_hash: genesis.hash(),
+        },
+    )?;
+    ChainService::open(
+        store,
+        ChainSetup {
+            params,
+            genesis: genesis.clone(),
+            authority: Authority::Bbft {
+                validators: Arc::clone(&set.bbft),
+            },
+            mempool: MempoolConfig::default(),
+            max_block_bytes: 8 << 20,
+            max_block_gas: 10_000_000,
+        },
+    )
+}
+
+fn keys_and_set(seed: u8) -> (Vec<SecretKey>, GenesisSet) {
+    let keys: Vec<SecretKey> = (0..N)
+        .map(|i| SecretKey::from_seed(&[seed.wrapping_add(u8::try_from(i).unwrap()); 32]))
+        .collect();
+    let entries: Vec<GenesisValidator> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let i = u8::try_from(i).unwrap();
+            GenesisValidator::of(&XPrv::root(&[seed, i]).xpub(), &[i; 32], k)
+        })
+        .collect();
+    (keys, genesis_set(&entries).unwrap())
+}
+
+impl Cluster {
+    fn new(name: &str) -> Cluster {
+        let params = ChainParams::side_devnet();
+        let xprv = XPrv::root(b"bbft cluster dev account");
+        let program = p2wpkh_program_of(&xprv.xpub());
+        let genesis = devnet_genesis(&params, &program, 8, EACH, now_ms() - 1_000).unwrap();
+        let coins = coins_of(&genesis.transactions()[1], &program);
+        let (keys, set) = keys_and_set(1);
+        Cluster {
+            dir: TempDir::new(name),
+            net: MemoryNetwork::new(),
+            genesis,
+            set,
+            keys,
+            nodes: (0..N).map(|_| None).collect(),
+            xprv,
+            program,
+            coins,
+        }
+    }
+
+    fn node_dir(&self, i: usize) -> PathBuf {
+        let d = self.dir.0.join(format!("node{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn start(&mut self, i: usize) {
+        let d = self.node_dir(i);
+        let chain = Arc::new(open_chain(&d.join("chain.redb"), &self.genesis, &self.set).unwrap());
+        let me = u32::try_from(i).unwrap();
+        let (endpoint, inbox) = self.net.join(me);
+        let cfg = HostConfig::new(me, self.keys[i].clone(), d.join("consensus.state"));
+        self.nodes[i] = Some(bbft_host::start(chain, cfg, endpoint, inbox).unwrap());
+    }
+
+    async fn stop(&mut self, i: usize) {
+        self.net.leave(u32::try_from(i).unwrap());
+        let h = self.nodes[i].take().unwrap();
+        h.stop().await.unwrap();
+    }
+
+    fn chain(&self, i: usize) -> &Arc<ChainService> {
+        self.nodes[i].as_ref().unwrap().chain()
+    }
+
+    fn running(&self) -> Vec<usize> {
+        (0..N).filter(|&i| self.nodes[i].is_some()).collect()
+    }
+
+    fn pay(&self, coin: &Coin) -> Transaction {
+        sign_transfer(
+            &self.xprv,
+            std::slice::from_ref(coin),
+            &[(self.program.clone(), coin.amount - FEE)],
+        )
+        .unwrap()
+    }
+
+    /// Waits until `pred` holds for every running node, or fails after `secs`.
+    async fn wait(&self, what: &str, secs: u64, pred: impl Fn(&ChainService) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            for i in self.running() {
+                assert!(!self.nodes[i].as_ref().unwrap().is_finished(), "host {i} ended");
+            }
+            if self.running().iter().all(|&i| pred(self.chain(i))) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; heights {:?}",
+                self.running()
+                    .iter()
+                    .map(|&i| self.chain(i).final_height())
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every pair of running nodes holds the same block at every height both have.
+    fn assert_one_chain(&self) {
+        let run = self.running();
+        let top = run.iter().map(|&i| self.chain(i).final_height()).max().unwrap();
+        for h in 0..=top {
+            let hashes: Vec<Hash> = run
+                .iter()
+                .filter_map(|&i| self.chain(i).store().block_hash(h).unwrap())
+                .collect();
+            assert!(
+                hashes.windows(2).all(|w| w[0] == w[1]),
+                "two different final blocks at height {h}"
+            );
+        }
+    }
+}
+
+fn included(tx: Hash) -> impl Fn(&ChainService) -> bool {
+    move |c| c.store().tx_location(&tx).unwrap().is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_validators_finalize_survive_a_stopped_one_and_it_catches_up() {
+    let mut c = Cluster::new("cluster");
+    let started = Instant::now();
+    for i in 0..N {
+        c.start(i);
+    }
+
+    // Blocks become final on all four.
+    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
+        .await;
+    let first_final = started.elapsed();
+    let h0 = c.chain(0).final_height();
+    let t0 = Instant::now();
+    c.wait("ten more final blocks", 30, |ch| ch.final_height() >= h0 + 10)
+        .await;
+    let interval = t0.elapsed() / 10;
+    println!("first final block after {first_final:?}; block interval {interval:?} (over 10 blocks)");
+    assert!(
+        interval >= Duration::from_millis(450),
+        "blocks come faster than the 500 ms interval"
+    );
+    c.assert_one_chain();
+
+    // A transaction submitted to one validator is included and final everywhere.
+    let tx = c.pay(&c.coins[0]);
+    let tx_id = tx.id();
+    let t = Instant::now();
+    c.nodes[1].as_ref().unwrap().submit(tx).unwrap();
+    c.wait("the transfer to be final on all four", 20, included(tx_id))
+        .await;
+    println!("transfer final on all four after {:?}", t.elapsed());
+    for i in 0..N {
+        assert!(
+            !c.chain(i).in_pool(&tx_id),
+            "node {i} still pools the committed transfer"
+        );
+        let loc = c.chain(i).store().tx_location(&tx_id).unwrap().unwrap();
+        let hash = c.chain(i).store().block_hash(loc.block_height).unwrap().unwrap();
+        assert!(c.chain(i).is_final(&hash).unwrap());
+    }
+
+    // One validator stops: the other three keep finalizing, and take transactions.
+    c.stop(3).await;
+    let stopped_at = c
+        .running()
+        .iter()
+        .map(|&i| c.chain(i).final_height())
+        .max()
+        .unwrap();
+    let t = Instant::now();
+    c.wait("three validators to finalize five more blocks", 40, |ch| {
+        ch.final_height() >= stopped_at + 5
+    })
+    .await;
+    println!("three of four: five blocks in {:?}", t.elapsed());
+    let tx2 = c.pay(&c.coins[1]);
+    let tx2_id = tx2.id();
+    c.nodes[0].as_ref().unwrap().submit(tx2).unwrap();
+    c.wait("the second transfer with three validators", 30, included(tx2_id))
+        .await;
+    c.assert_one_chain();
+
+    // It restarts from its store (certificates checked on open) and catches up.
+    let target = c
+        .running()
+        .iter()
+        .map(|&i| c.chain(i).final_height())
+        .max()
+        .unwrap();
+    assert!(target > stopped_at + 4);
+    let t = Instant::now();
+    c.start(3);
+    let restarted_at = c.chain(3).final_height();
+    assert!(restarted_at < target, "the restarted node should be behind");
+    c.wait("the restarted validator to catch up", 40, |ch| {
+        ch.final_height() >= target + 2
+    })
+    .await;
+    println!(
+        "restarted validator caught up from {restarted_at} past {target} in {:?}",
+        t.elapsed()
+    );
+    assert!(c.chain(3).store().tx_location(&tx2_id).unwrap().is_some());
+    c.assert_one_chain();
+
+    // All four keep going together.
+    let h = c.chain(0).final_height();
+    c.wait("four validators again", 30, |ch| ch.final_height() >= h + 3)
+        .await;
+    c.assert_one_chain();
+
+    // Stop everything; every store reopens with every certificate checked, and the same store
+    // is refused under another validator set.
+    for i in 0..N {
+        c.stop(i).await;
+    }
+    // A validator whose consensus state file is gone (its record of votes) refuses to start.
+    let state = c.node_dir(0).join("consensus.state");
+    std::fs::remove_file(&state).unwrap();
+    let chain = Arc::new(open_chain(&c.node_dir(0).join("chain.redb"), &c.genesis, &c.set).unwrap());
+    let (endpoint, inbox) = c.net.join(0);
+    let refused = bbft_host::start(
+        chain,
+        HostConfig::new(0, c.keys[0].clone(), state),
+        endpoint,
+        inbox,
+    );
+    assert!(matches!(refused, Err(NodeError::Config(_))), "{refused:?}");
+    let (_, other_set) = keys_and_set(50);
+    for i in 0..N {
+        let path = c.node_dir(i).join("chain.redb");
+        let reopened = open_chain(&path, &c.genesis, &c.set).unwrap();
+        assert!(reopened.final_height() >= h + 3);
+        drop(reopened);
+        let refused = open_chain(&path, &c.genesis, &other_set);
+        assert!(
+            matches!(refused, Err(NodeError::Corrupt(_))),
+            "node {i}: {refused:?}"
+        );
+    }
+}

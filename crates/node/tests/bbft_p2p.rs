@@ -1,0 +1,205 @@
+//! Four BBFT validators started from configuration (`Node::start` with `[bbft]`), connected over
+//! loopback TCP by the p2p transport (Noise, node keys from the configuration): blocks become
+//! final, a transaction submitted to one validator's chain service (the API's path) is final on
+//! all, a validator configured with the wrong node key is refused, and a node restarted from its
+//! configuration catches up.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crypto::bls::SecretKey;
+use crypto::chainkd::XPrv;
+use ledger::ChainParams;
+use node::bbft_host::validators::GenesisValidator;
+use node::devnet::{coins_of, sign_transfer};
+use node::genesis::{devnet_genesis, p2wpkh_program_of};
+use node::{BbftConfig, Node, NodeConfig, NodeError, PeerConfig};
+use storage::StoreRead;
+use types::Hash;
+
+const N: usize = 4;
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+fn free_addrs(n: usize) -> Vec<String> {
+    let ls: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    ls.iter().map(|l| l.local_addr().unwrap().to_string()).collect()
+}
+
+fn node_seed(i: usize) -> [u8; 32] {
+    [u8::try_from(i).unwrap() + 100; 32]
+}
+
+fn bls_seed(i: usize) -> [u8; 32] {
+    [u8::try_from(i).unwrap() + 200; 32]
+}
+
+fn configs(root: &std::path::Path) -> (Vec<NodeConfig>, XPrv, types::Block) {
+    let params = ChainParams::side_devnet();
+    let xprv = XPrv::root(b"bbft p2p dev account");
+    let program = p2wpkh_program_of(&xprv.xpub());
+    let genesis = devnet_genesis(&params, &program, 4, 1_000_000_000_000, now_ms() - 1_000).unwrap();
+    let validators: Vec<GenesisValidator> = (0..N)
+        .map(|i| {
+            let node_public = p2p::NodeKey::from_seed(&node_seed(i)).peer_id().0;
+            GenesisValidator::of(
+                &XPrv::root(&[7, u8::try_from(i).unwrap()]).xpub(),
+                &node_public,
+                &SecretKey::from_seed(&bls_seed(i)),
+            )
+        })
+        .collect();
+    let addrs = free_addrs(N);
+    let cfgs = (0..N)
+        .map(|i| {
+            let dir = root.join(format!("node{i}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("genesis.hex"), hex::encode(genesis.encode())).unwrap();
+            std::fs::write(dir.join("node.key"), hex::encode(node_seed(i))).unwrap();
+            std::fs::write(
+                dir.join("bls.key"),
+                hex::encode(SecretKey::from_seed(&bls_seed(i)).to_bytes()),
+            )
+            .unwrap();
+            NodeConfig {
+                data_dir: dir,
+                bbft: BbftConfig {
+                    enabled: true,
+                    node_id: u32::try_from(i).unwrap(),
+                    listen: addrs[i].clone(),
+                    validators: validators.clone(),
+                    peers: (0..N)
+                        .filter(|&j| j != i)
+                        .map(|j| PeerConfig {
+                            node_id: u32::try_from(j).unwrap(),
+                            addr: addrs[j].clone(),
+                        })
+                        .collect(),
+                    ..BbftConfig::default()
+                },
+                ..NodeConfig::default()
+            }
+        })
+        .collect();
+    (cfgs, xprv, genesis)
+}
+
+async fn wait(nodes: &[Option<Node>], what: &str, secs: u64, pred: impl Fn(&node::ChainService) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if nodes.iter().flatten().all(|n| pred(&n.chain())) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; heights {:?}",
+            nodes
+                .iter()
+                .map(|n| n.as_ref().map(|n| n.chain().final_height()))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn assert_one_chain(nodes: &[Option<Node>]) {
+    let top = nodes
+        .iter()
+        .flatten()
+        .map(|n| n.chain().final_height())
+        .max()
+        .unwrap();
+    for h in 0..=top {
+        let hashes: Vec<Hash> = nodes
+            .iter()
+            .flatten()
+            .filter_map(|n| n.chain().store().block_hash(h).unwrap())
+            .collect();
+        assert!(
+            hashes.windows(2).all(|w| w[0] == w[1]),
+            "two final blocks at height {h}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn validators_from_configuration_finalize_over_loopback_p2p() {
+    let root =
+        TempDir(std::env::temp_dir().join(format!("tributary-bbft-p2p-{}-{}", std::process::id(), now_ms())));
+    std::fs::create_dir_all(&root.0).unwrap();
+    let (cfgs, xprv, genesis) = configs(&root.0);
+
+    // The wrong node key for validator 0 is refused before anything starts.
+    let mut wrong = cfgs[0].clone();
+    wrong.bbft.node_key_file = PathBuf::from("wrong.key");
+    std::fs::write(wrong.data_dir.join("wrong.key"), hex::encode([9u8; 32])).unwrap();
+    assert!(matches!(Node::start(&wrong), Err(NodeError::Config(_))));
+
+    let mut nodes: Vec<Option<Node>> = cfgs.iter().map(|c| Some(Node::start(c).unwrap())).collect();
+    wait(&nodes, "three final blocks", 30, |c| c.final_height() >= 3).await;
+    assert_one_chain(&nodes);
+
+    // Submitted to validator 2's chain service, as the API does: forwarded and final everywhere.
+    let program = p2wpkh_program_of(&xprv.xpub());
+    let coin = coins_of(&genesis.transactions()[1], &program)[0].clone();
+    let tx = sign_transfer(
+        &xprv,
+        std::slice::from_ref(&coin),
+        &[(program.clone(), coin.amount - 1_000_000)],
+    )
+    .unwrap();
+    let id = tx.id();
+    nodes[2].as_ref().unwrap().chain().submit(tx).unwrap();
+    wait(&nodes, "the transfer on all four", 30, |c| {
+        c.store().tx_location(&id).unwrap().is_some()
+    })
+    .await;
+
+    // Validator 1 shuts down; the rest go on; it restarts from its configuration and catches up.
+    nodes[1].take().unwrap().shutdown().await;
+    let h = nodes
+        .iter()
+        .flatten()
+        .map(|n| n.chain().final_height())
+        .max()
+        .unwrap();
+    wait(&nodes, "three validators to go on", 40, |c| {
+        c.final_height() >= h + 3
+    })
+    .await;
+    let target = nodes
+        .iter()
+        .flatten()
+        .map(|n| n.chain().final_height())
+        .max()
+        .unwrap();
+    nodes[1] = Some(Node::start(&cfgs[1]).unwrap());
+    wait(&nodes, "the restarted validator to catch up", 40, |c| {
+        c.final_height() >= target + 2
+    })
+    .await;
+    assert_one_chain(&nodes);
+
+    for n in nodes.iter_mut() {
+        n.take().unwrap().shutdown().await;
+    }
+}

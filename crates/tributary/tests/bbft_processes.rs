@@ -1,0 +1,270 @@
+//! Four BBFT validators as four `tributary node --config nodeK.toml` processes on loopback: blocks
+//! become final (`get-block` says `"final": true`); one SIGKILLed, the other three keep finalizing;
+//! restarted, it catches up; all four SIGKILLed and restarted, no final block is lost and the chain
+//! goes on. Every node holds the same block at every height.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crypto::bls::SecretKey;
+use crypto::chainkd::XPrv;
+use ledger::ChainParams;
+use node::bbft_host::validators::GenesisValidator;
+use node::genesis::{devnet_genesis, p2wpkh_program_of};
+use serde_json::{Value, json};
+
+const N: usize = 4;
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("TRIBUTARY_KEEP_BBFT_DIR").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+struct Proc {
+    child: Option<Child>,
+    addr: String,
+}
+
+impl Proc {
+    fn start(config: &Path, log: &Path) -> Proc {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["node", "--config", config.to_str().unwrap()])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|e| {
+            panic!(
+                "no startup line ({e}); log: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        });
+        let startup: Value = serde_json::from_str(&line).unwrap();
+        let addr = startup["api_url"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://")
+            .to_string();
+        Proc {
+            child: Some(child),
+            addr,
+        }
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Value {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let body = body.to_string();
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len(),
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let text = String::from_utf8_lossy(&out).to_string();
+        let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+        serde_json::from_str(body).unwrap_or(Value::Null)
+    }
+
+    fn height(&self) -> u64 {
+        self.post("/get-block-count", &json!({}))["data"]["block_count"]
+            .as_u64()
+            .unwrap()
+    }
+
+    fn block(&self, h: u64) -> Value {
+        self.post("/get-block", &json!({ "block_height": h }))["data"].clone()
+    }
+
+    fn sigkill(&mut self) {
+        let mut c = self.child.take().unwrap();
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn write_configs(root: &Path) -> Vec<PathBuf> {
+    let params = ChainParams::side_devnet();
+    let xprv = XPrv::root(b"bbft processes dev account");
+    let program = p2wpkh_program_of(&xprv.xpub());
+    let now = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let genesis = devnet_genesis(&params, &program, 2, 1_000_000_000_000, now - 1_000).unwrap();
+    let node_seed = |i: usize| [u8::try_from(i).unwrap() + 10; 32];
+    let bls_seed = |i: usize| [u8::try_from(i).unwrap() + 20; 32];
+    let validators: Vec<GenesisValidator> = (0..N)
+        .map(|i| {
+            GenesisValidator::of(
+                &XPrv::root(&[3, u8::try_from(i).unwrap()]).xpub(),
+                &p2p_public(&node_seed(i)),
+                &SecretKey::from_seed(&bls_seed(i)),
+            )
+        })
+        .collect();
+    let listeners: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let addrs: Vec<String> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    drop(listeners);
+    let mut validator_text = String::new();
+    for v in &validators {
+        validator_text.push_str(&format!(
+            "[[bbft.validators]]\nxpub = \"{}\"\nnode_key = \"{}\"\nbls_key = \"{}\"\nbls_pop = \"{}\"\n\n",
+            v.xpub, v.node_key, v.bls_key, v.bls_pop
+        ));
+    }
+    (0..N)
+        .map(|i| {
+            let dir = root.join(format!("node{i}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("genesis.hex"), hex::encode(genesis.encode())).unwrap();
+            std::fs::write(dir.join("node.key"), hex::encode(node_seed(i))).unwrap();
+            std::fs::write(
+                dir.join("bls.key"),
+                hex::encode(SecretKey::from_seed(&bls_seed(i)).to_bytes()),
+            )
+            .unwrap();
+            let mut peers = String::new();
+            for (j, a) in addrs.iter().enumerate().filter(|(j, _)| *j != i) {
+                peers.push_str(&format!("[[bbft.peers]]\nnode_id = {j}\naddr = \"{a}\"\n\n"));
+            }
+            let text = format!(
+                "data_dir = \".\"\n\n[api]\nlisten = \"127.0.0.1:0\"\nrequire_auth = false\n\n[wallet]\nenabled = false\n\n\
+                 [bbft]\nenabled = true\nnode_id = {i}\nlisten = \"{}\"\n\n{validator_text}{peers}",
+                addrs[i]
+            );
+            let path = dir.join("node.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect()
+}
+
+fn p2p_public(seed: &[u8; 32]) -> [u8; 32] {
+    crypto::chainkd::ExpandedPrivateKey::from_ed25519_seed(seed).public_key()
+}
+
+fn wait(procs: &[Proc], what: &str, secs: u64, pred: impl Fn(u64) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let heights: Vec<u64> = procs
+            .iter()
+            .filter(|p| p.child.is_some())
+            .map(Proc::height)
+            .collect();
+        if heights.iter().all(|&h| pred(h)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; heights {heights:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn assert_one_chain(procs: &[Proc]) {
+    let live: Vec<&Proc> = procs.iter().filter(|p| p.child.is_some()).collect();
+    let top = live.iter().map(|p| p.height()).min().unwrap();
+    for h in 1..=top {
+        let blocks: Vec<Value> = live.iter().map(|p| p.block(h)).collect();
+        for b in &blocks {
+            assert_eq!(b["final"], true, "block {h} not final: {b}");
+            assert_eq!(b["hash"], blocks[0]["hash"], "two final blocks at height {h}");
+        }
+    }
+}
+
+#[test]
+fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
+    let root = TempDir(std::env::temp_dir().join(format!("tributary-bbft-procs-{}", std::process::id())));
+    std::fs::create_dir_all(&root.0).unwrap();
+    let configs = write_configs(&root.0);
+    let log = |i: usize| root.0.join(format!("node{i}.log"));
+    let mut procs: Vec<Proc> = (0..N).map(|i| Proc::start(&configs[i], &log(i))).collect();
+    wait(&procs, "three final blocks", 60, |h| h >= 3);
+    assert_one_chain(&procs);
+
+    // SIGKILL one: the other three go on.
+    procs[2].sigkill();
+    let h = procs
+        .iter()
+        .filter(|p| p.child.is_some())
+        .map(Proc::height)
+        .max()
+        .unwrap();
+    wait(&procs, "three validators to go on", 60, |x| x >= h + 3);
+    // Restarted, it catches up.
+    procs[2] = Proc::start(&configs[2], &log(2));
+    let target = procs.iter().map(Proc::height).max().unwrap();
+    wait(&procs, "the restarted validator to catch up", 60, |x| x > target);
+    assert_one_chain(&procs);
+
+    // SIGKILL all, restart all: no final block lost, and the chain goes on.
+    let before: Vec<(u64, Value)> = procs
+        .iter()
+        .map(|p| {
+            let h = p.height();
+            (h, p.block(h)["hash"].clone())
+        })
+        .collect();
+    for p in &mut procs {
+        p.sigkill();
+    }
+    let mut procs: Vec<Proc> = (0..N).map(|i| Proc::start(&configs[i], &log(i))).collect();
+    for (p, (h, hash)) in procs.iter().zip(&before) {
+        assert!(p.height() >= *h, "a final block was lost");
+        assert_eq!(&p.block(*h)["hash"], hash, "a final block changed");
+    }
+    let top = before.iter().map(|b| b.0).max().unwrap();
+    wait(&procs, "the restarted cluster to go on", 60, |x| x >= top + 2);
+    assert_one_chain(&procs);
+    for p in &mut procs {
+        p.sigkill();
+    }
+}
