@@ -288,6 +288,13 @@ pub(crate) enum VmCommand {
 /// Arguments of `devnet`.
 #[derive(Debug, Args)]
 pub(crate) struct DevnetOpts {
+    /// `init`: write a multi-validator devnet's per-node configurations and keys without running it.
+    #[command(subcommand)]
+    pub(crate) action: Option<DevnetAction>,
+    /// Sidechain validators (new devnets only): 1 is a solo producer; 2 or more run BBFT validators in
+    /// this process, each with its own store, talking over loopback TCP.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) validators: usize,
     /// Data directory: created and initialised if it holds no devnet, reused if it does. Default: a
     /// fresh directory under the system's temporary directory.
     #[arg(long)]
@@ -304,6 +311,31 @@ pub(crate) struct DevnetOpts {
     /// Runs the sidechain only, without the mining main chain (which keeps one core busy).
     #[arg(long)]
     pub(crate) no_main_chain: bool,
+}
+
+/// `tributary devnet init ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DevnetAction {
+    /// Write a devnet of N BBFT validators into a directory: `nodeK/node.toml` with its keys for each
+    /// validator (run each with `tributary node --config DIR/nodeK/node.toml`, or all at once with
+    /// `tributary devnet --data-dir DIR`), the funded dev account in node0's wallet, and the main chain.
+    Init {
+        /// How many validators (2 to 64).
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// The directory to create (must not hold a devnet already).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Validator K's API listens on 127.0.0.1:(this + K).
+        #[arg(long, default_value_t = 9900)]
+        api_base_port: u16,
+        /// Validator K listens for the other validators on 127.0.0.1:(this + K).
+        #[arg(long, default_value_t = 19900)]
+        p2p_base_port: u16,
+        /// Milliseconds between blocks.
+        #[arg(long, default_value_t = 500)]
+        block_interval_ms: u64,
+    },
 }
 
 /// Arguments of `node`.

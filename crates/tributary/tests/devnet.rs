@@ -477,3 +477,192 @@ fn node_refuses_a_bad_config_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("genesis"), "{err}");
 }
+
+/// `devnet init --validators 4` writes four validators' configurations and keys; each runs as its
+/// own `tributary node --config` process; blocks become final on all four; the dev account (in
+/// validator 0's wallet) pays a transfer through validator 0 that becomes final on validator 3.
+#[test]
+fn devnet_init_writes_validators_that_run_as_processes() {
+    let tmp = TempDir::new("devnet-init");
+    let out = tmp.0.join("net");
+    // Ports from a range unlikely to be taken; the same pid-derived base in one test run.
+    let base = 20_000 + u16::try_from(std::process::id() % 2_000).unwrap() * 10;
+    let init = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args([
+            "devnet",
+            "init",
+            "--validators",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+            "--api-base-port",
+            &base.to_string(),
+            "--p2p-base-port",
+            &(base + 5).to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let written: Value = serde_json::from_slice(&init.stdout).unwrap();
+    let nodes = written["validators"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4);
+    // Keys are private files; a second init into the same directory is refused.
+    for k in 0..4 {
+        for key in ["node.key", "bls.key"] {
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(out.join(format!("node{k}")).join(key))
+                    .unwrap()
+                    .permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o600, "node{k}/{key}");
+        }
+    }
+    let again = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args([
+            "devnet",
+            "init",
+            "--validators",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("devnet.json")).unwrap()).unwrap();
+    let token = info["access_token"].as_str().unwrap().to_string();
+
+    let log = tmp.0.join("nodes.log");
+    let mut procs: Vec<NodeProc> = nodes
+        .iter()
+        .map(|n| {
+            let mut p = NodeProc::start(&["node", "--config", n["config"].as_str().unwrap()], &log);
+            p.set_token(&token);
+            p
+        })
+        .collect();
+    let final_height = |p: &NodeProc| -> u64 {
+        let (status, v) = p.post("/get-block-count", &json!({}));
+        assert_eq!(status, 200, "{v}");
+        v["data"]["block_count"].as_u64().unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while procs.iter().any(|p| final_height(p) < 3) {
+        assert!(
+            Instant::now() < deadline,
+            "validators did not finalize 3 blocks: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for h in 1..=3u64 {
+        let hashes: Vec<Value> = procs
+            .iter()
+            .map(|p| {
+                let (_, b) = p.post("/get-block", &json!({ "block_height": h }));
+                assert_eq!(b["data"]["final"], true, "{b}");
+                b["data"]["hash"].clone()
+            })
+            .collect();
+        assert!(hashes.iter().all(|x| *x == hashes[0]), "height {h}: {hashes:?}");
+    }
+
+    // The dev account pays 1 BTM to a key of the test's own, through validator 0.
+    let password = std::fs::read_to_string(out.join("dev.password")).unwrap();
+    let xprv = XPrv::generate(&mut rand_core::OsRng);
+    let program = node::genesis::p2wpkh_program_of(&xprv.xpub());
+    let (status, built) = procs[0].post(
+        "/build-transaction",
+        &json!({"actions": [
+            {"type": "spend_account", "account_alias": "dev", "asset_id": "ff".repeat(32), "amount": 101_000_000u64},
+            {"type": "control_program", "control_program": hex::encode(&program), "asset_id": "ff".repeat(32), "amount": 100_000_000u64},
+        ], "ttl": 0, "time_range": 0}),
+    );
+    assert_eq!(status, 200, "{built}");
+    let (status, signed) = procs[0].post(
+        "/sign-transaction",
+        &json!({"password": password.trim_end(), "transaction": built["data"]}),
+    );
+    assert_eq!(status, 200, "{signed}");
+    let raw = signed["data"]["transaction"]["raw_transaction"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, v) = procs[0].post("/submit-transaction", &json!({ "raw_transaction": raw }));
+    assert_eq!(status, 200, "{v}");
+    let tx_id = v["data"]["tx_id"].as_str().unwrap().to_string();
+    let got = wait_included(&procs[3], &tx_id, Duration::from_secs(30));
+    let height = got["block_height"].as_u64().unwrap();
+    let (_, b) = procs[3].post("/get-block", &json!({ "block_height": height }));
+    assert_eq!(b["data"]["final"], true, "{b}");
+    for p in procs.drain(..) {
+        let (exit, _) = p.terminate();
+        assert!(exit.success(), "{exit:?}");
+    }
+}
+
+/// `devnet --validators 4`: four BBFT validators in one process, each with its own store and API;
+/// they agree on final blocks; a restart reuses the same validators.
+#[test]
+fn devnet_runs_four_validators_in_one_process() {
+    let tmp = TempDir::new("devnet-validators");
+    let data = tmp.0.join("devnet");
+    let log = tmp.0.join("node.log");
+    let args = [
+        "devnet",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--validators",
+        "4",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-main-chain",
+    ];
+    for round in 0..2 {
+        let node = NodeProc::start(&args, &log);
+        let s = node.startup.clone();
+        assert_eq!(s["created"], round == 0, "{s}");
+        let token = s["access_token"].as_str().unwrap().to_string();
+        let addrs: Vec<String> = s["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                v["api_url"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("http://")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(addrs.len(), 4, "{s}");
+        let auth = format!("Bearer {token}");
+        let count = |a: &str| -> u64 {
+            let (status, v) = http(a, "/get-block-count", Some(&auth), b"{}");
+            assert_eq!(status, 200, "{v}");
+            v["data"]["block_count"].as_u64().unwrap()
+        };
+        let target = count(&addrs[0]) + 3;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while addrs.iter().any(|a| count(a) < target) {
+            assert!(
+                Instant::now() < deadline,
+                "no progress to {target}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let body = format!("{{\"block_height\":{target}}}");
+        let blocks: Vec<Value> = addrs
+            .iter()
+            .map(|a| http(a, "/get-block", Some(&auth), body.as_bytes()).1["data"].clone())
+            .collect();
+        for b in &blocks {
+            assert_eq!(b["final"], true, "{b}");
+            assert_eq!(b["hash"], blocks[0]["hash"]);
+        }
+        let (exit, _) = node.terminate();
+        assert!(exit.success(), "{exit:?}");
+    }
+}

@@ -58,13 +58,43 @@ fn random_hex(n: usize) -> String {
     hex::encode(bytes)
 }
 
-/// Initialises a new devnet in `dir`.
-fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
+/// How the sidechain of a new devnet runs.
+enum Sidechain {
+    /// One producer; the devnet's directory is the node's.
+    Solo,
+    /// BBFT validators, one directory `nodeK/` each, with these API and p2p addresses.
+    Validators {
+        /// Validator K's API address.
+        api: Vec<String>,
+        /// Validator K's p2p address (where the others reach it).
+        p2p: Vec<String>,
+    },
+}
+
+/// Validator `k`'s directory inside a devnet's.
+fn validator_dir(dir: &Path, k: usize) -> PathBuf {
+    dir.join(format!("node{k}"))
+}
+
+/// Initialises a new devnet in `dir`: the dev key and account (in the wallet of the solo node or of
+/// validator 0), the genesis paying it, the sidechain's node configuration(s), the main chain.
+fn create(
+    dir: &Path,
+    side: &Sidechain,
+    block_interval_ms: u64,
+    side_listen: &str,
+    main_listen: &str,
+) -> Result<()> {
     let params = ledger::ChainParams::side_devnet();
-    let wallet_config = WalletConfig::default();
-    let node_config = FileConfig::default().node_config(dir);
-    let wallet = wallet_config
-        .open(&node_config)?
+    // The node holding the dev wallet: the solo node, or validator 0.
+    let wallet_home = match side {
+        Sidechain::Solo => dir.to_path_buf(),
+        Sidechain::Validators { .. } => validator_dir(dir, 0),
+    };
+    std::fs::create_dir_all(&wallet_home)
+        .with_context(|| format!("cannot create {}", wallet_home.display()))?;
+    let wallet = WalletConfig::default()
+        .open(&FileConfig::default().node_config(&wallet_home))?
         .context("the devnet needs its wallet")?;
     let password = random_hex(24);
     let (key, mnemonic) = wallet
@@ -85,16 +115,15 @@ fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
         DEV_AMOUNT_EACH,
         node::producer::now_ms(),
     )?;
+    let genesis_hex = hex::encode(genesis.encode());
     let token = format!("devnet:{}", random_hex(32));
-    let main_info = create_main_chain(&dir.join(MAIN_DIR), opts, &password, &mnemonic, &token)?;
+    let main_info = create_main_chain(&dir.join(MAIN_DIR), main_listen, &password, &mnemonic, &token)?;
     drop(mnemonic);
-    write_file(
-        &dir.join("genesis.hex"),
-        hex::encode(genesis.encode()).as_bytes(),
-        false,
-    )?;
-    write_file(&dir.join("producer.key"), random_hex(32).as_bytes(), true)?;
     write_file(&dir.join(PASSWORD_FILE), format!("{password}\n").as_bytes(), true)?;
+    let validators = match side {
+        Sidechain::Solo => 1,
+        Sidechain::Validators { api, .. } => api.len(),
+    };
     let info = json!({
         "access_token": token,
         "dev_account": {
@@ -108,6 +137,7 @@ fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
             "amount_each": DEV_AMOUNT_EACH,
             "password": password,
         },
+        "validators": validators,
         "main_chain": main_info,
     });
     write_file(
@@ -115,33 +145,173 @@ fn create(dir: &Path, opts: &DevnetOpts) -> Result<()> {
         serde_json::to_string_pretty(&info)?.as_bytes(),
         true,
     )?;
-    let config = FileConfig {
-        data_dir: PathBuf::from("."),
-        producer: node::ProducerConfig {
-            block_interval_ms: opts.block_interval_ms,
-            ..node::ProducerConfig::default()
-        },
-        api: api::ApiConfig {
-            listen: opts.listen.clone(),
-            access_tokens: vec![token],
-            ..api::ApiConfig::default()
-        },
-        ..FileConfig::default()
+    let api_config = |listen: &str| api::ApiConfig {
+        listen: listen.to_string(),
+        access_tokens: vec![token.clone()],
+        ..api::ApiConfig::default()
     };
+    match side {
+        Sidechain::Solo => {
+            write_file(&dir.join("genesis.hex"), genesis_hex.as_bytes(), false)?;
+            write_file(&dir.join("producer.key"), random_hex(32).as_bytes(), true)?;
+            let config = FileConfig {
+                data_dir: PathBuf::from("."),
+                producer: node::ProducerConfig {
+                    block_interval_ms,
+                    ..node::ProducerConfig::default()
+                },
+                api: api_config(side_listen),
+                ..FileConfig::default()
+            };
+            // Written last: a directory with a config file is a complete devnet.
+            write_config(&dir.join(CONFIG_FILE), &config)?;
+        }
+        Sidechain::Validators { api, p2p } => {
+            // Every validator's keys: its p2p identity, its BLS consensus key, its DPoS identity.
+            let keys: Vec<([u8; 32], crypto::bls::SecretKey, crypto::chainkd::XPrv)> = (0..api.len())
+                .map(|_| {
+                    let mut node_seed = [0u8; 32];
+                    OsRng.fill_bytes(&mut node_seed);
+                    let bls = crypto::bls::SecretKey::generate(&mut OsRng);
+                    let dpos = crypto::chainkd::XPrv::generate(&mut OsRng);
+                    (node_seed, bls, dpos)
+                })
+                .collect();
+            let set: Vec<node::bbft_host::validators::GenesisValidator> = keys
+                .iter()
+                .map(|(seed, bls, dpos)| {
+                    let node_public =
+                        crypto::chainkd::ExpandedPrivateKey::from_ed25519_seed(seed).public_key();
+                    node::bbft_host::validators::GenesisValidator::of(&dpos.xpub(), &node_public, bls)
+                })
+                .collect();
+            for (k, (seed, bls, _)) in keys.iter().enumerate() {
+                let home = validator_dir(dir, k);
+                std::fs::create_dir_all(&home)
+                    .with_context(|| format!("cannot create {}", home.display()))?;
+                write_file(&home.join("genesis.hex"), genesis_hex.as_bytes(), false)?;
+                write_file(&home.join("node.key"), hex::encode(seed).as_bytes(), true)?;
+                write_file(
+                    &home.join("bls.key"),
+                    hex::encode(bls.to_bytes()).as_bytes(),
+                    true,
+                )?;
+                let peers = p2p
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != k)
+                    .map(|(j, addr)| node::PeerConfig {
+                        node_id: u32::try_from(j).unwrap_or(u32::MAX),
+                        addr: addr.clone(),
+                    })
+                    .collect();
+                let config = FileConfig {
+                    data_dir: PathBuf::from("."),
+                    api: api_config(&api[k]),
+                    wallet: WalletConfig {
+                        // The dev wallet lives with validator 0; the others only relay.
+                        enabled: k == 0,
+                        ..WalletConfig::default()
+                    },
+                    bbft: node::BbftConfig {
+                        enabled: true,
+                        node_id: u32::try_from(k).unwrap_or(u32::MAX),
+                        listen: p2p[k].clone(),
+                        block_interval_ms,
+                        validators: set.clone(),
+                        peers,
+                        ..node::BbftConfig::default()
+                    },
+                    ..FileConfig::default()
+                };
+                write_config(&home.join(CONFIG_FILE), &config)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_config(path: &Path, config: &FileConfig) -> Result<()> {
     let text = format!(
         "# Written by `tributary devnet`; see docs/node.md for every field.\n{}",
-        toml::to_string(&config).context("cannot write the configuration")?
+        toml::to_string(config).context("cannot write the configuration")?
     );
-    // Written last: a directory with a config file is a complete devnet.
-    write_file(&dir.join(CONFIG_FILE), text.as_bytes(), true)?;
-    Ok(())
+    write_file(path, text.as_bytes(), true)
+}
+
+/// A free loopback port (bound, then released).
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(l.local_addr().context("cannot find a free port")?.port())
+}
+
+/// `devnet init`: a multi-validator devnet written to `out`, not run.
+pub(crate) fn init(
+    validators: usize,
+    out: &Path,
+    api_base_port: u16,
+    p2p_base_port: u16,
+    block_interval_ms: u64,
+) -> Result<Value> {
+    if !(2..=64).contains(&validators) {
+        anyhow::bail!("--validators must be 2 to 64 (1 is the solo devnet: `tributary devnet`)");
+    }
+    if out.join(INFO_FILE).exists() {
+        anyhow::bail!("{} holds a devnet already", out.display());
+    }
+    let port = |base: u16, k: usize| -> Result<u16> {
+        u16::try_from(k)
+            .ok()
+            .and_then(|k| base.checked_add(k))
+            .context("the ports run past 65535")
+    };
+    let api = (0..validators)
+        .map(|k| Ok(format!("127.0.0.1:{}", port(api_base_port, k)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let p2p = (0..validators)
+        .map(|k| Ok(format!("127.0.0.1:{}", port(p2p_base_port, k)?)))
+        .collect::<Result<Vec<_>>>()?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let dir = out
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", out.display()))?;
+    let main_listen = format!("127.0.0.1:{}", port(api_base_port, validators)?);
+    create(
+        &dir,
+        &Sidechain::Validators {
+            api: api.clone(),
+            p2p,
+        },
+        block_interval_ms,
+        "",
+        &main_listen,
+    )?;
+    let nodes: Vec<Value> = (0..validators)
+        .map(|k| {
+            json!({
+                "node_id": k,
+                "config": validator_dir(&dir, k).join(CONFIG_FILE).display().to_string(),
+                "api_url": format!("http://{}", api[k]),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "dir": dir.display().to_string(),
+        "validators": nodes,
+        "main_chain": {
+            "config": dir.join(MAIN_DIR).join(CONFIG_FILE).display().to_string(),
+            "api_url": format!("http://{main_listen}"),
+        },
+        "password_file": dir.join(PASSWORD_FILE).display().to_string(),
+        "run": format!("tributary devnet --data-dir {}", dir.display()),
+    }))
 }
 
 /// Initialises the devnet's main chain in `dir`: the dev key imported from `mnemonic` under
 /// `password`, the dev account, a genesis paying it, and a mining configuration paying it too.
 fn create_main_chain(
     dir: &Path,
-    opts: &DevnetOpts,
+    main_listen: &str,
     password: &str,
     mnemonic: &str,
     token: &str,
@@ -154,7 +324,7 @@ fn create_main_chain(
             ..node::ChainConfig::default()
         },
         api: api::ApiConfig {
-            listen: opts.main_listen.clone(),
+            listen: main_listen.to_string(),
             access_tokens: vec![token.to_string()],
             ..api::ApiConfig::default()
         },
@@ -194,11 +364,7 @@ fn create_main_chain(
         threads: MAIN_MINER_THREADS,
         ..node::MiningConfig::default()
     };
-    let text = format!(
-        "# Written by `tributary devnet`: the devnet's main chain; see docs/node.md for every field.\n{}",
-        toml::to_string(&file).context("cannot write the main chain's configuration")?
-    );
-    write_file(&dir.join(CONFIG_FILE), text.as_bytes(), true)?;
+    write_config(&dir.join(CONFIG_FILE), &file)?;
     Ok(json!({
         "dev_account": {
             "alias": DEV_ALIAS,
@@ -228,11 +394,48 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
-    let config_path = dir.join(CONFIG_FILE);
-    let created = !config_path.exists();
+    let solo_config = dir.join(CONFIG_FILE);
+    let node0_config = validator_dir(&dir, 0).join(CONFIG_FILE);
+    let created = !solo_config.exists() && !node0_config.exists();
     if created {
-        create(&dir, opts)?;
+        if opts.validators == 0 || opts.validators > 64 {
+            anyhow::bail!("--validators must be 1 to 64");
+        }
+        let side = if opts.validators == 1 {
+            Sidechain::Solo
+        } else {
+            // Validator 0's API is the devnet's; the others' and the p2p ports are picked free now
+            // and kept in their configuration files.
+            let mut api = vec![opts.listen.clone()];
+            let mut p2p = Vec::new();
+            for k in 0..opts.validators {
+                if k > 0 {
+                    api.push(format!("127.0.0.1:{}", free_port()?));
+                }
+                p2p.push(format!("127.0.0.1:{}", free_port()?));
+            }
+            Sidechain::Validators { api, p2p }
+        };
+        create(
+            &dir,
+            &side,
+            opts.block_interval_ms,
+            &opts.listen,
+            &opts.main_listen,
+        )?;
     }
+    let validators = if solo_config.exists() {
+        0
+    } else {
+        (0..)
+            .take_while(|k| validator_dir(&dir, *k).join(CONFIG_FILE).exists())
+            .count()
+    };
+    let config_path = if validators == 0 {
+        solo_config
+    } else {
+        node0_config
+    };
     let info: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join(INFO_FILE))
             .with_context(|| format!("cannot read {}", dir.join(INFO_FILE).display()))?,
@@ -259,13 +462,30 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
         "access_token": info["access_token"],
         "dev_account": dev,
     });
-    let config = file.node_config(&dir);
+    let home = if validators == 0 {
+        dir.clone()
+    } else {
+        validator_dir(&dir, 0)
+    };
+    let config = file.node_config(&home);
     let wallet: Option<Arc<wallet::Wallet>> = file.wallet.open(&config)?;
     let primary = Served {
         config,
         api: api_config,
         wallet,
     };
+    let mut others = Vec::new();
+    for k in 1..validators {
+        let home = validator_dir(&dir, k);
+        let f = FileConfig::load(&home.join(CONFIG_FILE))?;
+        let config = f.node_config(&home);
+        let wallet = f.wallet.open(&config)?;
+        others.push(Served {
+            config,
+            api: f.api.clone(),
+            wallet,
+        });
+    }
     let main_dir = dir.join(MAIN_DIR);
     let main_config_path = main_dir.join(CONFIG_FILE);
     let main_chain = if opts.no_main_chain {
@@ -290,5 +510,5 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
     if let (Some(out), Some(main)) = (startup.as_object_mut(), info.get("main_chain")) {
         out.insert("main_chain_dev_account".into(), main["dev_account"].clone());
     }
-    serve_chains(primary, main_chain, startup)
+    serve_chains(primary, others, main_chain, startup)
 }

@@ -30,6 +30,17 @@ pub(crate) fn run(command: Command) -> Result<Value> {
             vm_version,
         }) => asset::id(&issuance_program, &definition, vm_version),
         Command::Vm(cmd) => vm::run(cmd),
+        Command::Devnet(crate::cli::DevnetOpts {
+            action:
+                Some(crate::cli::DevnetAction::Init {
+                    validators,
+                    out,
+                    api_base_port,
+                    p2p_base_port,
+                    block_interval_ms,
+                }),
+            ..
+        }) => devnet::init(validators, &out, api_base_port, p2p_base_port, block_interval_ms),
         Command::Devnet(opts) => devnet::run(&opts),
         Command::Node(opts) => node::run(&opts),
         Command::Wallet(opts) => wallet::run(opts),

@@ -177,36 +177,64 @@ pub(crate) fn serve(
             api: api_config,
             wallet,
         },
+        Vec::new(),
         None,
         startup,
     )
 }
 
-/// As [`serve`], with an optional second chain in the same process (the devnet's main chain),
-/// described under `"main_chain"` in the startup line.
-pub(crate) fn serve_chains(primary: Served, main_chain: Option<Served>, startup: Value) -> Result<Value> {
+/// As [`serve`], with more chains in the same process: the other validators of a multi-validator
+/// sidechain (all of them listed under `"validators"` in the startup line, `primary` first) and the
+/// devnet's main chain (under `"main_chain"`).
+pub(crate) fn serve_chains(
+    primary: Served,
+    other_validators: Vec<Served>,
+    main_chain: Option<Served>,
+    startup: Value,
+) -> Result<Value> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let (first, mut line) = start(primary).await?;
-        let second = match main_chain {
-            Some(served) => match start(served).await {
-                Ok((running, main_line)) => {
-                    if let Some(out) = line.as_object_mut() {
-                        out.insert("main_chain".into(), main_line);
+        let has_validators = !other_validators.is_empty();
+        let mut started: Vec<(&'static str, Running)> = Vec::new();
+        let mut lines: Vec<Value> = Vec::new();
+        let mut main_line = None;
+        let all = std::iter::once(("", primary))
+            .chain(other_validators.into_iter().map(|s| ("validator", s)))
+            .chain(main_chain.map(|s| ("main_chain", s)));
+        for (role, served) in all {
+            match start(served).await {
+                Ok((running, line)) => {
+                    if role == "main_chain" {
+                        main_line = Some(line);
+                    } else {
+                        lines.push(line);
                     }
-                    Some(running)
+                    started.push((role, running));
                 }
                 Err(e) => {
-                    first.server.shutdown().await;
-                    first.node.shutdown().await;
-                    return Err(e.context("cannot start the main chain"));
+                    for (_, r) in started.into_iter().rev() {
+                        r.server.shutdown().await;
+                        r.node.shutdown().await;
+                    }
+                    return Err(e.context(format!(
+                        "cannot start the {}",
+                        if role.is_empty() { "node" } else { role }
+                    )));
                 }
-            },
-            None => None,
-        };
+            }
+        }
+        let mut line = lines.first().cloned().unwrap_or_else(|| json!({}));
+        if let Some(out) = line.as_object_mut() {
+            if has_validators {
+                out.insert("validators".into(), Value::Array(lines));
+            }
+            if let Some(m) = main_line {
+                out.insert("main_chain".into(), m);
+            }
+        }
         if let (Some(out), Value::Object(extra)) = (line.as_object_mut(), startup) {
             out.extend(extra);
         }
@@ -218,19 +246,18 @@ pub(crate) fn serve_chains(primary: Served, main_chain: Option<Served>, startup:
         let signal = wait_for_signal().await;
         tracing::info!(signal = signal.as_ref().map_or("error", |s| s), "shutting down");
         let mut summary = json!({ "stopped": true });
-        for (key, running) in [("", Some(first)), ("main_chain", second)] {
-            let Some(Running { node, server, chain }) = running else {
-                continue;
-            };
+        for (role, Running { node, server, chain }) in started {
             server.shutdown().await;
             node.shutdown().await;
             let tip = chain.tip();
             let part = json!({ "height": tip.height, "tip": tip.hash.to_hex() });
             if let (Some(out), Value::Object(part)) = (summary.as_object_mut(), part) {
-                if key.is_empty() {
-                    out.extend(part);
-                } else {
-                    out.insert(key.into(), Value::Object(part));
+                match role {
+                    "" => out.extend(part),
+                    "main_chain" => {
+                        out.insert(role.into(), Value::Object(part));
+                    }
+                    _ => {}
                 }
             }
         }
