@@ -367,7 +367,10 @@ mod tests {
             prop_assert_eq!(&fast(&a, &m), &portable, "dispatched kernel");
             match with_kernel(Kernel::Avx2, &a, &m) {
                 Some(avx2) => prop_assert_eq!(avx2, portable, "AVX2 kernel"),
-                None => eprintln!("AVX2 half skipped: this CPU has no AVX2"),
+                None => {
+                    static SAID: std::sync::Once = std::sync::Once::new();
+                    SAID.call_once(|| eprintln!("AVX2 half SKIPPED: this CPU has no AVX2"));
+                }
             }
         }
     }

@@ -112,15 +112,20 @@ fn reference_vectors_on_the_portable_and_avx2_kernels_agree_bit_for_bit() {
         let header = h(header);
         let portable = hash_single_threaded_with_kernel(&header, &cache, Kernel::Portable).unwrap();
         assert_eq!(portable, h(want), "portable kernel, case {case}");
-        assert_eq!(
-            hash_with_kernel(&header, &cache, Kernel::Portable).unwrap(),
-            portable,
-            "portable kernel, lanes in parallel, case {case}"
-        );
+        if case == 1 {
+            // The other entry point per kernel, once: lanes in parallel for the portable kernel.
+            assert_eq!(
+                hash_with_kernel(&header, &cache, Kernel::Portable).unwrap(),
+                portable
+            );
+        }
         if avx2 {
-            let simd = hash_single_threaded_with_kernel(&header, &cache, Kernel::Avx2).unwrap();
+            let simd = hash_with_kernel(&header, &cache, Kernel::Avx2).unwrap();
             assert_eq!(simd, portable, "AVX2 kernel, case {case}");
-            assert_eq!(hash_with_kernel(&header, &cache, Kernel::Avx2).unwrap(), simd);
+            if case == 1 {
+                let single = hash_single_threaded_with_kernel(&header, &cache, Kernel::Avx2);
+                assert_eq!(single.unwrap(), simd);
+            }
         } else {
             assert_eq!(
                 hash_with_kernel(&header, &cache, Kernel::Avx2),
