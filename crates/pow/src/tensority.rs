@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use sha3::{Digest, Sha3_256};
 use types::Hash;
 
-use crate::matrix::{CELLS, DIM, Matrix, mul_reduce, widen, zero_matrix};
+use crate::matrix::{CELLS, DIM, Kernel, KernelUnavailable, Matrix, mul_reduce, widen, zero_matrix};
 use crate::scrypt::{BLOCK_WORDS, V_WORDS, smix};
 
 /// Matrices in a cache.
@@ -128,7 +128,22 @@ impl Cache {
 }
 
 /// One lane's walk: its final 256×256 matrix (int8 values in `i16`). `lane` is taken modulo 4.
+/// Uses the kernel [`Kernel::detected`] picks.
 pub fn lane(header_hash: &Hash, lane: usize, cache: &Cache) -> Box<Matrix> {
+    let Ok(a) = walk(header_hash, lane, cache, |a, m, out| {
+        mul_reduce(a, m, out);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    a
+}
+
+/// The walk, each product computed by `product`; stops at its first error.
+fn walk<E>(
+    header_hash: &Hash,
+    lane: usize,
+    cache: &Cache,
+    mut product: impl FnMut(&Matrix, &Matrix, &mut Matrix) -> Result<(), E>,
+) -> Result<Box<Matrix>, E> {
     let lane = lane % LANES;
     let sequence = sha3(&header_hash.0[lane * 8..lane * 8 + 8]);
     let mut a = zero_matrix();
@@ -138,11 +153,11 @@ pub fn lane(header_hash: &Hash, lane: usize, cache: &Cache) -> Box<Matrix> {
     let mut next = zero_matrix();
     for _ in 0..ROUNDS {
         for &index in &sequence {
-            mul_reduce(&a, cache.matrix(index), &mut next);
+            product(&a, cache.matrix(index), &mut next)?;
             std::mem::swap(&mut a, &mut next);
         }
     }
-    a
+    Ok(a)
 }
 
 /// FNV-1 step as the reference's fold uses it: `a · 0x01000193 ^ b` (32-bit, wrapping).
@@ -199,6 +214,36 @@ pub fn hash(header_hash: &Hash, cache: &Cache) -> Hash {
 pub fn hash_single_threaded(header_hash: &Hash, cache: &Cache) -> Hash {
     let lanes: Vec<Box<Matrix>> = (0..LANES).map(|i| lane(header_hash, i, cache)).collect();
     combine(&lanes)
+}
+
+/// [`hash`] with one build of the matrix kernel chosen explicitly instead of the detected one (for
+/// tests and benchmarks that compare them), lanes in parallel. [`KernelUnavailable`] if this CPU
+/// cannot run `kernel`.
+pub fn hash_with_kernel(
+    header_hash: &Hash,
+    cache: &Cache,
+    kernel: Kernel,
+) -> Result<Hash, KernelUnavailable> {
+    if !kernel.is_available() {
+        return Err(KernelUnavailable(kernel));
+    }
+    let lanes = (0..LANES)
+        .into_par_iter()
+        .map(|i| walk(header_hash, i, cache, |a, m, out| kernel.mul_reduce(a, m, out)))
+        .collect::<Result<Vec<Box<Matrix>>, KernelUnavailable>>()?;
+    Ok(combine(&lanes))
+}
+
+/// [`hash_with_kernel`] on the calling thread only.
+pub fn hash_single_threaded_with_kernel(
+    header_hash: &Hash,
+    cache: &Cache,
+    kernel: Kernel,
+) -> Result<Hash, KernelUnavailable> {
+    let lanes = (0..LANES)
+        .map(|i| walk(header_hash, i, cache, |a, m, out| kernel.mul_reduce(a, m, out)))
+        .collect::<Result<Vec<Box<Matrix>>, KernelUnavailable>>()?;
+    Ok(combine(&lanes))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use std::time::Instant;
 
-use pow::tensority::{Cache, hash};
+use pow::matrix::{Kernel, KernelUnavailable};
+use pow::tensority::{Cache, hash, hash_single_threaded_with_kernel, hash_with_kernel};
 use pow::{CacheStore, check_proof_of_work, hash_to_big, parse_hash};
 use types::Hash;
 
@@ -95,6 +96,49 @@ fn tensority_reference_vectors_all_eleven() {
         assert_eq!(hash(&h(header), &cache), h(want), "algorithm_test.go case {case}");
     }
     eprintln!("11 Tensority vectors in {:?}", start.elapsed());
+}
+
+#[test]
+fn reference_vectors_on_the_portable_and_avx2_kernels_agree_bit_for_bit() {
+    // Each case through the portable kernel, the AVX2 kernel (when the CPU has AVX2) and the
+    // dispatched one: each must give the reference result, hence all agree bit for bit.
+    let store = CacheStore::new(1);
+    let avx2 = Kernel::Avx2.is_available();
+    if !avx2 {
+        eprintln!("AVX2 half SKIPPED: this CPU has no AVX2; only the portable kernel is checked");
+    }
+    for (case, header, seed, want) in TENSORITY_CASES {
+        let cache = store.get(&h(seed));
+        let header = h(header);
+        let portable = hash_single_threaded_with_kernel(&header, &cache, Kernel::Portable).unwrap();
+        assert_eq!(portable, h(want), "portable kernel, case {case}");
+        if case == 1 {
+            // The other entry point per kernel, once: lanes in parallel for the portable kernel.
+            assert_eq!(
+                hash_with_kernel(&header, &cache, Kernel::Portable).unwrap(),
+                portable
+            );
+        }
+        if avx2 {
+            let simd = hash_with_kernel(&header, &cache, Kernel::Avx2).unwrap();
+            assert_eq!(simd, portable, "AVX2 kernel, case {case}");
+            if case == 1 {
+                let single = hash_single_threaded_with_kernel(&header, &cache, Kernel::Avx2);
+                assert_eq!(single.unwrap(), simd);
+            }
+        } else {
+            assert_eq!(
+                hash_with_kernel(&header, &cache, Kernel::Avx2),
+                Err(KernelUnavailable(Kernel::Avx2))
+            );
+        }
+        assert_eq!(hash(&header, &cache), portable, "dispatched kernel, case {case}");
+    }
+    eprintln!(
+        "11 vectors checked on the portable kernel{}; dispatch uses {:?}",
+        if avx2 { " and the AVX2 kernel" } else { "" },
+        Kernel::detected()
+    );
 }
 
 #[test]
