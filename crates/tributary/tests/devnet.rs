@@ -596,10 +596,44 @@ fn devnet_init_writes_validators_that_run_as_processes() {
     let height = got["block_height"].as_u64().unwrap();
     let (_, b) = procs[3].post("/get-block", &json!({ "block_height": height }));
     assert_eq!(b["data"]["final"], true, "{b}");
+    // Every validator's /metrics: the other three as peers, consensus rounds measured, the final
+    // height at the chain height.
+    for p in &procs {
+        let text = get_text(&p.addr, "/metrics");
+        let sample = |name: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(sample("tributary_peers"), 3.0, "{text}");
+        assert!(sample("tributary_consensus_round_seconds_count") >= 1.0, "{text}");
+        assert!(sample("tributary_chain_final_height") >= 3.0, "{text}");
+    }
     for p in procs.drain(..) {
         let (exit, _) = p.terminate();
         assert!(exit.success(), "{exit:?}");
     }
+}
+
+/// One HTTP/1.1 GET on a fresh connection; the body as text.
+fn get_text(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).to_string();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    text.split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default()
 }
 
 /// `devnet --validators 4`: four BBFT validators in one process, each with its own store and API;

@@ -219,6 +219,7 @@ pub fn start(
         deferred: HashMap::new(),
         to_commit: BTreeMap::new(),
         last_request: None,
+        round_started: BTreeMap::new(),
         blocks,
         limits: bbft::Limits { max_payload },
         cfg: cfg.clone(),
@@ -288,6 +289,9 @@ struct Host {
     deferred: HashMap<BlockId, Deferred>,
     to_commit: BTreeMap<u64, (BlockId, Certificate)>,
     last_request: Option<Instant>,
+    /// When this node first saw a proposal at each height not yet committed (for the consensus
+    /// round metric: proposal to commit).
+    round_started: BTreeMap<u64, Instant>,
     /// Durable copies of the pending blocks.
     blocks: persist::BlockDir,
     limits: bbft::Limits,
@@ -388,6 +392,7 @@ impl Host {
                 parent,
                 payload,
             } => {
+                self.round_started.entry(height).or_insert_with(Instant::now);
                 if let Some(valid) = self.on_validate(epoch, round, height, block, parent, &payload) {
                     queue.push_back(Input::Validated {
                         epoch,
@@ -864,7 +869,12 @@ impl Host {
                 break;
             }
             self.to_commit.remove(&h);
+            if let Some(started) = self.round_started.remove(&h) {
+                self.chain.metrics().observe_consensus_round(started.elapsed());
+            }
             let tip = self.chain.tip().height;
+            // Heights committed through catch-up never get an observation; forget them.
+            self.round_started = self.round_started.split_off(&tip.saturating_add(1));
             self.prune(tip);
         }
         self.retry_deferred(queue);

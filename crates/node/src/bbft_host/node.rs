@@ -136,6 +136,18 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
         source,
     })?;
     tracing::info!(node_id = b.node_id, listen = %net.local_addr(), "BBFT validator network up");
+    // The peers gauge follows the network until it is dropped.
+    {
+        let weak = Arc::downgrade(&net);
+        let metrics = Arc::clone(chain.metrics());
+        tokio::spawn(async move {
+            while let Some(net) = weak.upgrade() {
+                metrics.set_peers(u64::try_from(net.connected_peers()).unwrap_or(u64::MAX));
+                drop(net);
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+    }
     let host = super::start(
         Arc::clone(&chain),
         HostConfig {

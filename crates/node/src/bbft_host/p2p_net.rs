@@ -44,6 +44,8 @@ pub struct PeerAddr {
 /// The p2p network of one validator.
 pub struct P2pNetwork {
     me: NodeId,
+    /// Validators this node's outbound connections currently reach.
+    connected: Arc<std::sync::atomic::AtomicUsize>,
     outboxes: HashMap<NodeId, mpsc::Sender<Vec<u8>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     local_addr: SocketAddr,
@@ -84,21 +86,35 @@ impl P2pNetwork {
         let known: Arc<HashMap<PeerId, NodeId>> =
             Arc::new(peers.iter().map(|p| (p.peer_id, p.node)).collect());
         let key = Arc::new(key);
+        let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for p in &peers {
             let (tx, rx) = mpsc::channel(QUEUE);
             outboxes.insert(p.node, tx);
-            tasks.push(tokio::spawn(sender(me, *p, Arc::clone(&key), cfg, rx)));
+            tasks.push(tokio::spawn(sender(
+                me,
+                *p,
+                Arc::clone(&key),
+                cfg,
+                rx,
+                Arc::clone(&connected),
+            )));
         }
         tasks.push(tokio::spawn(acceptor(me, listener, key, cfg, known, inbox_tx)));
         Ok((
             Arc::new(P2pNetwork {
                 me,
+                connected,
                 outboxes,
                 tasks: Mutex::new(tasks),
                 local_addr,
             }),
             inbox,
         ))
+    }
+
+    /// How many validators this node's outbound connections reach now.
+    pub fn connected_peers(&self) -> usize {
+        self.connected.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The address it listens on.
@@ -176,13 +192,16 @@ async fn sender(
     key: Arc<NodeKey>,
     cfg: TransportConfig,
     mut rx: mpsc::Receiver<Vec<u8>>,
+    connected: Arc<std::sync::atomic::AtomicUsize>,
 ) {
+    use std::sync::atomic::Ordering;
     let mut backoff = Duration::from_millis(100);
     loop {
         let mut conn = match transport::dial(peer.addr, &key, &cfg, Some(peer.peer_id)).await {
             Ok(c) => {
                 tracing::info!(me, peer = peer.node, addr = %peer.addr, "connected");
                 backoff = Duration::from_millis(100);
+                connected.fetch_add(1, Ordering::Relaxed);
                 c
             }
             Err(e) => {
@@ -194,6 +213,7 @@ async fn sender(
         };
         loop {
             let Some(bytes) = rx.recv().await else {
+                connected.fetch_sub(1, Ordering::Relaxed);
                 return;
             };
             let Some(msg) = to_message(&bytes, &cfg) else {
@@ -202,6 +222,7 @@ async fn sender(
             };
             if let Err(e) = conn.send(&msg).await {
                 tracing::debug!(me, peer = peer.node, error = %e, "connection lost");
+                connected.fetch_sub(1, Ordering::Relaxed);
                 break;
             }
         }
