@@ -203,3 +203,71 @@ async fn validators_from_configuration_finalize_over_loopback_p2p() {
         n.take().unwrap().shutdown().await;
     }
 }
+
+/// A validator that sends a malformed message, or a frame above the size limit, is banned by the
+/// node it sent it to: its next connection is closed at once, and the validators keep finalizing.
+/// (The attacker holds validator 3's node key, so its handshake is accepted; the three honest
+/// validators are a quorum on their own.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_and_oversized_peer_messages_get_the_peer_banned() {
+    let root =
+        TempDir(std::env::temp_dir().join(format!("tributary-bbft-ban-{}-{}", std::process::id(), now_ms())));
+    std::fs::create_dir_all(&root.0).unwrap();
+    let (cfgs, _, genesis) = configs(&root.0);
+    let nodes: Vec<Option<Node>> = cfgs[..3].iter().map(|c| Some(Node::start(c).unwrap())).collect();
+    wait(&nodes, "two final blocks", 30, |c| c.final_height() >= 2).await;
+
+    let key = p2p::NodeKey::from_seed(&node_seed(3));
+    let mut cfg = p2p::transport::TransportConfig::new(genesis.hash(), types::profile::Profile::Side);
+    let node_max = cfg.max_message_bytes;
+    // The attacker's own limit lets it send what the nodes refuse.
+    cfg.max_message_bytes = node_max.saturating_mul(2);
+    let addr = |i: usize| -> std::net::SocketAddr { cfgs[i].bbft.listen.parse().unwrap() };
+    // Whether node `i` closes a fresh connection from the attacker at once (banned) rather than
+    // keeping it open and silent (welcome).
+    let refused = |i: usize| {
+        let key = key.clone();
+        async move {
+            let conn = p2p::transport::dial(addr(i), &key, &cfg, None).await.unwrap();
+            let (_tx, mut rx) = conn.split();
+            matches!(
+                tokio::time::timeout(Duration::from_secs(2), rx.recv()).await,
+                Ok(Err(_))
+            )
+        }
+    };
+    assert!(
+        !refused(0).await,
+        "a validator's connection is welcome before it misbehaves"
+    );
+
+    // Malformed: bytes that are no message, to validator 0.
+    let conn = p2p::transport::dial(addr(0), &key, &cfg, None).await.unwrap();
+    let (mut tx, _rx) = conn.split();
+    tx.send_bytes(&[0xff; 64]).await.unwrap();
+    // Oversized: a frame above the nodes' limit, to validator 1 (it stops reading at the length).
+    let conn = p2p::transport::dial(addr(1), &key, &cfg, None).await.unwrap();
+    let (mut tx2, _rx2) = conn.split();
+    let _ = tx2.send_bytes(&vec![0u8; node_max + 1]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(refused(0).await && refused(1).await) {
+        assert!(Instant::now() < deadline, "the attacker was not banned");
+    }
+    // Validator 2 saw nothing wrong and still welcomes it.
+    assert!(!refused(2).await);
+    // Nobody crashed: blocks keep becoming final on all three.
+    let h = nodes
+        .iter()
+        .flatten()
+        .map(|n| n.chain().final_height())
+        .max()
+        .unwrap();
+    wait(&nodes, "finality after the attack", 30, |c| {
+        c.final_height() >= h + 2
+    })
+    .await;
+    assert_one_chain(&nodes);
+    for n in nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}

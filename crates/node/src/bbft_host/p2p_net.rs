@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use consensus::bbft::NodeId;
+use p2p::peer::{PeerBook, PeerBookConfig, Verdict};
 use p2p::transport::{self, TransportConfig};
-use p2p::{Message, NodeKey, PeerId};
+use p2p::{Message, Misbehaviour, NodeKey, PeerId};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -99,7 +100,10 @@ impl P2pNetwork {
                 Arc::clone(&connected),
             )));
         }
-        tasks.push(tokio::spawn(acceptor(me, listener, key, cfg, known, inbox_tx)));
+        let book = Arc::new(Mutex::new(PeerBook::new(PeerBookConfig::default())));
+        tasks.push(tokio::spawn(acceptor(
+            me, listener, key, cfg, known, inbox_tx, book,
+        )));
         Ok((
             Arc::new(P2pNetwork {
                 me,
@@ -229,6 +233,12 @@ async fn sender(
     }
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 async fn acceptor(
     me: NodeId,
     listener: TcpListener,
@@ -236,6 +246,7 @@ async fn acceptor(
     cfg: TransportConfig,
     known: Arc<HashMap<PeerId, NodeId>>,
     inbox: mpsc::UnboundedSender<Incoming>,
+    book: Arc<Mutex<PeerBook>>,
 ) {
     // Dropped (with the acceptor, when the network stops) it aborts every reader.
     let mut readers = tokio::task::JoinSet::new();
@@ -252,6 +263,7 @@ async fn acceptor(
         let key = Arc::clone(&key);
         let known = Arc::clone(&known);
         let inbox = inbox.clone();
+        let book = Arc::clone(&book);
         readers.spawn(async move {
             let mut conn = match transport::accept(stream, &key, &cfg).await {
                 Ok(c) => c,
@@ -260,14 +272,36 @@ async fn acceptor(
                     return;
                 }
             };
-            let Some(&from) = known.get(&conn.peer_id()) else {
+            let peer = conn.peer_id();
+            let Some(&from) = known.get(&peer) else {
                 tracing::warn!(me, %addr, "inbound connection from a node that is not a validator; closed");
                 return;
             };
+            if book
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_banned(&peer, now_ms())
+            {
+                tracing::warn!(me, from, "connection from a banned validator refused");
+                return;
+            }
             loop {
                 match conn.recv().await {
                     Ok(m) => {
+                        // Rate limits: a flood of messages bans like a malformed one does.
+                        let verdict = book
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .on_message(peer, 0, now_ms());
+                        if verdict.is_err() {
+                            tracing::warn!(me, from, "validator exceeded the message rate; banned");
+                            return;
+                        }
                         let Some(envs) = to_envelopes(m) else {
+                            let _ = book
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .report(peer, Misbehaviour::ProtocolViolation, now_ms());
                             tracing::warn!(
                                 me,
                                 from,
@@ -282,7 +316,17 @@ async fn acceptor(
                         }
                     }
                     Err(e) => {
-                        tracing::debug!(me, from, error = %e, "inbound connection ended");
+                        // Malformed or oversized frames prove misbehaviour: the peer is banned
+                        // (its connections are refused for the ban's duration).
+                        let verdict = book
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .report_error(peer, &e, now_ms());
+                        if verdict == Verdict::Banned {
+                            tracing::warn!(me, from, error = %e, "validator banned");
+                        } else {
+                            tracing::debug!(me, from, error = %e, "inbound connection ended");
+                        }
                         return;
                     }
                 }
