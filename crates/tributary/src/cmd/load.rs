@@ -39,8 +39,8 @@ pub(crate) const TRANSFER_FEE: u64 = 1_000_000;
 pub(crate) const LEAF_AMOUNT: u64 = 2 * TRANSFER_FEE;
 /// Fee of the wallet-built funding transaction: 0.2 BTM, as the reference's fixtures paid.
 const FUNDING_FEE: u64 = 20_000_000;
-/// Most answers a refused batch is retried (a full pool answers a refusal too).
-const MAX_RETRIES: u32 = 600;
+/// Pause before resending a refused batch (a full pool refuses too, until a block empties it).
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Which node's API shapes to expect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +178,28 @@ pub(crate) fn batches(n: usize, batch: usize) -> Vec<std::ops::Range<usize>> {
     (0..n.div_ceil(batch))
         .map(|k| k * batch..((k + 1) * batch).min(n))
         .collect()
+}
+
+/// Consecutive index ranges over items of `sizes` bytes, each at most `max_count` items and, unless
+/// one item alone is larger, at most `max_bytes` bytes (requests stay under the API's body limit).
+pub(crate) fn batches_by_size(
+    sizes: &[usize],
+    max_count: usize,
+    max_bytes: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0usize);
+    for (i, &size) in sizes.iter().enumerate() {
+        if i > start && (i - start >= max_count || bytes + size > max_bytes) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < sizes.len() {
+        out.push(start..sizes.len());
+    }
+    out
 }
 
 /// Events per second in `[from, from + window)` given event times (seconds from the start); `None`
@@ -359,7 +381,8 @@ fn fan_out(client: &ApiClient, xprv: &XPrv, plan: &FanoutPlan, root: Coin, from:
         let raws: Vec<String> = signed.iter().map(|t| hex::encode(t.encode())).collect();
         let ids: Vec<String> = signed.iter().map(|t| t.id().to_hex()).collect();
         let mut conn = client.connect()?;
-        for range in batches(raws.len(), 200) {
+        let sizes: Vec<usize> = raws.iter().map(|r| r.len() + 3).collect();
+        for range in batches_by_size(&sizes, 200, 1 << 20) {
             let r: Vec<&str> = raws[range.clone()].iter().map(String::as_str).collect();
             let i: Vec<&str> = ids[range].iter().map(String::as_str).collect();
             submit_batch(&mut conn, &r, &i).with_context(|| format!("fan-out depth {depth}"))?;
@@ -396,7 +419,7 @@ pub(crate) fn run_cli(opts: &BenchLoadOpts) -> Result<Value> {
         bail!("--batch is at most 10000 (the most one submit-transactions request may carry)");
     }
     let secs = |name: &str, v: f64| -> Result<Duration> {
-        if v.is_finite() && v >= 0.0 && v <= 86_400.0 {
+        if (0.0..=86_400.0).contains(&v) {
             Ok(Duration::from_secs_f64(v))
         } else {
             bail!("--{name} must be within 0..=86400 seconds")
@@ -570,7 +593,7 @@ fn measure(cfg: &LoadConfig, clients: &[ApiClient], signed: &[Signed], from_heig
                         if let Some(wait) = at.checked_duration_since(Instant::now()) {
                             std::thread::sleep(wait);
                         }
-                        let mut tries = 0u32;
+                        let mut failing_since: Option<Instant> = None;
                         loop {
                             // A retry leaves out what is already on chain (the reference refuses
                             // a transaction whose input a block has spent).
@@ -594,16 +617,16 @@ fn measure(cfg: &LoadConfig, clients: &[ApiClient], signed: &[Signed], from_heig
                                     break;
                                 }
                                 Err(e) => {
-                                    tries += 1;
                                     retries.fetch_add(1, Ordering::Relaxed);
-                                    if tries > MAX_RETRIES {
+                                    // Refused for longer than the drain time: give the batch up.
+                                    if failing_since.get_or_insert(sent).elapsed() > cfg.drain {
                                         if let Ok(mut r) = refused.lock() {
                                             r.push(format!("batch {k}: {e:#}"));
                                         }
                                         break;
                                     }
                                     // A full pool or a dropped connection: back off and resend.
-                                    std::thread::sleep(Duration::from_millis(50));
+                                    std::thread::sleep(RETRY_PAUSE);
                                     conn = client.connect()?;
                                 }
                             }
@@ -795,6 +818,19 @@ mod tests {
     }
 
     #[test]
+    fn size_bounded_batches_respect_both_limits() {
+        let sizes = [400, 400, 400, 100, 2000, 10, 10, 10];
+        let r = batches_by_size(&sizes, 3, 1000);
+        assert_eq!(r, vec![0..2, 2..4, 4..5, 5..8]);
+        for b in &r {
+            let total: usize = sizes[b.clone()].iter().sum();
+            assert!(b.len() <= 3 && (total <= 1000 || b.len() == 1), "{b:?}");
+        }
+        assert_eq!(batches_by_size(&[1; 7], 3, 1000), vec![0..3, 3..6, 6..7]);
+        assert!(batches_by_size(&[], 3, 10).is_empty());
+    }
+
+    #[test]
     fn pacing_releases_batches_at_the_rate() {
         assert_eq!(release_offset(0, 100, 1000.0), Duration::ZERO);
         assert_eq!(release_offset(5, 100, 1000.0), Duration::from_millis(500));
@@ -843,7 +879,7 @@ mod tests {
                 inputs = level.iter().flatten().copied().collect();
             }
             assert_eq!(inputs, vec![LEAF_AMOUNT; leaves], "{leaves}/{fanout}");
-            let depth = plan.levels.len() as u32;
+            let depth = u32::try_from(plan.levels.len()).unwrap();
             assert!(fanout.pow(depth) >= leaves && (depth == 1 || fanout.pow(depth - 1) < leaves));
         }
         assert!(plan_fanout(0, 10, 1).is_err());
