@@ -117,6 +117,62 @@ pub(crate) async fn submit_transaction(State(state): Shared, headers: HeaderMap,
     )
 }
 
+/// The most transactions one `submit-transactions` request may carry (the body is bounded too, by
+/// the configured `max_body_bytes`).
+pub(crate) const MAX_SUBMIT_BATCH: usize = 10_000;
+
+#[derive(Deserialize)]
+struct RawTxsReq {
+    raw_transactions: Vec<String>,
+}
+
+/// `submit-transactions` (Vapor `api/transact.go`): many raw transactions in one request, admitted
+/// one after another in the order given; the answer lists their IDs in that order
+/// (`{"tx_id": [...]}`). As in the reference, a request that does not decode (any transaction not hex
+/// or not a transaction) is refused whole and admits nothing, and the first refused transaction ends
+/// the request with that transaction's error: the ones before it stay admitted (the detail names the
+/// refused transaction's index and ID, so that a client can resubmit the rest). A transaction already
+/// in the pool or on chain counts as admitted. More than [`MAX_SUBMIT_BATCH`] transactions is a
+/// `BTM002` (400) and admits nothing; a body over the size limit is a 413.
+pub(crate) async fn submit_transactions(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: RawTxsReq = read(&state, &headers, body).await?;
+            if req.raw_transactions.len() > MAX_SUBMIT_BATCH {
+                return Err(ApiError::bad_request(format!(
+                    "{} raw_transactions, at most {MAX_SUBMIT_BATCH} per request",
+                    req.raw_transactions.len()
+                )));
+            }
+            let txs = req
+                .raw_transactions
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    decode_tx(&state, raw).map_err(|mut e| {
+                        e.detail = format!("raw_transactions[{i}]: {}", e.detail);
+                        e
+                    })
+                })
+                .collect::<Result<Vec<Transaction>, ApiError>>()?;
+            let mut ids = Vec::with_capacity(txs.len());
+            for (i, tx) in txs.into_iter().enumerate() {
+                let tx_id = tx.id();
+                submit_tx(&state, tx).await.map_err(|mut e| {
+                    e.detail = format!(
+                        "raw_transactions[{i}] ({tx_id}): {}; the {i} before it were admitted",
+                        e.detail
+                    );
+                    e
+                })?;
+                ids.push(tx_id.to_hex());
+            }
+            Ok(success(json!({ "tx_id": ids })))
+        }
+        .await,
+    )
+}
+
 #[derive(Deserialize)]
 pub(crate) struct Empty {}
 

@@ -130,6 +130,7 @@ fn build(
     });
     let compatible = Router::new()
         .route("/submit-transaction", post(handlers::submit_transaction))
+        .route("/submit-transactions", post(handlers::submit_transactions))
         .route("/get-block-count", post(handlers::get_block_count))
         .route("/get-block-hash", post(handlers::get_block_hash))
         .route("/get-block", post(handlers::get_block))

@@ -16,6 +16,7 @@ const LIMIT: usize = 64 * 1024;
 
 const COMPATIBLE: &[&str] = &[
     "/submit-transaction",
+    "/submit-transactions",
     "/get-block-count",
     "/get-block-hash",
     "/get-block",
@@ -152,6 +153,18 @@ async fn every_endpoint_answers_bad_input_with_a_4xx_and_changes_nothing() {
         (
             "/submit-transaction",
             json!({"raw_transaction": "07".repeat(20_000)}),
+        ),
+        ("/submit-transactions", json!({})),
+        ("/submit-transactions", json!({"raw_transactions": null})),
+        ("/submit-transactions", json!({"raw_transactions": "zz"})),
+        ("/submit-transactions", json!({"raw_transactions": [5]})),
+        ("/submit-transactions", json!({"raw_transactions": ["zz"]})),
+        ("/submit-transactions", json!({"raw_transactions": ["00"]})),
+        ("/submit-transactions", json!({"raw_transactions": ["", "00"]})),
+        ("/submit-transactions", json!({"raw_transactions": [["00"]]})),
+        (
+            "/submit-transactions",
+            json!({"raw_transactions": vec!["00"; 10_001]}),
         ),
         ("/get-block", json!({"block_height": -1})),
         ("/get-block", json!({"block_height": 1e30})),

@@ -105,6 +105,73 @@ pub(crate) enum BenchCommand {
     /// The node's API under load: an in-process devnet, C clients submitting N pre-signed transfers;
     /// throughput to inclusion and submit-to-inclusion latency.
     Submit(BenchSubmitOpts),
+    /// Load against running nodes, this project's or the reference Vapor node: a fresh key funded
+    /// through the first node's wallet, one coin per transfer by fan-out, pre-signed transfers sent
+    /// in batches through `submit-transactions` by C clients (optionally paced); sustained final
+    /// tx/s over a window and submit-to-final latency from following the blocks.
+    Load(BenchLoadOpts),
+}
+
+/// Whose node `bench load` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LoadTarget {
+    /// This project's node (`tributary devnet` / `node`): funded from a wallet account.
+    Tributary,
+    /// The reference `vapord` (single-node solonet): funded by the federation key's `cross_chain_in`.
+    Reference,
+}
+
+/// Arguments of `bench load`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BenchLoadOpts {
+    /// API URLs (comma-separated): clients are spread over them; the first funds the load and is
+    /// followed block by block.
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:9888")]
+    pub(crate) api: Vec<String>,
+    /// Access token `id:secret` (the devnet prints its own); none for a node without authentication.
+    #[arg(long)]
+    pub(crate) token: Option<String>,
+    /// The node's kind.
+    #[arg(long, value_enum, default_value_t = LoadTarget::Tributary)]
+    pub(crate) target: LoadTarget,
+    /// The wallet account paying for the load (`--target tributary`).
+    #[arg(long, default_value = "dev")]
+    pub(crate) account: String,
+    /// File holding the password of the funding key (the account's key, or the reference's federation
+    /// key); else the TRIBUTARY_PASSWORD environment variable.
+    #[arg(long)]
+    pub(crate) password_file: Option<std::path::PathBuf>,
+    /// Transfers (each spends its own coin).
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) txs: usize,
+    /// Transfers per `submit-transactions` request.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) batch: usize,
+    /// Concurrent clients, each on its own connection.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) clients: usize,
+    /// Target submission rate in tx/s (0: as fast as the node admits them).
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) rate: f64,
+    /// Outputs per fan-out transaction.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) fanout: usize,
+    /// Blocks on top of a transfer's block before it counts as final (0: final when included, as
+    /// on a solo node).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) final_depth: u64,
+    /// Seconds after the first submission left out of the sustained rate.
+    #[arg(long, default_value_t = 5.0)]
+    pub(crate) warmup_secs: f64,
+    /// Length of the sustained-rate window in seconds (the run must cover it: enough --txs).
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) window_secs: f64,
+    /// Milliseconds between the follower's polls for new blocks.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) poll_ms: u64,
+    /// Seconds without a new block, after which the run ends with what was included.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) drain_secs: u64,
 }
 
 /// Arguments of `bench submit`.

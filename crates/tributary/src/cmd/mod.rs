@@ -7,6 +7,7 @@ mod bench_submit;
 mod decode;
 mod devnet;
 mod keys;
+pub(crate) mod load;
 mod node;
 mod pow;
 mod snapshot;
@@ -47,6 +48,7 @@ pub(crate) fn run(command: Command) -> Result<Value> {
         Command::Bench(crate::cli::BenchCommand::Consensus(opts)) => bench::consensus(&opts),
         Command::Bench(crate::cli::BenchCommand::Ledger(opts)) => bench_ledger::run(&opts),
         Command::Bench(crate::cli::BenchCommand::Submit(opts)) => bench_submit::run(&opts),
+        Command::Bench(crate::cli::BenchCommand::Load(opts)) => load::run_cli(&opts),
         Command::Pow(crate::cli::PowCommand::Tensority { hash, seed }) => pow::tensority(&hash, &seed),
         Command::Snapshot(cmd) => snapshot::run(cmd),
     }
