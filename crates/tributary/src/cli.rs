@@ -110,6 +110,10 @@ pub(crate) enum BenchCommand {
     /// in batches through `submit-transactions` by C clients (optionally paced); sustained final
     /// tx/s over a window and submit-to-final latency from following the blocks.
     Load(BenchLoadOpts),
+    /// N BBFT validators as N `tributary node` processes on this machine (from `devnet init`), loaded
+    /// through all their APIs as `bench load` does: sustained final tx/s at full speed, then
+    /// submit-to-final latency at half that rate.
+    Cluster(crate::cmd::bench_cluster::BenchClusterOpts),
 }
 
 /// Whose node `bench load` drives.

@@ -700,3 +700,39 @@ fn devnet_runs_four_validators_in_one_process() {
         assert!(exit.success(), "{exit:?}");
     }
 }
+
+/// `bench cluster` end to end, small: four validator processes, the load through all their APIs;
+/// every transfer final exactly once, in both runs.
+#[test]
+fn bench_cluster_runs_a_small_load_through_four_validator_processes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args([
+            "bench",
+            "cluster",
+            "--txs",
+            "400",
+            "--batch",
+            "50",
+            "--clients",
+            "4",
+            "--warmup-secs",
+            "0.5",
+            "--window-secs",
+            "1",
+            "--half-load-secs",
+            "3",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let full = &v["full_speed"];
+    assert_eq!(full["final"], 400, "{v}");
+    assert_eq!(full["included_twice"], 0, "{v}");
+    assert_eq!(full["urls"].as_array().unwrap().len(), 4, "{v}");
+    assert!(full["overall_final_tx_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    let half = &v["half_load"];
+    assert_eq!(half["final"], half["txs"], "{v}");
+    assert_eq!(half["included_twice"], 0, "{v}");
+}

@@ -2,6 +2,7 @@
 
 mod asset;
 pub(crate) mod bench;
+pub(crate) mod bench_cluster;
 pub(crate) mod bench_ledger;
 mod bench_submit;
 mod decode;
@@ -49,6 +50,7 @@ pub(crate) fn run(command: Command) -> Result<Value> {
         Command::Bench(crate::cli::BenchCommand::Ledger(opts)) => bench_ledger::run(&opts),
         Command::Bench(crate::cli::BenchCommand::Submit(opts)) => bench_submit::run(&opts),
         Command::Bench(crate::cli::BenchCommand::Load(opts)) => load::run_cli(&opts),
+        Command::Bench(crate::cli::BenchCommand::Cluster(opts)) => bench_cluster::run(&opts),
         Command::Pow(crate::cli::PowCommand::Tensority { hash, seed }) => pow::tensority(&hash, &seed),
         Command::Snapshot(cmd) => snapshot::run(cmd),
     }
