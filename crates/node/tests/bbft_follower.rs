@@ -14,7 +14,7 @@ use ledger::ChainParams;
 use node::bbft_host::validators::GenesisValidator;
 use node::devnet::{coins_of, sign_transfer};
 use node::genesis::{devnet_genesis, p2wpkh_program_of};
-use node::{BbftConfig, Node, NodeConfig, PeerConfig};
+use node::{BbftConfig, Node, NodeConfig, NodeError, PeerConfig};
 use storage::StoreRead;
 use types::Hash;
 
@@ -253,6 +253,28 @@ async fn followers_from_genesis_and_from_a_snapshot_follow_the_validators() {
     let (store, _) = storage::snapshot::import(&file[..], &info.commitment, &store_path).unwrap();
     drop(store);
     let scfg = follower_config(&snap_dir, &cfgs[0], &genesis);
+    // Configured with another validator set, the base block's certificate does not verify: refused.
+    let mut forged = scfg.clone();
+    for (i, v) in forged.bbft.validators.iter_mut().enumerate() {
+        let node_public = p2p::NodeKey::from_seed(&node_seed(i)).peer_id().0;
+        *v = GenesisValidator::of(
+            &XPrv::root(&[7, u8::try_from(i).unwrap()]).xpub(),
+            &node_public,
+            &SecretKey::from_seed(&[u8::try_from(i).unwrap() + 1; 32]),
+        );
+    }
+    match Node::start(&forged) {
+        Err(NodeError::Corrupt(why)) => assert!(why.contains("quorum"), "{why}"),
+        other => panic!(
+            "a store checked against the wrong validator set: {:?}",
+            other.map(|_| ())
+        ),
+    }
+    // A follower holding a validator's node key would be taken for that validator: refused.
+    let mut as_validator = scfg.clone();
+    as_validator.bbft.node_key_file = PathBuf::from("v0.key");
+    std::fs::write(snap_dir.join("v0.key"), hex::encode(node_seed(0))).unwrap();
+    assert!(matches!(Node::start(&as_validator), Err(NodeError::Config(_))));
     let from_snapshot = Node::start(&scfg).unwrap();
     assert_eq!(from_snapshot.chain().final_height(), base);
     assert_eq!(from_snapshot.chain().bbft().unwrap().base(), base);

@@ -13,6 +13,7 @@
 //! next request, so a follower far behind catches up at the speed of the link. Imports are
 //! serialized (one at a time across peers); blocks already committed are skipped after a hash check.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,7 +79,10 @@ pub fn start(
     }
     let (shutdown, shutdown_rx) = watch::channel(false);
     let key = Arc::new(key);
-    let importing = Arc::new(Mutex::new(()));
+    let shared = Arc::new(Shared {
+        importing: Mutex::new(()),
+        connected: AtomicU64::new(0),
+    });
     let mut tasks = JoinSet::new();
     for p in peers {
         tasks.spawn(poll_peer(
@@ -87,11 +91,37 @@ pub fn start(
             p,
             transport,
             cfg,
-            Arc::clone(&importing),
+            Arc::clone(&shared),
             shutdown_rx.clone(),
         ));
     }
     Ok(FollowerHandle { shutdown, tasks })
+}
+
+/// What the polling tasks share.
+struct Shared {
+    /// Held while importing (one import at a time).
+    importing: Mutex<()>,
+    /// Validators connected now (the `peers` metric).
+    connected: AtomicU64,
+}
+
+/// Counts one connected validator while alive.
+struct Connected<'a>(&'a Shared, &'a ChainService);
+
+impl<'a> Connected<'a> {
+    fn new(shared: &'a Shared, chain: &'a ChainService) -> Connected<'a> {
+        let n = shared.connected.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        chain.metrics().set_peers(n);
+        Connected(shared, chain)
+    }
+}
+
+impl Drop for Connected<'_> {
+    fn drop(&mut self) {
+        let n = self.0.connected.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+        self.1.metrics().set_peers(n);
+    }
 }
 
 /// Why a connection to a validator was given up.
@@ -108,7 +138,7 @@ async fn poll_peer(
     peer: PeerAddr,
     transport: TransportConfig,
     cfg: FollowConfig,
-    importing: Arc<Mutex<()>>,
+    shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -136,6 +166,7 @@ async fn poll_peer(
                 continue;
             }
         };
+        let counted = Connected::new(&shared, &chain);
         let why = loop {
             let from = chain.tip().height.saturating_add(1);
             let ask = Message::GetBlocks {
@@ -158,7 +189,8 @@ async fn poll_peer(
             let full = blocks.len() >= usize::try_from(MAX_BLOCKS_PER_REPLY).unwrap_or(usize::MAX);
             if !blocks.is_empty() {
                 let result = {
-                    let _one = importing
+                    let _one = shared
+                        .importing
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
                     chain.import_certified(&blocks)
@@ -184,6 +216,7 @@ async fn poll_peer(
                 }
             }
         };
+        drop(counted);
         match why {
             Dropped::Link(e) => {
                 tracing::debug!(validator = peer.node, error = %e, "follower connection lost")
