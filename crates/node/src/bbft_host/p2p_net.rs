@@ -6,7 +6,7 @@
 //! queue, beyond which messages are dropped like on any lossy link); connections peers dial in are
 //! for **receiving**. A peer is known by the node key the handshake authenticated: a dialled peer
 //! must present the configured key (else the handshake fails), and an inbound connection from a
-//! key not in the validator set is closed. Envelopes map onto p2p messages: consensus bytes →
+//! key not in the validator set is closed, or served as a follower's (below). Envelopes map onto p2p messages: consensus bytes →
 //! `Consensus`, a forwarded transaction → `Transactions`, `GetBlocks` → `GetBlocks`, `Blocks` →
 //! `Blocks`. A message that fails to decode, or a kind validators do not exchange, closes the
 //! connection (the transport's stream is out of step after a receive error).
