@@ -113,7 +113,9 @@ fn check_path(cert: &Certificate, height: u64, ids: &dyn Fn(u64) -> Option<Block
 #[derive(Debug)]
 pub struct BbftChain {
     set: Arc<ValidatorSet>,
-    /// `ids[h]`: the consensus id of the stored block at height `h`.
+    /// The lowest stored height (0, or a snapshot's base).
+    base: u64,
+    /// `ids[h − base]`: the consensus id of the stored block at height `h`.
     ids: Mutex<Vec<BlockId>>,
 }
 
@@ -122,16 +124,59 @@ impl BbftChain {
     /// Blocks whose certificate's two-chain lies above the stored tip (a crash inside a batch of
     /// commits) are accepted only if the certificate verifies with a quorum; the rest of the path
     /// is checked when the blocks above arrive.
+    ///
+    /// A store imported from a snapshot (base height `b > 0`) holds no block below `b`. The base
+    /// block is trusted through the snapshot commitment the operator supplied; its id, which chains
+    /// from ids not at hand, is taken from its own finality certificate, which must name it as the
+    /// certified block's parent (`cert.height − 1 = b`) and verify with a quorum. Every block
+    /// above the base is then checked as on any store. A base block finalized inside a batch (its
+    /// certificate's two-chain above it) does not name its own id: such a store is refused
+    /// ([`NodeError::Corrupt`]) and a snapshot must be taken at another height.
     pub(super) fn load(
         snap: &storage::Snapshot,
         tip: Tip,
         genesis: &Block,
         set: &Arc<ValidatorSet>,
     ) -> Result<BbftChain, NodeError> {
-        let mut ids = Vec::with_capacity(usize::try_from(tip.height).unwrap_or(0).saturating_add(1));
-        ids.push(genesis_id(genesis));
+        let base = snap.base()?;
+        let crypto = bbft::Bls;
+        let mut verified: HashSet<Vec<u8>> = HashSet::new();
+        let base_id = if base == 0 {
+            genesis_id(genesis)
+        } else {
+            let block = snap
+                .block_at(base)?
+                .ok_or_else(|| NodeError::Corrupt(format!("no base block at height {base}")))?;
+            let proof = proof_of(&block).ok_or_else(|| {
+                NodeError::Corrupt(format!(
+                    "the base block at height {base} carries no finality certificate"
+                ))
+            })?;
+            if proof.data.epoch != 0
+                || !proof.finalizes_parent()
+                || proof.data.height != base.saturating_add(1)
+            {
+                return Err(NodeError::Corrupt(format!(
+                    "the certificate of the base block at height {base} does not certify it as the direct parent \
+                     of the next block (it was finalized inside a batch); take the snapshot at another height"
+                )));
+            }
+            if !proof.verify_quorum(set, &crypto) {
+                return Err(NodeError::Corrupt(format!(
+                    "the finality certificate of the base block at height {base} does not verify with a quorum"
+                )));
+            }
+            verified.insert(bbft::encode(&Message::Certificate(proof.clone())));
+            proof.data.parent
+        };
+        let mut ids = Vec::with_capacity(
+            usize::try_from(tip.height.saturating_sub(base))
+                .unwrap_or(0)
+                .saturating_add(1),
+        );
+        ids.push(base_id);
         let mut proofs: Vec<(u64, Certificate)> = Vec::new();
-        for height in 1..=tip.height {
+        for height in base.saturating_add(1)..=tip.height {
             let block = snap
                 .block_at(height)?
                 .ok_or_else(|| NodeError::Corrupt(format!("no block at height {height}")))?;
@@ -147,9 +192,11 @@ impl BbftChain {
             })?;
             proofs.push((height, proof));
         }
-        let crypto = bbft::Bls;
-        let mut verified: HashSet<Vec<u8>> = HashSet::new();
-        let lookup = |h: u64| usize::try_from(h).ok().and_then(|i| ids.get(i).copied());
+        let lookup = |h: u64| {
+            h.checked_sub(base)
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| ids.get(i).copied())
+        };
         for (height, proof) in &proofs {
             match check_path(proof, *height, &lookup) {
                 ProofCheck::Proven | ProofCheck::Beyond => {}
@@ -169,8 +216,14 @@ impl BbftChain {
         }
         Ok(BbftChain {
             set: Arc::clone(set),
+            base,
             ids: Mutex::new(ids),
         })
+    }
+
+    /// The lowest height whose id is known: 0, or the base of a store imported from a snapshot.
+    pub fn base(&self) -> u64 {
+        self.base
     }
 
     fn ids(&self) -> MutexGuard<'_, Vec<BlockId>> {
@@ -184,8 +237,9 @@ impl BbftChain {
 
     /// The consensus id of the stored block at `height`.
     pub fn id_at(&self, height: u64) -> Option<BlockId> {
-        usize::try_from(height)
-            .ok()
+        height
+            .checked_sub(self.base)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| self.ids().get(i).copied())
     }
 
@@ -326,6 +380,22 @@ impl ChainService {
     /// The BBFT state, if this chain is run by BBFT.
     pub fn bbft(&self) -> Option<&BbftChain> {
         self.bbft.as_ref()
+    }
+
+    /// Up to `count` committed blocks from height `first` on (stored form: the finality certificate
+    /// in the witness), in height order: what a catch-up request is answered with. Stops below the
+    /// store's base and at the tip.
+    pub fn committed_blocks(&self, first: u64, count: u32) -> Result<Vec<Block>, StoreError> {
+        let tip = self.tip().height;
+        let last = first.saturating_add(u64::from(count)).min(tip.saturating_add(1));
+        let mut blocks = Vec::new();
+        for h in first.max(1)..last {
+            match self.store.block_at(h)? {
+                Some(b) => blocks.push(b),
+                None => break,
+            }
+        }
+        Ok(blocks)
     }
 
     /// The highest final block. Under BBFT only final blocks are committed, and under solo

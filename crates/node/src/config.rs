@@ -135,8 +135,16 @@ pub struct PeerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BbftConfig {
-    /// Whether this node is a BBFT validator (else: solo consensus with `producer`).
+    /// Whether this node runs a BBFT chain (else: solo consensus with `producer`).
     pub enabled: bool,
+    /// `true` (default): a validator, with `node_id`, `bls_key_file` and `listen`. `false`: a
+    /// follower, which holds no BLS key, takes no part in consensus, and polls the validators at
+    /// `peers` for committed blocks, checking every certificate against `validators` (see
+    /// `bbft_host/follower.rs`). A follower ignores `node_id`, `bls_key_file`, `state_file` and
+    /// `listen`; it uses `node_key_file` if that file exists, else a fresh key each start.
+    pub validator: bool,
+    /// A follower's time between two block requests to one validator while at the tip.
+    pub poll_interval_ms: u64,
     /// This validator's node id: its index in `validators`.
     pub node_id: u32,
     /// File holding its 32-byte BLS secret key as hex (relative to the data directory). Never logged.
@@ -162,6 +170,8 @@ impl Default for BbftConfig {
     fn default() -> Self {
         BbftConfig {
             enabled: false,
+            validator: true,
+            poll_interval_ms: 250,
             node_id: 0,
             bls_key_file: PathBuf::from("bls.key"),
             node_key_file: PathBuf::from("node.key"),
@@ -208,5 +218,10 @@ mod tests {
         assert!(c.mining.enabled);
         assert_eq!(c.mining.threads, 2);
         assert!(toml::from_str::<NodeConfig>("[mining]\nenable = true\n").is_err());
+        let c: NodeConfig = toml::from_str("[bbft]\nenabled = true\nvalidator = false\n").unwrap();
+        assert!(c.bbft.enabled && !c.bbft.validator);
+        assert_eq!(c.bbft.poll_interval_ms, 250);
+        assert!(NodeConfig::default().bbft.validator);
+        assert!(toml::from_str::<NodeConfig>("[bbft]\nvalidator = \"no\"\n").is_err());
     }
 }

@@ -25,6 +25,7 @@
 //! Ledger validation, block building, store commits and state writes run inline on the host task
 //! (a few milliseconds per block at devnet sizes).
 
+pub mod follower;
 pub mod net;
 pub mod node;
 pub mod p2p_net;

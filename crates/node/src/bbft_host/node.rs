@@ -1,6 +1,8 @@
-//! `Node::start` for a BBFT validator (`[bbft] enabled = true`): the genesis set from the
+//! `Node::start` for a BBFT chain (`[bbft] enabled = true`). A validator: the genesis set from the
 //! configuration, the chain service under `Authority::Bbft`, the p2p network on `bbft.listen`
-//! with the other validators at `bbft.peers`, and the host.
+//! with the other validators at `bbft.peers` (serving followers' block requests too), and the
+//! host. A follower (`validator = false`): the same chain service and the follower's polling of
+//! the validators at `bbft.peers` (`follower.rs`); no BLS key, no listener.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,26 +12,39 @@ use storage::{ChainIdentity, RedbStore};
 use tokio::sync::watch;
 use types::profile::Profile;
 
+use super::follower::{FollowConfig, FollowerHandle};
 use super::p2p_net::{P2pNetwork, PeerAddr, transport_config};
 use super::validators::genesis_set;
 use super::{BbftHandle, HostConfig};
 use crate::chain::{Authority, ChainService, ChainSetup};
 use crate::{Node, NodeConfig, NodeError, STORE_FILE, params_for, read_hex_file};
 
-/// A running validator: its host and its network.
+/// A running BBFT node: a validator's host and network, or a follower.
 #[derive(Debug)]
-pub struct Running {
-    host: BbftHandle,
-    net: Arc<P2pNetwork>,
+pub enum Running {
+    /// A validator.
+    Validator {
+        /// Its consensus host.
+        host: BbftHandle,
+        /// Its network.
+        net: Arc<P2pNetwork>,
+    },
+    /// A follower.
+    Follower(FollowerHandle),
 }
 
 impl Running {
-    /// Stops the host, then closes the network.
+    /// Stops the host, then closes the network (a follower: stops polling).
     pub async fn stop(self) {
-        if let Err(e) = self.host.stop().await {
-            tracing::error!(error = %e, "the BBFT host ended with an error");
+        match self {
+            Running::Validator { host, net } => {
+                if let Err(e) = host.stop().await {
+                    tracing::error!(error = %e, "the BBFT host ended with an error");
+                }
+                net.stop();
+            }
+            Running::Follower(f) => f.stop().await,
         }
-        self.net.stop();
     }
 }
 
@@ -44,7 +59,94 @@ fn addr(s: &str, what: &str) -> Result<SocketAddr, NodeError> {
         .map_err(|e| NodeError::Config(format!("{what} {s:?} is not host:port: {e}")))
 }
 
-/// Starts a BBFT validator node. Must be called inside a tokio runtime.
+/// The chain service of a BBFT node (validator or follower) from the configuration.
+fn open_chain(
+    config: &NodeConfig,
+    params: ledger::ChainParams,
+    genesis: types::Block,
+    set: &Arc<consensus::bbft::ValidatorSet>,
+) -> Result<Arc<ChainService>, NodeError> {
+    let identity = ChainIdentity {
+        profile: params.profile,
+        network: params.network,
+        genesis_hash: genesis.hash(),
+    };
+    let store = RedbStore::open(config.data_dir.join(STORE_FILE), identity)?;
+    Ok(Arc::new(ChainService::open(
+        store,
+        ChainSetup {
+            params,
+            genesis,
+            authority: Authority::Bbft {
+                validators: Arc::clone(set),
+            },
+            mempool: config.mempool.clone(),
+            max_block_bytes: config.producer.max_block_bytes,
+            max_block_gas: config.producer.max_block_gas,
+        },
+    )?))
+}
+
+/// Starts a BBFT follower. Must be called inside a tokio runtime.
+fn start_follower(
+    config: &NodeConfig,
+    params: ledger::ChainParams,
+    genesis: types::Block,
+) -> Result<Node, NodeError> {
+    let b = &config.bbft;
+    let set = genesis_set(&b.validators)?;
+    let mut peers = Vec::with_capacity(b.peers.len());
+    for p in &b.peers {
+        let i = usize::try_from(p.node_id).unwrap_or(usize::MAX);
+        let key = set.node_keys.get(i).ok_or_else(|| {
+            NodeError::Config(format!("bbft.peers: node_id {} is not a validator", p.node_id))
+        })?;
+        peers.push(PeerAddr {
+            node: p.node_id,
+            addr: addr(&p.addr, "bbft.peers addr")?,
+            peer_id: PeerId(*key),
+        });
+    }
+    let key_path = config.in_data_dir(&b.node_key_file);
+    let node_key = if key_path.exists() {
+        NodeKey::from_seed(&seed(&key_path, "node key")?)
+    } else {
+        NodeKey::generate(&mut rand_core::OsRng)
+    };
+    if set.node_keys.contains(&node_key.peer_id().0) {
+        return Err(NodeError::Config(
+            "a follower's node key must not be a validator's (validators would take it for one)".into(),
+        ));
+    }
+    let genesis_hash = genesis.hash();
+    let max_block = params.limits.max_block_bytes;
+    let chain = open_chain(config, params, genesis, &set.bbft)?;
+    let follower = super::follower::start(
+        Arc::clone(&chain),
+        node_key,
+        peers,
+        transport_config(genesis_hash, max_block),
+        FollowConfig {
+            poll_interval: std::time::Duration::from_millis(b.poll_interval_ms.max(10)),
+            ..FollowConfig::default()
+        },
+    )?;
+    tracing::info!(
+        validators = b.peers.len(),
+        tip = chain.tip().height,
+        "BBFT follower started"
+    );
+    let (shutdown, _) = watch::channel(false);
+    Ok(Node {
+        chain,
+        shutdown,
+        producer: None,
+        miner: None,
+        bbft: Some(Running::Follower(follower)),
+    })
+}
+
+/// Starts a BBFT validator or follower node. Must be called inside a tokio runtime.
 pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
     let b = &config.bbft;
     let params = params_for(&config.chain.network)?;
@@ -57,6 +159,9 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
     let genesis_bytes = read_hex_file(&config.in_data_dir(&config.chain.genesis_file), "genesis")?;
     let genesis = types::Block::decode(&genesis_bytes, Profile::Side, &params.limits)
         .map_err(|e| NodeError::Config(format!("the genesis file does not hold a sidechain block: {e}")))?;
+    if !b.validator {
+        return start_follower(config, params, genesis);
+    }
     let set = genesis_set(&b.validators)?;
     let me = usize::try_from(b.node_id).map_err(|_| NodeError::Config("bbft.node_id".into()))?;
     let my_node_key = *set.node_keys.get(me).ok_or_else(|| {
@@ -90,26 +195,9 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
         });
     }
     let listen = addr(&b.listen, "bbft.listen")?;
-    let identity = ChainIdentity {
-        profile: params.profile,
-        network: params.network,
-        genesis_hash: genesis.hash(),
-    };
-    let store = RedbStore::open(config.data_dir.join(STORE_FILE), identity)?;
+    let genesis_hash = genesis.hash();
     let max_block = params.limits.max_block_bytes;
-    let chain = Arc::new(ChainService::open(
-        store,
-        ChainSetup {
-            params,
-            genesis,
-            authority: Authority::Bbft {
-                validators: Arc::clone(&set.bbft),
-            },
-            mempool: config.mempool.clone(),
-            max_block_bytes: config.producer.max_block_bytes,
-            max_block_gas: config.producer.max_block_gas,
-        },
-    )?);
+    let chain = open_chain(config, params, genesis, &set.bbft)?;
     let std_listener = std::net::TcpListener::bind(listen).map_err(|source| NodeError::Io {
         what: format!("listening on {listen}"),
         source,
@@ -129,7 +217,8 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
         node_key,
         listener,
         peers,
-        transport_config(identity.genesis_hash, max_block),
+        transport_config(genesis_hash, max_block),
+        Some(Arc::clone(&chain)),
     )
     .map_err(|source| NodeError::Io {
         what: "starting the validator network".into(),
@@ -164,6 +253,6 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
         shutdown,
         producer: None,
         miner: None,
-        bbft: Some(Running { host, net }),
+        bbft: Some(Running::Validator { host, net }),
     })
 }

@@ -6,10 +6,19 @@
 //! queue, beyond which messages are dropped like on any lossy link); connections peers dial in are
 //! for **receiving**. A peer is known by the node key the handshake authenticated: a dialled peer
 //! must present the configured key (else the handshake fails), and an inbound connection from a
-//! key not in the validator set is closed. Envelopes map onto p2p messages: consensus bytes →
+//! key not in the validator set is closed, or served as a follower's (below). Envelopes map onto p2p messages: consensus bytes →
 //! `Consensus`, a forwarded transaction → `Transactions`, `GetBlocks` → `GetBlocks`, `Blocks` →
 //! `Blocks`. A message that fails to decode, or a kind validators do not exchange, closes the
 //! connection (the transport's stream is out of step after a receive error).
+//!
+//! **Followers.** When the network is given the chain to serve from, an inbound connection from a
+//! key outside the validator set is a follower (a non-validator node, `bbft/follower.rs`): it may
+//! only ask for committed blocks (`GetBlocks`), answered on the same connection with `Blocks` (at
+//! most [`MAX_BLOCKS_PER_REPLY`](super::net::MAX_BLOCKS_PER_REPLY) stored blocks with their
+//! certificates; an empty reply at the tip). Any other message — consensus, transactions — is a
+//! protocol violation: the follower is reported in the same [`PeerBook`] (and banned), and the
+//! connection closed. Followers are rate-limited by the same book as validators, and at most
+//! [`MAX_FOLLOWERS`] are connected at once. Nothing a follower sends reaches the consensus host.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,7 +27,7 @@ use std::time::Duration;
 
 use consensus::bbft::NodeId;
 use p2p::peer::{PeerBook, PeerBookConfig, Verdict};
-use p2p::transport::{self, TransportConfig};
+use p2p::transport::{self, Connection, TransportConfig};
 use p2p::{Message, Misbehaviour, NodeKey, PeerId};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -27,9 +36,13 @@ use types::profile::Profile;
 use types::{Block, Hash, Transaction};
 
 use super::net::{ConsensusNetwork, Incoming, Wire};
+use crate::chain::ChainService;
 
 /// Messages queued per peer while its connection is down or slow.
 const QUEUE: usize = 4096;
+
+/// Most follower (non-validator) connections served at once.
+pub const MAX_FOLLOWERS: usize = 64;
 
 /// One other validator: its node id, where it listens and its node key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +85,16 @@ pub fn transport_config(genesis_hash: Hash, max_block_bytes: usize) -> Transport
 
 impl P2pNetwork {
     /// Starts listening on `listener` and dialling `peers`. Returns the network to send through and
-    /// the inbox of what peers send. Must be called inside a tokio runtime.
+    /// the inbox of what peers send. With `serve`, followers (keys outside the validator set) are
+    /// answered block requests from that chain; without, they are refused. Must be called inside a
+    /// tokio runtime.
     pub fn start(
         me: NodeId,
         key: NodeKey,
         listener: TcpListener,
         peers: Vec<PeerAddr>,
         cfg: TransportConfig,
+        serve: Option<Arc<ChainService>>,
     ) -> std::io::Result<(Arc<P2pNetwork>, mpsc::UnboundedReceiver<Incoming>)> {
         let local_addr = listener.local_addr()?;
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
@@ -102,7 +118,17 @@ impl P2pNetwork {
         }
         let book = Arc::new(Mutex::new(PeerBook::new(PeerBookConfig::default())));
         tasks.push(tokio::spawn(acceptor(
-            me, listener, key, cfg, known, inbox_tx, book,
+            me,
+            listener,
+            key,
+            cfg,
+            known,
+            inbox_tx,
+            book,
+            serve.map(|chain| Followers {
+                chain,
+                connected: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            }),
         )));
         Ok((
             Arc::new(P2pNetwork {
@@ -239,6 +265,78 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// What serving followers needs: the chain to read blocks from and how many are connected.
+#[derive(Clone)]
+struct Followers {
+    chain: Arc<ChainService>,
+    connected: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Decrements the follower count when a follower's connection ends.
+struct FollowerSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for FollowerSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn lock(book: &Mutex<PeerBook>) -> std::sync::MutexGuard<'_, PeerBook> {
+    book.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Serves one follower's connection: block requests only, answered in order on the connection.
+async fn serve_follower(me: NodeId, mut conn: Connection, book: Arc<Mutex<PeerBook>>, followers: Followers) {
+    use std::sync::atomic::Ordering;
+    let peer = conn.peer_id();
+    if lock(&book).is_banned(&peer, now_ms()) {
+        tracing::warn!(me, %peer, "connection from a banned follower refused");
+        return;
+    }
+    if followers.connected.fetch_add(1, Ordering::Relaxed) >= MAX_FOLLOWERS {
+        followers.connected.fetch_sub(1, Ordering::Relaxed);
+        tracing::warn!(me, %peer, "too many followers connected; connection refused");
+        return;
+    }
+    let _slot = FollowerSlot(Arc::clone(&followers.connected));
+    tracing::info!(me, %peer, "follower connected");
+    loop {
+        let m = match conn.recv().await {
+            Ok(m) => m,
+            Err(e) => {
+                if lock(&book).report_error(peer, &e, now_ms()) == Verdict::Banned {
+                    tracing::warn!(me, %peer, error = %e, "follower banned");
+                } else {
+                    tracing::debug!(me, %peer, error = %e, "follower connection ended");
+                }
+                return;
+            }
+        };
+        if lock(&book).on_message(peer, 0, now_ms()).is_err() {
+            tracing::warn!(me, %peer, "follower exceeded the message rate; banned");
+            return;
+        }
+        let Message::GetBlocks { from_height, count } = m else {
+            let _ = lock(&book).report(peer, Misbehaviour::ProtocolViolation, now_ms());
+            tracing::warn!(me, %peer, "a follower sent something other than a block request; connection closed");
+            return;
+        };
+        let count = count.min(super::net::MAX_BLOCKS_PER_REPLY);
+        let blocks = match followers.chain.committed_blocks(from_height, count) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(me, error = %e, "reading blocks for a follower");
+                return;
+            }
+        };
+        if let Err(e) = conn.send(&Message::Blocks(blocks)).await {
+            tracing::debug!(me, %peer, error = %e, "follower connection lost");
+            return;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn acceptor(
     me: NodeId,
     listener: TcpListener,
@@ -247,6 +345,7 @@ async fn acceptor(
     known: Arc<HashMap<PeerId, NodeId>>,
     inbox: mpsc::UnboundedSender<Incoming>,
     book: Arc<Mutex<PeerBook>>,
+    followers: Option<Followers>,
 ) {
     // Dropped (with the acceptor, when the network stops) it aborts every reader.
     let mut readers = tokio::task::JoinSet::new();
@@ -264,6 +363,7 @@ async fn acceptor(
         let known = Arc::clone(&known);
         let inbox = inbox.clone();
         let book = Arc::clone(&book);
+        let followers = followers.clone();
         readers.spawn(async move {
             let mut conn = match transport::accept(stream, &key, &cfg).await {
                 Ok(c) => c,
@@ -274,7 +374,10 @@ async fn acceptor(
             };
             let peer = conn.peer_id();
             let Some(&from) = known.get(&peer) else {
-                tracing::warn!(me, %addr, "inbound connection from a node that is not a validator; closed");
+                match followers {
+                    Some(f) => serve_follower(me, conn, book, f).await,
+                    None => tracing::warn!(me, %addr, "inbound connection from a node that is not a validator; closed"),
+                }
                 return;
             };
             if book
