@@ -12,6 +12,7 @@
 #   OURS_TXS   transfers per unpaced run on our node  (default 240000)
 #   REF_TXS    transfers per unpaced run on vapord    (default 20000)
 #   HALF_SECS  seconds of load in a paced run         (default 30)
+#   PHASES     which nodes to measure, in order  (default "ours ref")
 #   FED_PASSWORD_FILE  the federation key's password in the vapord home (default /tmp/refbench/fed.password)
 set -eu
 TRIBUTARY=${TRIBUTARY:-target/release/tributary}
@@ -23,6 +24,7 @@ REF_TXS=${REF_TXS:-20000}
 HALF_SECS=${HALF_SECS:-30}
 FED_PASSWORD_FILE=${FED_PASSWORD_FILE:-/tmp/refbench/fed.password}
 NETNS=${NETNS:-refnet}
+PHASES=${PHASES:-ours ref}
 DIR=$(dirname "$0")
 mkdir -p "$OUT"
 
@@ -55,6 +57,7 @@ reference() { # name, extra args...
 }
 
 # Our node alone on the machine, then the reference alone.
+case " $PHASES " in *" ours "*)
 "$DIR/refbench-vapord.sh" stop
 for i in $(seq 1 "$RUNS"); do
     ours "ours-max-$i" --txs "$OURS_TXS" --batch 100 --clients 4 --window-secs "$WINDOW"
@@ -63,7 +66,9 @@ half=$(python3 -c "print(round($(median_sustained "$OUT"/ours-max-*.json) / 2))"
 for i in $(seq 1 "$RUNS"); do
     ours "ours-half-$i" --txs $((half * HALF_SECS)) --rate "$half" --batch 20 --clients 4 --window-secs $((HALF_SECS - 10))
 done
+;; esac
 
+case " $PHASES " in *" ref "*)
 "$DIR/refbench-vapord.sh" start
 for i in $(seq 1 "$RUNS"); do
     reference "ref-max-$i" --txs "$REF_TXS" --batch 100 --clients 4 --window-secs "$WINDOW"
@@ -73,3 +78,4 @@ for i in $(seq 1 "$RUNS"); do
     reference "ref-half-$i" --txs $((rhalf * HALF_SECS)) --rate "$rhalf" --batch 20 --clients 4 --window-secs $((HALF_SECS - 10))
 done
 "$DIR/refbench-vapord.sh" stop
+;; esac
