@@ -3,23 +3,30 @@
 //! reorganisations of the store, block templates and mining.
 //!
 //! # How a block is imported
-//! 1. A block whose parent is unknown waits in a bounded orphan area ([`MAX_ORPHAN_BLOCKS`], oldest
+//! 1. The body is checked against the header (transaction and status Merkle roots, a coinbase first
+//!    and only there, size): a mismatch is [`ImportError::Malformed`] and nothing is remembered, so
+//!    the honest block with the same header can still come.
+//! 2. A block whose parent is unknown waits in a bounded orphan area ([`MAX_ORPHAN_BLOCKS`], oldest
 //!    dropped first) and is imported when the parent arrives.
-//! 2. Its header is validated against the parent's context ([`pow::validate::validate_header`]:
+//! 3. Its header is validated against the parent's context ([`pow::validate::validate_header`]:
 //!    version, height, bits from the retarget, parent hash, timestamp against the clock and the
 //!    median time past, proof of work under the parent's seed), then it joins the fork choice
-//!    ([`consensus::forkchoice::ForkChoice`], heaviest cumulative work, first seen on ties). Its body
-//!    is held in memory ([`MAX_SIDE_BLOCKS`]) until it is committed.
-//! 3. When the heaviest tip is not the store's tip, the store is moved there: blocks are unwound down
-//!    to the fork point ([`storage::StoreWrite::unwind_tip`]), then the new branch's blocks are
-//!    validated by [`ledger::validate_block`] and committed one by one. A block that fails is marked
-//!    invalid with its descendants, the fork choice is rebuilt without them, and the store moves to
-//!    the heaviest remaining tip (the old branch, unless another is heavier). A block that fails
-//!    validation is never committed.
-//! 4. The pool follows: committed transactions leave it (conflicting ones are reported on the
+//!    ([`consensus::forkchoice::ForkChoice`], heaviest cumulative work, first seen on ties). A block
+//!    not extending the stored tip is written to the store's side-block table first; bodies are also
+//!    cached in memory ([`MAX_SIDE_BLOCKS`]).
+//! 4. When the heaviest tip is not the store's tip, the store is moved there: every body of the new
+//!    branch is gathered first (a missing one sets the branch aside, never marks it invalid) and the
+//!    branch is made durable, then blocks are unwound down to the fork point
+//!    ([`storage::StoreWrite::unwind_tip`], which keeps each body in the side-block table), then the
+//!    new branch's blocks are validated by [`ledger::validate_block`] and committed one by one. A
+//!    block that fails is marked invalid with its descendants, the fork choice is rebuilt without
+//!    them, and the store moves to the heaviest remaining tip (the old branch, unless another is
+//!    heavier). A block that fails validation is never committed. A kill anywhere in a reorg leaves
+//!    both branches in the store, and [`ChainService::open`] finishes the move on start.
+//! 5. The pool follows: committed transactions leave it (conflicting ones are reported on the
 //!    eviction feed); after a reorg the disconnected blocks' transactions are checked again and put
-//!    back, followed by the transactions the pool held, and whatever no longer fits is reported on
-//!    the eviction feed.
+//!    back (even when the reorg failed half-way), followed by the transactions the pool held, and
+//!    whatever no longer fits is reported on the eviction feed.
 //!
 //! Subscribers of [`ChainService::subscribe_chain`] see every disconnected block (tip first) then
 //! every connected block, in order; [`ChainService::subscribe`] still sees connected blocks only.
@@ -49,8 +56,8 @@ use crate::{MempoolConfig, NodeError};
 /// Blocks deeper than this below the tip are forgotten by the fork choice (a reorg cannot reach
 /// below them; a block building on one waits as an orphan until dropped).
 pub const KEEP_DEPTH: u64 = 2_048;
-/// Bodies of blocks not on the best chain (side branches, blocks just disconnected) held in memory;
-/// past it the oldest is dropped (its branch can then no longer be switched to).
+/// Bodies of blocks not on the best chain (side branches, blocks just disconnected) cached in memory;
+/// past it the oldest is dropped from memory (the store's side-block table still holds it).
 pub const MAX_SIDE_BLOCKS: usize = 512;
 /// Blocks waiting for their parent; past it the oldest is dropped.
 pub const MAX_ORPHAN_BLOCKS: usize = 64;
