@@ -61,8 +61,11 @@ pub const KEEP_DEPTH: u64 = 2_048;
 pub const MAX_SIDE_BLOCKS: usize = 512;
 /// Blocks waiting for their parent; past it the oldest is dropped.
 pub const MAX_ORPHAN_BLOCKS: usize = 64;
-/// Block templates remembered for `submit-work`.
-pub const MAX_TEMPLATES: usize = 8;
+/// Block templates remembered for `submit-work` on the current tip (all are dropped when the tip
+/// moves). A `get-work` whose transactions are those of a remembered template replaces it (only the
+/// timestamp is fresher) instead of taking a new slot, so polling alone never evicts work; past the
+/// bound (the pool changed this many times on one tip) the oldest is dropped.
+pub const MAX_TEMPLATES: usize = 64;
 /// Confirmations after which a main-chain block is reported final by the feeds (a reorg deeper than
 /// this is possible but not expected).
 pub const FINAL_DEPTH: u64 = 6;
@@ -182,6 +185,12 @@ pub enum ImportError {
         /// The fork choice's root height.
         root_height: u64,
     },
+    /// `get-work` on a node with no payout configured (mainnet without `mining.address`): a template
+    /// would pay the rewards to a program anyone can spend.
+    #[error(
+        "this node has no payout configured (set mining.address or mining.control_program): no work is given"
+    )]
+    NoPayout,
     /// The block became the heaviest tip but its transactions are invalid: refused, old tip kept.
     #[error("invalid block: {0}")]
     Invalid(Box<BlockRejection>),
@@ -199,7 +208,10 @@ impl From<StoreError> for ImportError {
 impl ImportError {
     /// Whether the block is at fault (not the node).
     pub fn is_block_fault(&self) -> bool {
-        !matches!(self, ImportError::Node(_) | ImportError::NotPow)
+        !matches!(
+            self,
+            ImportError::Node(_) | ImportError::NotPow | ImportError::NoPayout
+        )
     }
 }
 
@@ -1254,11 +1266,25 @@ impl ChainService {
     }
 
     /// `get-work`: a fresh template paying this node's coinbase program, remembered for
-    /// [`ChainService::submit_work`].
+    /// [`ChainService::submit_work`] while the tip stays (see [`MAX_TEMPLATES`]). Refused with
+    /// [`ImportError::NoPayout`] when the node has no payout program.
     pub fn get_work(&self, now: u64) -> Result<Template, ImportError> {
         let (auth, ps) = self.pow_parts()?;
+        if auth.coinbase_program.is_empty() {
+            return Err(ImportError::NoPayout);
+        }
         let template = self.block_template(&auth.coinbase_program, now)?;
         let mut inner = ps.lock();
+        let th = template.block.header();
+        let (parent, root) = (th.previous_block_hash, th.transactions_merkle_root);
+        // Templates of another tip can never be submitted again.
+        inner
+            .templates
+            .retain(|t| t.block.header().previous_block_hash == parent);
+        // The same work with a fresher timestamp takes the old one's slot.
+        inner
+            .templates
+            .retain(|t| t.block.header().transactions_merkle_root != root);
         inner.templates.push_back(template.clone());
         while inner.templates.len() > MAX_TEMPLATES {
             inner.templates.pop_front();
