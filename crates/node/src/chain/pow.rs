@@ -328,6 +328,15 @@ impl PowState {
         mempool_config: MempoolConfig,
     ) -> Result<PowState, NodeError> {
         let params = &authority.params;
+        let base = snap.base()?;
+        if base > 0 {
+            // The snapshot format carries the state, not what the block tree needs at its base (the
+            // last timestamps, the retarget period's start, the seed, the cumulative work).
+            return Err(NodeError::Config(format!(
+                "this main-chain store was imported from a snapshot (base height {base}): a proof-of-work \
+                 node cannot start from a snapshot yet; sync the main chain from genesis instead"
+            )));
+        }
         let genesis_hash = snap
             .block_hash(0)?
             .ok_or_else(|| corrupt("no genesis block".into()))?;
