@@ -284,3 +284,42 @@ fn a_reorg_longer_than_the_side_cache_keeps_every_block() {
     assert_eq!(a.tip(), c.tip());
     assert_eq!(a.store().utxos().unwrap(), c.store().utxos().unwrap());
 }
+
+#[test]
+fn a_branch_whose_body_is_missing_is_set_aside_not_banned_and_taken_back_when_resent() {
+    let dir = TempDir::new("missing");
+    let g = genesis();
+    let (a, b, _) = two_branches(&dir.0, &g, 2, 3);
+    a.set_side_cache_limit(1);
+    let old_tip = a.tip();
+    let old_utxos = a.store().utxos().unwrap();
+    let bb = blocks_of(&b);
+    for blk in &bb[..2] {
+        assert_eq!(
+            a.import_block(blk.clone()).unwrap().status,
+            ImportStatus::SideBranch
+        );
+    }
+    // B1's body is lost (out of the memory cache, and out of the store by hand): a copy of it re-sent
+    // for the known header is taken, not ignored as a duplicate.
+    let b1 = bb[0].hash();
+    assert_eq!(a.store().remove_side_blocks(&[b1], None).unwrap(), 1);
+    assert!(a.known_block(&b1).unwrap().is_none());
+    assert_eq!(
+        a.import_block(bb[0].clone()).unwrap().status,
+        ImportStatus::SideBranch
+    );
+    assert!(a.store().side_block(&b1).unwrap().is_some());
+    // Lost again when B3 makes the branch heavier: the branch is set aside, the store is not touched,
+    // and nothing is marked invalid.
+    assert_eq!(a.store().remove_side_blocks(&[b1], None).unwrap(), 1);
+    a.import_block(bb[2].clone()).unwrap();
+    assert_eq!(a.tip(), old_tip);
+    assert_eq!(a.store().utxos().unwrap(), old_utxos);
+    // Delivered again, the branch wins.
+    for blk in &bb {
+        a.import_block(blk.clone()).unwrap();
+    }
+    assert_eq!(a.tip(), b.tip());
+    assert_eq!(blocks_of(&a), bb);
+}
