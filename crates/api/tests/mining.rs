@@ -289,6 +289,14 @@ async fn bad_submit_work_is_refused_in_the_reference_shape() {
     assert_fail(&r, 400, "BTM000");
     side_server.shutdown().await;
     server.shutdown().await;
+
+    // A main-chain node with no payout program (mainnet without mining.address) gives no work.
+    let unpaid = open_pow(&dir.path().join("unpaid.redb"), &g, &[]);
+    let unpaid_server = start(unpaid, None, None, 1 << 20).await;
+    let r = call(unpaid_server.local_addr(), "/get-work", json!({})).await;
+    assert_fail(&r, 400, "BTM000");
+    assert!(r.1["error_detail"].as_str().unwrap().contains("payout"), "{r:?}");
+    unpaid_server.shutdown().await;
 }
 
 async fn wait_balance(addr: std::net::SocketAddr, account: &str, want: u64) {
