@@ -395,6 +395,19 @@ impl Snapshot {
         }
     }
 
+    /// The height and hash of every block of the side-block table, lowest height first (without
+    /// decoding the blocks).
+    pub fn side_block_ids(&self) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let t = self.txn.open_table(SIDE_BLOCKS).map_err(dberr)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(dberr)? {
+            let (k, v) = item.map_err(dberr)?;
+            out.push((side_height(v.value())?, Hash(k.value())));
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
     /// Every block of the side-block table, lowest height first.
     pub fn side_blocks(&self) -> Result<Vec<Block>, StoreError> {
         let t = self.txn.open_table(SIDE_BLOCKS).map_err(dberr)?;
@@ -492,6 +505,10 @@ impl RedbStore {
     /// [`Snapshot::side_block`] of the last commit.
     pub fn side_block(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
         self.snapshot()?.side_block(hash)
+    }
+    /// [`Snapshot::side_block_ids`] of the last commit.
+    pub fn side_block_ids(&self) -> Result<Vec<(u64, Hash)>, StoreError> {
+        self.snapshot()?.side_block_ids()
     }
     /// [`Snapshot::side_blocks`] of the last commit.
     pub fn side_blocks(&self) -> Result<Vec<Block>, StoreError> {

@@ -448,6 +448,17 @@ fn an_unwound_block_stays_in_the_side_table_until_committed_again_or_pruned() {
     let mut expected = vec![b1.hash(), other.hash()];
     expected.sort();
     assert_eq!(side, expected);
+    let mut ids: Vec<Hash> = store
+        .side_block_ids()
+        .unwrap()
+        .into_iter()
+        .map(|(height, hash)| {
+            assert_eq!(height, 1);
+            hash
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, expected);
     // Committing it again takes it out of the table in the same transaction.
     store
         .commit_block(&b1, &changes(&b1, vec![], vec![], vec![]))

@@ -393,12 +393,15 @@ impl PowState {
         // Blocks off the stored chain (side branches, blocks a reorg unwound, perhaps one a kill
         // interrupted): back into the tree, parents first; their bodies stay in the store.
         let mut seq = tip.height.saturating_add(1);
-        for block in snap.side_blocks()? {
-            let hash = block.hash();
-            let parent = block.header().previous_block_hash;
+        // One body at a time: only the header is kept.
+        for (_, hash) in snap.side_block_ids()? {
             if known.contains_key(&hash) {
                 continue;
             }
+            let Some(block) = snap.side_block(&hash)? else {
+                continue;
+            };
+            let parent = block.header().previous_block_hash;
             let Some(parent_ctx) = known.get(&parent).map(|k| k.ctx.clone()) else {
                 tracing::debug!(%hash, "a stored side block whose parent is not known; left out");
                 continue;
