@@ -40,7 +40,7 @@ fn refused(detail: impl Into<String>) -> ApiError {
 }
 
 fn import_err(e: ImportError) -> ApiError {
-    if e.is_block_fault() || matches!(e, ImportError::NotPow) {
+    if e.is_block_fault() || matches!(e, ImportError::NotPow | ImportError::NoPayout) {
         refused(e.to_string())
     } else {
         tracing::error!(error = %e, "mining endpoint failed");

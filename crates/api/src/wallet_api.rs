@@ -46,8 +46,9 @@ impl WalletSync {
     }
 
     /// Applies the missing blocks (blocking). A wallet tip no longer on the chain (a reorg) is unwound
-    /// block by block (the chain service keeps disconnected blocks) down to the common ancestor first.
-    /// Fails if the wallet followed another chain.
+    /// block by block from the wallet's own undo records (no block body needed, so a restart between
+    /// the reorg and the catch-up does not matter) down to the common ancestor first. Fails if the
+    /// wallet followed another chain deeper than its undo history.
     pub(crate) fn catch_up(&self) -> Result<(), String> {
         // One catch-up at a time: two would apply the same block twice.
         let _one = self
@@ -61,14 +62,11 @@ impl WalletSync {
                 Some((height, hash)) => {
                     let ours = store.block_hash(height).map_err(|e| e.to_string())?;
                     if ours != Some(hash) {
-                        // Disconnected by a reorg (or never ours): unwind it if the chain knows it.
-                        let Some(block) = self.chain.known_block(&hash).map_err(|e| e.to_string())? else {
-                            return Err(format!(
-                                "the wallet indexed block {hash} at height {height}, which is not on this chain"
-                            ));
-                        };
-                        self.wallet.unwind_block(&block).map_err(|e| {
-                            format!("the wallet could not unwind block {hash} at height {height}: {e}")
+                        // Disconnected by a reorg (or never ours): unwind it from its undo record.
+                        self.wallet.unwind_tip().map_err(|e| {
+                            format!(
+                                "the wallet indexed block {hash} at height {height}, which is not on this chain, and cannot unwind it: {e}"
+                            )
                         })?;
                         tracing::info!(%hash, height, "wallet unwound a block disconnected from the chain");
                         continue;

@@ -289,6 +289,14 @@ async fn bad_submit_work_is_refused_in_the_reference_shape() {
     assert_fail(&r, 400, "BTM000");
     side_server.shutdown().await;
     server.shutdown().await;
+
+    // A main-chain node with no payout program (mainnet without mining.address) gives no work.
+    let unpaid = open_pow(&dir.path().join("unpaid.redb"), &g, &[]);
+    let unpaid_server = start(unpaid, None, None, 1 << 20).await;
+    let r = call(unpaid_server.local_addr(), "/get-work", json!({})).await;
+    assert_fail(&r, 400, "BTM000");
+    assert!(r.1["error_detail"].as_str().unwrap().contains("payout"), "{r:?}");
+    unpaid_server.shutdown().await;
 }
 
 async fn wait_balance(addr: std::net::SocketAddr, account: &str, want: u64) {
@@ -370,5 +378,76 @@ async fn the_wallets_balances_follow_a_reorg() {
     // Mining again on A re-includes it; the balance follows.
     mine(&a, program(7)).await;
     wait_balance(addr, "payee", amount).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wallet_follows_a_reorg_it_missed_while_the_node_was_down() {
+    let dir = TempDir::new("wallet-reorg-restart");
+    let wallet = wallet::Wallet::open(
+        &dir.path().join("wallet"),
+        Profile::Main,
+        Network::Devnet,
+        wallet::KdfParams::FAST_INSECURE,
+    )
+    .unwrap();
+    let (key, _) = wallet.create_key("payee", FUNDER_PASSWORD).unwrap();
+    let payee = wallet.create_account(&[key.xpub], 1, "payee").unwrap();
+    let receiver = wallet.create_receiver(&payee.id).unwrap();
+    let wallet = Arc::new(wallet);
+    let funder = ledger::testkit::Key::from_seed(b"api reorg restart funder");
+    let g = pow_genesis(funder.program());
+    let a_path = dir.path().join("a.redb");
+    let a = open_pow(&a_path, &g, &program(7));
+    let b = open_pow(&dir.path().join("b.redb"), &g, &program(8));
+    // Branch A pays the wallet's account; the wallet indexes it.
+    let amount = 300_000_000_000;
+    let coins = ledger::testkit::coins_of(&g.transactions()[0]);
+    let payment = ledger::testkit::transfer(
+        Profile::Main,
+        &[(&coins[0], &funder)],
+        vec![ledger::testkit::output(&receiver.control_program, types::asset::AssetId::BTM, amount).unwrap()],
+    )
+    .unwrap();
+    a.submit(payment).unwrap();
+    mine(&a, program(7)).await;
+    let a1 = a.tip();
+    let server = start(a.clone(), Some(wallet.clone()), None, 1 << 20).await;
+    let addr = server.local_addr();
+    wait_balance(addr, "payee", amount).await;
+    server.shutdown().await;
+    assert_eq!(wallet.indexed_tip().unwrap(), Some((1, a1.hash)));
+    // While no follower runs, a heavier branch B replaces A1; then the node stops.
+    mine(&b, program(8)).await;
+    mine(&b, program(8)).await;
+    for h in 1..=2 {
+        let blk = b.store().block_at(h).unwrap().unwrap();
+        let c = a.clone();
+        tokio::task::spawn_blocking(move || c.import_block(blk).unwrap())
+            .await
+            .unwrap();
+    }
+    assert_eq!(a.tip(), b.tip());
+    drop(a);
+    // The disconnected block's body is gone too (pruned, or deleted by an older build).
+    {
+        let store = RedbStore::open(
+            &a_path,
+            storage::ChainIdentity {
+                profile: Profile::Main,
+                network: Network::Devnet,
+                genesis_hash: g.hash(),
+            },
+        )
+        .unwrap();
+        assert_eq!(store.remove_side_blocks(&[a1.hash], None).unwrap(), 1);
+    }
+    // Restarted: the wallet unwinds A1 from its undo record and follows B.
+    let a = open_pow(&a_path, &g, &program(7));
+    assert!(a.known_block(&a1.hash).unwrap().is_none());
+    let server = start(a.clone(), Some(wallet.clone()), None, 1 << 20).await;
+    let addr = server.local_addr();
+    wait_balance(addr, "payee", 0).await;
+    assert_eq!(wallet.indexed_tip().unwrap(), Some((2, b.tip().hash)));
     server.shutdown().await;
 }

@@ -333,7 +333,7 @@ impl ChainService {
             }
         }
         let (chain_events, _) = broadcast::channel(256);
-        Ok(ChainService {
+        let service = ChainService {
             metrics,
             chain_events,
             pow: pow_state,
@@ -351,7 +351,10 @@ impl ChainService {
             evictions,
             bbft,
             admitted: broadcast::channel(4096).0,
-        })
+        };
+        // Proof of work: finish a reorg a kill interrupted (the store keeps both branches).
+        service.resume_pow()?;
+        Ok(service)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

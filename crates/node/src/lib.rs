@@ -90,14 +90,31 @@ pub fn chain_params(chain: &ChainConfig) -> Result<ChainParams, NodeError> {
     }
 }
 
-/// The control program a mining configuration pays rewards to.
+/// The control program a mining configuration pays rewards to. With neither `mining.address` nor
+/// `mining.control_program`, a devnet or testnet uses the reference's default coinbase program
+/// (anyone can spend it, and a warning says so) and mainnet is refused.
 pub fn mining_program(mining: &MiningConfig, params: &ChainParams) -> Result<Vec<u8>, NodeError> {
     match (mining.address.trim(), mining.control_program.trim()) {
-        ("", "") => Ok(vm::standard::default_coinbase_program()),
+        ("", "") if params.network == Network::Mainnet => Err(NodeError::Config(
+            "mining on mainnet needs mining.address (or mining.control_program): without one the block \
+             rewards would go to a program anyone can spend"
+                .into(),
+        )),
+        ("", "") => {
+            tracing::warn!(
+                "mining.address is not set: block rewards go to the default coinbase program, which anyone can spend"
+            );
+            Ok(vm::standard::default_coinbase_program())
+        }
         (address, "") => types::address::address_to_program(address, params.profile, params.network)
             .map_err(|e| NodeError::Config(format!("mining.address: {e}"))),
-        ("", program) => hex::decode(program)
-            .map_err(|e| NodeError::Config(format!("mining.control_program is not hex: {e}"))),
+        ("", program) => match hex::decode(program) {
+            Ok(p) if p.is_empty() => Err(NodeError::Config("mining.control_program is empty".into())),
+            Ok(p) => Ok(p),
+            Err(e) => Err(NodeError::Config(format!(
+                "mining.control_program is not hex: {e}"
+            ))),
+        },
         _ => Err(NodeError::Config(
             "set mining.address or mining.control_program, not both".into(),
         )),
@@ -245,7 +262,14 @@ impl Node {
         let genesis = types::Block::decode(&genesis_bytes, Profile::Main, &params.limits).map_err(|e| {
             NodeError::Config(format!("the genesis file does not hold a main-chain block: {e}"))
         })?;
-        let coinbase_program = mining_program(&config.mining, &params)?;
+        let no_payout =
+            config.mining.address.trim().is_empty() && config.mining.control_program.trim().is_empty();
+        let coinbase_program = if !config.mining.enabled && no_payout && params.network == Network::Mainnet {
+            // Not mining and nowhere to pay: `get-work` is refused (`ImportError::NoPayout`).
+            Vec::new()
+        } else {
+            mining_program(&config.mining, &params)?
+        };
         let identity = ChainIdentity {
             profile: params.profile,
             network: params.network,

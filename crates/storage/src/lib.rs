@@ -172,8 +172,9 @@ pub trait StoreWrite: StoreRead {
     /// and the new tip, all in one write transaction. Genesis (height 0) is committed the same way into
     /// an empty store and must be the store's genesis.
     fn commit_block(&self, block: &Block, changes: &ChangeSet) -> Result<Tip, StoreError>;
-    /// Removes the tip block and reverts its change set in one write transaction; returns the block,
-    /// or `None` if the store is empty. The base block of a store imported from a snapshot cannot be
+    /// Removes the tip block from the chain and reverts its change set in one write transaction;
+    /// returns the block, or `None` if the store is empty. A backend that keeps off-chain blocks
+    /// (the redb store's side-block table) keeps the unwound body there, in the same transaction. The base block of a store imported from a snapshot cannot be
     /// unwound ([`StoreError::BelowBase`]).
     fn unwind_tip(&self) -> Result<Option<Block>, StoreError>;
 }

@@ -34,6 +34,9 @@ pub(crate) const CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("ch
 pub(crate) const ASSETS: TableDefinition<[u8; 32], [u8; ASSET_LEN]> = TableDefinition::new("assets");
 /// Output ID of an unspent BAP-02 output → its lot.
 pub(crate) const LOTS: TableDefinition<[u8; 32], [u8; 32]> = TableDefinition::new("lots");
+/// Block hash → height (8 bytes, big-endian) then the block's bytes, for main-chain blocks that are not
+/// on the stored chain: side branches and blocks unwound by a reorg (see [`RedbStore::put_side_blocks`]).
+pub(crate) const SIDE_BLOCKS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("side_blocks");
 
 const KEY_FORMAT: &str = "format_version";
 const KEY_PROFILE: &str = "profile";
@@ -150,7 +153,27 @@ pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(CHANGES).map_err(dberr)?;
     txn.open_table(ASSETS).map_err(dberr)?;
     txn.open_table(LOTS).map_err(dberr)?;
+    txn.open_table(SIDE_BLOCKS).map_err(dberr)?;
     Ok(())
+}
+
+fn encode_side_block(block: &Block) -> Vec<u8> {
+    let mut v = block.header().height.to_be_bytes().to_vec();
+    v.extend_from_slice(&block.encode());
+    v
+}
+
+fn side_height(value: &[u8]) -> Result<u64, StoreError> {
+    value
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt("side block entry shorter than its height".into()))
+}
+
+fn decode_side_block(value: &[u8], profile: Profile) -> Result<Block, StoreError> {
+    side_height(value)?;
+    decode_block(value.get(8..).unwrap_or_default(), profile)
 }
 
 fn read_identity(txn: &WriteTransaction, shown: &str) -> Result<ChainIdentity, StoreError> {
@@ -361,6 +384,43 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// A block held in the side-block table (not on the stored chain): see
+    /// [`RedbStore::put_side_blocks`].
+    pub fn side_block(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        let t = self.txn.open_table(SIDE_BLOCKS).map_err(dberr)?;
+        match t.get(hash.0).map_err(dberr)? {
+            Some(v) => Ok(Some(decode_side_block(v.value(), self.identity.profile)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The height and hash of every block of the side-block table, lowest height first (without
+    /// decoding the blocks).
+    pub fn side_block_ids(&self) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let t = self.txn.open_table(SIDE_BLOCKS).map_err(dberr)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(dberr)? {
+            let (k, v) = item.map_err(dberr)?;
+            out.push((side_height(v.value())?, Hash(k.value())));
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Every block of the side-block table, lowest height first.
+    pub fn side_blocks(&self) -> Result<Vec<Block>, StoreError> {
+        let t = self.txn.open_table(SIDE_BLOCKS).map_err(dberr)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(dberr)? {
+            let (_, v) = item.map_err(dberr)?;
+            out.push(decode_side_block(v.value(), self.identity.profile)?);
+        }
+        out.sort_by_key(|b| b.header().height);
+        Ok(out)
+    }
+}
+
 impl UtxoView for Snapshot {
     fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
         self.utxo_entry(output_id).map_err(view_error)
@@ -442,6 +502,70 @@ impl RedbStore {
     pub fn lots(&self) -> Result<Vec<(Hash, LotId)>, StoreError> {
         self.snapshot()?.lots()
     }
+    /// [`Snapshot::side_block`] of the last commit.
+    pub fn side_block(&self, hash: &Hash) -> Result<Option<Block>, StoreError> {
+        self.snapshot()?.side_block(hash)
+    }
+    /// [`Snapshot::side_block_ids`] of the last commit.
+    pub fn side_block_ids(&self) -> Result<Vec<(u64, Hash)>, StoreError> {
+        self.snapshot()?.side_block_ids()
+    }
+    /// [`Snapshot::side_blocks`] of the last commit.
+    pub fn side_blocks(&self) -> Result<Vec<Block>, StoreError> {
+        self.snapshot()?.side_blocks()
+    }
+
+    /// Keeps `blocks` durably in the side-block table (one durable write transaction): main-chain
+    /// blocks that are not on the stored chain, so that a restart (even after a kill during a reorg)
+    /// still knows every branch. A block already there is left as it is. [`StoreWrite::commit_block`]
+    /// takes a block out of the table in its own transaction, and [`StoreWrite::unwind_tip`] puts the
+    /// unwound block in, so a block is always either on the stored chain or here.
+    pub fn put_side_blocks(&self, blocks: &[&Block]) -> Result<(), StoreError> {
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        let mut txn = self.db.begin_write().map_err(dberr)?;
+        txn.set_durability(Durability::Immediate).map_err(dberr)?;
+        {
+            let mut t = txn.open_table(SIDE_BLOCKS).map_err(dberr)?;
+            for b in blocks {
+                let key = b.hash().0;
+                if t.get(key).map_err(dberr)?.is_none() {
+                    t.insert(key, encode_side_block(b).as_slice()).map_err(dberr)?;
+                }
+            }
+        }
+        txn.commit().map_err(dberr)?;
+        Ok(())
+    }
+
+    /// Removes the given blocks and every block at or below `max_height` from the side-block table
+    /// (blocks found invalid, branches too deep to be switched to). Returns how many were removed.
+    pub fn remove_side_blocks(&self, hashes: &[Hash], max_height: Option<u64>) -> Result<usize, StoreError> {
+        let mut txn = self.db.begin_write().map_err(dberr)?;
+        txn.set_durability(Durability::Immediate).map_err(dberr)?;
+        let mut removed = 0usize;
+        {
+            let mut t = txn.open_table(SIDE_BLOCKS).map_err(dberr)?;
+            let mut doomed: Vec<[u8; 32]> = hashes.iter().map(|h| h.0).collect();
+            if let Some(max) = max_height {
+                for item in t.iter().map_err(dberr)? {
+                    let (k, v) = item.map_err(dberr)?;
+                    if side_height(v.value())? <= max {
+                        doomed.push(k.value());
+                    }
+                }
+            }
+            for k in doomed {
+                if t.remove(k).map_err(dberr)?.is_some() {
+                    removed += 1;
+                }
+            }
+        }
+        txn.commit().map_err(dberr)?;
+        Ok(removed)
+    }
+
     /// [`Snapshot::asset_changes`] of the last commit.
     pub fn asset_changes(&self, height: u64) -> Result<Option<AssetChanges>, StoreError> {
         self.snapshot()?.asset_changes(height)
@@ -683,6 +807,10 @@ impl StoreWrite for RedbStore {
                 .map_err(dberr)?
                 .insert(height, hash.0)
                 .map_err(dberr)?;
+            txn.open_table(SIDE_BLOCKS)
+                .map_err(dberr)?
+                .remove(hash.0)
+                .map_err(dberr)?;
             let mut index = txn.open_table(TX_INDEX).map_err(dberr)?;
             for (position, tx) in block.transactions().iter().enumerate() {
                 let position = u32::try_from(position)
@@ -769,6 +897,11 @@ impl StoreWrite for RedbStore {
         txn.open_table(HEIGHTS)
             .map_err(dberr)?
             .remove(tip.height)
+            .map_err(dberr)?;
+        // The body stays, off the chain: a reorg killed half-way can still reach either branch.
+        txn.open_table(SIDE_BLOCKS)
+            .map_err(dberr)?
+            .insert(tip.hash.0, encode_side_block(&block).as_slice())
             .map_err(dberr)?;
         {
             let mut index = txn.open_table(TX_INDEX).map_err(dberr)?;

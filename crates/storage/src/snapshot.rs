@@ -445,7 +445,10 @@ pub fn verify(input: impl Read) -> Result<SnapshotInfo, SnapshotError> {
 /// commitment is `expected`. The new store's base is the snapshot height: it holds the block at that
 /// height (so the next block validates and commits on top of it) and the state after it, and no
 /// earlier block. On any error nothing is left behind: the file is streamed into one write
-/// transaction that is committed only after the commitment checks out.
+/// transaction that is committed only after the commitment checks out. The store is built as
+/// `<path>.partial` and renamed to `path` only once committed (the directory synced), so an import
+/// killed half-way leaves no store at `path` that a node would open as an empty chain; a later import
+/// replaces a leftover `.partial` file.
 pub fn import(
     input: impl Read,
     expected: &Hash,
@@ -454,28 +457,50 @@ pub fn import(
     if path.exists() {
         return Err(SnapshotError::NotEmpty(path.display().to_string()));
     }
+    let partial = partial_path(path);
     let mut r = HashingReader {
         inner: BufReader::new(input),
         hasher: Sha3_256::new(),
     };
     let head = read_head(&mut r)?;
-    let store = RedbStore::open(path, head.identity)?;
-    match fill(&store, r, &head, expected) {
-        Ok(info) => Ok((store, info)),
+    if partial.exists() {
+        // What an interrupted import left: never a store anyone opens.
+        std::fs::remove_file(&partial)?;
+    }
+    let store = RedbStore::open(&partial, head.identity)?;
+    let filled = fill(&store, r, &head, expected);
+    drop(store);
+    let info = match filled {
+        Ok(info) => info,
         Err(e) => {
-            drop(store);
-            if let Err(rm) = std::fs::remove_file(path) {
+            if let Err(rm) = std::fs::remove_file(&partial) {
                 return Err(SnapshotError::Io(std::io::Error::new(
                     rm.kind(),
                     format!(
                         "{e}; and removing the partial store {} failed: {rm}",
-                        path.display()
+                        partial.display()
                     ),
                 )));
             }
-            Err(e)
+            return Err(e);
         }
+    };
+    std::fs::rename(&partial, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
     }
+    let store = RedbStore::open(path, head.identity)?;
+    Ok((store, info))
+}
+
+/// Where [`import`] builds the store before renaming it to `path`.
+pub fn partial_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
+    name.push(".partial");
+    path.with_file_name(name)
 }
 
 fn fill<R: Read>(

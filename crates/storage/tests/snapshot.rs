@@ -432,3 +432,49 @@ fn measure_snapshot_throughput() {
         info.utxos as f64 / import.as_secs_f64()
     );
 }
+
+/// A reader that fails hard (a panic: no clean-up code runs, as with a kill) after `left` bytes.
+struct Killed<'a> {
+    bytes: &'a [u8],
+    left: usize,
+}
+
+impl std::io::Read for Killed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            panic!("killed during the import");
+        }
+        let n = buf.len().min(self.left).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_import_killed_half_way_leaves_no_store_and_a_retry_succeeds() {
+    let dir = TempDir::new("killed");
+    let chain = build_chain(&dir);
+    let (bytes, info) = export(&chain.store);
+    let path = dir.file("imported.redb");
+    let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        snapshot::import(
+            Killed {
+                bytes: &bytes,
+                left: bytes.len() / 2,
+            },
+            &info.commitment,
+            &path,
+        )
+    }));
+    assert!(killed.is_err());
+    // Nothing at the store's name for a node to open as an empty chain; the partial file is apart.
+    assert!(!path.exists());
+    assert!(snapshot::partial_path(&path).exists());
+    // Importing again replaces the leftover and gives the whole store.
+    let (imported, got) = snapshot::import(bytes.as_slice(), &info.commitment, &path).unwrap();
+    assert_eq!(got, info);
+    same_state(&chain.store, &imported);
+    assert!(!snapshot::partial_path(&path).exists());
+}

@@ -419,3 +419,54 @@ proptest! {
         prop_assert_eq!(store.utxos().unwrap(), expected);
     }
 }
+
+#[test]
+fn an_unwound_block_stays_in_the_side_table_until_committed_again_or_pruned() {
+    let dir = TempDir::new("side");
+    let g = block(0, Hash::ZERO, 1);
+    let b1 = block(1, g.hash(), 2);
+    let other = block(1, g.hash(), 3);
+    {
+        let store = RedbStore::open(dir.file(), identity(&g)).unwrap();
+        store
+            .commit_block(&g, &changes(&g, vec![], vec![], vec![]))
+            .unwrap();
+        store
+            .commit_block(&b1, &changes(&b1, vec![], vec![], vec![]))
+            .unwrap();
+        assert!(store.side_blocks().unwrap().is_empty());
+        store.put_side_blocks(&[&other]).unwrap();
+        assert_eq!(store.unwind_tip().unwrap().unwrap(), b1);
+        // Off the chain, but its body survives (a reopen included), with the side branch's.
+        assert_eq!(store.block_hash(1).unwrap(), None);
+        assert_eq!(store.block(&b1.hash()).unwrap(), None);
+    }
+    let store = RedbStore::open(dir.file(), identity(&g)).unwrap();
+    assert_eq!(store.side_block(&b1.hash()).unwrap().unwrap(), b1);
+    let mut side: Vec<Hash> = store.side_blocks().unwrap().iter().map(Block::hash).collect();
+    side.sort();
+    let mut expected = vec![b1.hash(), other.hash()];
+    expected.sort();
+    assert_eq!(side, expected);
+    let mut ids: Vec<Hash> = store
+        .side_block_ids()
+        .unwrap()
+        .into_iter()
+        .map(|(height, hash)| {
+            assert_eq!(height, 1);
+            hash
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, expected);
+    // Committing it again takes it out of the table in the same transaction.
+    store
+        .commit_block(&b1, &changes(&b1, vec![], vec![], vec![]))
+        .unwrap();
+    assert_eq!(store.side_block(&b1.hash()).unwrap(), None);
+    assert_eq!(store.side_blocks().unwrap(), vec![other.clone()]);
+    // Pruning by height.
+    assert_eq!(store.remove_side_blocks(&[], Some(0)).unwrap(), 0);
+    assert_eq!(store.remove_side_blocks(&[], Some(1)).unwrap(), 1);
+    assert!(store.side_blocks().unwrap().is_empty());
+}

@@ -570,8 +570,12 @@ pub(crate) fn block_changes(
 
 /// The changes that take `block` (the indexed tip) back out.
 pub(crate) fn unwind_changes(state: &State, block: &Block) -> Result<Vec<Change>, WalletError> {
-    let height = block.header().height;
-    let hash = block.hash();
+    unwind_tip_changes(state, block.header().height, block.hash())
+}
+
+/// The changes that take the indexed tip, block `hash` at `height`, back out: read from its undo
+/// record alone (the block's body is not needed).
+pub(crate) fn unwind_tip_changes(state: &State, height: u64, hash: Hash) -> Result<Vec<Change>, WalletError> {
     let not_tip = || WalletError::NotTip {
         height,
         hash,

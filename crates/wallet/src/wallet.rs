@@ -16,7 +16,7 @@ use crate::account::{
 use crate::error::WalletError;
 use crate::index::{
     AnnotatedTx, Balance, DEFAULT_PAGE, MAX_PAGE, Maturity, TxQuery, UNDO_DEPTH, WalletUtxo,
-    asset_annotation, block_changes, spent_ids, unwind_changes,
+    asset_annotation, block_changes, spent_ids, unwind_changes, unwind_tip_changes,
 };
 use crate::keystore::{KdfParams, KeyInfo, Keystore, normalize_alias, random_uuid};
 use crate::select::Reserver;
@@ -461,6 +461,20 @@ impl Wallet {
         inner.store.commit(changes)
     }
 
+    /// Takes the indexed tip block back out from its undo record alone, without its body (a reorg
+    /// whose disconnected block the node no longer holds). Returns the block unwound (height, hash),
+    /// or `None` if nothing is indexed. Fails with [`WalletError::UnwindTooDeep`] past the undo
+    /// history.
+    pub fn unwind_tip(&self) -> Result<Option<(u64, Hash)>, WalletError> {
+        let mut inner = self.lock()?;
+        let Some((height, hash)) = inner.store.state.tip else {
+            return Ok(None);
+        };
+        let changes = unwind_tip_changes(&inner.store.state, height, hash)?;
+        inner.store.commit(changes)?;
+        Ok(Some((height, hash)))
+    }
+
     /// The indexed tip (height, hash).
     pub fn indexed_tip(&self) -> Result<Option<(u64, Hash)>, WalletError> {
         Ok(self.lock()?.store.state.tip)
@@ -668,6 +682,49 @@ mod tests {
         let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
         assert_eq!(state(&w), states[0]);
         assert_eq!(w.indexed_tip().unwrap(), None);
+    }
+
+    /// Unwinding the tip needs only the undo record: the same states as unwinding with the bodies,
+    /// in memory and after a reopen.
+    #[test]
+    fn unwind_tip_needs_no_body() {
+        let dir = std::env::temp_dir().join(format!("tributary-wallet-unwind-tip-{}", random_uuid()));
+        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        let a = addresses();
+        for acc in a["vapor"]["accounts"].as_array().unwrap() {
+            let xpubs: Vec<XPub> = acc["xpubs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| XPub::from_hex(x.as_str().unwrap()).unwrap())
+                .collect();
+            let alias = acc["alias"].as_str().unwrap();
+            w.create_account(&xpubs, acc["quorum"].as_u64().unwrap(), alias)
+                .unwrap();
+            w.derive_addresses(alias, false, 3).unwrap();
+            w.derive_addresses(alias, true, 8).unwrap();
+        }
+        let blocks = blocks();
+        let mut states = vec![state(&w)];
+        for b in &blocks {
+            w.apply_block(b).unwrap();
+            states.push(state(&w));
+        }
+        assert!(!states[3].utxos.is_empty());
+        let tip = blocks[2].header().height;
+        assert_eq!(w.unwind_tip().unwrap(), Some((tip, blocks[2].hash())));
+        assert_eq!(state(&w), states[2]);
+        drop(w);
+        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        assert_eq!(state(&w), states[2]);
+        assert_eq!(w.unwind_tip().unwrap(), Some((tip - 1, blocks[1].hash())));
+        assert_eq!(w.unwind_tip().unwrap(), Some((tip - 2, blocks[0].hash())));
+        assert_eq!(state(&w), states[0]);
+        assert_eq!(w.unwind_tip().unwrap(), None);
+        // The blocks apply again on top.
+        w.apply_block(&blocks[0]).unwrap();
+        assert_eq!(state(&w), states[1]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

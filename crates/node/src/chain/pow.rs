@@ -3,23 +3,30 @@
 //! reorganisations of the store, block templates and mining.
 //!
 //! # How a block is imported
-//! 1. A block whose parent is unknown waits in a bounded orphan area ([`MAX_ORPHAN_BLOCKS`], oldest
+//! 1. The body is checked against the header (transaction and status Merkle roots, a coinbase first
+//!    and only there, size): a mismatch is [`ImportError::Malformed`] and nothing is remembered, so
+//!    the honest block with the same header can still come.
+//! 2. A block whose parent is unknown waits in a bounded orphan area ([`MAX_ORPHAN_BLOCKS`], oldest
 //!    dropped first) and is imported when the parent arrives.
-//! 2. Its header is validated against the parent's context ([`pow::validate::validate_header`]:
+//! 3. Its header is validated against the parent's context ([`pow::validate::validate_header`]:
 //!    version, height, bits from the retarget, parent hash, timestamp against the clock and the
 //!    median time past, proof of work under the parent's seed), then it joins the fork choice
-//!    ([`consensus::forkchoice::ForkChoice`], heaviest cumulative work, first seen on ties). Its body
-//!    is held in memory ([`MAX_SIDE_BLOCKS`]) until it is committed.
-//! 3. When the heaviest tip is not the store's tip, the store is moved there: blocks are unwound down
-//!    to the fork point ([`storage::StoreWrite::unwind_tip`]), then the new branch's blocks are
-//!    validated by [`ledger::validate_block`] and committed one by one. A block that fails is marked
-//!    invalid with its descendants, the fork choice is rebuilt without them, and the store moves to
-//!    the heaviest remaining tip (the old branch, unless another is heavier). A block that fails
-//!    validation is never committed.
-//! 4. The pool follows: committed transactions leave it (conflicting ones are reported on the
+//!    ([`consensus::forkchoice::ForkChoice`], heaviest cumulative work, first seen on ties). A block
+//!    not extending the stored tip is written to the store's side-block table first; bodies are also
+//!    cached in memory ([`MAX_SIDE_BLOCKS`]).
+//! 4. When the heaviest tip is not the store's tip, the store is moved there: every body of the new
+//!    branch is gathered first (a missing one sets the branch aside, never marks it invalid) and the
+//!    branch is made durable, then blocks are unwound down to the fork point
+//!    ([`storage::StoreWrite::unwind_tip`], which keeps each body in the side-block table), then the
+//!    new branch's blocks are validated by [`ledger::validate_block`] and committed one by one. A
+//!    block that fails is marked invalid with its descendants, the fork choice is rebuilt without
+//!    them, and the store moves to the heaviest remaining tip (the old branch, unless another is
+//!    heavier). A block that fails validation is never committed. A kill anywhere in a reorg leaves
+//!    both branches in the store, and [`ChainService::open`] finishes the move on start.
+//! 5. The pool follows: committed transactions leave it (conflicting ones are reported on the
 //!    eviction feed); after a reorg the disconnected blocks' transactions are checked again and put
-//!    back, followed by the transactions the pool held, and whatever no longer fits is reported on
-//!    the eviction feed.
+//!    back (even when the reorg failed half-way), followed by the transactions the pool held, and
+//!    whatever no longer fits is reported on the eviction feed.
 //!
 //! Subscribers of [`ChainService::subscribe_chain`] see every disconnected block (tip first) then
 //! every connected block, in order; [`ChainService::subscribe`] still sees connected blocks only.
@@ -49,13 +56,16 @@ use crate::{MempoolConfig, NodeError};
 /// Blocks deeper than this below the tip are forgotten by the fork choice (a reorg cannot reach
 /// below them; a block building on one waits as an orphan until dropped).
 pub const KEEP_DEPTH: u64 = 2_048;
-/// Bodies of blocks not on the best chain (side branches, blocks just disconnected) held in memory;
-/// past it the oldest is dropped (its branch can then no longer be switched to).
+/// Bodies of blocks not on the best chain (side branches, blocks just disconnected) cached in memory;
+/// past it the oldest is dropped from memory (the store's side-block table still holds it).
 pub const MAX_SIDE_BLOCKS: usize = 512;
 /// Blocks waiting for their parent; past it the oldest is dropped.
 pub const MAX_ORPHAN_BLOCKS: usize = 64;
-/// Block templates remembered for `submit-work`.
-pub const MAX_TEMPLATES: usize = 8;
+/// Block templates remembered for `submit-work` on the current tip (all are dropped when the tip
+/// moves). A `get-work` whose transactions are those of a remembered template replaces it (only the
+/// timestamp is fresher) instead of taking a new slot, so polling alone never evicts work; past the
+/// bound (the pool changed this many times on one tip) the oldest is dropped.
+pub const MAX_TEMPLATES: usize = 64;
 /// Confirmations after which a main-chain block is reported final by the feeds (a reorg deeper than
 /// this is possible but not expected).
 pub const FINAL_DEPTH: u64 = 6;
@@ -175,6 +185,12 @@ pub enum ImportError {
         /// The fork choice's root height.
         root_height: u64,
     },
+    /// `get-work` on a node with no payout configured (mainnet without `mining.address`): a template
+    /// would pay the rewards to a program anyone can spend.
+    #[error(
+        "this node has no payout configured (set mining.address or mining.control_program): no work is given"
+    )]
+    NoPayout,
     /// The block became the heaviest tip but its transactions are invalid: refused, old tip kept.
     #[error("invalid block: {0}")]
     Invalid(Box<BlockRejection>),
@@ -192,7 +208,10 @@ impl From<StoreError> for ImportError {
 impl ImportError {
     /// Whether the block is at fault (not the node).
     pub fn is_block_fault(&self) -> bool {
-        !matches!(self, ImportError::Node(_) | ImportError::NotPow)
+        !matches!(
+            self,
+            ImportError::Node(_) | ImportError::NotPow | ImportError::NoPayout
+        )
     }
 }
 
@@ -239,6 +258,17 @@ struct Synced {
     rejected: Option<BlockRejection>,
 }
 
+/// What a move of the store has done so far.
+#[derive(Default)]
+struct SyncRun {
+    /// Blocks unwound, in order (tip first).
+    disconnected: Vec<Arc<Block>>,
+    /// Blocks committed.
+    connected: usize,
+    /// The first block validation refused, if any.
+    rejected: Option<BlockRejection>,
+}
+
 /// What the service knows of a block in the tree.
 #[derive(Debug, Clone)]
 struct Known {
@@ -256,6 +286,8 @@ struct PowInner {
     seq: u64,
     side: HashMap<Hash, Arc<Block>>,
     side_order: VecDeque<Hash>,
+    /// How many bodies `side` holds (default [`MAX_SIDE_BLOCKS`]).
+    side_limit: usize,
     orphans: HashMap<Hash, Arc<Block>>,
     orphan_order: VecDeque<Hash>,
     invalid: HashSet<Hash>,
@@ -296,6 +328,15 @@ impl PowState {
         mempool_config: MempoolConfig,
     ) -> Result<PowState, NodeError> {
         let params = &authority.params;
+        let base = snap.base()?;
+        if base > 0 {
+            // The snapshot format carries the state, not what the block tree needs at its base (the
+            // last timestamps, the retarget period's start, the seed, the cumulative work).
+            return Err(NodeError::Config(format!(
+                "this main-chain store was imported from a snapshot (base height {base}): a proof-of-work \
+                 node cannot start from a snapshot yet; sync the main chain from genesis instead"
+            )));
+        }
         let genesis_hash = snap
             .block_hash(0)?
             .ok_or_else(|| corrupt("no genesis block".into()))?;
@@ -349,21 +390,48 @@ impl PowState {
         if fork.tip() != tip.hash {
             return Err(corrupt("the stored chain does not end at the stored tip".into()));
         }
+        // Blocks off the stored chain (side branches, blocks a reorg unwound, perhaps one a kill
+        // interrupted): back into the tree, parents first; their bodies stay in the store.
+        let mut seq = tip.height.saturating_add(1);
+        // One body at a time: only the header is kept.
+        for (_, hash) in snap.side_block_ids()? {
+            if known.contains_key(&hash) {
+                continue;
+            }
+            let Some(block) = snap.side_block(&hash)? else {
+                continue;
+            };
+            let parent = block.header().previous_block_hash;
+            let Some(parent_ctx) = known.get(&parent).map(|k| k.ctx.clone()) else {
+                tracing::debug!(%hash, "a stored side block whose parent is not known; left out");
+                continue;
+            };
+            let Ok(ctx) = parent_ctx.child(params, block.header()) else {
+                tracing::warn!(%hash, "a stored side block is not a main-chain block; left out");
+                continue;
+            };
+            if fork.insert(meta(hash, parent, &ctx)).is_err() {
+                continue;
+            }
+            known.insert(hash, Known { ctx, parent, seq });
+            seq = seq.saturating_add(1);
+        }
         let mut inner = PowInner {
             fork,
             known,
             root: genesis_hash,
             root_height: 0,
             root_work,
-            seq: tip.height.saturating_add(1),
+            seq,
             side: HashMap::new(),
             side_order: VecDeque::new(),
+            side_limit: MAX_SIDE_BLOCKS,
             orphans: HashMap::new(),
             orphan_order: VecDeque::new(),
             invalid: HashSet::new(),
             templates: VecDeque::new(),
         };
-        inner.prune();
+        let _ = inner.prune();
         Ok(PowState {
             inner: Mutex::new(inner),
             mempool_config,
@@ -384,7 +452,7 @@ impl PowInner {
         if self.side.insert(hash, block).is_none() {
             self.side_order.push_back(hash);
         }
-        while self.side.len() > MAX_SIDE_BLOCKS {
+        while self.side.len() > self.side_limit {
             let Some(old) = self.side_order.pop_front() else {
                 break;
             };
@@ -459,8 +527,16 @@ impl PowInner {
         Ok((unwind, apply))
     }
 
-    /// Marks `hash` and every known descendant invalid and forgets them.
-    fn mark_invalid(&mut self, hash: Hash) {
+    /// Marks `hash` and every known descendant invalid and forgets them; returns them.
+    fn mark_invalid(&mut self, hash: Hash) -> Vec<Hash> {
+        let bad = self.forget_branch(hash);
+        self.invalid.extend(bad.iter().copied());
+        bad
+    }
+
+    /// Forgets `hash` and every known descendant (not marking them invalid: they can be imported
+    /// again); returns them.
+    fn forget_branch(&mut self, hash: Hash) -> Vec<Hash> {
         let mut bad: HashSet<Hash> = HashSet::from([hash]);
         let mut by_height: Vec<(u64, Hash, Hash)> = self
             .known
@@ -476,9 +552,9 @@ impl PowInner {
         for h in &bad {
             self.known.remove(h);
             self.side_remove(h);
-            self.invalid.insert(*h);
         }
         self.rebuild_fork_choice();
+        bad.into_iter().collect()
     }
 
     /// A fresh fork choice over the known blocks, inserted in arrival order (so ties resolve as before).
@@ -502,14 +578,15 @@ impl PowInner {
         self.fork = fork;
     }
 
-    /// Forgets blocks more than [`KEEP_DEPTH`] below the tip (done in steps of 64 blocks).
-    fn prune(&mut self) {
+    /// Forgets blocks more than [`KEEP_DEPTH`] below the tip (done in steps of 64 blocks); returns
+    /// whether the root moved.
+    fn prune(&mut self) -> bool {
         if self.fork.tip_height() < self.root_height.saturating_add(KEEP_DEPTH + 64) {
-            return;
+            return false;
         }
         let root_height = self.fork.tip_height().saturating_sub(KEEP_DEPTH);
         let Some(root) = self.fork.ancestor_at(self.fork.tip(), root_height) else {
-            return;
+            return false;
         };
         self.fork.prune(KEEP_DEPTH);
         self.root = root;
@@ -524,6 +601,7 @@ impl PowInner {
         self.orphans.retain(|_, b| b.header().height > min);
         let orphans = &self.orphans;
         self.orphan_order.retain(|h| orphans.contains_key(h));
+        true
     }
 }
 
@@ -559,6 +637,44 @@ pub fn main_coinbase_tx(
     Transaction::new(Profile::Main, data).map_err(|e| NodeError::Internal(format!("coinbase: {e}")))
 }
 
+/// The checks that tie a body to its header and need nothing else (the transaction and status
+/// Merkle roots, a coinbase first, the size): a block failing them is malformed as received, and
+/// says nothing about its header, which may well be an honest block's.
+fn check_body(block: &Block, params: &ChainParams) -> Result<(), ImportError> {
+    let h = block.header();
+    let txs = block.transactions();
+    if !txs.first().is_some_and(Transaction::is_coinbase) {
+        return Err(ImportError::Malformed(
+            "the block's first transaction is not a coinbase (or it has none)".into(),
+        ));
+    }
+    if txs.iter().skip(1).any(Transaction::is_coinbase) {
+        return Err(ImportError::Malformed(
+            "a coinbase after the first transaction".into(),
+        ));
+    }
+    let size = txs
+        .iter()
+        .fold(0u64, |a, t| a.saturating_add(t.serialized_size()));
+    if size > params.max_block_bytes {
+        return Err(ImportError::Malformed(format!(
+            "the block's transactions take {size} bytes, more than {}",
+            params.max_block_bytes
+        )));
+    }
+    if block.compute_transactions_merkle_root() != h.transactions_merkle_root {
+        return Err(ImportError::Malformed(
+            "the transactions do not match the header's Merkle root".into(),
+        ));
+    }
+    if types::merkle::status_merkle_root(&vec![false; txs.len()]) != h.transaction_status_hash {
+        return Err(ImportError::Malformed(
+            "the transaction statuses do not match the header's status root".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn never_valid(missing: &Hash) -> String {
     format!("after a reorg it spends {missing}, which the new branch spent or never created")
 }
@@ -589,8 +705,8 @@ impl ChainService {
         if self.pow.is_some() { FINAL_DEPTH } else { 0 }
     }
 
-    /// A block the node knows: committed, or held in memory (a side branch, a block just
-    /// disconnected by a reorg, an orphan).
+    /// A block the node knows: committed, kept off the chain in the store (a side branch, a block
+    /// disconnected by a reorg; these survive a restart) or held in memory (an orphan).
     pub fn known_block(&self, hash: &Hash) -> Result<Option<Arc<Block>>, StoreError> {
         if let Some(b) = self.store.block(hash)? {
             return Ok(Some(Arc::new(b)));
@@ -598,16 +714,88 @@ impl ChainService {
         let Some(state) = &self.pow else {
             return Ok(None);
         };
-        let inner = state.lock();
-        Ok(inner.side.get(hash).or_else(|| inner.orphans.get(hash)).cloned())
+        {
+            let inner = state.lock();
+            if let Some(b) = inner.side.get(hash).or_else(|| inner.orphans.get(hash)) {
+                return Ok(Some(b.clone()));
+            }
+        }
+        Ok(self.store.side_block(hash)?.map(Arc::new))
     }
 
-    /// Orphan blocks held and side-branch block bodies held (proof of work; zeros otherwise).
+    /// Sets how many side-branch block bodies are held in memory (default [`MAX_SIDE_BLOCKS`], at least
+    /// 1): a memory bound only, since every body off the chain is also in the store (tests use a
+    /// small one). No-op on other chains.
+    pub fn set_side_cache_limit(&self, limit: usize) {
+        if let Some(s) = &self.pow {
+            let mut inner = s.lock();
+            inner.side_limit = limit.max(1);
+            let keep = inner.side_limit;
+            while inner.side.len() > keep {
+                let Some(old) = inner.side_order.pop_front() else {
+                    break;
+                };
+                inner.side.remove(&old);
+            }
+        }
+    }
+
+    /// Orphan blocks held and side-branch block bodies held in memory (proof of work; zeros
+    /// otherwise).
     pub fn block_cache_stats(&self) -> (usize, usize) {
         self.pow.as_ref().map_or((0, 0), |s| {
             let inner = s.lock();
             (inner.orphans.len(), inner.side.len())
         })
+    }
+
+    /// At start (proof of work): moves the store to the heaviest valid branch the block tree holds,
+    /// which differs from the stored tip only when a reorg was interrupted (a kill, a store error)
+    /// or a stored side branch is heavier; then drops stored side blocks too deep to matter.
+    pub(crate) fn resume_pow(&self) -> Result<(), NodeError> {
+        let Some(ps) = &self.pow else {
+            return Ok(());
+        };
+        let mut inner = ps.lock();
+        if inner.fork.tip() != self.tip().hash {
+            tracing::info!(
+                stored = %self.tip().hash,
+                best = %inner.fork.tip(),
+                "the stored chain is not the heaviest branch held (a reorg was interrupted); moving to it"
+            );
+            let synced = self.sync_to_best(&mut inner, ps).map_err(|e| match e {
+                ImportError::Node(n) => n,
+                other => NodeError::Internal(format!("resuming a reorg: {other}")),
+            })?;
+            if let Some(r) = synced.rejected {
+                tracing::warn!(error = %r, "a stored side block is invalid; left out");
+            }
+        }
+        let _ = inner.prune();
+        self.prune_side_store(&inner);
+        Ok(())
+    }
+
+    /// Drops stored side blocks at or below the tree's root (no reorg can reach them).
+    fn prune_side_store(&self, inner: &PowInner) {
+        if inner.root_height == 0 {
+            return;
+        }
+        match self.store.remove_side_blocks(&[], Some(inner.root_height)) {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(
+                removed = n,
+                "dropped stored side blocks below the block tree's root"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not drop old side blocks from the store"),
+        }
+    }
+
+    /// Drops the bodies of blocks found invalid from the store.
+    fn forget_stored(&self, hashes: &[Hash]) {
+        if let Err(e) = self.store.remove_side_blocks(hashes, None) {
+            tracing::warn!(error = %e, "could not drop invalid blocks from the store");
+        }
     }
 
     /// Imports a main-chain block at the wall clock's time (see [`ChainService::import_block_at`]).
@@ -629,18 +817,27 @@ impl ChainService {
         if inner.invalid.contains(&hash) {
             return Err(ImportError::KnownInvalid(hash));
         }
-        if inner.known.contains_key(&hash) || inner.orphans.contains_key(&hash) {
-            return Ok(ImportOutcome {
-                hash,
-                status: ImportStatus::Duplicate,
-                tip: self.tip(),
-                disconnected: 0,
-                connected: 0,
-            });
+        if inner.orphans.contains_key(&hash) {
+            return Ok(self.duplicate(hash));
         }
+        if inner.known.contains_key(&hash) {
+            if self.body_of(&inner, &[], &hash)?.is_some() {
+                return Ok(self.duplicate(hash));
+            }
+            // A known header whose body was lost (a store error): this body, if it matches, is it.
+            check_body(&block, &self.params)?;
+            let block = Arc::new(block);
+            if self.tip().hash != block.header().previous_block_hash {
+                self.store.put_side_blocks(&[block.as_ref()])?;
+            }
+            inner.side_insert(block);
+            return self.finish_import(&mut inner, ps, hash);
+        }
+        // Whether the body is the header's (Merkle roots, coinbase, size) is checked before anything
+        // is held: a body that does not match says nothing of the header, so nothing is remembered.
+        check_body(&block, &self.params)?;
         let parent = block.header().previous_block_hash;
         if inner.invalid.contains(&parent) {
-            inner.invalid.insert(hash);
             return Err(ImportError::InvalidParent { hash, parent });
         }
         let height = block.header().height;
@@ -675,9 +872,31 @@ impl ChainService {
             }
             first = false;
         }
-        let synced = self.sync_to_best(&mut inner, ps)?;
+        self.finish_import(&mut inner, ps, hash)
+    }
+
+    fn duplicate(&self, hash: Hash) -> ImportOutcome {
+        ImportOutcome {
+            hash,
+            status: ImportStatus::Duplicate,
+            tip: self.tip(),
+            disconnected: 0,
+            connected: 0,
+        }
+    }
+
+    /// Moves the store to the heaviest tip and says where `hash` went.
+    fn finish_import(
+        &self,
+        inner: &mut PowInner,
+        ps: &PowState,
+        hash: Hash,
+    ) -> Result<ImportOutcome, ImportError> {
+        let synced = self.sync_to_best(inner, ps)?;
         let (disconnected, connected) = (synced.disconnected, synced.connected);
-        inner.prune();
+        if inner.prune() {
+            self.prune_side_store(inner);
+        }
         let tip = self.tip();
         if inner.invalid.contains(&hash) {
             return Err(match synced.rejected {
@@ -714,6 +933,12 @@ impl ChainService {
             .map(|k| k.ctx.clone())
             .ok_or_else(|| ImportError::Malformed(format!("parent {parent} unknown")))?;
         let ctx = pow::validate::validate_header(&auth.params, &parent_ctx, block.header(), now, &auth.pow)?;
+        // A block that does not extend the stored tip is kept durably before it joins the tree: a
+        // side branch, or a branch a reorg will move to, survives a restart (a block on the tip is
+        // committed at once instead).
+        if parent != self.tip().hash {
+            self.store.put_side_blocks(&[block.as_ref()])?;
+        }
         inner
             .fork
             .insert(meta(hash, parent, &ctx))
@@ -726,19 +951,91 @@ impl ChainService {
         Ok(())
     }
 
-    /// Moves the store to the fork choice's tip.
+    /// The body of a block in the tree: in memory, among `pinned` (a reorg's unwound blocks), in the
+    /// store's side blocks or on the stored chain.
+    fn body_of(
+        &self,
+        inner: &PowInner,
+        pinned: &[Arc<Block>],
+        hash: &Hash,
+    ) -> Result<Option<Arc<Block>>, StoreError> {
+        if let Some(b) = inner.side.get(hash) {
+            return Ok(Some(b.clone()));
+        }
+        if let Some(b) = pinned.iter().find(|b| b.hash() == *hash) {
+            return Ok(Some(b.clone()));
+        }
+        if let Some(b) = self.store.side_block(hash)? {
+            return Ok(Some(Arc::new(b)));
+        }
+        Ok(self.store.block(hash)?.map(Arc::new))
+    }
+
+    /// Moves the store to the fork choice's tip. The pool is refilled with the transactions of every
+    /// block taken off the chain even when the move fails half-way (a store error).
     fn sync_to_best(&self, inner: &mut PowInner, ps: &PowState) -> Result<Synced, ImportError> {
         let mut state = self.state();
-        let mut rejected: Option<BlockRejection> = None;
-        let mut disconnected: Vec<Arc<Block>> = Vec::new();
-        let mut connected = 0usize;
+        let mut run = SyncRun::default();
+        let result = self.sync_steps(inner, &mut state, &mut run);
+        let refilled = self.refill_after(&mut state, &run.disconnected, ps);
+        if let Err(e) = &refilled
+            && result.is_err()
+        {
+            tracing::error!(error = %e, "could not return the disconnected blocks' transactions to the pool");
+        }
+        result?;
+        Ok(Synced {
+            disconnected: refilled?,
+            connected: run.connected,
+            rejected: run.rejected,
+        })
+    }
+
+    fn sync_steps(
+        &self,
+        inner: &mut PowInner,
+        state: &mut State,
+        run: &mut SyncRun,
+    ) -> Result<(), ImportError> {
         // Each failed block shrinks the tree, so this ends.
         loop {
             let best = inner.fork.tip();
             if best == state.tip.hash {
-                break;
+                return Ok(());
             }
             let (unwind, apply) = inner.path(state.tip.hash, best)?;
+            // Every body of the new branch must be at hand before anything is unwound; they are held
+            // here for the whole move (no cache eviction can take them).
+            let mut bodies: HashMap<Hash, Arc<Block>> = HashMap::with_capacity(apply.len());
+            let mut missing = None;
+            for h in &apply {
+                match self.body_of(inner, &run.disconnected, h)? {
+                    Some(b) => {
+                        bodies.insert(*h, b);
+                    }
+                    None => {
+                        missing = Some(*h);
+                        break;
+                    }
+                }
+            }
+            if let Some(h) = missing {
+                // Not invalid: unavailable. The branch leaves the tree and can be imported again.
+                tracing::warn!(%h, "the body of a block on the heavier branch is not held; the branch is set aside");
+                let _ = inner.forget_branch(h);
+                continue;
+            }
+            if !unwind.is_empty() {
+                // The new branch durably off the chain before the old one is unwound (the unwound
+                // blocks go to the same table as they leave the chain): a kill anywhere in between
+                // leaves both branches in the store, and the next start finishes the move.
+                let refs: Vec<&Block> = apply
+                    .iter()
+                    .filter_map(|h| bodies.get(h))
+                    .map(AsRef::as_ref)
+                    .collect();
+                self.store.put_side_blocks(&refs)?;
+            }
             for h in unwind {
                 let block = self
                     .store
@@ -748,6 +1045,9 @@ impl ChainService {
                     return Err(corrupt(format!("the store's tip is {}, expected {h}", block.hash())).into());
                 }
                 let parent = block.header().previous_block_hash;
+                let block = Arc::new(block);
+                // Taken off the chain durably: it goes back to the pool whatever happens next.
+                run.disconnected.push(block.clone());
                 state.tip_header = self
                     .store
                     .header(&parent)?
@@ -759,19 +1059,15 @@ impl ChainService {
                 self.metrics.set_height(state.tip.height);
                 self.metrics
                     .set_final_height(state.tip.height.saturating_sub(FINAL_DEPTH));
-                let block = Arc::new(block);
                 inner.side_insert(block.clone());
                 tracing::info!(height = block.header().height, %h, "block disconnected (reorg)");
-                let _ = self
-                    .chain_events
-                    .send(super::ChainEvent::Disconnected(block.clone()));
-                disconnected.push(block);
+                let _ = self.chain_events.send(super::ChainEvent::Disconnected(block));
             }
             let mut failed = false;
             for h in apply {
-                let Some(block) = inner.side.get(&h).cloned() else {
-                    tracing::warn!(%h, "the body of a block on the heavier branch is no longer held; dropping the branch");
-                    inner.mark_invalid(h);
+                let Some(block) = bodies.remove(&h) else {
+                    // Gathered above for every block of `apply`.
+                    let _ = inner.forget_branch(h);
                     failed = true;
                     break;
                 };
@@ -786,9 +1082,11 @@ impl ChainService {
                         return Err(NodeError::Store(StoreError::Inconsistent(e.to_string())).into());
                     }
                     Err(e) => {
+                        // The body was checked against its header on import, so the header is at fault.
                         tracing::warn!(%h, error = %e, "block of the heaviest branch is invalid; refused with its descendants");
-                        rejected.get_or_insert(e);
-                        inner.mark_invalid(h);
+                        run.rejected.get_or_insert(e);
+                        let bad = inner.mark_invalid(h);
+                        self.forget_stored(&bad);
                         failed = true;
                         break;
                     }
@@ -797,7 +1095,8 @@ impl ChainService {
                     Ok(t) => t,
                     Err(StoreError::Inconsistent(reason)) => {
                         tracing::warn!(%h, %reason, "the store refused a block; refused with its descendants");
-                        inner.mark_invalid(h);
+                        let bad = inner.mark_invalid(h);
+                        self.forget_stored(&bad);
                         failed = true;
                         break;
                     }
@@ -812,7 +1111,7 @@ impl ChainService {
                 self.report_evictions(&conflicts, "conflicts with a transaction committed in a block");
                 state.tip = tip;
                 state.tip_header = block.header().clone();
-                connected += 1;
+                run.connected += 1;
                 tracing::info!(height = tip.height, hash = %tip.hash, txs = block.transactions().len(), "block committed");
                 let _ = self.blocks.send(block.clone());
                 let _ = self.chain_events.send(super::ChainEvent::Connected(block));
@@ -821,29 +1120,33 @@ impl ChainService {
                 tracing::info!(tip = %inner.fork.tip(), "moving to the heaviest valid branch");
             }
         }
-        // Transactions of blocks no longer on chain go back to the pool, before what it held.
-        let snap = self.store.snapshot()?;
-        let gone: Vec<Arc<Block>> = {
-            let mut seen = HashSet::new();
-            let mut g = Vec::new();
-            for b in disconnected.iter().rev() {
-                let h = b.hash();
-                if seen.insert(h) && snap.block_hash(b.header().height)? != Some(h) {
-                    g.push(b.clone());
-                }
-            }
-            g.sort_by_key(|b| b.header().height);
-            g
-        };
-        let disconnected_count = gone.len();
-        if !gone.is_empty() {
-            self.refill_pool(&mut state, &snap, &gone, ps);
+    }
+
+    /// Transactions of blocks no longer on chain go back to the pool, before what it held; returns
+    /// how many blocks are off the chain.
+    fn refill_after(
+        &self,
+        state: &mut State,
+        disconnected: &[Arc<Block>],
+        ps: &PowState,
+    ) -> Result<usize, StoreError> {
+        if disconnected.is_empty() {
+            return Ok(0);
         }
-        Ok(Synced {
-            disconnected: disconnected_count,
-            connected,
-            rejected,
-        })
+        let snap = self.store.snapshot()?;
+        let mut seen = HashSet::new();
+        let mut gone = Vec::new();
+        for b in disconnected.iter().rev() {
+            let h = b.hash();
+            if seen.insert(h) && snap.block_hash(b.header().height)? != Some(h) {
+                gone.push(b.clone());
+            }
+        }
+        gone.sort_by_key(|b| b.header().height);
+        if !gone.is_empty() {
+            self.refill_pool(state, &snap, &gone, ps);
+        }
+        Ok(gone.len())
     }
 
     /// After a reorg: a fresh pool holding the disconnected blocks' transactions (checked again), then
@@ -975,11 +1278,25 @@ impl ChainService {
     }
 
     /// `get-work`: a fresh template paying this node's coinbase program, remembered for
-    /// [`ChainService::submit_work`].
+    /// [`ChainService::submit_work`] while the tip stays (see [`MAX_TEMPLATES`]). Refused with
+    /// [`ImportError::NoPayout`] when the node has no payout program.
     pub fn get_work(&self, now: u64) -> Result<Template, ImportError> {
         let (auth, ps) = self.pow_parts()?;
+        if auth.coinbase_program.is_empty() {
+            return Err(ImportError::NoPayout);
+        }
         let template = self.block_template(&auth.coinbase_program, now)?;
         let mut inner = ps.lock();
+        let th = template.block.header();
+        let (parent, root) = (th.previous_block_hash, th.transactions_merkle_root);
+        // Templates of another tip can never be submitted again.
+        inner
+            .templates
+            .retain(|t| t.block.header().previous_block_hash == parent);
+        // The same work with a fresher timestamp takes the old one's slot.
+        inner
+            .templates
+            .retain(|t| t.block.header().transactions_merkle_root != root);
         inner.templates.push_back(template.clone());
         while inner.templates.len() > MAX_TEMPLATES {
             inner.templates.pop_front();
