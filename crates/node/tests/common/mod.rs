@@ -1,0 +1,4 @@
+//! Helpers shared by the node's integration tests.
+#![allow(dead_code)]
+
+pub(crate) mod pow;
