@@ -5,121 +5,22 @@
 //! non-validator peer gets blocks but is banned for sending consensus messages.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crypto::bls::SecretKey;
 use crypto::chainkd::XPrv;
 use ledger::ChainParams;
 use node::bbft_host::validators::GenesisValidator;
 use node::devnet::{coins_of, sign_transfer};
-use node::genesis::{devnet_genesis, p2wpkh_program_of};
+use node::genesis::p2wpkh_program_of;
 use node::{BbftConfig, Node, NodeConfig, NodeError, PeerConfig};
 use storage::StoreRead;
 use types::Hash;
 
-const N: usize = 4;
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
-fn free_addrs(n: usize) -> Vec<String> {
-    let ls: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    ls.iter().map(|l| l.local_addr().unwrap().to_string()).collect()
-}
-
-fn node_seed(i: usize) -> [u8; 32] {
-    [u8::try_from(i).unwrap() + 100; 32]
-}
-
-fn bls_seed(i: usize) -> [u8; 32] {
-    [u8::try_from(i).unwrap() + 200; 32]
-}
-
-fn configs(root: &std::path::Path) -> (Vec<NodeConfig>, XPrv, types::Block) {
-    let params = ChainParams::side_devnet();
-    let xprv = XPrv::root(b"bbft p2p dev account");
-    let program = p2wpkh_program_of(&xprv.xpub());
-    let genesis = devnet_genesis(&params, &program, 4, 1_000_000_000_000, now_ms() - 1_000).unwrap();
-    let validators: Vec<GenesisValidator> = (0..N)
-        .map(|i| {
-            let node_public = p2p::NodeKey::from_seed(&node_seed(i)).peer_id().0;
-            GenesisValidator::of(
-                &XPrv::root(&[7, u8::try_from(i).unwrap()]).xpub(),
-                &node_public,
-                &SecretKey::from_seed(&bls_seed(i)),
-            )
-        })
-        .collect();
-    let addrs = free_addrs(N);
-    let cfgs = (0..N)
-        .map(|i| {
-            let dir = root.join(format!("node{i}"));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("genesis.hex"), hex::encode(genesis.encode())).unwrap();
-            std::fs::write(dir.join("node.key"), hex::encode(node_seed(i))).unwrap();
-            std::fs::write(
-                dir.join("bls.key"),
-                hex::encode(SecretKey::from_seed(&bls_seed(i)).to_bytes()),
-            )
-            .unwrap();
-            NodeConfig {
-                data_dir: dir,
-                bbft: BbftConfig {
-                    enabled: true,
-                    node_id: u32::try_from(i).unwrap(),
-                    listen: addrs[i].clone(),
-                    validators: validators.clone(),
-                    peers: (0..N)
-                        .filter(|&j| j != i)
-                        .map(|j| PeerConfig {
-                            node_id: u32::try_from(j).unwrap(),
-                            addr: addrs[j].clone(),
-                        })
-                        .collect(),
-                    ..BbftConfig::default()
-                },
-                ..NodeConfig::default()
-            }
-        })
-        .collect();
-    (cfgs, xprv, genesis)
-}
-
-async fn wait(nodes: &[Option<Node>], what: &str, secs: u64, pred: impl Fn(&node::ChainService) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if nodes.iter().flatten().all(|n| pred(&n.chain())) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; heights {:?}",
-            nodes
-                .iter()
-                .map(|n| n.as_ref().map(|n| n.chain().final_height()))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use common::bbft::{N, TempDir, configs, node_seed, now_ms, wait};
 
 /// A follower's configuration: the validator set and the validators' addresses, no keys.
 fn follower_config(dir: &std::path::Path, validator_cfg: &NodeConfig, genesis: &types::Block) -> NodeConfig {
