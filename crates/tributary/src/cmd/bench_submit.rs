@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::TryRecvError;
 
+use super::load::percentile;
 use super::wallet::{ApiClient, Connection, data_of};
 use crate::cli::BenchSubmitOpts;
 
@@ -38,15 +39,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// The nearest-rank percentile `per_mille`/1000 of sorted values.
-fn percentile(sorted: &[f64], per_mille: usize) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (per_mille * sorted.len()).div_ceil(1000);
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn ms(d: Duration) -> f64 {
@@ -310,16 +302,6 @@ fn submit_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 500), 50.0);
-        assert_eq!(percentile(&v, 990), 99.0);
-        assert_eq!(percentile(&v, 1000), 100.0);
-        assert_eq!(percentile(&[3.0], 990), 3.0);
-        assert_eq!(percentile(&[], 500), 0.0);
-    }
 
     /// A small run: every transaction is submitted and included, and the figures agree with each
     /// other (no timing is asserted).
