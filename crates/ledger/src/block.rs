@@ -251,10 +251,9 @@ fn validate_blocks(
         let pre = prechecked.get(b).copied().unwrap_or(&[]);
         let mut row = Vec::with_capacity(txs.len());
         for (i, tx) in txs.iter().enumerate() {
-            let reuse = pre
-                .get(i)
-                .and_then(Option::as_ref)
-                .filter(|c| i != 0 && !c.is_coinbase() && c.height() == height && c.tx().as_ref() == tx);
+            let reuse = pre.get(i).and_then(Option::as_ref).filter(|c| {
+                i != 0 && !c.is_coinbase() && c.reusable_at(height, params) && c.tx().as_ref() == tx
+            });
             if let Some(c) = reuse {
                 row.push(Some(Ok(c.effects().clone())));
             } else {

@@ -38,6 +38,10 @@ pub struct CheckedTx {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TxEffects {
     pub(crate) height: u64,
+    /// Whether the checks would pass at any other height on the same side of the empty-input-ID
+    /// rule: no time range, and every input a spend or veto of a pay-to-witness-key-hash output
+    /// (the one program that cannot read the block height). See [`CheckedTx::reusable_at`].
+    pub(crate) height_free: bool,
     pub(crate) coinbase: bool,
     pub(crate) gas_used: u64,
     pub(crate) fee: u64,
@@ -93,6 +97,19 @@ impl CheckedTx {
     /// Whether this is a coinbase transaction (checked as the first transaction of a block).
     pub fn is_coinbase(&self) -> bool {
         self.fx.coinbase
+    }
+    /// Whether the stateless checks made for [`CheckedTx::height`] hold for a block at `height`
+    /// too: the same height, or a transaction whose checks do not depend on the height (no time
+    /// range; every input spends a pay-to-witness-key-hash output, whose program never reads the
+    /// height) with both heights on the same side of `params.empty_input_id_height`.
+    ///
+    /// This lets a BBFT validator reuse a pool admission made for the committed tip + 1 in a block
+    /// proposed further up, above certified-but-uncommitted blocks, instead of verifying every
+    /// signature again.
+    pub fn reusable_at(&self, height: u64, params: &ChainParams) -> bool {
+        let fork = params.empty_input_id_height;
+        height == self.fx.height
+            || (self.fx.height_free && !self.fx.coinbase && (height >= fork) == (self.fx.height >= fork))
     }
 }
 
@@ -717,6 +734,7 @@ pub(crate) fn check_tx_with(
     let u = utxo_effects(tx, coinbase);
     Ok(TxEffects {
         height,
+        height_free: is_height_free(tx),
         coinbase,
         gas_used,
         fee,
@@ -725,6 +743,18 @@ pub(crate) fn check_tx_with(
         created: u.created,
         claims: u.claims,
     })
+}
+
+/// No time range, and only spends and vetoes of pay-to-witness-key-hash outputs (`00 14 <hash160>`):
+/// the VM expands that program to a fixed signature check that never reads `BLOCKHEIGHT`.
+fn is_height_free(tx: &Transaction) -> bool {
+    let p2wpkh = |prog: &[u8]| prog.len() == 22 && prog.first() == Some(&0x00) && prog.get(1) == Some(&0x14);
+    tx.time_range() == 0
+        && tx.inputs().iter().all(|input| match &input.kind {
+            InputKind::Spend(s) => p2wpkh(&s.commitment.control_program),
+            InputKind::Veto(v) => p2wpkh(&v.commitment.control_program),
+            _ => false,
+        })
 }
 
 /// What a transaction does to the UTXO set, read off its contents alone.

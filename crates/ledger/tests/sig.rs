@@ -136,3 +136,49 @@ fn bad_second_signature_names_input_one() {
     );
     assert_eq!(check_txs(&[bad], &params, 5)[0], plain);
 }
+
+/// A P2WPKH transfer checked for one height is reused at another (same side of the empty-input-ID
+/// fork); an issuance (its program may read the height) only at the height it was checked for.
+#[test]
+fn height_free_checks_are_reusable_at_other_heights() {
+    for profile in [Profile::Side, Profile::Main] {
+        let params = params(profile);
+        let fork = params.empty_input_id_height;
+        let ks = keys(2);
+        let (_, coins) = fund(profile, &ks, 1_000_000_000, 1);
+        let (coin, owner) = &coins[0];
+        let at = fork.saturating_add(5);
+        let transfer = check_tx(
+            arc(pay(profile, coin, owner, &ks[1], 1000, 10_000_000)),
+            &params,
+            at,
+        )
+        .unwrap();
+        assert!(transfer.reusable_at(at, &params));
+        assert!(transfer.reusable_at(at + 40, &params));
+        assert!(transfer.reusable_at(at - 1, &params));
+        if fork > 0 {
+            assert!(
+                !transfer.reusable_at(fork - 1, &params),
+                "across the fork the checks differ"
+            );
+        }
+
+        if profile == Profile::Side {
+            continue; // issuance is a main-chain input
+        }
+        let input = testkit::issuance(owner, b"{}", b"nonce", 7).unwrap();
+        let out = testkit::output(ks[1].program(), testkit::issued_asset(owner, b"{}"), 7).unwrap();
+        let fee_in = testkit::spend(coin);
+        let change = testkit::output(
+            owner.program(),
+            AssetId::BTM,
+            coin.commitment.amount.get() - 10_000_000,
+        )
+        .unwrap();
+        let tx = testkit::signed(profile, vec![(input, owner), (fee_in, owner)], vec![out, change]).unwrap();
+        let issued = check_tx(arc(tx), &params, at).unwrap();
+        assert!(issued.reusable_at(at, &params));
+        assert!(!issued.reusable_at(at + 1, &params));
+    }
+}
