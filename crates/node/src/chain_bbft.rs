@@ -458,12 +458,11 @@ impl ChainService {
             let selected: Vec<Arc<CheckedTx>> = if attempts > 8 {
                 Vec::new()
             } else {
+                // The overlay's transactions are still in the pool (until committed): skip them
+                // without letting them take the budget, or a block after a full one comes out empty.
                 state
                     .mempool
-                    .select(budget_bytes, self.max_block_gas)
-                    .into_iter()
-                    .filter(|c| !in_overlay.contains(&c.tx().id()))
-                    .collect()
+                    .select_excluding(budget_bytes, self.max_block_gas, &in_overlay)
             };
             let mut txs = Vec::with_capacity(selected.len() + 1);
             txs.push(coinbase.clone());

@@ -596,6 +596,18 @@ impl Mempool {
     /// parents, until the byte or gas budget is spent (a transaction that does not fit is skipped and
     /// smaller ones may still fill the block). The result is in a valid order.
     pub fn select(&self, max_bytes: u64, max_gas: u64) -> Vec<Arc<CheckedTx>> {
+        self.select_excluding(max_bytes, max_gas, &HashSet::new())
+    }
+
+    /// [`Mempool::select`] on top of blocks not yet committed: the transactions in `exclude` (those
+    /// blocks' own) are neither picked nor counted against the budget, and their pool children are
+    /// eligible as if they were committed.
+    pub fn select_excluding(
+        &self,
+        max_bytes: u64,
+        max_gas: u64,
+        exclude: &HashSet<Hash>,
+    ) -> Vec<Arc<CheckedTx>> {
         // In-pool parent count per transaction.
         let mut waiting: HashMap<Hash, usize> = HashMap::new();
         let mut ready: BinaryHeap<(Priority, Hash)> = BinaryHeap::new();
@@ -616,15 +628,17 @@ impl Mempool {
         let mut gas = 0u64;
         while let Some((_, id)) = ready.pop() {
             let Some(tx) = self.txs.get(&id) else { continue };
-            let (Some(nb), Some(ng)) = (bytes.checked_add(tx.size), gas.checked_add(tx.gas)) else {
-                continue;
-            };
-            if nb > max_bytes || ng > max_gas {
-                continue;
+            if !exclude.contains(&id) {
+                let (Some(nb), Some(ng)) = (bytes.checked_add(tx.size), gas.checked_add(tx.gas)) else {
+                    continue;
+                };
+                if nb > max_bytes || ng > max_gas {
+                    continue;
+                }
+                bytes = nb;
+                gas = ng;
+                out.push(tx.checked.clone());
             }
-            bytes = nb;
-            gas = ng;
-            out.push(tx.checked.clone());
             let mut children: HashSet<Hash> = HashSet::new();
             for o in &tx.creates {
                 if let Some(child) = self.spent_by.get(o) {
@@ -652,6 +666,7 @@ mod tests {
     use super::*;
     use ledger::MemoryUtxoSet;
     use types::asset_class::AssetClass;
+    use types::{Profile, Transaction};
 
     /// A chain view that knows one asset and one lot, over an empty UTXO set.
     struct ClassedChain {
@@ -694,5 +709,60 @@ mod tests {
         assert!(view.asset(&AssetId([4; 32])).unwrap().is_none());
         assert_eq!(view.lot(&Hash([6; 32])).unwrap(), Some(LotId(Hash([9; 32]))));
         assert!(view.lot(&Hash([7; 32])).unwrap().is_none());
+    }
+
+    /// Excluded transactions (those of uncommitted blocks below the one being built) take no
+    /// budget, and their children become eligible.
+    #[test]
+    fn selection_skips_excluded_transactions_without_spending_the_budget() {
+        use ledger::testkit::{self, Key};
+        use ledger::{UtxoKind, check_tx};
+        let params = ChainParams::side_devnet();
+        let key = Key::from_seed(b"select excluding");
+        let outputs = (0..3)
+            .map(|_| testkit::output(key.program(), AssetId::BTM, 1_000_000_000).unwrap())
+            .collect();
+        let funding = testkit::coinbase(Profile::Side, 0, outputs).unwrap();
+        let mut chain = MemoryUtxoSet::new();
+        let coins = testkit::coins_of(&funding);
+        for c in &coins {
+            chain.insert(
+                c.output_id,
+                UtxoEntry {
+                    kind: UtxoKind::Normal,
+                    height: 0,
+                },
+            );
+        }
+        let pay = |coin: &testkit::Coin| {
+            let out = testkit::output(
+                key.program(),
+                AssetId::BTM,
+                coin.commitment.amount.get() - 10_000_000,
+            );
+            testkit::transfer(Profile::Side, &[(coin, &key)], vec![out.unwrap()]).unwrap()
+        };
+        let parents: Vec<_> = coins.iter().map(pay).collect();
+        let child = pay(&testkit::coins_of(&parents[0])[0]);
+        let mut pool = Mempool::new(MempoolConfig::default());
+        for tx in parents.iter().chain([&child]) {
+            let checked = check_tx(Arc::new(tx.clone()), &params, 5).unwrap();
+            pool.insert(Arc::new(checked), &chain, 5, &params).unwrap();
+        }
+        let size = parents[1].serialized_size();
+        let ids = |v: Vec<Arc<CheckedTx>>| v.iter().map(|c| c.tx().id()).collect::<HashSet<Hash>>();
+        // Room for two transactions: without exclusion the budget goes to the first two picked.
+        let all = ids(pool.select(2 * size + 1, u64::MAX));
+        assert_eq!(all.len(), 2);
+        // With the first parent excluded (in an uncommitted block), the other two parents fill
+        // the budget and the excluded one is never picked.
+        let exclude: HashSet<Hash> = [parents[0].id()].into();
+        let picked = ids(pool.select_excluding(2 * size + 1, u64::MAX, &exclude));
+        assert_eq!(picked.len(), 2);
+        assert!(!picked.contains(&parents[0].id()));
+        // With the other two excluded as well, the child of the excluded parent is eligible.
+        let exclude: HashSet<Hash> = parents.iter().map(Transaction::id).collect();
+        let picked = ids(pool.select_excluding(2 * size + 1, u64::MAX, &exclude));
+        assert_eq!(picked, [child.id()].into());
     }
 }
