@@ -112,7 +112,11 @@ fn start_cluster(opts: &BenchClusterOpts) -> Result<(Cluster, Vec<String>, Strin
             .with_context(|| format!("cannot create node{k}.log"))?;
         let mut child = Command::new(&exe)
             .args(["node", "--config", config])
-            .env("RUST_LOG", "warn")
+            // The validators log warnings only, unless TRIBUTARY_BENCH_LOG asks for more.
+            .env(
+                "RUST_LOG",
+                std::env::var("TRIBUTARY_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
