@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use node::SubmitError;
 use node::mempool::MempoolError;
+use node::{Origin, SubmitError};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -105,6 +105,64 @@ pub(crate) async fn submit_tx(state: &AppState, tx: Transaction) -> Result<Hash,
     }
 }
 
+/// Submits a batch through the pool's batch path (signatures checked in parallel batches), reporting
+/// each transaction to the event feed as [`submit_tx`] does. Stops at the first refused transaction:
+/// the ones before it stay admitted and its error names it.
+async fn submit_txs(state: &AppState, txs: Vec<Transaction>) -> Result<Vec<String>, ApiError> {
+    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+    for id in &ids {
+        state.feed.submitting(*id);
+    }
+    let chain = state.chain.clone();
+    let outcome = tokio::task::spawn_blocking(move || chain.submit_many(txs, Origin::Local, true)).await;
+    let results = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            for id in &ids {
+                state.feed.forget(id);
+            }
+            return Err(ApiError::internal(format!("submit task failed: {e}")));
+        }
+    };
+    let mut answered = Vec::with_capacity(ids.len());
+    let mut refused = None;
+    for (i, (tx_id, r)) in ids.iter().zip(results).enumerate() {
+        match r {
+            Ok(_)
+            | Err(SubmitError::Mempool(MempoolError::Duplicate(_) | MempoolError::DuplicateOrphan(_))) => {
+                state.feed.accepted(*tx_id);
+                answered.push(tx_id.to_hex());
+            }
+            Err(SubmitError::AlreadyOnChain(_)) => {
+                state.feed.forget(tx_id);
+                answered.push(tx_id.to_hex());
+            }
+            Err(e) => {
+                tracing::debug!(%tx_id, error = %e, "transaction refused");
+                state.feed.refused(*tx_id, e.to_string());
+                let mut err = ApiError::from(e);
+                err.detail = format!(
+                    "raw_transactions[{i}] ({tx_id}): {}; the {i} before it were admitted",
+                    err.detail
+                );
+                refused = Some(err);
+                break;
+            }
+        }
+    }
+    // Those after a refusal were never tried.
+    for id in ids
+        .iter()
+        .skip(answered.len().saturating_add(usize::from(refused.is_some())))
+    {
+        state.feed.forget(id);
+    }
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(answered),
+    }
+}
+
 pub(crate) async fn submit_transaction(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {
@@ -155,18 +213,7 @@ pub(crate) async fn submit_transactions(State(state): Shared, headers: HeaderMap
                     })
                 })
                 .collect::<Result<Vec<Transaction>, ApiError>>()?;
-            let mut ids = Vec::with_capacity(txs.len());
-            for (i, tx) in txs.into_iter().enumerate() {
-                let tx_id = tx.id();
-                submit_tx(&state, tx).await.map_err(|mut e| {
-                    e.detail = format!(
-                        "raw_transactions[{i}] ({tx_id}): {}; the {i} before it were admitted",
-                        e.detail
-                    );
-                    e
-                })?;
-                ids.push(tx_id.to_hex());
-            }
+            let ids = submit_txs(&state, txs).await?;
             Ok(success(json!({ "tx_id": ids })))
         }
         .await,

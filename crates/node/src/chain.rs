@@ -45,6 +45,18 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
+impl SubmitError {
+    /// Whether the transaction was turned away: not a duplicate of one in the pool, nor one
+    /// already on chain (callers count those as submitted).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            SubmitError::AlreadyOnChain(_)
+                | SubmitError::Mempool(MempoolError::Duplicate(_) | MempoolError::DuplicateOrphan(_))
+        )
+    }
+}
+
 /// What happened to a submitted transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
@@ -53,6 +65,33 @@ pub struct Submitted {
     /// Whether it is ready for a block or waits for inputs.
     pub admission: Admission,
 }
+
+fn store_failed() -> SubmitError {
+    SubmitError::Store(StoreError::Inconsistent(
+        "the store could not be read for this batch".into(),
+    ))
+}
+
+/// Where a submitted transaction came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// This node's API or a caller in this process.
+    Local,
+    /// Another validator, which forwarded it (it is not forwarded again).
+    Peer,
+}
+
+/// A transaction the pool admitted, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    /// The transaction.
+    pub tx: Arc<Transaction>,
+    /// Who submitted it.
+    pub origin: Origin,
+}
+
+/// Most admitted transactions a slow subscriber may fall behind by before it misses some.
+const ADMITTED_BACKLOG: usize = 1 << 16;
 
 /// The block producer's signing key (an ed25519 seed). `Debug` is redacted.
 #[derive(Clone)]
@@ -212,7 +251,10 @@ pub struct ChainService {
     /// BBFT chains: the consensus ids of the stored blocks (`None` under other authorities).
     bbft: Option<BbftChain>,
     /// Transactions as the pool admits them (a BBFT host forwards them to the other validators).
-    admitted: broadcast::Sender<Arc<Transaction>>,
+    admitted: broadcast::Sender<Admitted>,
+    /// One batch admission at a time: batches check their signatures on every core, and more at
+    /// once would only starve block production and consensus (callers wait instead).
+    admission_gate: Mutex<()>,
 }
 
 impl std::fmt::Debug for ChainService {
@@ -350,7 +392,8 @@ impl ChainService {
             blocks,
             evictions,
             bbft,
-            admitted: broadcast::channel(4096).0,
+            admitted: broadcast::channel(ADMITTED_BACKLOG).0,
+            admission_gate: Mutex::new(()),
         };
         // Proof of work: finish a reorg a kill interrupted (the store keeps both branches).
         service.resume_pow()?;
@@ -439,7 +482,7 @@ impl ChainService {
     }
 
     /// Transactions as the pool admits them (ready or orphan), from any caller.
-    pub fn subscribe_admitted(&self) -> broadcast::Receiver<Arc<Transaction>> {
+    pub fn subscribe_admitted(&self) -> broadcast::Receiver<Admitted> {
         self.admitted.subscribe()
     }
 
@@ -481,7 +524,10 @@ impl ChainService {
         drop(state);
         tracing::debug!(%tx_id, ?admission, "transaction admitted");
         // No subscriber is not an error.
-        let _ = self.admitted.send(tx);
+        let _ = self.admitted.send(Admitted {
+            tx,
+            origin: Origin::Local,
+        });
         if let Admission::Accepted { evicted, .. } = &admission {
             self.report_evictions(
                 evicted,
@@ -489,6 +535,124 @@ impl ChainService {
             );
         }
         Ok(Submitted { tx_id, admission })
+    }
+
+    /// Submits many transactions at once: the stateless checks (signatures, programs) of the
+    /// whole batch run in parallel with the signatures verified in batches (the same answer per
+    /// transaction as [`ChainService::submit`]; a failing batch is re-checked one by one), then the
+    /// pool admits them in the order given under one lock. One result per transaction, in order;
+    /// with `until_refused`, the pool admits none after the first refused one (a duplicate or a
+    /// transaction already on chain is not a refusal) and the results stop at it.
+    pub fn submit_many(
+        &self,
+        txs: Vec<Transaction>,
+        origin: Origin,
+        until_refused: bool,
+    ) -> Vec<Result<Submitted, SubmitError>> {
+        let results = self.submit_many_counted(txs, origin, until_refused);
+        for r in &results {
+            self.metrics.submission(r);
+        }
+        results
+    }
+
+    fn submit_many_counted(
+        &self,
+        txs: Vec<Transaction>,
+        origin: Origin,
+        until_refused: bool,
+    ) -> Vec<Result<Submitted, SubmitError>> {
+        let mut results: Vec<Option<Result<Submitted, SubmitError>>> = Vec::with_capacity(txs.len());
+        let mut fresh: Vec<Arc<Transaction>> = Vec::with_capacity(txs.len());
+        let mut fresh_at: Vec<usize> = Vec::with_capacity(txs.len());
+        for (i, tx) in txs.into_iter().enumerate() {
+            let tx_id = tx.id();
+            match self.store.tx_location(&tx_id) {
+                Ok(Some(_)) => results.push(Some(Err(SubmitError::AlreadyOnChain(tx_id)))),
+                Err(e) => results.push(Some(Err(e.into()))),
+                Ok(None) => {
+                    results.push(None);
+                    fresh.push(Arc::new(tx));
+                    fresh_at.push(i);
+                }
+            }
+        }
+        let gate = self
+            .admission_gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next_height = self.tip().height.saturating_add(1);
+        let started = std::time::Instant::now();
+        let checked = ledger::check_txs(&fresh, &self.params, next_height);
+        drop(gate);
+        if !fresh.is_empty() {
+            let each = started.elapsed() / u32::try_from(fresh.len()).unwrap_or(u32::MAX);
+            for _ in 0..fresh.len() {
+                self.metrics.tx_validated(each);
+            }
+        }
+        let mut admitted = Vec::with_capacity(fresh.len());
+        let mut evicted_all = Vec::new();
+        {
+            let mut state = self.state();
+            let height = state.tip.height.saturating_add(1);
+            let mut snap = Some(self.store.snapshot());
+            // With `until_refused`, nothing after a refusal found before the checks is admitted.
+            let mut stop = until_refused
+                .then(|| {
+                    results
+                        .iter()
+                        .position(|r| matches!(r, Some(Err(e)) if e.is_refusal()))
+                })
+                .flatten();
+            for ((checked, tx), at) in checked.into_iter().zip(fresh).zip(fresh_at) {
+                if stop.is_some_and(|s| at > s) {
+                    break;
+                }
+                let tx_id = tx.id();
+                let r = match (snap.as_ref(), checked) {
+                    (_, Err(e)) => Err(SubmitError::Invalid(e)),
+                    (Some(Ok(snap)), Ok(c)) => state
+                        .mempool
+                        .insert(Arc::new(c), snap, height, &self.params)
+                        .map_err(SubmitError::from)
+                        .map(|admission| {
+                            if let Admission::Accepted { evicted, .. } = &admission {
+                                evicted_all.extend_from_slice(evicted);
+                            }
+                            admitted.push(tx);
+                            Submitted { tx_id, admission }
+                        }),
+                    // The first transaction reports the store's error; the rest say it failed.
+                    (Some(Err(_)), Ok(_)) => match snap.take() {
+                        Some(Err(e)) => Err(SubmitError::Store(e)),
+                        _ => Err(store_failed()),
+                    },
+                    (None, Ok(_)) => Err(store_failed()),
+                };
+                if until_refused && matches!(&r, Err(e) if e.is_refusal()) {
+                    stop = Some(at);
+                }
+                if let Some(slot) = results.get_mut(at) {
+                    *slot = Some(r);
+                }
+            }
+            if let Some(s) = stop {
+                results.truncate(s.saturating_add(1));
+            }
+        }
+        for tx in admitted {
+            // No subscriber is not an error.
+            let _ = self.admitted.send(Admitted { tx, origin });
+        }
+        self.report_evictions(
+            &evicted_all,
+            "evicted from the full pool by a transaction paying a higher fee rate",
+        );
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(store_failed())))
+            .collect()
     }
 
     /// Whether transactions wait for a block.

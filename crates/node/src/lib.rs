@@ -16,7 +16,9 @@ use std::sync::Arc;
 pub use chain::pow::{
     ImportError, ImportOutcome, ImportStatus, PowAuthority, PowEngine, Template, WorkError,
 };
-pub use chain::{Authority, ChainEvent, ChainService, ChainSetup, ProducerKey, SubmitError, Submitted};
+pub use chain::{
+    Admitted, Authority, ChainEvent, ChainService, ChainSetup, Origin, ProducerKey, SubmitError, Submitted,
+};
 pub use config::{
     BbftConfig, ChainConfig, MempoolConfig, MiningConfig, NodeConfig, PeerConfig, ProducerConfig,
 };

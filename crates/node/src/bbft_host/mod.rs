@@ -18,12 +18,14 @@
 //! Catch-up: a [`net::Wire::GetBlocks`] to every peer (at start, every second, and at once when a
 //! final block or a proposal's parent is missing); peers answer with stored blocks and their
 //! certificates, and `ChainService::import_certified` verifies each certificate before
-//! committing. Every transaction this node's pool admits (through the API or
-//! [`BbftHandle::submit`]) is forwarded once to every other validator, which admits it without
-//! forwarding it again, so whoever leads next can include it.
+//! committing. Every transaction this node's pool admits from a local caller (the API or
+//! [`BbftHandle::submit`]) is forwarded to every other validator in batches ([`net::Wire::Txs`]:
+//! whatever was admitted since the last send, up to [`FORWARD_BATCH_BYTES`]), so whoever leads next
+//! can include it. Forwarded transactions are admitted off the host task, in batches, by an
+//! admission task ([`admit_forwarded`]: `ChainService::submit_many`, signatures verified in
+//! parallel batches) and never forwarded again: consensus messages do not queue behind them.
 //!
-//! Ledger validation, block building, store commits and state writes run inline on the host task
-//! (a few milliseconds per block at devnet sizes).
+//! Ledger validation, block building, store commits and state writes run inline on the host task.
 
 pub mod follower;
 pub mod net;
@@ -32,7 +34,7 @@ pub mod p2p_net;
 pub mod persist;
 pub mod validators;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,10 +47,10 @@ use storage::StoreRead;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use types::profile::Profile;
-use types::{Block, Hash, Transaction};
+use types::{Block, Transaction};
 
 use crate::NodeError;
-use crate::chain::{ChainService, Overlay, SubmitError, Submitted};
+use crate::chain::{Admitted, ChainService, Origin, Overlay, SubmitError, Submitted};
 pub use net::{ConsensusNetwork, Incoming, MemoryNetwork, Wire};
 
 /// How one validator's host runs.
@@ -208,13 +210,14 @@ pub fn start(
     let kept = blocks.load()?;
     let (events, events_rx) = mpsc::unbounded_channel();
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let (admission_tx, admission_rx) = mpsc::channel(ADMISSION_QUEUE);
+    let me_thread = cfg.me;
     let host = Host {
         chain: Arc::clone(&chain),
         core,
         net,
         peers,
-        forwarded: HashSet::new(),
-        forwarded_order: VecDeque::new(),
+        admission: admission_tx,
         events,
         pending: HashMap::new(),
         deferred: HashMap::new(),
@@ -223,10 +226,15 @@ pub fn start(
         round_started: BTreeMap::new(),
         blocks,
         limits: bbft::Limits { max_payload },
+        validation: rayon::ThreadPoolBuilder::new()
+            .thread_name(move |i| format!("bbft-validate-{me_thread}-{i}"))
+            .build()
+            .map_err(|e| NodeError::Internal(format!("cannot start the validation threads: {e}")))?,
         cfg: cfg.clone(),
     };
     let admitted = chain.subscribe_admitted();
     let me = cfg.me;
+    tokio::spawn(admit_forwarded(Arc::clone(&chain), admission_rx, me));
     let task = tokio::spawn(async move {
         let r = host.run(kept, inbox, events_rx, admitted, shutdown_rx).await;
         if let Err(e) = &r {
@@ -268,8 +276,16 @@ struct Deferred {
     ask: Option<(u64, u64)>,
 }
 
-/// Transaction ids remembered as forwarded.
-const MAX_FORWARDED: usize = 1 << 16;
+/// Most bytes of transactions forwarded in one envelope (a batch is sent when it reaches this, or
+/// when nothing more is waiting).
+pub const FORWARD_BATCH_BYTES: usize = 1 << 20;
+
+/// Forwarded batches waiting for the admission task; beyond this they are dropped (the sender's
+/// pool still holds them, and it includes them when it leads).
+const ADMISSION_QUEUE: usize = 256;
+
+/// Most forwarded transactions admitted in one batch.
+const ADMISSION_BATCH: usize = 4096;
 
 /// Most proposals kept while their parent is missing.
 const MAX_DEFERRED: usize = 64;
@@ -282,9 +298,8 @@ struct Host {
     core: Bbft,
     net: Arc<dyn ConsensusNetwork>,
     peers: Vec<NodeId>,
-    /// Transactions forwarded or received from a peer (each is forwarded at most once).
-    forwarded: HashSet<Hash>,
-    forwarded_order: VecDeque<Hash>,
+    /// Forwarded transactions (raw) on their way to the admission task.
+    admission: mpsc::Sender<Vec<Vec<u8>>>,
     events: mpsc::UnboundedSender<Event>,
     pending: HashMap<BlockId, Pending>,
     deferred: HashMap<BlockId, Deferred>,
@@ -296,6 +311,9 @@ struct Host {
     /// Durable copies of the pending blocks.
     blocks: persist::BlockDir,
     limits: bbft::Limits,
+    /// Threads of their own for building and validating blocks: the global rayon pool also
+    /// checks submitted transactions, and consensus must not queue behind a flood of them.
+    validation: rayon::ThreadPool,
     cfg: HostConfig,
 }
 
@@ -311,7 +329,7 @@ impl Host {
         kept: Vec<persist::KeptBlock>,
         mut inbox: mpsc::UnboundedReceiver<Incoming>,
         mut events: mpsc::UnboundedReceiver<Event>,
-        mut admitted: broadcast::Receiver<Arc<Transaction>>,
+        mut admitted: broadcast::Receiver<Admitted>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), NodeError> {
         let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.catch_up_interval_ms.max(50)));
@@ -325,7 +343,7 @@ impl Host {
                 Some(ev) = events.recv() => self.on_event(ev)?,
                 _ = tick.tick() => self.request_blocks(true),
                 tx = admitted.recv() => match tx {
-                    Ok(tx) => self.forward(&tx),
+                    Ok(first) => self.forward(first, &mut admitted),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(me = self.cfg.me, missed = n, "too many admitted transactions to forward; some were not");
                     }
@@ -455,7 +473,11 @@ impl Host {
                     self.request_blocks(false);
                     return Ok(());
                 };
-                let (block, changes) = match self.chain.build_bbft_block(&overlay, now_ms()) {
+                let chain = &self.chain;
+                let built = self
+                    .validation
+                    .install(|| chain.build_bbft_block(&overlay, now_ms()));
+                let (block, changes) = match built {
                     Ok(b) => b,
                     Err(e) => {
                         tracing::error!(me = self.cfg.me, error = %e, "building a proposal failed");
@@ -504,17 +526,8 @@ impl Host {
                 Ok(message) => self.feed(Input::Message { from, message })?,
                 Err(e) => tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable consensus message"),
             },
-            Wire::Tx(b) => match Transaction::decode(&b, Profile::Side, &self.chain.params().limits) {
-                Ok(tx) => {
-                    self.remember_forwarded(tx.id());
-                    if let Err(e) = self.chain.submit(tx) {
-                        tracing::debug!(me = self.cfg.me, from, error = %e, "forwarded transaction not admitted");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable forwarded transaction")
-                }
-            },
+            Wire::Tx(b) => self.to_admission(from, vec![b]),
+            Wire::Txs(b) => self.to_admission(from, b),
             Wire::GetBlocks { from: first, count } => self.serve_blocks(from, first, count),
             Wire::Blocks(raw) => self.on_blocks(from, &raw)?,
         }
@@ -573,26 +586,51 @@ impl Host {
         Ok(())
     }
 
-    /// Remembers `id` as forwarded; false if it already was.
-    fn remember_forwarded(&mut self, id: Hash) -> bool {
-        if !self.forwarded.insert(id) {
-            return false;
-        }
-        self.forwarded_order.push_back(id);
-        if self.forwarded_order.len() > MAX_FORWARDED
-            && let Some(old) = self.forwarded_order.pop_front()
-        {
-            self.forwarded.remove(&old);
-        }
-        true
-    }
-
-    /// Forwards a transaction this node's pool admitted to every other validator, once.
-    fn forward(&mut self, tx: &Transaction) {
-        if !self.remember_forwarded(tx.id()) {
+    /// Hands forwarded transactions to the admission task (dropped if it is far behind).
+    fn to_admission(&self, from: NodeId, raw: Vec<Vec<u8>>) {
+        if raw.is_empty() {
             return;
         }
-        let env = Wire::Tx(tx.encode()).encode();
+        if let Err(e) = self.admission.try_send(raw) {
+            let dropped = match &e {
+                mpsc::error::TrySendError::Full(r) | mpsc::error::TrySendError::Closed(r) => r.len(),
+            };
+            tracing::debug!(
+                me = self.cfg.me,
+                from,
+                dropped,
+                "admission queue full; forwarded transactions dropped"
+            );
+        }
+    }
+
+    /// Forwards `first` and every transaction admitted after it that is already waiting, from local
+    /// callers only (a peer's transactions went to every validator already), in envelopes of at
+    /// most [`FORWARD_BATCH_BYTES`].
+    fn forward(&mut self, first: Admitted, admitted: &mut broadcast::Receiver<Admitted>) {
+        let mut batch: Vec<Vec<u8>> = Vec::new();
+        let mut bytes = 0usize;
+        let mut next = Some(first);
+        while let Some(a) = next.take() {
+            if a.origin == Origin::Local {
+                let raw = a.tx.encode();
+                bytes = bytes.saturating_add(raw.len());
+                batch.push(raw);
+            }
+            if bytes >= FORWARD_BATCH_BYTES || batch.len() >= net::MAX_TXS_PER_ENVELOPE as usize {
+                self.send_txs(std::mem::take(&mut batch));
+                bytes = 0;
+            }
+            next = admitted.try_recv().ok();
+        }
+        self.send_txs(batch);
+    }
+
+    fn send_txs(&self, batch: Vec<Vec<u8>>) {
+        if batch.is_empty() {
+            return;
+        }
+        let env = Wire::Txs(batch).encode();
         for &p in &self.peers {
             self.net.send(p, env.clone());
         }
@@ -781,7 +819,11 @@ impl Host {
                 self.overlay_for(&parent)?
             }
         };
-        match self.chain.validate_bbft_block(&block, &overlay) {
+        let chain = &self.chain;
+        let validated = self
+            .validation
+            .install(|| chain.validate_bbft_block(&block, &overlay));
+        match validated {
             Ok(changes) => {
                 // Durable before the vote: a certified block must survive a restart of everyone.
                 if let Err(e) = self.blocks.keep(&id, height, &parent, &block.encode()) {
@@ -879,5 +921,45 @@ impl Host {
             self.prune(tip);
         }
         self.retry_deferred(queue);
+    }
+}
+
+/// Admits transactions forwarded by other validators, off the host task: takes every batch waiting
+/// (up to [`ADMISSION_BATCH`] transactions), decodes them and submits them as one batch
+/// (`ChainService::submit_many`). Ends when the host drops its sender.
+async fn admit_forwarded(chain: Arc<ChainService>, mut rx: mpsc::Receiver<Vec<Vec<u8>>>, me: NodeId) {
+    while let Some(mut raw) = rx.recv().await {
+        while raw.len() < ADMISSION_BATCH {
+            match rx.try_recv() {
+                Ok(more) => raw.extend(more),
+                Err(_) => break,
+            }
+        }
+        let chain = Arc::clone(&chain);
+        let done = tokio::task::spawn_blocking(move || {
+            let limits = &chain.params().limits;
+            let txs: Vec<Transaction> = raw
+                .iter()
+                .filter_map(|b| match Transaction::decode(b, Profile::Side, limits) {
+                    Ok(tx) => Some(tx),
+                    Err(e) => {
+                        tracing::warn!(me, error = %e, "undecodable forwarded transaction");
+                        None
+                    }
+                })
+                .collect();
+            let refused = chain
+                .submit_many(txs, Origin::Peer, false)
+                .iter()
+                .filter(|r| matches!(r, Err(e) if e.is_refusal()))
+                .count();
+            if refused > 0 {
+                tracing::debug!(me, refused, "forwarded transactions not admitted");
+            }
+        })
+        .await;
+        if let Err(e) = done {
+            tracing::error!(me, error = %e, "the admission task failed");
+        }
     }
 }

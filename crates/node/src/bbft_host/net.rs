@@ -7,7 +7,9 @@
 //! - `2` transaction: its canonical bytes;
 //! - `3` get blocks: `from` height (`u64`) and `count` (`u32`, at most [`MAX_BLOCKS_PER_REPLY`]);
 //! - `4` blocks: a `u32` count (at most [`MAX_BLOCKS_PER_REPLY`]) and each block as a `u32` length
-//!   and its stored bytes (finality certificate in the witness).
+//!   and its stored bytes (finality certificate in the witness);
+//! - `5` transactions: a `u32` count (at most [`MAX_TXS_PER_ENVELOPE`]) and each transaction as a
+//!   `u32` length and its canonical bytes (a forwarded batch).
 //!
 //! Integers are big-endian. Decoding checks every length and count, rejects trailing bytes and
 //! never panics; a bad envelope is the sender's fault ([`WireError`]).
@@ -21,6 +23,9 @@ use tokio::sync::mpsc;
 /// Most blocks asked for or sent in one catch-up exchange.
 pub const MAX_BLOCKS_PER_REPLY: u32 = 64;
 
+/// Most transactions forwarded in one envelope.
+pub const MAX_TXS_PER_ENVELOPE: u32 = 4096;
+
 /// Largest envelope accepted (a reply of [`MAX_BLOCKS_PER_REPLY`] full blocks fits).
 pub const MAX_ENVELOPE_BYTES: usize = 256 << 20;
 
@@ -31,6 +36,8 @@ pub enum Wire {
     Consensus(Vec<u8>),
     /// A transaction forwarded to the other validators (encoded).
     Tx(Vec<u8>),
+    /// Transactions forwarded to the other validators in one batch (each encoded).
+    Txs(Vec<Vec<u8>>),
     /// Asks for committed blocks from a height on.
     GetBlocks {
         /// First height wanted.
@@ -71,6 +78,7 @@ const TAG_CONSENSUS: u8 = 1;
 const TAG_TX: u8 = 2;
 const TAG_GET_BLOCKS: u8 = 3;
 const TAG_BLOCKS: u8 = 4;
+const TAG_TXS: u8 = 5;
 
 impl Wire {
     /// Encodes the envelope.
@@ -84,15 +92,8 @@ impl Wire {
                 w.extend_from_slice(&count.to_be_bytes());
                 w
             }
-            Wire::Blocks(blocks) => {
-                let mut w = vec![TAG_BLOCKS];
-                w.extend_from_slice(&u32::try_from(blocks.len()).unwrap_or(u32::MAX).to_be_bytes());
-                for b in blocks {
-                    w.extend_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_be_bytes());
-                    w.extend_from_slice(b);
-                }
-                w
-            }
+            Wire::Blocks(items) => put_list(TAG_BLOCKS, items),
+            Wire::Txs(items) => put_list(TAG_TXS, items),
         }
     }
 
@@ -125,34 +126,56 @@ impl Wire {
                 }
                 Ok(Wire::GetBlocks { from, count })
             }
-            TAG_BLOCKS => {
-                let mut r = rest;
-                let n = take_u32(&mut r)?;
-                if n > MAX_BLOCKS_PER_REPLY {
-                    return Err(WireError::TooLarge {
-                        what: "block count",
-                        got: u64::from(n),
-                        limit: u64::from(MAX_BLOCKS_PER_REPLY),
-                    });
-                }
-                let mut blocks = Vec::new();
-                for _ in 0..n {
-                    let len = usize::try_from(take_u32(&mut r)?).map_err(|_| WireError::Truncated)?;
-                    if r.len() < len {
-                        return Err(WireError::Truncated);
-                    }
-                    let (b, tail) = r.split_at(len);
-                    blocks.push(b.to_vec());
-                    r = tail;
-                }
-                if !r.is_empty() {
-                    return Err(WireError::Trailing);
-                }
-                Ok(Wire::Blocks(blocks))
-            }
+            TAG_BLOCKS => Ok(Wire::Blocks(take_list(
+                rest,
+                MAX_BLOCKS_PER_REPLY,
+                "block count",
+            )?)),
+            TAG_TXS => Ok(Wire::Txs(take_list(
+                rest,
+                MAX_TXS_PER_ENVELOPE,
+                "transaction count",
+            )?)),
             t => Err(WireError::Tag(t)),
         }
     }
+}
+
+fn put_list(tag: u8, items: &[Vec<u8>]) -> Vec<u8> {
+    let mut w = Vec::with_capacity(5 + items.iter().map(|b| b.len() + 4).sum::<usize>());
+    w.push(tag);
+    w.extend_from_slice(&u32::try_from(items.len()).unwrap_or(u32::MAX).to_be_bytes());
+    for b in items {
+        w.extend_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_be_bytes());
+        w.extend_from_slice(b);
+    }
+    w
+}
+
+/// A `u32` count (at most `max`) of `u32`-length-prefixed byte strings filling `r` exactly.
+fn take_list(mut r: &[u8], max: u32, what: &'static str) -> Result<Vec<Vec<u8>>, WireError> {
+    let n = take_u32(&mut r)?;
+    if n > max {
+        return Err(WireError::TooLarge {
+            what,
+            got: u64::from(n),
+            limit: u64::from(max),
+        });
+    }
+    let mut items = Vec::new();
+    for _ in 0..n {
+        let len = usize::try_from(take_u32(&mut r)?).map_err(|_| WireError::Truncated)?;
+        if r.len() < len {
+            return Err(WireError::Truncated);
+        }
+        let (b, tail) = r.split_at(len);
+        items.push(b.to_vec());
+        r = tail;
+    }
+    if !r.is_empty() {
+        return Err(WireError::Trailing);
+    }
+    Ok(items)
 }
 
 fn take_u64(r: &mut &[u8]) -> Result<u64, WireError> {
@@ -257,6 +280,8 @@ mod tests {
             Wire::Tx(vec![9; 10]),
             Wire::GetBlocks { from: 7, count: 3 },
             Wire::Blocks(vec![vec![1], vec![], vec![2, 3]]),
+            Wire::Txs(vec![vec![4; 7], vec![5]]),
+            Wire::Txs(Vec::new()),
         ];
         for w in &all {
             assert_eq!(&Wire::decode(&w.encode()).unwrap(), w);
@@ -274,6 +299,15 @@ mod tests {
         assert!(matches!(Wire::decode(&too_many), Err(WireError::TooLarge { .. })));
         // A block length past the end.
         let mut cut = Wire::Blocks(vec![vec![1, 2, 3]]).encode();
+        cut.truncate(cut.len() - 1);
+        assert_eq!(Wire::decode(&cut), Err(WireError::Truncated));
+        let mut too_many_txs = vec![TAG_TXS];
+        too_many_txs.extend_from_slice(&(MAX_TXS_PER_ENVELOPE + 1).to_be_bytes());
+        assert!(matches!(
+            Wire::decode(&too_many_txs),
+            Err(WireError::TooLarge { .. })
+        ));
+        let mut cut = Wire::Txs(vec![vec![1, 2]]).encode();
         cut.truncate(cut.len() - 1);
         assert_eq!(Wire::decode(&cut), Err(WireError::Truncated));
     }

@@ -187,6 +187,11 @@ fn to_message(bytes: &[u8], cfg: &TransportConfig) -> Option<Message> {
     Some(match Wire::decode(bytes).ok()? {
         Wire::Consensus(b) => Message::Consensus(b),
         Wire::Tx(b) => Message::Transactions(vec![Transaction::decode(&b, Profile::Side, limits).ok()?]),
+        Wire::Txs(raw) => Message::Transactions(
+            raw.iter()
+                .map(|b| Transaction::decode(b, Profile::Side, limits).ok())
+                .collect::<Option<Vec<_>>>()?,
+        ),
         Wire::GetBlocks { from, count } => Message::GetBlocks {
             from_height: from,
             count: count.max(1),
@@ -203,7 +208,11 @@ fn to_message(bytes: &[u8], cfg: &TransportConfig) -> Option<Message> {
 fn to_envelopes(m: Message) -> Option<Vec<Vec<u8>>> {
     Some(match m {
         Message::Consensus(b) => vec![Wire::Consensus(b).encode()],
-        Message::Transactions(txs) => txs.iter().map(|t| Wire::Tx(t.encode()).encode()).collect(),
+        // A batch stays one envelope (the host admits it as one batch).
+        Message::Transactions(txs) => txs
+            .chunks(super::net::MAX_TXS_PER_ENVELOPE as usize)
+            .map(|c| Wire::Txs(c.iter().map(Transaction::encode).collect()).encode())
+            .collect(),
         Message::GetBlocks { from_height, count } => vec![
             Wire::GetBlocks {
                 from: from_height,
