@@ -21,7 +21,11 @@ use tokio::sync::mpsc;
 /// Most blocks asked for or sent in one catch-up exchange.
 pub const MAX_BLOCKS_PER_REPLY: u32 = 64;
 
-/// Largest envelope accepted (a reply of [`MAX_BLOCKS_PER_REPLY`] full blocks fits).
+/// Most block bytes a catch-up reply carries: blocks are added while the total stays under it,
+/// and a reply always holds at least one block (a block alone is bounded by the chain's limits).
+pub const MAX_REPLY_BYTES: usize = 8 << 20;
+
+/// Largest envelope accepted (a reply of [`MAX_REPLY_BYTES`] plus one largest block fits).
 pub const MAX_ENVELOPE_BYTES: usize = 256 << 20;
 
 /// One message between validator hosts.
