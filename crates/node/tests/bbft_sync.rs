@@ -145,7 +145,9 @@ fn certify_all(src: &Source, parent: BlockId, blocks: &[Block]) -> Vec<Block> {
             let cert = certify(&src.keys, &src.set.bbft, h, id);
             let mut header = b.header().clone();
             header.consensus = types::block::HeaderConsensus::Witness {
-                witness: vec![consensus::bbft::encode(&consensus::bbft::Message::Certificate(cert))],
+                witness: vec![consensus::bbft::encode(&consensus::bbft::Message::Certificate(
+                    cert,
+                ))],
                 suffix: Vec::new(),
             };
             Block::new(header, b.transactions().to_vec()).unwrap()
@@ -307,7 +309,10 @@ async fn a_follower_hundreds_of_blocks_behind_catches_up_by_windows() {
     let text = peer.metrics().render(&peer.pool_stats());
     assert_eq!(metric(&text, "tributary_sync_blocks_total"), Some(320), "{text}");
     assert_eq!(metric(&text, "tributary_sync_target_height"), Some(320), "{text}");
-    assert_eq!(metric(&text, "tributary_transactions_committed_total"), Some(320 * 4));
+    assert_eq!(
+        metric(&text, "tributary_transactions_committed_total"),
+        Some(320 * 4)
+    );
 }
 
 #[test]
@@ -345,7 +350,10 @@ fn a_window_with_a_bad_signature_commits_exactly_the_blocks_before_it() {
     }
     assert_eq!(peer.tip().height, bad_at as u64 - 1);
     for h in 1..bad_at as u64 {
-        assert_eq!(peer.store().block_hash(h).unwrap(), src.chain.store().block_hash(h).unwrap());
+        assert_eq!(
+            peer.store().block_hash(h).unwrap(),
+            src.chain.store().block_hash(h).unwrap()
+        );
     }
     assert_eq!(peer.store().block_hash(bad_at as u64).unwrap(), None);
 
