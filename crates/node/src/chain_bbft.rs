@@ -648,14 +648,27 @@ impl ChainService {
             fetched.push((b, id));
         }
         let fetched_top = fetched.last().map_or(tip.height, |f| f.0.header().height);
-        let proven = Self::proven_prefix(bbft, tip.height, &fetched)?;
+        let (proven, refused) = Self::proven_prefix(bbft, tip.height, &fetched);
+        // The certificates' pairings and the first window's ledger validation are independent:
+        // both run at once on rayon's pool. Nothing is committed before every certificate checked.
+        let first_len = window_len(proven.iter().map(|p| p.0));
+        let (quorums, first) = rayon::join(
+            || Self::check_quorums(bbft, &proven),
+            || self.validate_proven(proven.get(..first_len).unwrap_or(&[])),
+        );
+        quorums?;
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        let mut first = Some(first);
         let mut committed = 0;
         let mut rest = proven.as_slice();
         while !rest.is_empty() {
             let take = window_len(rest.iter().map(|p| p.0));
             let (window, tail) = rest.split_at(take);
             rest = tail;
-            let (n, failure) = self.import_window(window);
+            let validated = first.take().unwrap_or_else(|| self.validate_proven(window));
+            let (n, failure) = self.commit_window(window, validated);
             committed += n;
             self.metrics.sync_imported(
                 u64::try_from(n).unwrap_or(u64::MAX),
@@ -669,14 +682,14 @@ impl ChainService {
         Ok(committed)
     }
 
-    /// The fetched blocks whose certificates prove them, up to the first whose proof lies beyond
-    /// the blocks at hand: each block's certificate path (in order, cheap), then the distinct
-    /// certificates' quorums, in parallel. An invalid proof anywhere refuses them all.
+    /// The fetched blocks whose certificate paths prove them (checked in order, cheap; quorums
+    /// apart: [`Self::check_quorums`]), up to the first whose proof lies beyond the blocks at hand,
+    /// and the refusal of the first block whose proof is invalid, if any (which refuses the reply).
     fn proven_prefix<'a>(
         bbft: &BbftChain,
         tip_height: u64,
         fetched: &[(&'a Block, BlockId)],
-    ) -> Result<Vec<(&'a Block, BlockId, Certificate)>, ImportError> {
+    ) -> (Vec<(&'a Block, BlockId, Certificate)>, Option<ImportError>) {
         let first = tip_height.saturating_add(1);
         let lookup = |h: u64| {
             if h < first {
@@ -689,8 +702,6 @@ impl ChainService {
             }
         };
         let mut proven: Vec<(&Block, BlockId, Certificate)> = Vec::with_capacity(fetched.len());
-        // The first block whose proof is refused; the quorums below it are checked first, so the
-        // lowest failing block is the one reported.
         let mut refused = None;
         for (b, id) in fetched {
             let h = b.header().height;
@@ -711,10 +722,15 @@ impl ChainService {
             }
             proven.push((b, *id, proof));
         }
-        // One check per distinct certificate (the blocks of a batch share their finalizing
-        // certificate), each a pairing: in parallel on rayon's pool.
+        (proven, refused)
+    }
+
+    /// Checks that the certificates of `proven` verify with a quorum: each distinct certificate
+    /// once (the blocks of a batch share their finalizing certificate), each a pairing, in
+    /// parallel on rayon's pool. The lowest failing block is reported.
+    fn check_quorums(bbft: &BbftChain, proven: &[(&Block, BlockId, Certificate)]) -> Result<(), ImportError> {
         let mut distinct: Vec<(u64, &Certificate)> = Vec::new();
-        for (b, _, proof) in &proven {
+        for (b, _, proof) in proven {
             if distinct.last().is_none_or(|(_, c)| *c != proof) {
                 distinct.push((b.header().height, proof));
             }
@@ -725,40 +741,53 @@ impl ChainService {
             .filter(|(_, c)| !c.verify_quorum(set, &bbft::Bls))
             .map(|(h, _)| *h)
             .min();
-        if let Some(height) = failed {
-            return Err(ImportError::Proof {
+        match failed {
+            Some(height) => Err(ImportError::Proof {
                 height,
                 reason: "the certificate does not verify with a quorum",
-            });
-        }
-        match refused {
-            Some(e) => Err(e),
-            None => Ok(proven),
+            }),
+            None => Ok(()),
         }
     }
 
-    /// Validates `window` (consecutive proven blocks on the tip) at once and commits it block by
-    /// block: how many blocks were committed, and the error that stopped it, if any.
-    fn import_window(&self, window: &[(&Block, BlockId, Certificate)]) -> (usize, Option<ImportError>) {
-        let plain: Vec<Block> = match window.iter().map(|(b, _, _)| unwitnessed(b)).collect() {
-            Ok(p) => p,
-            Err(e) => return (0, Some(e.into())),
-        };
+    /// Validates `window` (consecutive proven blocks on the tip) as one ledger window.
+    fn validate_proven(&self, window: &[(&Block, BlockId, Certificate)]) -> Result<Validated, ImportError> {
         let started = std::time::Instant::now();
-        let (valid, failure) = match self.validate_window_prefix(&plain) {
+        let plain: Vec<Block> = window
+            .iter()
+            .map(|(b, _, _)| unwitnessed(b))
+            .collect::<Result<_, _>>()?;
+        let (sets, failure) = self.validate_window_prefix(&plain)?;
+        Ok(Validated {
+            plain,
+            sets,
+            failure,
+            took: started.elapsed(),
+        })
+    }
+
+    /// Commits a validated window block by block, as the consensus host commits: how many blocks
+    /// were committed, and the error that stopped it, if any (the ledger's refusal of the block
+    /// after the valid prefix, or a store failure).
+    fn commit_window(
+        &self,
+        window: &[(&Block, BlockId, Certificate)],
+        validated: Result<Validated, ImportError>,
+    ) -> (usize, Option<ImportError>) {
+        let v = match validated {
             Ok(v) => v,
             Err(e) => return (0, Some(e)),
         };
-        let per_block = started.elapsed() / u32::try_from(plain.len().max(1)).unwrap_or(u32::MAX);
+        let per_block = v.took / u32::try_from(v.plain.len().max(1)).unwrap_or(u32::MAX);
         let mut committed = 0;
-        for ((block, (_, id, proof)), changes) in plain.iter().zip(window).zip(&valid) {
+        for ((block, (_, id, proof)), changes) in v.plain.iter().zip(window).zip(&v.sets) {
             self.metrics.block_validated(per_block);
             if let Err(e) = self.commit_certified(block, changes, *id, proof) {
                 return (committed, Some(e.into()));
             }
             committed += 1;
         }
-        (committed, failure)
+        (committed, v.failure)
     }
 
     /// The change sets of the longest valid prefix of `plain` (consecutive blocks on the tip,
@@ -801,6 +830,15 @@ impl ChainService {
             Err(reason) => Err(refused(reason)),
         }
     }
+}
+
+/// A window of proven blocks validated by the ledger: the blocks (unwitnessed), the change sets of
+/// its valid prefix, why the block after that prefix was refused, and how long it took.
+struct Validated {
+    plain: Vec<Block>,
+    sets: Vec<ChangeSet>,
+    failure: Option<ImportError>,
+    took: std::time::Duration,
 }
 
 /// Most blocks validated as one window by [`ChainService::import_certified`] (a reply holds at most
