@@ -20,6 +20,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rayon::prelude::*;
+
 use consensus::bbft::{self, BlockId, Certificate, Message, ValidatorSet};
 use ledger::{AssetRecord, BlockRejection, ChangeSet, CheckedTx, LotId, UtxoEntry, UtxoView, ViewError};
 use storage::{StoreError, StoreRead, StoreWrite, Tip};
@@ -384,14 +386,27 @@ impl ChainService {
 
     /// Up to `count` committed blocks from height `first` on (stored form: the finality certificate
     /// in the witness), in height order: what a catch-up request is answered with. Stops below the
-    /// store's base and at the tip.
+    /// store's base, at the tip, and before the transactions would pass
+    /// [`MAX_REPLY_BYTES`](crate::bbft_host::net::MAX_REPLY_BYTES) (at least one block), so a
+    /// reply stays within one p2p message.
     pub fn committed_blocks(&self, first: u64, count: u32) -> Result<Vec<Block>, StoreError> {
         let tip = self.tip().height;
         let last = first.saturating_add(u64::from(count)).min(tip.saturating_add(1));
+        let max = u64::try_from(crate::bbft_host::net::MAX_REPLY_BYTES).unwrap_or(u64::MAX);
         let mut blocks = Vec::new();
+        let mut bytes: u64 = 0;
         for h in first.max(1)..last {
             match self.store.block_at(h)? {
-                Some(b) => blocks.push(b),
+                Some(b) => {
+                    bytes = b
+                        .transactions()
+                        .iter()
+                        .fold(bytes, |acc, tx| acc.saturating_add(tx.serialized_size()));
+                    if !blocks.is_empty() && bytes > max {
+                        break;
+                    }
+                    blocks.push(b);
+                }
                 None => break,
             }
         }
@@ -598,11 +613,20 @@ impl ChainService {
     /// extend the tip, carry a certificate that proves it (checked against the blocks at hand:
     /// stored and fetched) and pass ledger validation. Stops at the first block whose proof's
     /// two-chain lies beyond the fetched range; returns how many blocks were committed.
+    ///
+    /// The proven blocks are checked as windows of at most [`MAX_IMPORT_WINDOW`] blocks and
+    /// [`MAX_IMPORT_WINDOW_BYTES`]: their distinct certificates verified in parallel (a batch
+    /// finalized by one certificate checks it once), then the window validated at once with
+    /// [`ledger::validate_window`] (signatures and Merkle roots in parallel, one ordered UTXO
+    /// pass) against the store, then each block committed in order as the consensus host commits
+    /// it ([`ChainService::commit_certified`]). A certificate that does not prove its block
+    /// refuses the whole reply (nothing committed); a block the ledger refuses is reported as
+    /// [`ImportError::Invalid`] after the blocks before it are committed.
     pub fn import_certified(&self, blocks: &[Block]) -> Result<usize, ImportError> {
         let bbft = self.bbft.as_ref().ok_or(ImportError::NotBbft)?;
         let tip = self.tip();
         // Ids of the fetched blocks above the tip, chained from the tip's id.
-        let mut fetched: Vec<(Block, BlockId)> = Vec::new();
+        let mut fetched: Vec<(&Block, BlockId)> = Vec::new();
         let mut prev = (tip.height, tip.hash, bbft.tip_id());
         for b in blocks {
             let h = b.header().height;
@@ -620,9 +644,52 @@ impl ChainService {
             }
             let id = BlockId::compute(h, &prev.2, &consensus_payload(b)?);
             prev = (h, b.hash(), id);
-            fetched.push((b.clone(), id));
+            fetched.push((b, id));
         }
-        let first = tip.height.saturating_add(1);
+        let fetched_top = fetched.last().map_or(tip.height, |f| f.0.header().height);
+        let (proven, refused) = Self::proven_prefix(bbft, tip.height, &fetched);
+        // The certificates' pairings and the first window's ledger validation are independent:
+        // both run at once on rayon's pool. Nothing is committed before every certificate checked.
+        let first_len = window_len(proven.iter().map(|p| p.0));
+        let (quorums, first) = rayon::join(
+            || Self::check_quorums(bbft, &proven),
+            || self.validate_proven(proven.get(..first_len).unwrap_or(&[])),
+        );
+        quorums?;
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        let mut first = Some(first);
+        let mut committed = 0;
+        let mut rest = proven.as_slice();
+        while !rest.is_empty() {
+            let take = window_len(rest.iter().map(|p| p.0));
+            let (window, tail) = rest.split_at(take);
+            rest = tail;
+            let validated = first.take().unwrap_or_else(|| self.validate_proven(window));
+            let (n, failure) = self.commit_window(window, validated);
+            committed += n;
+            self.metrics.sync_imported(
+                u64::try_from(n).unwrap_or(u64::MAX),
+                self.tip().height,
+                fetched_top,
+            );
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+        Ok(committed)
+    }
+
+    /// The fetched blocks whose certificate paths prove them (checked in order, cheap; quorums
+    /// apart: [`Self::check_quorums`]), up to the first whose proof lies beyond the blocks at hand,
+    /// and the refusal of the first block whose proof is invalid, if any (which refuses the reply).
+    fn proven_prefix<'a>(
+        bbft: &BbftChain,
+        tip_height: u64,
+        fetched: &[(&'a Block, BlockId)],
+    ) -> (Vec<(&'a Block, BlockId, Certificate)>, Option<ImportError>) {
+        let first = tip_height.saturating_add(1);
         let lookup = |h: u64| {
             if h < first {
                 bbft.id_at(h)
@@ -633,43 +700,167 @@ impl ChainService {
                     .map(|f| f.1)
             }
         };
-        let crypto = bbft::Bls;
-        let mut proven: Vec<(Block, BlockId, Certificate)> = Vec::new();
-        for (b, id) in &fetched {
+        let mut proven: Vec<(&Block, BlockId, Certificate)> = Vec::with_capacity(fetched.len());
+        let mut refused = None;
+        for (b, id) in fetched {
             let h = b.header().height;
-            let proof = proof_of(b).ok_or(ImportError::Proof {
-                height: h,
-                reason: "no finality certificate in the witness",
-            })?;
+            let Some(proof) = proof_of(b) else {
+                refused = Some(ImportError::Proof {
+                    height: h,
+                    reason: "no finality certificate in the witness",
+                });
+                break;
+            };
             match check_path(&proof, h, &lookup) {
                 ProofCheck::Proven => {}
                 ProofCheck::Beyond => break,
-                ProofCheck::Invalid(reason) => return Err(ImportError::Proof { height: h, reason }),
+                ProofCheck::Invalid(reason) => {
+                    refused = Some(ImportError::Proof { height: h, reason });
+                    break;
+                }
             }
-            if !proof.verify_quorum(&bbft.set, &crypto) {
-                return Err(ImportError::Proof {
-                    height: h,
-                    reason: "the certificate does not verify with a quorum",
-                });
-            }
-            proven.push((b.clone(), *id, proof));
+            proven.push((b, *id, proof));
         }
+        (proven, refused)
+    }
+
+    /// Checks that the certificates of `proven` verify with a quorum: each distinct certificate
+    /// once (the blocks of a batch share their finalizing certificate), each a pairing, in
+    /// parallel on rayon's pool. The lowest failing block is reported.
+    fn check_quorums(bbft: &BbftChain, proven: &[(&Block, BlockId, Certificate)]) -> Result<(), ImportError> {
+        let mut distinct: Vec<(u64, &Certificate)> = Vec::new();
+        for (b, _, proof) in proven {
+            if distinct.last().is_none_or(|(_, c)| *c != proof) {
+                distinct.push((b.header().height, proof));
+            }
+        }
+        let set = &bbft.set;
+        let failed = distinct
+            .par_iter()
+            .filter(|(_, c)| !c.verify_quorum(set, &bbft::Bls))
+            .map(|(h, _)| *h)
+            .min();
+        match failed {
+            Some(height) => Err(ImportError::Proof {
+                height,
+                reason: "the certificate does not verify with a quorum",
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Validates `window` (consecutive proven blocks on the tip) as one ledger window.
+    fn validate_proven(&self, window: &[(&Block, BlockId, Certificate)]) -> Result<Validated, ImportError> {
+        let started = std::time::Instant::now();
+        let plain: Vec<Block> = window
+            .iter()
+            .map(|(b, _, _)| unwitnessed(b))
+            .collect::<Result<_, _>>()?;
+        let (sets, failure) = self.validate_window_prefix(&plain)?;
+        Ok(Validated {
+            plain,
+            sets,
+            failure,
+            took: started.elapsed(),
+        })
+    }
+
+    /// Commits a validated window block by block, as the consensus host commits: how many blocks
+    /// were committed, and the error that stopped it, if any (the ledger's refusal of the block
+    /// after the valid prefix, or a store failure).
+    fn commit_window(
+        &self,
+        window: &[(&Block, BlockId, Certificate)],
+        validated: Result<Validated, ImportError>,
+    ) -> (usize, Option<ImportError>) {
+        let v = match validated {
+            Ok(v) => v,
+            Err(e) => return (0, Some(e)),
+        };
+        let per_block = v.took / u32::try_from(v.plain.len().max(1)).unwrap_or(u32::MAX);
         let mut committed = 0;
-        for (b, id, proof) in proven {
-            let plain = unwitnessed(&b)?;
-            let parent = self.tip_header();
-            let snap = self.store.snapshot()?;
-            let changes =
-                ledger::validate_block(&plain, &parent, &snap, &self.params, &[]).map_err(|reason| {
-                    ImportError::Invalid {
-                        height: plain.header().height,
-                        reason,
-                    }
-                })?;
-            drop(snap);
-            self.commit_certified(&plain, &changes, id, &proof)?;
+        for ((block, (_, id, proof)), changes) in v.plain.iter().zip(window).zip(&v.sets) {
+            self.metrics.block_validated(per_block);
+            if let Err(e) = self.commit_certified(block, changes, *id, proof) {
+                return (committed, Some(e.into()));
+            }
             committed += 1;
         }
-        Ok(committed)
+        (committed, v.failure)
     }
+
+    /// The change sets of the longest valid prefix of `plain` (consecutive blocks on the tip,
+    /// validated as one window against the store), and why the block after it was refused.
+    fn validate_window_prefix(
+        &self,
+        plain: &[Block],
+    ) -> Result<(Vec<ChangeSet>, Option<ImportError>), ImportError> {
+        let parent = self.tip_header();
+        let snap = self.store.snapshot()?;
+        let refused = |reason: BlockRejection| match reason {
+            BlockRejection::Window { height, reason, .. } => ImportError::Invalid {
+                height,
+                reason: *reason,
+            },
+            reason => ImportError::Invalid {
+                height: parent.height.saturating_add(1),
+                reason,
+            },
+        };
+        match ledger::validate_window(plain, &parent, &snap, &self.params) {
+            Ok(sets) => Ok((sets, None)),
+            Err(BlockRejection::Window {
+                position,
+                height,
+                reason,
+            }) => {
+                // The blocks before the refused one are valid: validate them again on their own
+                // (a failure is rare; the window's work is not kept) so that they are committed.
+                let before = plain.get(..position).unwrap_or(&[]);
+                let sets = ledger::validate_window(before, &parent, &snap, &self.params).map_err(refused)?;
+                Ok((
+                    sets,
+                    Some(ImportError::Invalid {
+                        height,
+                        reason: *reason,
+                    }),
+                ))
+            }
+            Err(reason) => Err(refused(reason)),
+        }
+    }
+}
+
+/// A window of proven blocks validated by the ledger: the blocks (unwitnessed), the change sets of
+/// its valid prefix, why the block after that prefix was refused, and how long it took.
+struct Validated {
+    plain: Vec<Block>,
+    sets: Vec<ChangeSet>,
+    failure: Option<ImportError>,
+    took: std::time::Duration,
+}
+
+/// Most blocks validated as one window by [`ChainService::import_certified`] (a reply holds at most
+/// [`MAX_BLOCKS_PER_REPLY`](crate::bbft_host::net::MAX_BLOCKS_PER_REPLY); a caller may pass more).
+pub const MAX_IMPORT_WINDOW: usize = 256;
+
+/// Most transaction bytes in one import window (at least one block is always taken).
+pub const MAX_IMPORT_WINDOW_BYTES: u64 = 64 << 20;
+
+/// How many of `blocks` make the next window: at most [`MAX_IMPORT_WINDOW`] blocks and
+/// [`MAX_IMPORT_WINDOW_BYTES`], at least one.
+fn window_len<'a>(blocks: impl Iterator<Item = &'a Block>) -> usize {
+    let mut bytes: u64 = 0;
+    let mut n = 0;
+    for b in blocks.take(MAX_IMPORT_WINDOW) {
+        bytes = b
+            .transactions()
+            .iter()
+            .fold(bytes, |acc, tx| acc.saturating_add(tx.serialized_size()));
+        if n > 0 && bytes > MAX_IMPORT_WINDOW_BYTES {
+            break;
+        }
+        n += 1;
+    }
+    n
 }

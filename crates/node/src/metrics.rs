@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use types::Block;
 use types::profile::Profile;
@@ -211,6 +211,21 @@ pub struct Metrics {
     peers: OptionalGauge,
     peer_rtt: Mutex<BTreeMap<String, f64>>,
     consensus_round: Histogram,
+    sync_target: OptionalGauge,
+    sync_blocks: AtomicU64,
+    sync_log: Mutex<SyncLog>,
+}
+
+/// Least time between two `syncing` log lines.
+const SYNC_LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// The state of the catch-up progress line: when it was last printed and the blocks imported since.
+#[derive(Debug, Default)]
+struct SyncLog {
+    since: Option<Instant>,
+    blocks: u64,
+    /// Whether a `syncing` line was printed and the node has not reached its target since.
+    syncing: bool,
 }
 
 impl Default for Metrics {
@@ -242,7 +257,72 @@ impl Metrics {
             peers: OptionalGauge::default(),
             peer_rtt: Mutex::new(BTreeMap::new()),
             consensus_round: Histogram::new(ROUND_BOUNDS),
+            sync_target: OptionalGauge::default(),
+            sync_blocks: AtomicU64::new(0),
+            sync_log: Mutex::new(SyncLog::default()),
         }
+    }
+
+    /// A peer's tip as a catch-up requester learned it (from replies or probes): the sync target
+    /// becomes the highest seen.
+    pub fn note_sync_target(&self, height: u64) {
+        match self.sync_target.get() {
+            Some(t) if t >= height => {}
+            _ => self.sync_target.set(height),
+        }
+    }
+
+    /// The sync target (highest peer tip learned), if any.
+    pub fn sync_target(&self) -> Option<u64> {
+        self.sync_target.get()
+    }
+
+    /// Blocks imported by catch-up so far.
+    pub fn sync_blocks(&self) -> u64 {
+        self.sync_blocks.load(Ordering::Relaxed)
+    }
+
+    /// `imported` blocks committed by catch-up, the tip now at `height`, with blocks fetched up to
+    /// `fetched` (a peer holds them, so the target is at least that). While the node is behind its
+    /// target, logs `syncing height=H target=T blocks_per_s=X eta_s=Y` at most once per second
+    /// (the rate over the time since the previous line), and one `synced` line on reaching it.
+    pub fn sync_imported(&self, imported: u64, height: u64, fetched: u64) {
+        self.sync_blocks.fetch_add(imported, Ordering::Relaxed);
+        self.note_sync_target(fetched.max(height));
+        let target = self.sync_target.get().unwrap_or(height);
+        let mut log = self
+            .sync_log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        // The first import of a catch-up starts the clock (its own duration is unknown).
+        let Some(since) = log.since.filter(|_| height < target) else {
+            if height >= target && log.syncing {
+                tracing::info!(height, "synced");
+            }
+            *log = SyncLog::default();
+            if height < target {
+                log.since = Some(now);
+            }
+            return;
+        };
+        log.blocks = log.blocks.saturating_add(imported);
+        let elapsed = now.duration_since(since);
+        if elapsed < SYNC_LOG_EVERY {
+            return;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let rate = log.blocks as f64 / elapsed.as_secs_f64();
+        #[allow(clippy::cast_precision_loss)]
+        let eta = if rate > 0.0 {
+            format!("{:.0}", (target - height) as f64 / rate)
+        } else {
+            "unknown".to_string()
+        };
+        tracing::info!("syncing height={height} target={target} blocks_per_s={rate:.1} eta_s={eta}");
+        log.since = Some(now);
+        log.blocks = 0;
+        log.syncing = true;
     }
 
     /// The chain's height (the store's tip), e.g. on start.
@@ -548,6 +628,18 @@ impl Metrics {
         );
         self.consensus_round
             .render(o, "tributary_consensus_round_seconds", "");
+        gauge(
+            o,
+            "tributary_sync_target_height",
+            "Highest peer tip learned by catch-up (absent until the node has asked peers for blocks).",
+            self.sync_target.get(),
+        );
+        counter(
+            o,
+            "tributary_sync_blocks_total",
+            "Blocks imported by catch-up (fetched from peers, certificates checked, validated as windows).",
+            &self.sync_blocks,
+        );
         out
     }
 }
@@ -596,6 +688,30 @@ mod tests {
         assert!(text.contains("tributary_consensus_round_seconds_bucket{le=\"+Inf\"} 2\n"));
         assert!(text.contains("tributary_consensus_round_seconds_count 2\n"));
         assert!(text.contains("tributary_mempool_orphans 3\n"));
+    }
+
+    #[test]
+    fn sync_progress_counts_blocks_and_keeps_the_highest_target() {
+        let m = Metrics::new();
+        let pool = PoolStats {
+            txs: 0,
+            bytes: 0,
+            orphans: 0,
+        };
+        let text = m.render(&pool);
+        assert!(text.contains("# TYPE tributary_sync_target_height gauge\n"));
+        assert!(!text.contains("\ntributary_sync_target_height "));
+        assert!(text.contains("\ntributary_sync_blocks_total 0\n"));
+        m.note_sync_target(500);
+        m.sync_imported(64, 64, 64);
+        m.sync_imported(64, 128, 128);
+        m.note_sync_target(300);
+        let text = m.render(&pool);
+        assert!(text.contains("\ntributary_sync_target_height 500\n"), "{text}");
+        assert!(text.contains("\ntributary_sync_blocks_total 128\n"), "{text}");
+        m.sync_imported(372, 500, 500);
+        assert_eq!(m.sync_blocks(), 500);
+        assert_eq!(m.sync_target(), Some(500));
     }
 
     #[test]

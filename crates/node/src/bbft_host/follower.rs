@@ -4,27 +4,39 @@
 //! (`GetBlocks`, answered on the same connection, see `p2p_net.rs`), and commits what they send
 //! through [`ChainService::import_certified`], which checks every block's finality certificate
 //! against the genesis validator set (quorum of BLS signatures, two-chain onto the blocks at hand)
-//! and validates it with the ledger before committing. A validator that sends a block whose
-//! certificate does not check is dropped (connection closed, redialled after a back-off); the
-//! others keep the follower going, so one faulty or withholding validator cannot stall or fool it.
+//! and validates the blocks with the ledger as windows before committing them. A validator that
+//! sends a block whose certificate does not check is dropped (connection closed, redialled after
+//! a back-off); the others keep the follower going, so one faulty or withholding validator cannot
+//! stall or fool it.
 //!
-//! Every validator is asked every `poll_interval`; a full reply
-//! ([`MAX_BLOCKS_PER_REPLY`](super::net::MAX_BLOCKS_PER_REPLY) blocks) is followed at once by the
-//! next request, so a follower far behind catches up at the speed of the link. Imports are
-//! serialized (one at a time across peers); blocks already committed are skipped after a hash check.
+//! **Catch-up is pipelined.** When a reply brings blocks the follower needs, the request for the
+//! range after it goes out *before* the reply is imported (on a blocking thread), so the next
+//! reply travels while this one is validated. Blocks whose proof lies beyond the reply (the
+//! two-chain of a batch ends in the next range) are kept and imported with the next reply rather
+//! than fetched again. At the tip (a reply with nothing new) the validator is asked again after
+//! `poll_interval`. Imports are serialized (one at a time across validators); blocks another
+//! validator's reply already committed are skipped, so replies overlap little.
+//!
+//! **How far behind.** Replies carry no tip, so a follower that gets a full reply
+//! ([`MAX_BLOCKS_PER_REPLY`] blocks) finds the validator's tip by probing: one-block requests at
+//! growing distances, then bisection to within a reply (a few round trips, each answered with at
+//! most one block). The result is the sync target (`tributary_sync_target_height`, the
+//! `syncing … eta_s` log line); it is probed again when the tip passes it while replies are
+//! still full.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use p2p::transport::{self, TransportConfig};
+use p2p::transport::{self, Connection, TransportConfig};
 use p2p::{Message, NodeKey};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::net::MAX_BLOCKS_PER_REPLY;
 use super::p2p_net::PeerAddr;
-use crate::chain::ChainService;
+use crate::chain::{ChainService, ImportError};
+use types::Block;
 
 /// How a follower polls.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +136,12 @@ impl Drop for Connected<'_> {
     }
 }
 
+/// Most fetched blocks held while their proofs wait for a later reply.
+const MAX_CARRY: usize = 4 * MAX_BLOCKS_PER_REPLY as usize;
+
+/// Most requests a probe for a validator's tip makes.
+const MAX_PROBES: usize = 64;
+
 /// Why a connection to a validator was given up.
 enum Dropped {
     /// The link failed or timed out.
@@ -167,54 +185,9 @@ async fn poll_peer(
             }
         };
         let counted = Connected::new(&shared, &chain);
-        let why = loop {
-            let from = chain.tip().height.saturating_add(1);
-            let ask = Message::GetBlocks {
-                from_height: from,
-                count: MAX_BLOCKS_PER_REPLY,
-            };
-            if let Err(e) = conn.send(&ask).await {
-                break Dropped::Link(e.to_string());
-            }
-            let reply = tokio::select! {
-                _ = shutdown.changed() => return,
-                r = tokio::time::timeout(cfg.reply_timeout, conn.recv()) => r,
-            };
-            let blocks = match reply {
-                Err(_) => break Dropped::Link("no reply in time".into()),
-                Ok(Err(e)) => break Dropped::Link(e.to_string()),
-                Ok(Ok(Message::Blocks(b))) => b,
-                Ok(Ok(_)) => break Dropped::Refused("a reply other than blocks".into()),
-            };
-            let full = blocks.len() >= usize::try_from(MAX_BLOCKS_PER_REPLY).unwrap_or(usize::MAX);
-            if !blocks.is_empty() {
-                let result = {
-                    let _one = shared
-                        .importing
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    chain.import_certified(&blocks)
-                };
-                match result {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(
-                        validator = peer.node,
-                        blocks = n,
-                        tip = chain.tip().height,
-                        "followed"
-                    ),
-                    // Fetched while another validator's reply was being imported: the blocks no
-                    // longer extend the tip. Ask again.
-                    Err(crate::chain::ImportError::NotOnTip { .. }) if chain.tip().height >= from => continue,
-                    Err(e) => break Dropped::Refused(e.to_string()),
-                }
-            }
-            if !full {
-                tokio::select! {
-                    _ = shutdown.changed() => return,
-                    _ = tokio::time::sleep(cfg.poll_interval) => {}
-                }
-            }
+        let why = match follow(&chain, &mut conn, &shared, cfg, peer.node, &mut shutdown).await {
+            Ok(()) => return,
+            Err(why) => why,
         };
         drop(counted);
         match why {
@@ -229,6 +202,150 @@ async fn poll_peer(
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = tokio::time::sleep(backoff) => {}
+        }
+    }
+}
+
+fn height(b: &Block) -> u64 {
+    b.header().height
+}
+
+/// Asks for `count` blocks from `from` on.
+async fn ask(conn: &mut Connection, from: u64, count: u32) -> Result<(), Dropped> {
+    conn.send(&Message::GetBlocks {
+        from_height: from,
+        count,
+    })
+    .await
+    .map_err(|e| Dropped::Link(e.to_string()))
+}
+
+/// The reply to the request in flight.
+async fn reply(conn: &mut Connection, timeout: Duration) -> Result<Vec<Block>, Dropped> {
+    match tokio::time::timeout(timeout, conn.recv()).await {
+        Err(_) => Err(Dropped::Link("no reply in time".into())),
+        Ok(Err(e)) => Err(Dropped::Link(e.to_string())),
+        Ok(Ok(Message::Blocks(b))) => Ok(b),
+        Ok(Ok(_)) => Err(Dropped::Refused("a reply other than blocks".into())),
+    }
+}
+
+/// The validator's tip, to within one reply, knowing it holds `known`: one-block requests at
+/// doubling distances until one is past its tip, then bisection. No request may be in flight.
+async fn probe_tip(conn: &mut Connection, known: u64, timeout: Duration) -> Result<u64, Dropped> {
+    let span = u64::from(MAX_BLOCKS_PER_REPLY);
+    let (mut lo, mut hi) = (known, None);
+    let mut step = span.saturating_mul(4);
+    let mut probes = 0;
+    while probes < MAX_PROBES {
+        let h = match hi {
+            None => lo.saturating_add(step),
+            Some(hi) if hi - lo > span => lo + (hi - lo) / 2,
+            Some(_) => break,
+        };
+        probes += 1;
+        ask(conn, h, 1).await?;
+        if reply(conn, timeout).await?.is_empty() {
+            hi = Some(h);
+        } else {
+            lo = h;
+            step = step.saturating_mul(2);
+        }
+    }
+    Ok(lo)
+}
+
+/// Follows one connected validator until the connection is given up (`Ok`: shutdown).
+async fn follow(
+    chain: &Arc<ChainService>,
+    conn: &mut Connection,
+    shared: &Arc<Shared>,
+    cfg: FollowConfig,
+    node: u32,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), Dropped> {
+    let metrics = chain.metrics();
+    // Fetched blocks above the tip, consecutive from `tip + 1`, whose proof was not at hand yet.
+    let mut carry: Vec<Block> = Vec::new();
+    // The validator's tip as far as known (0: not probed yet).
+    let mut target = 0u64;
+    ask(conn, chain.tip().height.saturating_add(1), MAX_BLOCKS_PER_REPLY).await?;
+    loop {
+        let blocks = tokio::select! {
+            _ = shutdown.changed() => return Ok(()),
+            r = reply(conn, cfg.reply_timeout) => r?,
+        };
+        let tip = chain.tip().height;
+        carry.retain(|b| height(b) > tip);
+        if carry.first().is_some_and(|b| height(b) != tip.saturating_add(1)) {
+            carry.clear();
+        }
+        let expected = tip
+            .saturating_add(1)
+            .saturating_add(u64::try_from(carry.len()).unwrap_or(u64::MAX));
+        let full = blocks.len() >= usize::try_from(MAX_BLOCKS_PER_REPLY).unwrap_or(usize::MAX);
+        let top = blocks.last().map(height);
+        if let Some(top) = top {
+            metrics.note_sync_target(top);
+        }
+        // Blocks at or below the tip are checked against the stored ones on import; those held
+        // already are dropped; the rest must follow on.
+        let (mut batch, rest): (Vec<Block>, Vec<Block>) = blocks.into_iter().partition(|b| height(b) <= tip);
+        let new: Vec<Block> = rest.into_iter().filter(|b| height(b) >= expected).collect();
+        if new.first().is_some_and(|b| height(b) != expected) {
+            // A reply to a request made before the held blocks were dropped: ask from where we are.
+            ask(conn, expected, MAX_BLOCKS_PER_REPLY).await?;
+            continue;
+        }
+        if new.is_empty() {
+            // Nothing new: this validator is at (or behind) our tip.
+            tokio::select! {
+                _ = shutdown.changed() => return Ok(()),
+                _ = tokio::time::sleep(cfg.poll_interval) => {}
+            }
+            ask(
+                conn,
+                chain.tip().height.saturating_add(1).max(expected),
+                MAX_BLOCKS_PER_REPLY,
+            )
+            .await?;
+            continue;
+        }
+        carry.extend(new);
+        let last = carry.last().map_or(tip, height);
+        if full && last >= target {
+            target = probe_tip(conn, last, cfg.reply_timeout).await?;
+            metrics.note_sync_target(target);
+        }
+        // Pipelining: the next range is on its way while this one is imported.
+        ask(conn, last.saturating_add(1), MAX_BLOCKS_PER_REPLY).await?;
+        batch.append(&mut carry);
+        let (chain2, shared2) = (Arc::clone(chain), Arc::clone(shared));
+        let imported = tokio::task::spawn_blocking(move || {
+            let _one = shared2
+                .importing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let before = chain2.tip().height;
+            let r = chain2.import_certified(&batch);
+            (batch, before, r)
+        })
+        .await;
+        let (batch, before, result) = imported.map_err(|e| Dropped::Link(format!("import task: {e}")))?;
+        let now = chain.tip().height;
+        match result {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::debug!(validator = node, blocks = n, tip = now, "followed");
+                }
+                carry = batch.into_iter().filter(|b| height(b) > now).collect();
+                if carry.len() > MAX_CARRY {
+                    carry.clear();
+                }
+            }
+            // Another validator's reply was imported first and the tip moved: go on from it.
+            Err(ImportError::NotOnTip { .. }) if before > tip || now > tip => carry.clear(),
+            Err(e) => return Err(Dropped::Refused(e.to_string())),
         }
     }
 }

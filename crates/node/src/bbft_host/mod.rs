@@ -636,12 +636,16 @@ impl Host {
         }
     }
 
+    /// Answers a catch-up request with up to `count` ([`net::MAX_BLOCKS_PER_REPLY`] at most)
+    /// stored blocks from `first` on, and at most [`net::MAX_REPLY_BYTES`] of them (at least one);
+    /// nothing past the tip.
     fn serve_blocks(&self, to: NodeId, first: u64, count: u32) {
         let tip = self.chain.tip().height;
         let last = first
             .saturating_add(u64::from(count.min(net::MAX_BLOCKS_PER_REPLY)))
             .min(tip.saturating_add(1));
         let mut blocks = Vec::new();
+        let mut bytes = 0usize;
         for h in first.max(1)..last {
             let raw = self
                 .chain
@@ -649,7 +653,13 @@ impl Host {
                 .block_hash(h)
                 .and_then(|hash| hash.map_or(Ok(None), |hash| self.chain.store().raw_block(&hash)));
             match raw {
-                Ok(Some(b)) => blocks.push(b),
+                Ok(Some(b)) => {
+                    bytes = bytes.saturating_add(b.len());
+                    if !blocks.is_empty() && bytes > net::MAX_REPLY_BYTES {
+                        break;
+                    }
+                    blocks.push(b);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::error!(me = self.cfg.me, error = %e, "reading blocks for a peer");
@@ -662,6 +672,9 @@ impl Host {
         }
     }
 
+    /// A catch-up reply: imports it (certificates checked, validated as windows) and, when it
+    /// brought blocks, asks the same peer for the next range at once rather than at the next tick
+    /// (pipelined catch-up: a node far behind fetches reply after reply at the speed of import).
     fn on_blocks(&mut self, from: NodeId, raw: &[Vec<u8>]) -> Result<(), NodeError> {
         let mut blocks = Vec::with_capacity(raw.len());
         for b in raw {
@@ -683,6 +696,16 @@ impl Host {
                     tip = self.chain.tip().height,
                     "caught up"
                 );
+                // The next range from the peer that has these, before anything else runs.
+                self.last_request = Some(Instant::now());
+                self.net.send(
+                    from,
+                    Wire::GetBlocks {
+                        from: self.chain.tip().height.saturating_add(1),
+                        count: net::MAX_BLOCKS_PER_REPLY,
+                    }
+                    .encode(),
+                );
                 let mut queue = VecDeque::new();
                 self.drain_commits(&mut queue);
                 self.retry_deferred(&mut queue);
@@ -696,8 +719,20 @@ impl Host {
     }
 
     /// Asks every peer for committed blocks above the tip (`periodic`: only if the last request is
-    /// older than the catch-up interval; else at most every [`REQUEST_GAP`]).
+    /// older than the catch-up interval; else at most every [`REQUEST_GAP`]). The heights the
+    /// consensus core reports final, or sees proposed, raise the sync target (how far behind
+    /// this validator is).
     fn request_blocks(&mut self, periodic: bool) {
+        let seen = self
+            .to_commit
+            .last_key_value()
+            .map(|(h, _)| *h)
+            .into_iter()
+            .chain(self.deferred.values().map(|d| d.height.saturating_sub(2)))
+            .max();
+        if let Some(h) = seen {
+            self.chain.metrics().note_sync_target(h);
+        }
         let gap = if periodic {
             Duration::from_millis(self.cfg.catch_up_interval_ms)
         } else {

@@ -26,7 +26,11 @@ pub const MAX_BLOCKS_PER_REPLY: u32 = 64;
 /// Most transactions forwarded in one envelope.
 pub const MAX_TXS_PER_ENVELOPE: u32 = 4096;
 
-/// Largest envelope accepted (a reply of [`MAX_BLOCKS_PER_REPLY`] full blocks fits).
+/// Most block bytes a catch-up reply carries: blocks are added while the total stays under it,
+/// and a reply always holds at least one block (a block alone is bounded by the chain's limits).
+pub const MAX_REPLY_BYTES: usize = 8 << 20;
+
+/// Largest envelope accepted (a reply of [`MAX_REPLY_BYTES`] plus one largest block fits).
 pub const MAX_ENVELOPE_BYTES: usize = 256 << 20;
 
 /// One message between validator hosts.
