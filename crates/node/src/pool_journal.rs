@@ -402,9 +402,8 @@ impl PoolJournal {
             q = lock(&self.queue);
             q.busy = false;
             self.turn.notify_all();
-            if let Err(e) = result {
-                return Err(e);
-            }
+            // The writer's own error, in full; on success its slot is set and the loop returns.
+            result?;
         }
     }
 
