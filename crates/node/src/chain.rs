@@ -341,7 +341,7 @@ impl ChainService {
             }
         }
         let (chain_events, _) = broadcast::channel(256);
-        let service = ChainService {
+        let mut service = ChainService {
             metrics,
             chain_events,
             pow: pow_state,
@@ -363,7 +363,6 @@ impl ChainService {
         };
         // Proof of work: finish a reorg a kill interrupted (the store keeps both branches).
         service.resume_pow()?;
-        let mut service = service;
         service.open_journal()?;
         Ok(service)
     }
@@ -546,7 +545,8 @@ impl ChainService {
 
     /// Checks a transaction (statelessly once, then against the chain plus the pool) and admits it.
     /// `Ok` (and a duplicate of a pool transaction) means accepted: the transaction is in the pool
-    /// journal, on disk, and a restart after any crash puts it back in the pool.
+    /// journal, on disk, and a restart after any crash puts it back in the pool (unless a block
+    /// included it meanwhile).
     pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
         let result = self.submit_counted(tx, true);
         self.metrics.submission(&result);
