@@ -181,7 +181,9 @@ impl From<SubmitError> for ApiError {
             SubmitError::Mempool(MempoolError::UnknownInput { .. }) => {
                 ApiError::rejected("BTM716", "Transaction input UTXO not found", detail)
             }
-            SubmitError::Mempool(MempoolError::View(_)) | SubmitError::Store(_) => ApiError::internal(detail),
+            SubmitError::Mempool(MempoolError::View(_)) | SubmitError::Store(_) | SubmitError::Journal(_) => {
+                ApiError::internal(detail)
+            }
             _ => ApiError::rejected("BTM718", "Transaction rejected", detail),
         }
     }

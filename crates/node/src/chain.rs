@@ -2,6 +2,7 @@
 //! per block), keeps the mempool in step, produces blocks under solo consensus and broadcasts every
 //! new block to subscribers.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crypto::chainkd::ExpandedPrivateKey;
@@ -16,6 +17,7 @@ use types::{Block, BlockHeader, Hash, Transaction};
 
 use crate::mempool::{Admission, Mempool, MempoolError};
 use crate::metrics::Metrics;
+use crate::pool_journal::{self, JournalError, PoolJournal};
 use crate::{MempoolConfig, NodeError};
 
 pub mod pow;
@@ -43,6 +45,10 @@ pub enum SubmitError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The transaction passed every check but could not be made durable in the pool journal, so it
+    /// was not accepted (and was taken out of the pool again).
+    #[error("pool journal: {0}")]
+    Journal(#[from] JournalError),
 }
 
 impl SubmitError {
@@ -255,6 +261,9 @@ pub struct ChainService {
     /// One batch admission at a time: batches check their signatures on every core, and more at
     /// once would only starve block production and consensus (callers wait instead).
     admission_gate: Mutex<()>,
+    /// The pool journal next to the store (`pool_journal`): every accepted transaction is in it
+    /// before `submit` returns. `None` only while the journal is replayed on open.
+    journal: Option<PoolJournal>,
 }
 
 impl std::fmt::Debug for ChainService {
@@ -375,7 +384,7 @@ impl ChainService {
             }
         }
         let (chain_events, _) = broadcast::channel(256);
-        let service = ChainService {
+        let mut service = ChainService {
             metrics,
             chain_events,
             pow: pow_state,
@@ -394,10 +403,92 @@ impl ChainService {
             bbft,
             admitted: broadcast::channel(ADMITTED_BACKLOG).0,
             admission_gate: Mutex::new(()),
+            journal: None,
         };
         // Proof of work: finish a reorg a kill interrupted (the store keeps both branches).
         service.resume_pow()?;
+        service.open_journal()?;
         Ok(service)
+    }
+
+    /// Opens the pool journal next to the store, admits its transactions again through the normal
+    /// path (those now on chain or no longer valid are dropped), then rewrites it to exactly the
+    /// pool's content.
+    fn open_journal(&mut self) -> Result<(), NodeError> {
+        let path = pool_journal::journal_path(self.store.path());
+        let started = std::time::Instant::now();
+        let (mut kept, mut dropped) = (0usize, 0usize);
+        let journal = PoolJournal::open(&path, self.params.limits.max_tx_bytes, |raw| {
+            let tx = match Transaction::decode(raw, self.params.profile, &self.params.limits) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    dropped += 1;
+                    tracing::debug!(error = %e, "an undecodable pool journal record was dropped");
+                    return;
+                }
+            };
+            // `self.journal` is still `None`: nothing is journaled again while replaying.
+            match self.submit_counted(tx, true) {
+                Ok(_) => kept += 1,
+                Err(e) => {
+                    dropped += 1;
+                    tracing::debug!(error = %e, "a journaled transaction was not admitted again");
+                }
+            }
+        });
+        let (journal, report) = journal.map_err(journal_error)?;
+        self.journal = Some(journal);
+        self.compact_journal().map_err(journal_error)?;
+        if report.records > 0 {
+            tracing::info!(
+                records = report.records,
+                kept,
+                dropped,
+                pool = self.pool_stats().txs,
+                ms = started.elapsed().as_millis(),
+                "pool journal replayed"
+            );
+        }
+        Ok(())
+    }
+
+    /// Rewrites the pool journal to the pool's content (ready transactions parents first, then
+    /// orphans), atomically. Runs on open and whenever the journal outgrows the pool
+    /// ([`PoolJournal::needs_compaction`]); callable at any time.
+    pub fn compact_journal(&self) -> Result<(), JournalError> {
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        let before = journal.len();
+        let rewrote = journal.rewrite(|| {
+            // The pool's content is taken after the rewrite owns the file (see `pool_journal`);
+            // encoded outside the chain lock.
+            let txs = self.state().mempool.contents();
+            txs.iter().map(|tx| tx.encode()).collect()
+        })?;
+        if rewrote {
+            tracing::debug!(before, after = journal.len(), "pool journal compacted");
+        }
+        Ok(())
+    }
+
+    /// Makes accepted transactions durable: appends them to the pool journal and, with `sync`,
+    /// `fsync`s it (shared with concurrent callers) before returning. A batch path calls it once per
+    /// batch. Compacts the journal when it has outgrown the pool.
+    fn journal_accepted(&self, txs: &[Arc<Transaction>], sync: bool) -> Result<(), SubmitError> {
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        let raw: Vec<Vec<u8>> = txs.iter().map(|tx| tx.encode()).collect();
+        let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+        journal.append(&refs, sync)?;
+        if journal.needs_compaction(self.pool_stats().bytes)
+            && let Err(e) = self.compact_journal()
+        {
+            // The journal still holds everything; it is only larger than it needs to be.
+            tracing::warn!(error = %e, "compacting the pool journal failed");
+        }
+        Ok(())
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -497,13 +588,24 @@ impl ChainService {
     }
 
     /// Checks a transaction (statelessly once, then against the chain plus the pool) and admits it.
+    /// `Ok` (and a duplicate of a pool transaction) means accepted: the transaction is in the pool
+    /// journal, on disk, and a restart after any crash puts it back in the pool (unless a block
+    /// included it meanwhile).
     pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
-        let result = self.submit_counted(tx);
+        let result = self.submit_counted(tx, true);
         self.metrics.submission(&result);
         result
     }
 
-    fn submit_counted(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
+    /// [`ChainService::submit`] for a transaction relayed by a peer, who holds it already: it is
+    /// journaled (written, so it survives a killed process) but not waited on to reach the disk.
+    pub fn submit_relayed(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
+        let result = self.submit_counted(tx, false);
+        self.metrics.submission(&result);
+        result
+    }
+
+    fn submit_counted(&self, tx: Transaction, sync: bool) -> Result<Submitted, SubmitError> {
         let tx_id = tx.id();
         if self.store.tx_location(&tx_id)?.is_some() {
             return Err(SubmitError::AlreadyOnChain(tx_id));
@@ -518,11 +620,28 @@ impl ChainService {
         let mut state = self.state();
         let height = state.tip.height.saturating_add(1);
         let snap = self.store.snapshot()?;
-        let admission = state
+        let admission = match state
             .mempool
-            .insert(Arc::new(checked), &snap, height, &self.params)?;
+            .insert(Arc::new(checked), &snap, height, &self.params)
+        {
+            Ok(admission) => admission,
+            Err(e @ (MempoolError::Duplicate(_) | MempoolError::DuplicateOrphan(_))) => {
+                drop(state);
+                // Callers take a duplicate as accepted, but its first submitter may not have
+                // journaled it yet: journal it here too (replay drops the second copy).
+                self.journal_accepted(std::slice::from_ref(&tx), sync)?;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         drop(state);
         tracing::debug!(%tx_id, ?admission, "transaction admitted");
+        // Accepted means durable: journaled (and synced) before anyone hears of it.
+        if let Err(e) = self.journal_accepted(std::slice::from_ref(&tx), sync) {
+            let removed = self.state().mempool.remove_with_descendants(&tx_id);
+            self.report_evictions(&removed, "dropped: the pool journal could not be written");
+            return Err(e);
+        }
         // No subscriber is not an error.
         let _ = self.admitted.send(Admitted {
             tx,
@@ -592,6 +711,7 @@ impl ChainService {
             }
         }
         let mut admitted = Vec::with_capacity(fresh.len());
+        let mut duplicates = Vec::new();
         let mut evicted_all = Vec::new();
         {
             let mut state = self.state();
@@ -612,17 +732,24 @@ impl ChainService {
                 let tx_id = tx.id();
                 let r = match (snap.as_ref(), checked) {
                     (_, Err(e)) => Err(SubmitError::Invalid(e)),
-                    (Some(Ok(snap)), Ok(c)) => state
-                        .mempool
-                        .insert(Arc::new(c), snap, height, &self.params)
-                        .map_err(SubmitError::from)
-                        .map(|admission| {
-                            if let Admission::Accepted { evicted, .. } = &admission {
-                                evicted_all.extend_from_slice(evicted);
+                    (Some(Ok(snap)), Ok(c)) => {
+                        match state.mempool.insert(Arc::new(c), snap, height, &self.params) {
+                            Ok(admission) => {
+                                if let Admission::Accepted { evicted, .. } = &admission {
+                                    evicted_all.extend_from_slice(evicted);
+                                }
+                                admitted.push(tx);
+                                Ok(Submitted { tx_id, admission })
                             }
-                            admitted.push(tx);
-                            Submitted { tx_id, admission }
-                        }),
+                            Err(e) => {
+                                if matches!(e, MempoolError::Duplicate(_) | MempoolError::DuplicateOrphan(_))
+                                {
+                                    duplicates.push(tx);
+                                }
+                                Err(SubmitError::from(e))
+                            }
+                        }
+                    }
                     // The first transaction reports the store's error; the rest say it failed.
                     (Some(Err(_)), Ok(_)) => match snap.take() {
                         Some(Err(e)) => Err(SubmitError::Store(e)),
@@ -640,6 +767,39 @@ impl ChainService {
             if let Some(s) = stop {
                 results.truncate(s.saturating_add(1));
             }
+        }
+        // Accepted means durable: journaled before anyone hears of it, synced for local callers (a
+        // peer holds its own copy). Duplicates too: their first submitter may not have journaled
+        // them yet.
+        let mut durable: Vec<Arc<Transaction>> = admitted.clone();
+        durable.extend(duplicates);
+        if let Err(e) = self.journal_accepted(&durable, origin == Origin::Local) {
+            let reason = e.to_string();
+            let mut first = Some(e);
+            let mut removed = Vec::new();
+            {
+                let mut state = self.state();
+                for tx in &admitted {
+                    removed.extend(state.mempool.remove_with_descendants(&tx.id()));
+                }
+            }
+            self.report_evictions(&removed, "dropped: the pool journal could not be written");
+            let lost: HashSet<Hash> = durable.iter().map(|tx| tx.id()).collect();
+            for r in &mut results {
+                let id = match r {
+                    Some(Ok(s)) => s.tx_id,
+                    Some(Err(SubmitError::Mempool(
+                        MempoolError::Duplicate(id) | MempoolError::DuplicateOrphan(id),
+                    ))) => *id,
+                    _ => continue,
+                };
+                if lost.contains(&id) {
+                    *r = Some(Err(first.take().unwrap_or_else(|| {
+                        SubmitError::Journal(JournalError::Batch(reason.clone()))
+                    })));
+                }
+            }
+            admitted.clear();
         }
         for tx in admitted {
             // No subscriber is not an error.
@@ -791,5 +951,15 @@ impl ChainService {
             suffix: Vec::new(),
         };
         Block::new(header, txs).map_err(|e| NodeError::Internal(format!("building a block: {e}")))
+    }
+}
+
+fn journal_error(e: JournalError) -> NodeError {
+    match e {
+        JournalError::Io { what, path, source } => NodeError::Io {
+            what: format!("pool journal: {what} {}", path.display()),
+            source,
+        },
+        other => NodeError::Internal(format!("pool journal: {other}")),
     }
 }

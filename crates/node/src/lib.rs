@@ -8,6 +8,7 @@ pub mod genesis;
 pub mod mempool;
 pub mod metrics;
 pub mod miner;
+pub mod pool_journal;
 pub mod producer;
 
 use std::path::Path;

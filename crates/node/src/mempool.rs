@@ -592,6 +592,23 @@ impl Mempool {
         conflicts
     }
 
+    /// Everything the pool holds: the ready transactions in an order that admits them again (parents
+    /// first, by fee rate), then the orphans in arrival order. What the pool journal is rewritten to.
+    pub fn contents(&self) -> Vec<Arc<types::Transaction>> {
+        let mut out: Vec<Arc<types::Transaction>> = self
+            .select(u64::MAX, u64::MAX)
+            .iter()
+            .map(|c| Arc::clone(c.tx()))
+            .collect();
+        out.extend(
+            self.orphan_order
+                .iter()
+                .filter_map(|id| self.orphans.get(id))
+                .map(|o| Arc::clone(o.checked.tx())),
+        );
+        out
+    }
+
     /// Picks transactions for a block: highest fee rate first, a transaction only after its pool
     /// parents, until the byte or gas budget is spent (a transaction that does not fit is skipped and
     /// smaller ones may still fill the block). The result is in a valid order.

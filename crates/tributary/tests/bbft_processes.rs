@@ -1,7 +1,9 @@
 //! Four BBFT validators as four `tributary node --config nodeK.toml` processes on loopback: blocks
 //! become final (`get-block` says `"final": true`); one SIGKILLed, the other three keep finalizing;
-//! restarted, it catches up; all four SIGKILLed and restarted, no final block is lost and the chain
-//! goes on. Every node holds the same block at every height.
+//! restarted, it catches up; all four SIGKILLed right after transfers were accepted (HTTP 200) and
+//! restarted, no final block and no accepted transfer is lost (the pool journal): every transfer ends
+//! up in a final block on every node, and the chain goes on. Every node holds the same block at
+//! every height.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -14,8 +16,10 @@ use crypto::bls::SecretKey;
 use crypto::chainkd::XPrv;
 use ledger::ChainParams;
 use node::bbft_host::validators::GenesisValidator;
+use node::devnet::{coins_of, sign_transfer};
 use node::genesis::{devnet_genesis, p2wpkh_program_of};
 use serde_json::{Value, json};
+use types::Transaction;
 
 const N: usize = 4;
 
@@ -78,6 +82,10 @@ impl Proc {
     }
 
     fn post(&self, path: &str, body: &Value) -> Value {
+        self.post_status(path, body).1
+    }
+
+    fn post_status(&self, path: &str, body: &Value) -> (u16, Value) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let body = body.to_string();
@@ -90,8 +98,23 @@ impl Proc {
         let mut out = Vec::new();
         s.read_to_end(&mut out).unwrap();
         let text = String::from_utf8_lossy(&out).to_string();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-        serde_json::from_str(body).unwrap_or(Value::Null)
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    }
+
+    /// The hash of the block holding `tx` (every committed block is final under BBFT), if any.
+    fn block_of(&self, tx: &Transaction) -> Option<String> {
+        let (status, v) = self.post_status("/get-transaction", &json!({ "tx_id": tx.id().to_hex() }));
+        match status {
+            404 => None,
+            200 => Some(v["data"]["block_hash"].as_str().unwrap().to_string()),
+            _ => panic!("get-transaction answered {status}: {v}"),
+        }
     }
 
     fn height(&self) -> u64 {
@@ -120,10 +143,19 @@ impl Drop for Proc {
     }
 }
 
-fn write_configs(root: &Path) -> Vec<PathBuf> {
-    let params = ChainParams::side_devnet();
+/// The dev account the genesis funds.
+fn dev_account() -> (XPrv, Vec<u8>) {
     let xprv = XPrv::root(b"bbft processes dev account");
     let program = p2wpkh_program_of(&xprv.xpub());
+    (xprv, program)
+}
+
+/// Genesis outputs paid to the dev account.
+const FUNDED: usize = 4;
+
+fn write_configs(root: &Path) -> (Vec<PathBuf>, types::Block) {
+    let params = ChainParams::side_devnet();
+    let (_, program) = dev_account();
     let now = u64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -131,7 +163,7 @@ fn write_configs(root: &Path) -> Vec<PathBuf> {
             .as_millis(),
     )
     .unwrap();
-    let genesis = devnet_genesis(&params, &program, 2, 1_000_000_000_000, now - 1_000).unwrap();
+    let genesis = devnet_genesis(&params, &program, FUNDED, 1_000_000_000_000, now - 1_000).unwrap();
     let node_seed = |i: usize| [u8::try_from(i).unwrap() + 10; 32];
     let bls_seed = |i: usize| [u8::try_from(i).unwrap() + 20; 32];
     let validators: Vec<GenesisValidator> = (0..N)
@@ -158,7 +190,7 @@ fn write_configs(root: &Path) -> Vec<PathBuf> {
             v.xpub, v.node_key, v.bls_key, v.bls_pop
         ));
     }
-    (0..N)
+    let configs = (0..N)
         .map(|i| {
             let dir = root.join(format!("node{i}"));
             std::fs::create_dir_all(&dir).unwrap();
@@ -182,7 +214,29 @@ fn write_configs(root: &Path) -> Vec<PathBuf> {
             std::fs::write(&path, text).unwrap();
             path
         })
-        .collect()
+        .collect();
+    (configs, genesis)
+}
+
+/// Transfers from the genesis outputs: one per output, and a child of the first (spending its
+/// output while it is still in the pool).
+fn transfers(genesis: &types::Block) -> Vec<Transaction> {
+    const FEE: u64 = 1_000_000;
+    let (xprv, program) = dev_account();
+    let pay = |coin: &node::devnet::Coin| {
+        sign_transfer(
+            &xprv,
+            std::slice::from_ref(coin),
+            &[(program.clone(), coin.amount - FEE)],
+        )
+        .unwrap()
+    };
+    let coins = coins_of(&genesis.transactions()[1], &program);
+    assert_eq!(coins.len(), FUNDED);
+    let mut txs: Vec<Transaction> = coins.iter().map(pay).collect();
+    let child = pay(&coins_of(&txs[0], &program)[0]);
+    txs.push(child);
+    txs
 }
 
 fn p2p_public(seed: &[u8; 32]) -> [u8; 32] {
@@ -224,7 +278,7 @@ fn assert_one_chain(procs: &[Proc]) {
 fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
     let root = TempDir(std::env::temp_dir().join(format!("tributary-bbft-procs-{}", std::process::id())));
     std::fs::create_dir_all(&root.0).unwrap();
-    let configs = write_configs(&root.0);
+    let (configs, genesis) = write_configs(&root.0);
     let log = |i: usize| root.0.join(format!("node{i}.log"));
     let mut procs: Vec<Proc> = (0..N).map(|i| Proc::start(&configs[i], &log(i))).collect();
     wait(&procs, "three final blocks", 60, |h| h >= 3);
@@ -245,7 +299,19 @@ fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
     wait(&procs, "the restarted validator to catch up", 60, |x| x > target);
     assert_one_chain(&procs);
 
-    // SIGKILL all, restart all: no final block lost, and the chain goes on.
+    // Transfers accepted by the validators' APIs (each to another validator; the child to its
+    // parent's), then at once SIGKILL all, restart all: no final block and no accepted transfer
+    // lost, and the chain goes on.
+    let txs = transfers(&genesis);
+    for (k, tx) in txs.iter().enumerate() {
+        let to = if k == txs.len() - 1 { 0 } else { k % N };
+        let (status, v) = procs[to].post_status(
+            "/submit-transaction",
+            &json!({ "raw_transaction": hex::encode(tx.encode()) }),
+        );
+        assert_eq!((status, &v["status"]), (200, &json!("success")), "{v}");
+    }
+    let already: usize = txs.iter().filter(|tx| procs[0].block_of(tx).is_some()).count();
     let before: Vec<(u64, Value)> = procs
         .iter()
         .map(|p| {
@@ -263,6 +329,32 @@ fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
     }
     let top = before.iter().map(|b| b.0).max().unwrap();
     wait(&procs, "the restarted cluster to go on", 60, |x| x >= top + 2);
+    assert_one_chain(&procs);
+    // Every accepted transfer in the same final block on every node.
+    eprintln!(
+        "{already} of {} accepted transfers were in a block before the kill",
+        txs.len()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for tx in &txs {
+        loop {
+            let found: Vec<Option<String>> = procs.iter().map(|p| p.block_of(tx)).collect();
+            if found.iter().all(Option::is_some) {
+                assert!(
+                    found.iter().all(|b| *b == found[0]),
+                    "{} in different blocks: {found:?}",
+                    tx.id()
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "accepted transfer {} lost after SIGKILL-all: {found:?}",
+                tx.id()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     assert_one_chain(&procs);
     for p in &mut procs {
         p.sigkill();
