@@ -96,6 +96,9 @@ pub struct Admitted {
     pub origin: Origin,
 }
 
+/// Journaled transactions admitted again per batch on open.
+const REPLAY_BATCH: usize = 4096;
+
 /// Most admitted transactions a slow subscriber may fall behind by before it misses some.
 const ADMITTED_BACKLOG: usize = 1 << 16;
 
@@ -418,24 +421,34 @@ impl ChainService {
         let path = pool_journal::journal_path(self.store.path());
         let started = std::time::Instant::now();
         let (mut kept, mut dropped) = (0usize, 0usize);
+        // Replayed in batches (signatures checked in parallel batches), in journal order (parents
+        // before children). `self.journal` is still `None`: nothing is journaled again meanwhile,
+        // and as `Origin::Peer` nothing is forwarded again.
+        let mut batch: Vec<Transaction> = Vec::new();
+        let flush = |batch: &mut Vec<Transaction>, kept: &mut usize, dropped: &mut usize| {
+            for r in self.submit_many(std::mem::take(batch), Origin::Peer, false) {
+                match r {
+                    Ok(_) => *kept += 1,
+                    Err(e) => {
+                        *dropped += 1;
+                        tracing::debug!(error = %e, "a journaled transaction was not admitted again");
+                    }
+                }
+            }
+        };
         let journal = PoolJournal::open(&path, self.params.limits.max_tx_bytes, |raw| {
-            let tx = match Transaction::decode(raw, self.params.profile, &self.params.limits) {
-                Ok(tx) => tx,
+            match Transaction::decode(raw, self.params.profile, &self.params.limits) {
+                Ok(tx) => batch.push(tx),
                 Err(e) => {
                     dropped += 1;
                     tracing::debug!(error = %e, "an undecodable pool journal record was dropped");
-                    return;
-                }
-            };
-            // `self.journal` is still `None`: nothing is journaled again while replaying.
-            match self.submit_counted(tx, true) {
-                Ok(_) => kept += 1,
-                Err(e) => {
-                    dropped += 1;
-                    tracing::debug!(error = %e, "a journaled transaction was not admitted again");
                 }
             }
+            if batch.len() >= REPLAY_BATCH {
+                flush(&mut batch, &mut kept, &mut dropped);
+            }
         });
+        flush(&mut batch, &mut kept, &mut dropped);
         let (journal, report) = journal.map_err(journal_error)?;
         self.journal = Some(journal);
         self.compact_journal().map_err(journal_error)?;
@@ -593,14 +606,6 @@ impl ChainService {
     /// included it meanwhile).
     pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
         let result = self.submit_counted(tx, true);
-        self.metrics.submission(&result);
-        result
-    }
-
-    /// [`ChainService::submit`] for a transaction relayed by a peer, who holds it already: it is
-    /// journaled (written, so it survives a killed process) but not waited on to reach the disk.
-    pub fn submit_relayed(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
-        let result = self.submit_counted(tx, false);
         self.metrics.submission(&result);
         result
     }
