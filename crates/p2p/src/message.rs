@@ -165,6 +165,20 @@ fn put_hashes(w: &mut Writer, hs: &[Hash]) {
     }
 }
 
+/// The bytes of `Message::Transactions` for transactions given in their canonical encoding: what
+/// `Message::Transactions(txs).encode()` gives, without decoding (hashing) them first. For relays
+/// that hold transactions as bytes.
+pub fn encode_raw_transactions(raw: &[Vec<u8>]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.put_u8(WIRE_VERSION);
+    w.put_u8(kind::TRANSACTIONS);
+    put_len(&mut w, raw.len());
+    for tx in raw {
+        w.put_varstr(tx);
+    }
+    w.into_bytes()
+}
+
 fn put_txs(w: &mut Writer, txs: &[Transaction]) {
     put_len(w, txs.len());
     for tx in txs {

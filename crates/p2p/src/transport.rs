@@ -323,6 +323,11 @@ impl Connection {
         self.send.send(msg).await
     }
 
+    /// Sends already-encoded message bytes ([`SendHalf::send_bytes`]).
+    pub async fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), P2pError> {
+        self.send.send_bytes(bytes).await
+    }
+
     /// Receives one message.
     pub async fn recv(&mut self) -> Result<Message, P2pError> {
         self.recv.recv().await

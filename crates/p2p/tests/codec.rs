@@ -112,6 +112,24 @@ fn transactions_decode_under_the_profile() {
     let _ = Message::decode(&m, &CodecConfig::new(Profile::Side));
 }
 
+/// Relayed transactions encoded from their bytes are the same message as encoded from the
+/// decoded transactions, and decode back to them.
+#[test]
+fn raw_transactions_encode_as_the_typed_message() {
+    let txs = vec![common::tx(1), common::tx(2), common::tx(3)];
+    let raw: Vec<Vec<u8>> = txs.iter().map(|t| t.encode()).collect();
+    let bytes = p2p::message::encode_raw_transactions(&raw);
+    assert_eq!(bytes, Message::Transactions(txs.clone()).encode());
+    assert_eq!(
+        Message::decode(&bytes, &cfg()).unwrap(),
+        Message::Transactions(txs)
+    );
+    assert_eq!(
+        p2p::message::encode_raw_transactions(&[]),
+        Message::Transactions(Vec::new()).encode()
+    );
+}
+
 fn hash() -> impl Strategy<Value = Hash> {
     any::<[u8; 32]>().prop_map(Hash)
 }

@@ -362,9 +362,9 @@ pub(crate) struct DevnetOpts {
     /// `init`: write a multi-validator devnet's per-node configurations and keys without running it.
     #[command(subcommand)]
     pub(crate) action: Option<DevnetAction>,
-    /// Sidechain validators (new devnets only): 1 is a solo producer; 2 or more run BBFT validators in
-    /// this process, each with its own store, talking over loopback TCP.
-    #[arg(long, default_value_t = 1)]
+    /// Sidechain validators (new devnets only): 2 or more (the default, 4) run BBFT validators in
+    /// this process, each with its own store, talking over loopback TCP; 1 is a solo producer.
+    #[arg(long, default_value_t = 4)]
     pub(crate) validators: usize,
     /// Data directory: created and initialised if it holds no devnet, reused if it does. Default: a
     /// fresh directory under the system's temporary directory.

@@ -236,11 +236,14 @@ fn sigkill_under_load_loses_nothing() {
     let config = data.join("node.toml");
     let config_s = config.to_str().unwrap().to_string();
 
-    // Round 0 creates the devnet; later rounds restart it from its configuration file. Blocks every
-    // 100 ms rather than 500: five times the commits, so more kills land inside one.
+    // Round 0 creates a solo devnet (one producer: the store under test); later rounds restart it
+    // from its configuration file. Blocks every 100 ms rather than 500: five times the commits, so
+    // more kills land inside one.
     let mut node = NodeProc::start(
         &[
             "devnet",
+            "--validators",
+            "1",
             "--data-dir",
             &data_s,
             "--listen",

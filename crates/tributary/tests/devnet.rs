@@ -196,9 +196,13 @@ fn devnet_includes_a_submitted_transfer_and_restarts() {
     let tmp = TempDir::new("devnet-e2e");
     let data = tmp.0.join("data");
     let log = tmp.0.join("node.log");
+    // The solo devnet: one node, restarted below from its own `node.toml` (a devnet of validators
+    // is restarted as a whole: `devnet_runs_four_validators_in_one_process`).
     let mut node = NodeProc::start(
         &[
             "devnet",
+            "--validators",
+            "1",
             "--data-dir",
             data.to_str().unwrap(),
             "--listen",

@@ -101,6 +101,12 @@ impl Wire {
         }
     }
 
+    /// Whether encoded envelope `bytes` is forwarded transactions (bulk traffic a transport may
+    /// send after consensus messages).
+    pub fn is_bulk(bytes: &[u8]) -> bool {
+        matches!(bytes.first(), Some(&TAG_TX | &TAG_TXS))
+    }
+
     /// Decodes an envelope.
     pub fn decode(bytes: &[u8]) -> Result<Wire, WireError> {
         if bytes.len() > MAX_ENVELOPE_BYTES {

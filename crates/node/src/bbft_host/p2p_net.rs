@@ -41,6 +41,18 @@ use crate::chain::ChainService;
 /// Messages queued per peer while its connection is down or slow.
 const QUEUE: usize = 4096;
 
+/// Forwarded transaction batches queued per peer (up to a MiB each); beyond, they are dropped (the
+/// sender's pool keeps them and includes them when it leads).
+const BULK_QUEUE: usize = 64;
+
+/// A peer's two send queues: consensus and catch-up traffic goes out before any queued
+/// transaction batch, so a flood of transactions never delays a round.
+#[derive(Debug, Clone)]
+struct Outbox {
+    urgent: mpsc::Sender<Vec<u8>>,
+    bulk: mpsc::Sender<Vec<u8>>,
+}
+
 /// Most follower (non-validator) connections served at once.
 pub const MAX_FOLLOWERS: usize = 64;
 
@@ -60,7 +72,7 @@ pub struct P2pNetwork {
     me: NodeId,
     /// Validators this node's outbound connections currently reach.
     connected: Arc<std::sync::atomic::AtomicUsize>,
-    outboxes: HashMap<NodeId, mpsc::Sender<Vec<u8>>>,
+    outboxes: HashMap<NodeId, Outbox>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     local_addr: SocketAddr,
 }
@@ -105,14 +117,15 @@ impl P2pNetwork {
         let key = Arc::new(key);
         let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for p in &peers {
-            let (tx, rx) = mpsc::channel(QUEUE);
-            outboxes.insert(p.node, tx);
+            let (urgent, urgent_rx) = mpsc::channel(QUEUE);
+            let (bulk, bulk_rx) = mpsc::channel(BULK_QUEUE);
+            outboxes.insert(p.node, Outbox { urgent, bulk });
             tasks.push(tokio::spawn(sender(
                 me,
                 *p,
                 Arc::clone(&key),
                 cfg,
-                rx,
+                (urgent_rx, bulk_rx),
                 Arc::clone(&connected),
             )));
         }
@@ -175,8 +188,9 @@ impl Drop for P2pNetwork {
 impl ConsensusNetwork for P2pNetwork {
     fn send(&self, to: NodeId, bytes: Vec<u8>) {
         if let Some(q) = self.outboxes.get(&to) {
+            let queue = if Wire::is_bulk(&bytes) { &q.bulk } else { &q.urgent };
             // A full queue is a peer that is down or far behind: drop, as a lossy link would.
-            let _ = q.try_send(bytes);
+            let _ = queue.try_send(bytes);
         }
     }
 }
@@ -230,7 +244,7 @@ async fn sender(
     peer: PeerAddr,
     key: Arc<NodeKey>,
     cfg: TransportConfig,
-    mut rx: mpsc::Receiver<Vec<u8>>,
+    (mut urgent, mut bulk): (mpsc::Receiver<Vec<u8>>, mpsc::Receiver<Vec<u8>>),
     connected: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     use std::sync::atomic::Ordering;
@@ -251,15 +265,32 @@ async fn sender(
             }
         };
         loop {
-            let Some(bytes) = rx.recv().await else {
+            // Consensus first: a transaction batch goes out only when nothing urgent waits.
+            let next = tokio::select! {
+                biased;
+                b = urgent.recv() => b,
+                b = bulk.recv() => b,
+            };
+            let Some(bytes) = next else {
                 connected.fetch_sub(1, Ordering::Relaxed);
                 return;
             };
-            let Some(msg) = to_message(&bytes, &cfg) else {
-                tracing::error!(me, "an envelope that does not map to a p2p message");
-                continue;
+            let sent = match Wire::decode(&bytes) {
+                // Relayed as bytes: decoding (hashing) every transaction once per peer only to
+                // encode it again cost more than the rest of the send.
+                Ok(Wire::Txs(raw)) => {
+                    conn.send_bytes(&p2p::message::encode_raw_transactions(&raw))
+                        .await
+                }
+                _ => {
+                    let Some(msg) = to_message(&bytes, &cfg) else {
+                        tracing::error!(me, "an envelope that does not map to a p2p message");
+                        continue;
+                    };
+                    conn.send(&msg).await
+                }
             };
-            if let Err(e) = conn.send(&msg).await {
+            if let Err(e) = sent {
                 tracing::debug!(me, peer = peer.node, error = %e, "connection lost");
                 connected.fetch_sub(1, Ordering::Relaxed);
                 break;
