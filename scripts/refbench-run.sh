@@ -35,7 +35,7 @@ median_sustained() { # files...
 ours() { # name, extra args...
     name=$1; shift
     data=$(mktemp -d /tmp/refbench/devnet.XXXXXX)
-    "$TRIBUTARY" devnet --data-dir "$data/d" --listen 127.0.0.1:0 --no-main-chain >"$data/out" 2>"$data/err" &
+    "$TRIBUTARY" devnet --validators 1 --data-dir "$data/d" --listen 127.0.0.1:0 --no-main-chain >"$data/out" 2>"$data/err" &
     pid=$!
     for _ in $(seq 1 100); do [ -s "$data/out" ] && break; sleep 0.1; done
     url=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["api_url"])' "$data/out")

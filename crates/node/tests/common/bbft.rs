@@ -32,11 +32,35 @@ pub(crate) fn now_ms() -> u64 {
     .unwrap()
 }
 
+/// `n` loopback addresses free now, from below the kernel's ephemeral range (32768 and up): a port
+/// picked there could be taken as the source port of some outgoing connection (a validator dialling
+/// its peers) before its node binds it. Never the same port twice in one test process.
 pub(crate) fn free_addrs(n: usize) -> Vec<String> {
-    let ls: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    ls.iter().map(|l| l.local_addr().unwrap().to_string()).collect()
+    static HANDED_OUT: std::sync::Mutex<Option<std::collections::HashSet<u16>>> = std::sync::Mutex::new(None);
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let mut handed = HANDED_OUT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let handed = handed.get_or_insert_with(Default::default);
+    // Processes running at once start at different places.
+    let start = (std::process::id().wrapping_mul(7919) ^ u32::try_from(now_ms() % 10_000).unwrap()) % SPAN;
+    let mut out = Vec::new();
+    for i in 0..SPAN {
+        if out.len() == n {
+            break;
+        }
+        let port = u16::try_from(LOW + (start + i) % SPAN).unwrap();
+        if handed.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            handed.insert(port);
+            out.push(format!("127.0.0.1:{port}"));
+        }
+    }
+    assert_eq!(out.len(), n, "no free ports");
+    out
 }
 
 pub(crate) fn node_seed(i: usize) -> [u8; 32] {
