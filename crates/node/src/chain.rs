@@ -261,9 +261,10 @@ pub struct ChainService {
     bbft: Option<BbftChain>,
     /// Transactions as the pool admits them (a BBFT host forwards them to the other validators).
     admitted: broadcast::Sender<Admitted>,
-    /// One batch admission at a time: batches check their signatures on every core, and more at
-    /// once would only starve block production and consensus (callers wait instead).
-    admission_gate: Mutex<()>,
+    /// Batch admission's own thread, one batch at a time: with the checks on every core, a flood of
+    /// submissions starved block production and consensus (rounds stalled for seconds); callers
+    /// wait instead, and the other core stays for blocks.
+    admission: Mutex<rayon::ThreadPool>,
     /// The pool journal next to the store (`pool_journal`): every accepted transaction is in it
     /// before `submit` returns. `None` only while the journal is replayed on open.
     journal: Option<PoolJournal>,
@@ -405,7 +406,13 @@ impl ChainService {
             evictions,
             bbft,
             admitted: broadcast::channel(ADMITTED_BACKLOG).0,
-            admission_gate: Mutex::new(()),
+            admission: Mutex::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .thread_name(|_| "admission".into())
+                    .build()
+                    .map_err(|e| NodeError::Internal(format!("cannot start the admission thread: {e}")))?,
+            ),
             journal: None,
         };
         // Proof of work: finish a reorg a kill interrupted (the store keeps both branches).
@@ -701,14 +708,14 @@ impl ChainService {
                 }
             }
         }
-        let gate = self
-            .admission_gate
+        let admission = self
+            .admission
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let next_height = self.tip().height.saturating_add(1);
         let started = std::time::Instant::now();
-        let checked = ledger::check_txs(&fresh, &self.params, next_height);
-        drop(gate);
+        let checked = admission.install(|| ledger::check_txs(&fresh, &self.params, next_height));
+        drop(admission);
         if !fresh.is_empty() {
             let each = started.elapsed() / u32::try_from(fresh.len()).unwrap_or(u32::MAX);
             for _ in 0..fresh.len() {
