@@ -17,7 +17,6 @@ use futures_util::Stream;
 use node::{ChainEvent, ChainService};
 use serde::Serialize;
 use serde_json::Value;
-use storage::StoreRead;
 use tokio::sync::{broadcast, watch};
 use types::asset::AssetId;
 use types::tx::InputKind;
@@ -483,7 +482,6 @@ impl AssetIndex {
         let tip = chain.tip().height;
         while *next <= tip {
             let block = chain
-                .store()
                 .block_at(*next)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no stored block at height {}", *next))?;
@@ -585,7 +583,7 @@ async fn replay_from_store(chain: &Arc<ChainService>, feed: &Arc<Feed>, mut last
     while last_height < tip {
         let h = last_height.saturating_add(1);
         let c = chain.clone();
-        let block = tokio::task::spawn_blocking(move || c.store().block_at(h)).await;
+        let block = tokio::task::spawn_blocking(move || c.block_at(h)).await;
         match block {
             Ok(Ok(Some(b))) => {
                 feed.block(&b);

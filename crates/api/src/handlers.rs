@@ -265,7 +265,7 @@ pub(crate) struct BlockReq {
 }
 
 /// The block a request names: by `block_hash` if given (non-empty), else by `block_height` (default 0).
-pub(crate) fn find_block(state: &AppState, req: &BlockReq) -> Result<(Block, u64), ApiError> {
+pub(crate) fn find_block(state: &AppState, req: &BlockReq) -> Result<(Arc<Block>, u64), ApiError> {
     let store = state.chain.store();
     let hash = match req.block_hash.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => parse_hash("block_hash", text)?,
@@ -277,14 +277,15 @@ pub(crate) fn find_block(state: &AppState, req: &BlockReq) -> Result<(Block, u64
                 .ok_or_else(|| ApiError::not_found(format!("no block at height {h}")))?
         }
     };
-    let raw = store
-        .raw_block(&hash)
+    let block = state
+        .chain
+        .block_by_hash(&hash)
         .map_err(store_err)?
         .ok_or_else(|| ApiError::not_found(format!("no block with hash {hash}")))?;
-    let block = Block::decode(&raw, state.chain.params().profile, &state.chain.params().limits)
-        .map_err(|e| ApiError::internal(format!("stored block does not decode: {e}")))?;
-    // The reference reports the length of the block's hex text.
-    let size = u64::try_from(raw.len()).unwrap_or(u64::MAX).saturating_mul(2);
+    // The reference reports the length of the block's hex text (encoding hashes nothing).
+    let size = u64::try_from(block.encode().len())
+        .unwrap_or(u64::MAX)
+        .saturating_mul(2);
     Ok((block, size))
 }
 

@@ -83,7 +83,8 @@ impl WalletSync {
                     .unwrap_or(0);
                 return self.wallet.expire_reservations(now).map_err(|e| e.to_string());
             }
-            let block = store
+            let block = self
+                .chain
                 .block_at(next)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no stored block at height {next}"))?;

@@ -2,7 +2,7 @@
 //! per block), keeps the mempool in step, produces blocks under solo consensus and broadcasts every
 //! new block to subscribers.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crypto::chainkd::ExpandedPrivateKey;
@@ -95,6 +95,9 @@ pub struct Admitted {
     /// Who submitted it.
     pub origin: Origin,
 }
+
+/// Committed blocks kept decoded for readers ([`ChainService::block_by_hash`]).
+const RECENT_BLOCKS: usize = 32;
 
 /// Journaled transactions admitted again per batch on open.
 const REPLAY_BATCH: usize = 4096;
@@ -265,6 +268,10 @@ pub struct ChainService {
     /// submissions starved block production and consensus (rounds stalled for seconds); callers
     /// wait instead, and the other core stays for blocks.
     admission: Mutex<rayon::ThreadPool>,
+    /// The blocks committed last, with their hashes: the API, the wallet and the live feed read
+    /// each new block right after its commit, and decoding it again from the store (every
+    /// transaction's IDs hashed) cost more than the commit.
+    recent: Mutex<VecDeque<(Hash, Arc<Block>)>>,
     /// The pool journal next to the store (`pool_journal`): every accepted transaction is in it
     /// before `submit` returns. `None` only while the journal is replayed on open.
     journal: Option<PoolJournal>,
@@ -414,6 +421,7 @@ impl ChainService {
                     .map_err(|e| NodeError::Internal(format!("cannot start the admission thread: {e}")))?,
             ),
             journal: None,
+            recent: Mutex::new(VecDeque::new()),
         };
         // Proof of work: finish a reorg a kill interrupted (the store keeps both branches).
         service.resume_pow()?;
@@ -517,6 +525,43 @@ impl ChainService {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps a just-committed block decoded for readers (called where a block is broadcast).
+    pub(crate) fn remember_block(&self, block: &Arc<Block>) {
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if recent.len() >= RECENT_BLOCKS {
+            recent.pop_front();
+        }
+        recent.push_back((block.hash(), Arc::clone(block)));
+    }
+
+    /// A stored block by hash: from the blocks committed last if it is one of them, else decoded
+    /// from the store.
+    pub fn block_by_hash(&self, hash: &Hash) -> Result<Option<Arc<Block>>, StoreError> {
+        let cached = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .rev()
+            .find(|(h, _)| h == hash)
+            .map(|(_, b)| Arc::clone(b));
+        match cached {
+            Some(b) => Ok(Some(b)),
+            None => Ok(self.store.block(hash)?.map(Arc::new)),
+        }
+    }
+
+    /// The stored block at `height` on the current chain ([`ChainService::block_by_hash`]).
+    pub fn block_at(&self, height: u64) -> Result<Option<Arc<Block>>, StoreError> {
+        match self.store.block_hash(height)? {
+            Some(hash) => self.block_by_hash(&hash),
+            None => Ok(None),
+        }
     }
 
     /// The metrics registry (the network and consensus hosts add theirs to it).
@@ -908,6 +953,7 @@ impl ChainService {
                     );
                     let block = Arc::new(block);
                     // No subscriber is not an error.
+                    self.remember_block(&block);
                     let _ = self.blocks.send(block.clone());
                     let _ = self.chain_events.send(ChainEvent::Connected(block.clone()));
                     return Ok(block);

@@ -603,6 +603,7 @@ impl ChainService {
         );
         // No subscriber is not an error.
         let stored = Arc::new(stored);
+        self.remember_block(&stored);
         let _ = self.blocks.send(Arc::clone(&stored));
         let _ = self.chain_events.send(super::ChainEvent::Connected(stored));
         Ok(tip)

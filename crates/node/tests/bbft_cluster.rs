@@ -331,3 +331,63 @@ async fn four_validators_finalize_survive_a_stopped_one_and_it_catches_up() {
         );
     }
 }
+
+/// A batch submitted to one validator is forwarded to the others in batches and admitted there as
+/// a peer's (so not forwarded again); every transfer then becomes final everywhere, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_submitted_batch_is_forwarded_to_every_validator_once() {
+    let mut c = Cluster::new("forward");
+    for i in 0..N {
+        c.start(i);
+    }
+    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
+        .await;
+    let mut seen: Vec<_> = (1..N).map(|i| c.chain(i).subscribe_admitted()).collect();
+    let txs: Vec<Transaction> = c.coins.iter().map(|coin| c.pay(coin)).collect();
+    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+    let results = c.chain(0).submit_many(txs, node::Origin::Local, true);
+    assert_eq!(results.len(), ids.len());
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+
+    // Each other validator admits every one of them from a peer (or sees it committed first).
+    for (k, rx) in seen.iter_mut().enumerate() {
+        let mut from_peer = std::collections::HashSet::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while from_peer.len() < ids.len() && Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+                Ok(Ok(a)) => {
+                    assert_eq!(
+                        a.origin,
+                        node::Origin::Peer,
+                        "validator {} re-originated it",
+                        k + 1
+                    );
+                    from_peer.insert(a.tx.id());
+                }
+                Ok(Err(e)) => panic!("admitted feed: {e}"),
+                Err(_) => {
+                    let committed = ids
+                        .iter()
+                        .filter(|id| c.chain(k + 1).store().tx_location(id).unwrap().is_some())
+                        .count();
+                    if from_peer.len() + committed >= ids.len() {
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(
+            !from_peer.is_empty(),
+            "validator {} admitted nothing forwarded",
+            k + 1
+        );
+    }
+    for id in &ids {
+        c.wait("every transfer final on all four", 30, included(*id))
+            .await;
+    }
+    c.assert_one_chain();
+    for i in 0..N {
+        c.stop(i).await;
+    }
+}

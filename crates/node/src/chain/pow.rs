@@ -1113,6 +1113,7 @@ impl ChainService {
                 state.tip_header = block.header().clone();
                 run.connected += 1;
                 tracing::info!(height = tip.height, hash = %tip.hash, txs = block.transactions().len(), "block committed");
+                self.remember_block(&block);
                 let _ = self.blocks.send(block.clone());
                 let _ = self.chain_events.send(super::ChainEvent::Connected(block));
             }
