@@ -741,8 +741,20 @@ impl ChainService {
         let mut results: Vec<Option<Result<Submitted, SubmitError>>> = Vec::with_capacity(txs.len());
         let mut fresh: Vec<Arc<Transaction>> = Vec::with_capacity(txs.len());
         let mut fresh_at: Vec<usize> = Vec::with_capacity(txs.len());
-        for (i, tx) in txs.into_iter().enumerate() {
+        let mut duplicates = Vec::new();
+        // Those the pool holds already are answered before any signature is checked: a client
+        // resending a batch after a refusal resends what was admitted too.
+        let held: Vec<Option<MempoolError>> = {
+            let state = self.state();
+            txs.iter().map(|tx| state.mempool.duplicate(&tx.id())).collect()
+        };
+        for ((i, tx), held) in txs.into_iter().enumerate().zip(held) {
             let tx_id = tx.id();
+            if let Some(e) = held {
+                results.push(Some(Err(e.into())));
+                duplicates.push(Arc::new(tx));
+                continue;
+            }
             match self.store.tx_location(&tx_id) {
                 Ok(Some(_)) => results.push(Some(Err(SubmitError::AlreadyOnChain(tx_id)))),
                 Err(e) => results.push(Some(Err(e.into()))),
@@ -768,7 +780,6 @@ impl ChainService {
             }
         }
         let mut admitted = Vec::with_capacity(fresh.len());
-        let mut duplicates = Vec::new();
         let mut evicted_all = Vec::new();
         {
             let mut state = self.state();

@@ -299,6 +299,17 @@ impl Mempool {
         self.txs.contains_key(tx_id)
     }
 
+    /// Why `tx_id` would be refused as a duplicate (ready or orphan), if it would.
+    pub fn duplicate(&self, tx_id: &Hash) -> Option<MempoolError> {
+        if self.txs.contains_key(tx_id) {
+            Some(MempoolError::Duplicate(*tx_id))
+        } else if self.orphans.contains_key(tx_id) {
+            Some(MempoolError::DuplicateOrphan(*tx_id))
+        } else {
+            None
+        }
+    }
+
     /// A pool transaction.
     pub fn get(&self, tx_id: &Hash) -> Option<&PoolTx> {
         self.txs.get(tx_id)
@@ -314,11 +325,8 @@ impl Mempool {
         params: &ChainParams,
     ) -> Result<Admission, MempoolError> {
         let tx_id = checked.tx().id();
-        if self.txs.contains_key(&tx_id) {
-            return Err(MempoolError::Duplicate(tx_id));
-        }
-        if self.orphans.contains_key(&tx_id) {
-            return Err(MempoolError::DuplicateOrphan(tx_id));
+        if let Some(e) = self.duplicate(&tx_id) {
+            return Err(e);
         }
         let t = touches(&checked, height);
         // A missing input: hold as an orphan (bounded) or refuse.
