@@ -321,4 +321,32 @@ mod tests {
         cut.truncate(cut.len() - 1);
         assert_eq!(Wire::decode(&cut), Err(WireError::Truncated));
     }
+
+    fn wire() -> impl proptest::strategy::Strategy<Value = Wire> {
+        use proptest::prelude::*;
+        let bytes = || proptest::collection::vec(any::<u8>(), 0..64);
+        prop_oneof![
+            bytes().prop_map(Wire::Consensus),
+            bytes().prop_map(Wire::Tx),
+            (any::<u64>(), 0..=MAX_BLOCKS_PER_REPLY)
+                .prop_map(|(from, count)| Wire::GetBlocks { from, count }),
+            proptest::collection::vec(bytes(), 0..8).prop_map(Wire::Blocks),
+            proptest::collection::vec(bytes(), 0..8).prop_map(Wire::Txs),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Every envelope round-trips; any bytes decode or fail with a typed error, never panic, and
+        /// what decodes encodes back to the same bytes (one encoding per envelope).
+        #[test]
+        fn envelopes_round_trip_and_arbitrary_bytes_never_panic(
+            w in wire(),
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            proptest::prop_assert_eq!(Wire::decode(&w.encode()).unwrap(), w);
+            if let Ok(d) = Wire::decode(&junk) {
+                proptest::prop_assert_eq!(d.encode(), junk);
+            }
+        }
+    }
 }

@@ -275,14 +275,19 @@ async fn sender(
                 connected.fetch_sub(1, Ordering::Relaxed);
                 return;
             };
-            let sent = match Wire::decode(&bytes) {
-                // Relayed as bytes: decoding (hashing) every transaction once per peer only to
-                // encode it again cost more than the rest of the send.
-                Ok(Wire::Txs(raw)) => {
+            // A transaction batch is relayed as bytes: decoding (hashing) every transaction once
+            // per peer only to encode it again cost more than the rest of the send. Other envelopes
+            // are not decoded twice.
+            let batch = match Wire::is_bulk(&bytes).then(|| Wire::decode(&bytes)) {
+                Some(Ok(Wire::Txs(raw))) => Some(raw),
+                _ => None,
+            };
+            let sent = match batch {
+                Some(raw) => {
                     conn.send_bytes(&p2p::message::encode_raw_transactions(&raw))
                         .await
                 }
-                _ => {
+                None => {
                     let Some(msg) = to_message(&bytes, &cfg) else {
                         tracing::error!(me, "an envelope that does not map to a p2p message");
                         continue;
