@@ -99,6 +99,10 @@ pub struct Admitted {
 /// Committed blocks kept decoded for readers ([`ChainService::block_by_hash`]).
 const RECENT_BLOCKS: usize = 32;
 
+/// Transactions checked at a time by a batch that stops at its first refusal (`submit-transactions`):
+/// a batch refused early wastes the signature checks of at most one such chunk.
+const REFUSAL_CHUNK: usize = 128;
+
 /// Journaled transactions admitted again per batch on open.
 const REPLAY_BATCH: usize = 4096;
 
@@ -765,36 +769,46 @@ impl ChainService {
                 }
             }
         }
-        let admission = self
-            .admission
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let next_height = self.tip().height.saturating_add(1);
-        let started = std::time::Instant::now();
-        let checked = admission.install(|| ledger::check_txs(&fresh, &self.params, next_height));
-        drop(admission);
-        if !fresh.is_empty() {
-            let each = started.elapsed() / u32::try_from(fresh.len()).unwrap_or(u32::MAX);
-            for _ in 0..fresh.len() {
+        // Checked and admitted chunk by chunk when the batch stops at a refusal, so that a refused
+        // batch (a full pool, say) costs the signatures of one chunk past the refusal, not all.
+        let chunk_len = if until_refused {
+            REFUSAL_CHUNK
+        } else {
+            fresh.len().max(1)
+        };
+        let pending: Vec<(Arc<Transaction>, usize)> = fresh.into_iter().zip(fresh_at).collect();
+        let mut admitted = Vec::with_capacity(pending.len());
+        let mut evicted_all = Vec::new();
+        // With `until_refused`, nothing after a refusal found before the checks is admitted.
+        let mut stop = until_refused
+            .then(|| {
+                results
+                    .iter()
+                    .position(|r| matches!(r, Some(Err(e)) if e.is_refusal()))
+            })
+            .flatten();
+        for chunk in pending.chunks(chunk_len) {
+            if chunk.first().is_some_and(|(_, at)| stop.is_some_and(|s| *at > s)) {
+                break;
+            }
+            let txs: Vec<Arc<Transaction>> = chunk.iter().map(|(tx, _)| Arc::clone(tx)).collect();
+            let admission = self
+                .admission
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let next_height = self.tip().height.saturating_add(1);
+            let started = std::time::Instant::now();
+            let checked = admission.install(|| ledger::check_txs(&txs, &self.params, next_height));
+            drop(admission);
+            let each = started.elapsed() / u32::try_from(txs.len().max(1)).unwrap_or(u32::MAX);
+            for _ in 0..txs.len() {
                 self.metrics.tx_validated(each);
             }
-        }
-        let mut admitted = Vec::with_capacity(fresh.len());
-        let mut evicted_all = Vec::new();
-        {
             let mut state = self.state();
             let height = state.tip.height.saturating_add(1);
             let mut snap = Some(self.store.snapshot());
-            // With `until_refused`, nothing after a refusal found before the checks is admitted.
-            let mut stop = until_refused
-                .then(|| {
-                    results
-                        .iter()
-                        .position(|r| matches!(r, Some(Err(e)) if e.is_refusal()))
-                })
-                .flatten();
-            for ((checked, tx), at) in checked.into_iter().zip(fresh).zip(fresh_at) {
-                if stop.is_some_and(|s| at > s) {
+            for (checked, (tx, at)) in checked.into_iter().zip(chunk) {
+                if stop.is_some_and(|s| *at > s) {
                     break;
                 }
                 let tx_id = tx.id();
@@ -806,13 +820,13 @@ impl ChainService {
                                 if let Admission::Accepted { evicted, .. } = &admission {
                                     evicted_all.extend_from_slice(evicted);
                                 }
-                                admitted.push(tx);
+                                admitted.push(Arc::clone(tx));
                                 Ok(Submitted { tx_id, admission })
                             }
                             Err(e) => {
                                 if matches!(e, MempoolError::Duplicate(_) | MempoolError::DuplicateOrphan(_))
                                 {
-                                    duplicates.push(tx);
+                                    duplicates.push(Arc::clone(tx));
                                 }
                                 Err(SubmitError::from(e))
                             }
@@ -825,16 +839,16 @@ impl ChainService {
                     },
                     (None, Ok(_)) => Err(store_failed()),
                 };
-                if until_refused && matches!(&r, Err(e) if e.is_refusal()) {
-                    stop = Some(at);
+                if until_refused && stop.is_none_or(|s| *at < s) && matches!(&r, Err(e) if e.is_refusal()) {
+                    stop = Some(*at);
                 }
-                if let Some(slot) = results.get_mut(at) {
+                if let Some(slot) = results.get_mut(*at) {
                     *slot = Some(r);
                 }
             }
-            if let Some(s) = stop {
-                results.truncate(s.saturating_add(1));
-            }
+        }
+        if let Some(s) = stop {
+            results.truncate(s.saturating_add(1));
         }
         // Accepted means durable: journaled before anyone hears of it, synced for local callers (a
         // peer holds its own copy). Duplicates too: their first submitter may not have journaled

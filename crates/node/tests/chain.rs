@@ -471,3 +471,51 @@ fn a_transaction_that_expires_in_the_pool_is_dropped_by_block_validation() {
     assert!(!h.chain.in_pool(&expiring.id()));
     assert!(!h.chain.has_pending());
 }
+
+/// A batch that stops at its first refusal (`submit-transactions`) admits exactly the ones before
+/// it, also when the refusal lies past the first chunk it checks; without stopping, every other
+/// one is admitted and those already pooled count as duplicates.
+#[test]
+fn a_batch_stopping_at_a_refusal_admits_exactly_the_ones_before_it() {
+    let h = setup("batch-chunks");
+    let n = 300usize;
+    let fan_fee = 100 * FEE;
+    let per = (EACH - fan_fee) / n as u64;
+    let outs: Vec<(Vec<u8>, u64)> = (0..n).map(|_| (h.program.clone(), per)).collect();
+    let fan = sign_transfer(&h.xprv, std::slice::from_ref(&h.coins[0]), &outs).unwrap();
+    h.chain.submit(fan.clone()).unwrap();
+    h.produce();
+    let coins = coins_of(&fan, &h.program);
+    assert_eq!(coins.len(), n);
+    let mut txs: Vec<Transaction> = coins.iter().map(|c| h.pay(c, FEE)).collect();
+    // Signed by another key, at a position past the first chunk.
+    let other = XPrv::root(b"someone else");
+    txs[200] = sign_transfer(
+        &other,
+        std::slice::from_ref(&coins[200]),
+        &[(h.program.clone(), coins[200].amount - FEE)],
+    )
+    .unwrap();
+    let results = h.chain.submit_many(txs.clone(), node::Origin::Local, true);
+    assert_eq!(results.len(), 201);
+    assert!(results[..200].iter().all(Result::is_ok));
+    assert!(
+        matches!(results[200], Err(SubmitError::Invalid(_))),
+        "{:?}",
+        results[200]
+    );
+    assert_eq!(h.chain.pool_stats().txs, 200);
+
+    let results = h.chain.submit_many(txs, node::Origin::Local, false);
+    assert_eq!(results.len(), n);
+    let refused: Vec<usize> = (0..n)
+        .filter(|&i| matches!(&results[i], Err(e) if e.is_refusal()))
+        .collect();
+    assert_eq!(refused, vec![200]);
+    assert!(
+        results[..200]
+            .iter()
+            .all(|r| matches!(r, Err(SubmitError::Mempool(MempoolError::Duplicate(_)))))
+    );
+    assert_eq!(h.chain.pool_stats().txs, n - 1);
+}
