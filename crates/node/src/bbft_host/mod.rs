@@ -118,8 +118,9 @@ impl BbftHandle {
         self.me
     }
 
-    /// Admits a transaction locally; the host forwards it to every other validator (as it does
-    /// every transaction the pool admits, through the API too; each is forwarded once).
+    /// Admits a transaction locally; the host forwards it to every other validator in its next
+    /// batch (as it does every transaction a local caller submits, the API's too; a transaction
+    /// forwarded by a peer is never forwarded again).
     pub fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
         self.chain.submit(tx)
     }
