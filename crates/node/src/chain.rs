@@ -800,10 +800,8 @@ impl ChainService {
             let started = std::time::Instant::now();
             let checked = admission.install(|| ledger::check_txs(&txs, &self.params, next_height));
             drop(admission);
-            let each = started.elapsed() / u32::try_from(txs.len().max(1)).unwrap_or(u32::MAX);
-            for _ in 0..txs.len() {
-                self.metrics.tx_validated(each);
-            }
+            self.metrics
+                .txs_validated(u64::try_from(txs.len()).unwrap_or(u64::MAX), started.elapsed());
             let mut state = self.state();
             let height = state.tip.height.saturating_add(1);
             let mut snap = Some(self.store.snapshot());

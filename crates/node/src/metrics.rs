@@ -383,7 +383,12 @@ impl Metrics {
 
     /// One transaction checked statelessly (signatures, programs), in `took`.
     pub fn tx_validated(&self, took: Duration) {
-        self.txs_validated.fetch_add(1, Ordering::Relaxed);
+        self.txs_validated(1, took);
+    }
+
+    /// `count` transactions checked statelessly together (a batch), in `took` all told.
+    pub fn txs_validated(&self, count: u64, took: Duration) {
+        self.txs_validated.fetch_add(count, Ordering::Relaxed);
         self.tx_validation_seconds.add(took.as_secs_f64());
     }
 
