@@ -20,7 +20,8 @@ use node::{BbftConfig, Node, NodeConfig, NodeError, PeerConfig};
 use storage::StoreRead;
 use types::Hash;
 
-use common::bbft::{N, TempDir, configs, node_seed, now_ms, wait};
+use common::bbft::{N, configs, node_seed, wait};
+use common::{TempDir, now_ms};
 
 /// A follower's configuration: the validator set and the validators' addresses, no keys.
 fn follower_config(dir: &std::path::Path, validator_cfg: &NodeConfig, genesis: &types::Block) -> NodeConfig {

@@ -16,7 +16,8 @@ use node::{Node, NodeError};
 use storage::StoreRead;
 use types::Hash;
 
-use common::bbft::{TempDir, configs, node_seed, now_ms, wait};
+use common::bbft::{configs, node_seed, wait};
+use common::{TempDir, now_ms};
 
 fn assert_one_chain(nodes: &[Option<Node>]) {
     let top = nodes

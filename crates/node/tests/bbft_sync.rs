@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,43 +28,13 @@ use node::{Authority, MempoolConfig};
 use storage::{ChainIdentity, RedbStore, StoreRead};
 use types::{Block, Transaction};
 
-const N: usize = 4;
+mod common;
+
+use common::bbft::{N, node_seed};
+use common::{TempDir, now_ms};
+
 const EACH: u64 = 1_000_000_000_000;
 const FEE: u64 = 1_000_000;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let p = std::env::temp_dir().join(format!("tributary-sync-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
-
-fn node_seed(i: usize) -> [u8; 32] {
-    [u8::try_from(i).unwrap() + 100; 32]
-}
 
 /// A chain of certified blocks built without consensus: the validators' BLS keys sign each
 /// block's finality certificate directly.
@@ -157,7 +127,7 @@ fn certify_all(src: &Source, parent: BlockId, blocks: &[Block]) -> Vec<Block> {
 
 impl Source {
     fn new(name: &str) -> Source {
-        let dir = TempDir::new(name);
+        let dir = TempDir::new(&format!("sync-{name}"));
         let params = ChainParams::side_devnet();
         let xprv = XPrv::root(b"bbft sync dev account");
         let program = p2wpkh_program_of(&xprv.xpub());

@@ -18,25 +18,9 @@ use node::{MempoolConfig, NodeError};
 use storage::{ChainIdentity, RedbStore};
 use types::{Block, Hash, Transaction};
 
-struct TempDir(PathBuf);
+mod common;
 
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let p = std::env::temp_dir().join(format!("tributary-journal-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::TempDir;
 
 const EACH: u64 = 1_000_000_000_000;
 const FEE: u64 = 1_000_000;
@@ -58,7 +42,7 @@ impl Harness {
         let genesis = devnet_genesis(&params, &program, 8, EACH, 1_700_000_000_000).unwrap();
         let coins = coins_of(&genesis.transactions()[1], &program);
         Harness {
-            dir: TempDir::new(name),
+            dir: TempDir::new(&format!("journal-{name}")),
             xprv,
             program,
             coins,

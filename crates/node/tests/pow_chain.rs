@@ -16,7 +16,8 @@ use pow::PowParams;
 use storage::{ChainIdentity, RedbStore, StoreRead};
 use types::{Block, BlockHeader, Hash, Transaction};
 
-use common::pow::{CheapPow, FEE, TempDir, blocks_of, genesis, mine, open, pay, pow_now, prog, solve};
+use common::TempDir;
+use common::pow::{CheapPow, FEE, blocks_of, genesis, mine, open, pay, pow_now, prog, solve};
 
 #[test]
 fn mined_blocks_are_valid_and_a_second_node_imports_them() {

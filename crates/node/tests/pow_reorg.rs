@@ -15,7 +15,8 @@ use node::chain::pow::{ImportStatus, main_coinbase_tx};
 use storage::{ChainIdentity, RedbStore, StoreRead, StoreWrite};
 use types::{Block, Transaction};
 
-use common::pow::{TempDir, blocks_of, genesis, mine, open, pay, prog};
+use common::TempDir;
+use common::pow::{blocks_of, genesis, mine, open, pay, prog};
 
 fn identity_of(genesis: &Block) -> ChainIdentity {
     let params = ChainParams::main_devnet();

@@ -10,7 +10,8 @@ use node::{Authority, MempoolConfig, NodeError, PowAuthority, PowEngine};
 use pow::PowParams;
 use storage::{ChainIdentity, RedbStore};
 
-use common::pow::{CheapPow, TempDir, genesis, mine, open, prog};
+use common::TempDir;
+use common::pow::{CheapPow, genesis, mine, open, prog};
 
 #[test]
 fn a_main_chain_store_imported_from_a_snapshot_is_refused_with_a_clear_error() {

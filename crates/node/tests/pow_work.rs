@@ -11,7 +11,8 @@ use node::{ImportError, MiningConfig, NodeError, mining_program};
 use types::asset::AssetId;
 use types::profile::Profile;
 
-use common::pow::{EACH, FEE, TempDir, funder, genesis, mine, open, pow_now, prog, solve};
+use common::TempDir;
+use common::pow::{EACH, FEE, funder, genesis, mine, open, pow_now, prog, solve};
 
 #[test]
 fn work_on_an_unchanged_tip_stays_valid_while_the_pool_changes() {

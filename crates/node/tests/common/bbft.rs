@@ -2,7 +2,6 @@
 //! loopback p2p, temporary directories, waiting on the chains.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crypto::bls::SecretKey;
@@ -14,23 +13,7 @@ use node::{BbftConfig, Node, NodeConfig, PeerConfig};
 
 pub(crate) const N: usize = 4;
 
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
+use super::now_ms;
 
 /// `n` loopback addresses free now, from below the kernel's ephemeral range (32768 and up): a port
 /// picked there could be taken as the source port of some outgoing connection (a validator dialling
