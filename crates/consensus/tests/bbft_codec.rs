@@ -2,7 +2,7 @@
 //! Property tests: decoding untrusted bytes never panics, and every decoded message re-encodes
 //! to the same bytes (the encoding is canonical).
 
-use consensus::bbft::{BlockId, Limits, Message, Vote, VoteData, decode, encode};
+use consensus::bbft::{BlockId, Limits, Message, Phase, Vote, VoteData, decode, encode};
 use crypto::bls::SecretKey;
 use proptest::prelude::*;
 
@@ -15,6 +15,7 @@ fn sample_vote() -> Vec<u8> {
         block: BlockId([9; 32]),
         parent: BlockId([8; 32]),
         parent_round: 6,
+        phase: Phase::Commit,
     };
     encode(&Message::Vote(Vote {
         data,

@@ -59,14 +59,26 @@ fn small() -> impl Strategy<Value = u64> {
 }
 
 fn data() -> BoxedStrategy<VoteData> {
-    (small(), small(), small(), any::<[u8; 32]>(), small())
-        .prop_map(|(epoch, round, height, b, parent_round)| VoteData {
+    (
+        small(),
+        small(),
+        small(),
+        any::<[u8; 32]>(),
+        small(),
+        any::<bool>(),
+    )
+        .prop_map(|(epoch, round, height, b, parent_round, commit)| VoteData {
             epoch,
             round,
             height,
             block: BlockId(b),
             parent: BlockId([b[0]; 32]),
             parent_round,
+            phase: if commit {
+                consensus::bbft::Phase::Commit
+            } else {
+                consensus::bbft::Phase::Prepare
+            },
         })
         .boxed()
 }

@@ -67,6 +67,7 @@ fn a_batch_of_votes_costs_one_pairing_and_the_count_resets() {
         block,
         parent: BlockId::default(),
         parent_round: 0,
+        phase: consensus::bbft::Phase::Prepare,
     };
     let mut certified = false;
     for i in 1..3u16 {

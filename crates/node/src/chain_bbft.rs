@@ -7,11 +7,13 @@
 //! changes neither the block hash nor the id recomputed from the stored block.
 //!
 //! **Proofs.** The stored witness holds one slot, the finalizing certificate (the core's
-//! `Effect::Commit` proof, canonical `consensus::bbft::codec` bytes of a `Message::Certificate`). It
-//! proves block `B` at height `h` final when it verifies with a quorum of the validator set, it has
-//! a direct two-chain (`finalizes_parent`), and its parent (at `cert.height − 1 ≥ h`) is `B` or a
-//! descendant of `B` along the stored chain of ids. A restarted node checks every stored block this
-//! way on open, and a syncing node checks blocks fetched from peers the same way before committing.
+//! `Effect::Commit` proof, canonical `consensus::bbft::codec` bytes of a `Message::Certificate`).
+//! It proves block `B` at height `h` final when it verifies with a quorum of the validator set and
+//! names `B` or a descendant of `B` along the stored chain of ids as final: a commit certificate
+//! (one-round finality) names its own block (at `cert.height ≥ h`); a prepare certificate with a
+//! direct two-chain (`finalizes_parent`) names its parent (at `cert.height − 1 ≥ h`). A restarted
+//! node checks every stored block this way on open, and a syncing node checks blocks fetched from
+//! peers the same way before committing.
 //!
 //! **Overlay.** A leader builds on a certified but not yet committed parent, and a validator checks
 //! a proposal against one: [`Overlay`] holds those ancestors with their change sets, and blocks are
@@ -83,11 +85,24 @@ pub fn proof_of(block: &Block) -> Option<Certificate> {
 enum ProofCheck {
     /// It proves the block final.
     Proven,
-    /// It is well formed, but its two-chain lies above the blocks at hand (a crash between the
-    /// commits of one batch, or a fetched range that ends inside a batch): not yet checkable.
+    /// It is well formed, but the block it names lies above the blocks at hand (a crash between
+    /// the commits of one batch, or a fetched range that ends inside a batch): not yet checkable.
     Beyond,
     /// It does not prove the block.
     Invalid(&'static str),
+}
+
+/// The block `cert` proves final by itself (height and id): a commit certificate's own block, or
+/// the parent of a prepare certificate with a direct two-chain. `None` for any other.
+fn final_named(cert: &Certificate) -> Option<(u64, BlockId)> {
+    let d = &cert.data;
+    if cert.is_commit() {
+        Some((d.height, d.block))
+    } else if cert.finalizes_parent() {
+        d.height.checked_sub(1).map(|h| (h, d.parent))
+    } else {
+        None
+    }
 }
 
 /// Checks `cert` as the proof of the block at `height` whose id is `ids(height)`. `ids` answers
@@ -97,15 +112,14 @@ fn check_path(cert: &Certificate, height: u64, ids: &dyn Fn(u64) -> Option<Block
     if d.epoch != 0 {
         return ProofCheck::Invalid("certificate of an unknown epoch");
     }
-    if !cert.finalizes_parent() {
-        return ProofCheck::Invalid("certificate without a direct two-chain");
+    let Some((named_height, named)) = final_named(cert) else {
+        return ProofCheck::Invalid("certificate neither of the commit phase nor with a direct two-chain");
+    };
+    if named_height < height {
+        return ProofCheck::Invalid("certificate below the block");
     }
-    if d.height <= height {
-        return ProofCheck::Invalid("certificate not above the block");
-    }
-    let parent_height = d.height - 1;
-    match ids(parent_height) {
-        Some(id) if id == d.parent => ProofCheck::Proven,
+    match ids(named_height) {
+        Some(id) if id == named => ProofCheck::Proven,
         Some(_) => ProofCheck::Invalid("certificate finalizes another chain"),
         None => ProofCheck::Beyond,
     }
@@ -129,11 +143,13 @@ impl BbftChain {
     ///
     /// A store imported from a snapshot (base height `b > 0`) holds no block below `b`. The base
     /// block is trusted through the snapshot commitment the operator supplied; its id, which chains
-    /// from ids not at hand, is taken from its own finality certificate, which must name it as the
-    /// certified block's parent (`cert.height − 1 = b`) and verify with a quorum. Every block
-    /// above the base is then checked as on any store. A base block finalized inside a batch (its
-    /// certificate's two-chain above it) does not name its own id: such a store is refused
-    /// ([`NodeError::Corrupt`]) and a snapshot must be taken at another height.
+    /// from ids not at hand, is taken from its own finality certificate, which must name it as
+    /// final (a commit certificate for height `b`, or a two-chain whose parent is at `b`) and
+    /// verify with a quorum. Every block above the base is then checked as on any store. A base
+    /// block finalized inside a batch (its certificate names a block above it) does not name its
+    /// own id: such a store is refused
+    /// ([`NodeError::Corrupt`]) and a snapshot must be taken at another height. With the commit
+    /// phase, nearly every block carries its own commit certificate, which names it.
     pub(super) fn load(
         snap: &storage::Snapshot,
         tip: Tip,
@@ -154,22 +170,20 @@ impl BbftChain {
                     "the base block at height {base} carries no finality certificate"
                 ))
             })?;
-            if proof.data.epoch != 0
-                || !proof.finalizes_parent()
-                || proof.data.height != base.saturating_add(1)
-            {
+            let named = final_named(&proof).filter(|(h, _)| *h == base);
+            let Some((_, named_id)) = named.filter(|_| proof.data.epoch == 0) else {
                 return Err(NodeError::Corrupt(format!(
-                    "the certificate of the base block at height {base} does not certify it as the direct parent \
-                     of the next block (it was finalized inside a batch); take the snapshot at another height"
+                    "the certificate of the base block at height {base} does not name it as final \
+                     (it was finalized inside a batch); take the snapshot at another height"
                 )));
-            }
+            };
             if !proof.verify_quorum(set, &crypto) {
                 return Err(NodeError::Corrupt(format!(
                     "the finality certificate of the base block at height {base} does not verify with a quorum"
                 )));
             }
             verified.insert(bbft::encode(&Message::Certificate(proof.clone())));
-            proof.data.parent
+            named_id
         };
         let mut ids = Vec::with_capacity(
             usize::try_from(tip.height.saturating_sub(base))
@@ -864,4 +878,55 @@ fn window_len<'a>(blocks: impl Iterator<Item = &'a Block>) -> usize {
         n += 1;
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use consensus::bbft::{Bitmap, Phase, VoteData};
+    use crypto::bls::SecretKey;
+
+    use super::*;
+
+    fn cert(phase: Phase, height: u64, block: u8, parent: u8, round: u64, parent_round: u64) -> Certificate {
+        let data = VoteData {
+            epoch: 0,
+            round,
+            height,
+            block: BlockId([block; 32]),
+            parent: BlockId([parent; 32]),
+            parent_round,
+            phase,
+        };
+        Certificate {
+            signature: SecretKey::from_seed(&[1; 32]).sign(&data.signing_bytes()),
+            data,
+            signers: Bitmap::new(4),
+        }
+    }
+
+    #[test]
+    fn a_certificate_proves_the_block_it_names_final_and_its_ancestors() {
+        // Stored ids: height h has id [h; 32], heights 0..=5.
+        let ids = |h: u64| (h <= 5).then(|| BlockId([u8::try_from(h).unwrap(); 32]));
+        // A commit certificate names its own block: that block and every one below it.
+        let cc = cert(Phase::Commit, 4, 4, 3, 9, 8);
+        assert_eq!(check_path(&cc, 4, &ids), ProofCheck::Proven);
+        assert_eq!(check_path(&cc, 2, &ids), ProofCheck::Proven);
+        assert!(matches!(check_path(&cc, 5, &ids), ProofCheck::Invalid(_)));
+        // Another block at that height, or one not at hand yet.
+        assert!(matches!(
+            check_path(&cert(Phase::Commit, 4, 7, 3, 9, 8), 4, &ids),
+            ProofCheck::Invalid(_)
+        ));
+        assert_eq!(
+            check_path(&cert(Phase::Commit, 6, 6, 5, 9, 8), 4, &ids),
+            ProofCheck::Beyond
+        );
+        // A prepare certificate names its parent, and only with a direct two-chain.
+        let two_chain = cert(Phase::Prepare, 5, 5, 4, 9, 8);
+        assert_eq!(check_path(&two_chain, 4, &ids), ProofCheck::Proven);
+        assert!(matches!(check_path(&two_chain, 5, &ids), ProofCheck::Invalid(_)));
+        let gap = cert(Phase::Prepare, 5, 5, 4, 9, 7);
+        assert!(matches!(check_path(&gap, 4, &ids), ProofCheck::Invalid(_)));
+    }
 }

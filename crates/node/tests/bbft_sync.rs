@@ -86,6 +86,7 @@ fn certify(keys: &[SecretKey], set: &ValidatorSet, height: u64, id: BlockId) -> 
         block: BlockId::compute(height + 1, &id, b"child"),
         parent: id,
         parent_round: height,
+        phase: consensus::bbft::Phase::Prepare,
     };
     let msg = data.signing_bytes();
     let mut signers = consensus::bbft::Bitmap::new(set.len());

@@ -48,6 +48,9 @@ pub struct BenchConfig {
     pub block_payloads: Vec<usize>,
     /// Every node's uplink in megabits per second (0: unlimited).
     pub uplink_mbps: u64,
+    /// Run the commit phase (`docs/bbft.md` §3a). Off by default: the table compares message
+    /// counts with the seed's formula, which counts one T0–T4 exchange per height.
+    pub commit_phase: bool,
 }
 
 impl Default for BenchConfig {
@@ -66,6 +69,7 @@ impl Default for BenchConfig {
             payload_bytes: 256,
             block_payloads: vec![256 * 1024, 1_500_000],
             uplink_mbps: 1_000,
+            commit_phase: false,
         }
     }
 }
@@ -160,6 +164,7 @@ pub fn measure(
     c.core.max_payload = c.core.max_payload.max(payload_bytes);
     c.core.round_timeout_ms = 20_000;
     c.core.aggregate_wait_ms = 1_000;
+    c.core.commit_phase = cfg.commit_phase;
     c.network = if five_region {
         Network {
             latency: Latency::Regions {

@@ -1159,6 +1159,7 @@ impl Sim {
             block: p.block_id(),
             parent: p.parent,
             parent_round,
+            phase: consensus::bbft::Phase::Prepare,
         }
     }
 
@@ -1509,10 +1510,11 @@ impl Sim {
         self.schedule(at, Event::Deliver { from, to, bytes });
     }
 
-    /// Checks one commit against the commit rule (`docs/bbft.md` §3): the certificate is of the
-    /// commit's epoch, verifies with a quorum of that epoch's set, has a direct two-chain
-    /// (its parent certified in the round just before), and that parent is the committed block
-    /// or a descendant of it along the hash chain; the height lies in the epoch.
+    /// Checks one commit against the commit rules (`docs/bbft.md` §3 and §3a): the certificate is
+    /// of the commit's epoch, verifies with a quorum of that epoch's set, and is either a commit
+    /// certificate for the committed block or a descendant of it along the hash chain, or has
+    /// a direct two-chain (its parent certified in the round just before) whose parent is the
+    /// committed block or a descendant; the height lies in the epoch.
     fn check_proof(
         &self,
         rec: &CommitRecord,
@@ -1533,14 +1535,23 @@ impl Sim {
         if rec.height > epoch.last_height {
             return Err("height past the epoch's end");
         }
-        if !q.finalizes_parent() {
-            return Err("no direct two-chain");
-        }
-        if q.data.height <= rec.height {
-            return Err("certificate not above the block");
-        }
-        // Walk the hash chain from the certified block's parent down to the committed height.
-        let (mut h, mut b) = (q.data.height - 1, q.data.parent);
+        // Walk the hash chain from the block the certificate proves final down to the
+        // committed height: a commit certificate's own block (§3a), or the parent of a
+        // certificate with a direct two-chain (§3).
+        let (mut h, mut b) = if q.is_commit() {
+            if q.data.height < rec.height {
+                return Err("certificate below the block");
+            }
+            (q.data.height, q.data.block)
+        } else {
+            if !q.finalizes_parent() {
+                return Err("no direct two-chain");
+            }
+            if q.data.height <= rec.height {
+                return Err("certificate not above the block");
+            }
+            (q.data.height - 1, q.data.parent)
+        };
         while h > rec.height {
             let &(bh, parent) = self
                 .chain

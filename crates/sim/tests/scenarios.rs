@@ -243,6 +243,28 @@ fn bench_small_sizes_match_the_formula() {
     eprintln!("{}", sim::bench::table(&r));
 }
 
+#[test]
+fn the_commit_phase_finalizes_without_waiting_for_the_next_round() {
+    // Virtual time, so the comparison is exact: N = 7, uniform 1 ms links, no jitter, proposals
+    // made at once. With the two-chain rule alone a block is final when its child is certified
+    // (a whole further round, T0–T4, with its proposal's validation); with the commit phase,
+    // after T2–T4 once more. On a node rounds are paced by the block interval (0.5 s), so there
+    // the difference is that interval.
+    let finality = |commit_phase: bool| {
+        let mut cfg = SimConfig::new(3, 7);
+        cfg.heights = 6;
+        cfg.core.commit_phase = commit_phase;
+        cfg.core.round_timeout_ms = 5_000;
+        cfg.network.jitter = 0;
+        let r = Sim::new(cfg, crypto()).unwrap().run();
+        assert!(r.ok(), "{:?}", r.violations);
+        r.mean_finality / 1000.0
+    };
+    let (two_chain, one_round) = (finality(false), finality(true));
+    eprintln!("mean finality: two-chain {two_chain:.2} ms, commit phase {one_round:.2} ms");
+    assert!(one_round < two_chain, "{one_round} vs {two_chain}");
+}
+
 /// Mean finality (ms) of an honest run at N = 7, uniform 1 ms links, no jitter, 125 kB blocks,
 /// with the given super nodes and uplink.
 fn finality_with_uplink(topology: sim::TopologyChoice, uplink_mbps: u64) -> f64 {

@@ -6,8 +6,8 @@
 use crypto::bls::Signature;
 
 use super::types::{
-    Bitmap, BlockId, Certificate, Justify, MAX_VALIDATORS, Message, Proposal, TcPart, Timeout, TimeoutCert,
-    Vote, VoteData,
+    Bitmap, BlockId, Certificate, Justify, MAX_VALIDATORS, Message, Phase, Proposal, TcPart, Timeout,
+    TimeoutCert, Vote, VoteData,
 };
 
 /// Bounds applied when decoding.
@@ -175,6 +175,10 @@ fn put_vote_data(w: &mut Vec<u8>, d: &VoteData) {
     w.extend_from_slice(&d.block.0);
     w.extend_from_slice(&d.parent.0);
     put_u64(w, d.parent_round);
+    w.push(match d.phase {
+        Phase::Prepare => 0,
+        Phase::Commit => 1,
+    });
 }
 
 fn put_bitmap(w: &mut Vec<u8>, b: &Bitmap) {
@@ -294,6 +298,11 @@ impl Reader<'_> {
             block: self.id()?,
             parent: self.id()?,
             parent_round: self.u64()?,
+            phase: match self.u8()? {
+                0 => Phase::Prepare,
+                1 => Phase::Commit,
+                t => return Err(DecodeError::Tag(t)),
+            },
         })
     }
 

@@ -8,7 +8,7 @@ use crypto::bls::{PublicKey, SecretKey, Signature};
 
 use super::crypto::{Counted, Crypto, VerifyWork};
 use super::types::{
-    Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, Message, NodeId, Proposal, ProposalHeader,
+    Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, Message, NodeId, Phase, Proposal, ProposalHeader,
     TcPart, Timeout, TimeoutCert, ValidatorSet, Vote, VoteData,
 };
 
@@ -28,6 +28,11 @@ pub struct Config {
     pub max_payload: usize,
     /// Rounds a fallen-back member must see its own super node deliver before stepping back.
     pub fallback_decay_rounds: u32,
+    /// One-round finality (`docs/bbft.md` §3a): after a block is certified, validators vote
+    /// again to commit it, and a certificate of those votes makes it final at once instead of
+    /// when its child is certified. Costs T2–T4 again per height; without it, finality
+    /// takes the next round (the two-chain rule, which always applies as well).
+    pub commit_phase: bool,
 }
 
 impl Default for Config {
@@ -39,6 +44,7 @@ impl Default for Config {
             leader_term: 2,
             max_payload: 1 << 20,
             fallback_decay_rounds: 8,
+            commit_phase: true,
         }
     }
 }
@@ -166,8 +172,9 @@ pub enum Effect {
         /// Content.
         payload: Vec<u8>,
     },
-    /// The block is final. `proof` is a certificate whose direct two-chain finalizes this block
-    /// or a descendant of it (ancestors are committed first, in height order).
+    /// The block is final. `proof` is a commit certificate for this block or a descendant, or a
+    /// prepare certificate whose direct two-chain finalizes this block or a descendant
+    /// (ancestors are committed first, in height order).
     Commit {
         /// Epoch whose set certified it.
         epoch: u64,
@@ -330,8 +337,8 @@ fn check_batch(crypto: &Counted, msg: &[u8], items: &[(Signature, Vec<PublicKey>
 struct RoundState {
     proposal: Option<ProposalHeader>,
     pending: Option<VoteData>,
-    /// Each signer's first vote this round and how far it is checked.
-    votes: HashMap<u16, (Vote, Check)>,
+    /// Each signer's first vote of each phase this round and how far it is checked.
+    votes: HashMap<(u16, Phase), (Vote, Check)>,
     /// Unverified votes by data and signer, with their sender.
     buffered: HashMap<VoteData, BTreeMap<u16, (NodeId, Signature)>>,
     pools: HashMap<VoteData, Pool>,
@@ -345,7 +352,8 @@ struct RoundState {
     /// further aggregates are ignored, so they cannot make this node re-check batches at will.
     bad_senders: HashSet<NodeId>,
     aggregate_timer_fired: bool,
-    qc_formed: bool,
+    /// The phases whose certificate this node has formed this round.
+    formed: HashSet<Phase>,
     own_delivered: bool,
     timeouts: HashMap<u16, Timeout>,
 }
@@ -365,6 +373,8 @@ pub struct Bbft {
     high_qc: Option<Certificate>,
     last_tc: Option<TimeoutCert>,
     timed_out_round: u64,
+    /// Highest round whose certified block this node sent a commit vote for.
+    commit_voted_round: u64,
     proposed_round: u64,
     my_proposal: Option<Proposal>,
     end_proof: Option<Certificate>,
@@ -405,11 +415,16 @@ const MAX_AGGREGATE_DATA_PER_SENDER: usize = 2;
 const MAX_AGGREGATE_DATA_PER_ROUND: usize = 4;
 
 /// Reconfiguration: whether `c` proves the block `block` at height `last` (an epoch's last
-/// height) final. `c` must finalize its parent by the two-chain rule, and that parent must
+/// height) final. `c` is a commit certificate for `block`, or it finalizes its parent by the
+/// two-chain rule and that parent must
 /// descend from `block` through empty suffix blocks, whose ids follow from `block` alone
 /// (`BlockId::compute(h, parent, [])`). A finalized block's ancestors are final, so `c` proves
 /// `block` final however far past `last` the two-chain formed. The quorum is checked apart.
 fn proves_epoch_end(c: &Certificate, last: u64, block: &BlockId) -> bool {
+    if c.is_commit() {
+        // One-round finality: a commit certificate for the last block itself.
+        return c.proves_final(last, block);
+    }
     let d = &c.data;
     if !c.finalizes_parent() || d.height <= last || d.height - last > MAX_SUFFIX + 1 {
         return false;
@@ -499,7 +514,10 @@ impl Bbft {
             me,
             round,
             last_voted_round: state.last_voted_round,
+            // Conservative after a restart: a timeout is not persisted apart from the round, so
+            // any round up to the last voted one may have timed out (no commit vote there).
             timed_out_round: state.last_voted_round,
+            commit_voted_round: 0,
             high_qc: state.high_qc,
             last_tc: None,
             proposed_round,
@@ -661,7 +679,7 @@ impl Bbft {
                         }
                     }
                     // Deterministic effect order (the simulator replays runs by seed).
-                    datas.sort_by_key(|d| (d.block, d.parent, d.height, d.parent_round));
+                    datas.sort_by_key(|d| (d.block, d.parent, d.height, d.parent_round, d.phase));
                     // Optimistic verification: the buffered votes and aggregates are due now.
                     for d in &datas {
                         self.verify_buffered(*d, &mut out);
@@ -982,7 +1000,8 @@ impl Bbft {
                 0
             }
             Justify::Qc(c) => {
-                if c.data.epoch != p.epoch
+                if c.is_commit()
+                    || c.data.epoch != p.epoch
                     || c.data.block != p.parent
                     || c.data.height.checked_add(1) != Some(p.height)
                     || c.data.round >= p.round
@@ -1014,6 +1033,7 @@ impl Bbft {
             block,
             parent: p.parent,
             parent_round,
+            phase: Phase::Prepare,
         })
     }
 
@@ -1141,7 +1161,7 @@ impl Bbft {
 
     fn on_vote(&mut self, from: NodeId, v: Vote, out: &mut Vec<Effect>) {
         let d = v.data;
-        if d.epoch != self.epoch.index || d.round < self.round || d.round > self.round + ROUND_WINDOW {
+        if !self.in_window(&d) {
             return;
         }
         // Votes are never relayed (T2 goes from the voter to its super nodes), so the
@@ -1157,7 +1177,7 @@ impl Bbft {
         let own = from == self.cfg.me;
         let n = self.epoch.set.len();
         let rs = self.rounds.entry(d.round).or_default();
-        if let Some((first, check)) = rs.votes.get(&v.signer).cloned() {
+        if let Some((first, check)) = rs.votes.get(&(v.signer, d.phase)).cloned() {
             if first != v {
                 self.on_second_vote(from, first, check, v, out);
             }
@@ -1165,14 +1185,14 @@ impl Bbft {
         }
         if own {
             // This node's own vote: signed here, nothing to verify.
-            rs.votes.insert(v.signer, (v.clone(), Check::Solo));
+            rs.votes.insert((v.signer, d.phase), (v.clone(), Check::Solo));
             rs.pools
                 .entry(d)
                 .or_insert_with(|| Pool::new(n))
                 .add(Bitmap::one(n, usize::from(v.signer)), v.signature);
         } else {
             // Optimistic verification: buffer until the votes could make a difference.
-            rs.votes.insert(v.signer, (v.clone(), Check::Buffered));
+            rs.votes.insert((v.signer, d.phase), (v.clone(), Check::Buffered));
             rs.buffered
                 .entry(d)
                 .or_default()
@@ -1194,7 +1214,7 @@ impl Bbft {
             if !self
                 .rounds
                 .get(&v.data.round)
-                .is_some_and(|r| r.votes.contains_key(&v.signer))
+                .is_some_and(|r| r.votes.contains_key(&(v.signer, v.data.phase)))
             {
                 // The first was forged and dropped: this one is the signer's first vote.
                 self.on_vote(from, v, out);
@@ -1298,7 +1318,7 @@ impl Bbft {
                 };
                 for e in &entries {
                     signers.set(usize::from(e.0));
-                    if let Some(slot) = rs.votes.get_mut(&e.0) {
+                    if let Some(slot) = rs.votes.get_mut(&(e.0, d.phase)) {
                         slot.1 = check;
                     }
                 }
@@ -1308,11 +1328,11 @@ impl Bbft {
                 for ((s, from, sig, _), good) in entries.into_iter().zip(ok) {
                     if good {
                         pool.add(Bitmap::one(n, usize::from(s)), sig);
-                        if let Some(slot) = rs.votes.get_mut(&s) {
+                        if let Some(slot) = rs.votes.get_mut(&(s, d.phase)) {
                             slot.1 = Check::Solo;
                         }
                     } else {
-                        rs.votes.remove(&s);
+                        rs.votes.remove(&(s, d.phase));
                         out.push(Effect::Rejected {
                             from,
                             reason: Reject::BadSignature,
@@ -1332,7 +1352,11 @@ impl Bbft {
     fn verify_parts(&mut self, d: VoteData, out: &mut Vec<Effect>) {
         let set = Arc::clone(&self.epoch.set);
         let msg = d.signing_bytes();
-        let Some(rs) = self.rounds.get_mut(&d.round).filter(|r| !r.qc_formed) else {
+        let Some(rs) = self
+            .rounds
+            .get_mut(&d.round)
+            .filter(|r| !r.formed.contains(&d.phase))
+        else {
             return;
         };
         let Some(parts) = rs.parts.get_mut(&d) else {
@@ -1418,11 +1442,11 @@ impl Bbft {
                 .entry(d)
                 .or_insert_with(|| Pool::new(n))
                 .add(Bitmap::one(n, usize::from(signer)), sig);
-            if let Some(slot) = rs.votes.get_mut(&signer) {
+            if let Some(slot) = rs.votes.get_mut(&(signer, d.phase)) {
                 slot.1 = Check::Solo;
             }
         } else {
-            rs.votes.remove(&signer);
+            rs.votes.remove(&(signer, d.phase));
             out.push(Effect::Rejected {
                 from,
                 reason: Reject::BadSignature,
@@ -1466,7 +1490,7 @@ impl Bbft {
 
     fn on_aggregate(&mut self, from: NodeId, c: Certificate, out: &mut Vec<Effect>) {
         let d = c.data;
-        if d.epoch != self.epoch.index || d.round < self.round || d.round > self.round + ROUND_WINDOW {
+        if !self.in_window(&d) {
             return;
         }
         if self.epoch.set.index_of(from).is_none() || c.signers.len() != self.epoch.set.len() {
@@ -1539,7 +1563,7 @@ impl Bbft {
         let Some(rs) = self.rounds.get_mut(&d.round) else {
             return;
         };
-        if rs.qc_formed {
+        if rs.formed.contains(&d.phase) {
             return;
         }
         // Aggregates only add up when their signer sets are disjoint. Fallback voters can appear
@@ -1568,7 +1592,7 @@ impl Bbft {
         let Some(signature) = self.crypto.aggregate(&sigs) else {
             return;
         };
-        rs.qc_formed = true;
+        rs.formed.insert(d.phase);
         let qc = Certificate {
             data: d,
             signers: union,
@@ -1588,7 +1612,10 @@ impl Bbft {
             Bbft::send(out, self.super_nodes(), Message::Aggregate(qc.clone()));
         }
         Bbft::send(out, self.my_audience(), Message::Certificate(qc.clone()));
-        self.on_qc(qc, out);
+        match d.phase {
+            Phase::Prepare => self.on_qc(qc, out),
+            Phase::Commit => self.on_commit_cert(qc, out),
+        }
     }
 
     fn on_certificate(&mut self, from: NodeId, c: Certificate, out: &mut Vec<Effect>) {
@@ -1612,6 +1639,10 @@ impl Bbft {
             });
             return;
         }
+        if c.is_commit() {
+            self.on_commit_cert(c, out);
+            return;
+        }
         if from_own
             && c.data.round == self.round
             && let Some(rs) = self.rounds.get_mut(&c.data.round)
@@ -1627,10 +1658,11 @@ impl Bbft {
         self.on_qc(c, out);
     }
 
-    /// A verified certificate: update the lock, commit by the two-chain rule, advance.
+    /// A verified prepare certificate: update the lock, vote to commit its block, commit by the
+    /// two-chain rule, advance.
     fn on_qc(&mut self, qc: Certificate, out: &mut Vec<Effect>) {
         let d = qc.data;
-        if d.epoch != self.epoch.index {
+        if d.epoch != self.epoch.index || qc.is_commit() {
             return;
         }
         self.blocks.insert(d.block, (d.height, d.parent));
@@ -1638,6 +1670,7 @@ impl Bbft {
             self.high_qc = Some(qc.clone());
             self.persist(out);
         }
+        self.cast_commit_vote(d, out);
         // Commit rule: a certificate whose parent was certified in the round just before
         // finalizes the parent (and its uncommitted ancestors).
         if qc.finalizes_parent() && d.height > 0 {
@@ -1662,6 +1695,74 @@ impl Bbft {
         if d.round >= self.round {
             self.enter_round(d.round.saturating_add(1), out);
         }
+    }
+
+    /// One-round finality (§3a): a block's QC is held (and persisted as the lock, before this
+    /// vote leaves); vote to commit it. Never for a round at or before one this node timed out
+    /// in: every timeout it sends after this vote then reports a certificate at least this
+    /// high, which is what keeps a later view change from certifying a conflicting block.
+    fn cast_commit_vote(&mut self, d: VoteData, out: &mut Vec<Effect>) {
+        let Some(me) = self.me else { return };
+        let Ok(signer) = u16::try_from(me) else { return };
+        if !self.cfg.commit_phase || d.round <= self.timed_out_round || d.round <= self.commit_voted_round {
+            return;
+        }
+        // Suffix blocks are never committed, committed blocks need no vote, and a round left
+        // behind has the next certificate's two-chain to commit it.
+        if d.height > self.epoch.last_height
+            || d.height <= self.committed.0
+            || d.height <= self.anchor.height
+            || d.round.saturating_add(1) < self.round
+        {
+            return;
+        }
+        self.commit_voted_round = d.round;
+        let data = VoteData {
+            phase: Phase::Commit,
+            ..d
+        };
+        let signature = self.crypto.sign(&self.key, &data.signing_bytes());
+        let vote = Vote {
+            data,
+            signer,
+            signature,
+        };
+        // T2 again, along the same topology as the prepare vote.
+        let to = if self.my_super_pos().is_some() && self.level == 0 {
+            Vec::new()
+        } else {
+            self.vote_targets()
+        };
+        Bbft::send(out, to, Message::Vote(vote.clone()));
+        let me_node = self.cfg.me;
+        self.on_vote(me_node, vote, out);
+    }
+
+    /// One-round finality (§3a): a verified commit certificate makes its block (and its
+    /// uncommitted ancestors) final at once, without waiting for the next round.
+    fn on_commit_cert(&mut self, cc: Certificate, out: &mut Vec<Effect>) {
+        let d = cc.data;
+        if d.epoch != self.epoch.index
+            || !cc.is_commit()
+            || d.height <= self.committed.0
+            || d.height <= self.anchor.height
+            || d.height > self.epoch.last_height
+        {
+            return;
+        }
+        self.blocks.insert(d.block, (d.height, d.parent));
+        self.commit_chain(d.height, d.block, &cc, out);
+    }
+
+    /// Whether a vote or aggregate for `d` belongs to a round still collected: this epoch, the
+    /// current round or a few ahead, and for commit votes also the round just before (a node
+    /// enters the next round as soon as a block is certified, while its commit votes arrive).
+    fn in_window(&self, d: &VoteData) -> bool {
+        let low = match d.phase {
+            Phase::Prepare => self.round,
+            Phase::Commit => self.round.saturating_sub(1),
+        };
+        d.epoch == self.epoch.index && d.round >= low && d.round <= self.round + ROUND_WINDOW
     }
 
     fn commit_chain(&mut self, height: u64, block: BlockId, proof: &Certificate, out: &mut Vec<Effect>) {
@@ -1752,6 +1853,7 @@ impl Bbft {
         self.round = 1;
         self.last_voted_round = 0;
         self.timed_out_round = 0;
+        self.commit_voted_round = 0;
         self.proposed_round = 0;
         self.my_proposal = None;
         self.end_proof = None;
@@ -1818,7 +1920,11 @@ impl Bbft {
         };
         self.reset_for(next);
         self.persist(out);
-        self.on_qc(c, out);
+        if c.is_commit() {
+            self.on_commit_cert(c, out);
+        } else {
+            self.on_qc(c, out);
+        }
     }
 
     // ---- view change ----
@@ -1963,8 +2069,11 @@ impl Bbft {
             return;
         }
         let own = from == self.cfg.me;
+        // A lock is a prepare certificate; a commit certificate reported as one is refused.
         let hq_ok = t.high_qc.as_ref().is_none_or(|q| {
-            q.data.epoch == t.epoch && (own || self.is_known_qc(q) || q.verify_quorum(&set, &self.crypto))
+            q.data.epoch == t.epoch
+                && !q.is_commit()
+                && (own || self.is_known_qc(q) || q.verify_quorum(&set, &self.crypto))
         });
         if !hq_ok {
             out.push(Effect::Rejected {

@@ -72,11 +72,19 @@ impl Net {
     }
 
     fn with_epochs(ks: &[SecretKey], epochs: &[Epoch]) -> Net {
+        Net::with_epochs_cfg(ks, epochs, true)
+    }
+
+    /// `commit_phase: false` runs the two-chain rule alone (§3 without §3a).
+    fn with_epochs_cfg(ks: &[SecretKey], epochs: &[Epoch], commit_phase: bool) -> Net {
         let n = ks.len();
         let nodes = (0..n)
             .map(|i| {
                 Bbft::new(
-                    cfg(u32::try_from(i).unwrap()),
+                    Config {
+                        commit_phase,
+                        ..cfg(u32::try_from(i).unwrap())
+                    },
                     ks[i].clone(),
                     Arc::new(Bls),
                     epochs.to_vec(),
@@ -211,6 +219,7 @@ fn data(round: u64, block: u8) -> VoteData {
         block: BlockId([block; 32]),
         parent: BlockId::default(),
         parent_round: 0,
+        phase: Phase::Prepare,
     }
 }
 
@@ -389,17 +398,22 @@ fn m_equals_n_is_all_to_all_and_m_one_has_one_aggregator() {
 
 #[test]
 fn seed_message_count_per_round() {
-    // N = 9, M = 3: T0 M−1, T1 N−M, T2 N−M, T3 M(M−1), T4 N−M messages about round 1.
-    let (mut net, _, _) = Net::new(9, Topology::round_robin(9, 3));
-    net.start();
-    net.run_until(1, 5_000);
-    let round1 = net.count(|m| match m {
-        Message::Proposal(p) => p.round == 1,
-        Message::Vote(v) => v.data.round == 1,
-        Message::Aggregate(c) | Message::Certificate(c) => c.data.round == 1,
-        _ => false,
-    });
-    assert_eq!(round1, 2 + 6 + 6 + 6 + 6);
+    // N = 9, M = 3: T0 M−1, T1 N−M, T2 N−M, T3 M(M−1), T4 N−M messages about round 1; the
+    // commit phase sends T2–T4 once more (N−M, M(M−1), N−M).
+    for (commit_phase, expected) in [(false, 2 + 6 + 6 + 6 + 6), (true, 2 + 6 + 6 + 6 + 6 + 6 + 6 + 6)] {
+        let ks = keys(9);
+        let set = set_with(&ks, &[1; 9], Topology::round_robin(9, 3));
+        let mut net = Net::with_epochs_cfg(&ks, &[epoch0(set)], commit_phase);
+        net.start();
+        net.run_until(1, 5_000);
+        let round1 = net.count(|m| match m {
+            Message::Proposal(p) => p.round == 1,
+            Message::Vote(v) => v.data.round == 1,
+            Message::Aggregate(c) | Message::Certificate(c) => c.data.round == 1,
+            _ => false,
+        });
+        assert_eq!(round1, expected, "commit phase {commit_phase}");
+    }
 }
 
 #[test]
@@ -952,11 +966,12 @@ fn sent_messages(eff: &[Effect]) -> Vec<&Message> {
 
 /// Runs four validators across an epoch boundary at height 2 with the proposal of round 3
 /// (height 3, the first block past the end) lost; returns the network after everyone reached
-/// height 4 (epoch 1).
+/// height 4 (epoch 1). Two-chain rule alone: with the commit phase, height 2 is final by its
+/// own commit certificate in round 2 and no suffix block is ever needed.
 fn boundary_with_lost_proposal() -> (Net, Arc<ValidatorSet>, Vec<SecretKey>) {
     let ks = keys(4);
     let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
-    let mut net = Net::with_epochs(&ks, &two_epochs(&set, 2));
+    let mut net = Net::with_epochs_cfg(&ks, &two_epochs(&set, 2), false);
     net.drop = Box::new(|_, _, m| matches!(m, Message::Proposal(p) if p.epoch == 0 && p.round == 3));
     net.start();
     net.run(20_000);
@@ -1631,12 +1646,12 @@ fn a_batch_of_aggregates_costs_one_pairing() {
     assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
     assert_eq!(node.round(), 2);
     // Five aggregates, one pairing (one each before): five signatures into the batch, then
-    // the batch alone into the certificate.
+    // the batch alone into the certificate, then its own commit vote into its T3 aggregate.
     assert_eq!(
         node.take_verify_work(),
         VerifyWork {
             pairing_checks: 1,
-            signatures_aggregated: 5 + 1
+            signatures_aggregated: 5 + 1 + 1
         }
     );
 }
@@ -1712,4 +1727,171 @@ fn a_forged_bitmap_in_a_batch_of_aggregates_is_rejected() {
     assert!(qc.verify_quorum(&set, &Bls));
     assert_eq!(qc.signers.ones().collect::<Vec<_>>(), vec![1, 3, 4, 5, 6]);
     assert!(formed_qc(&last).is_some());
+}
+
+// ---- one-round finality (§3a) ----
+
+#[test]
+fn a_commit_certificate_finalizes_a_block_without_the_next_round() {
+    // Every proposal after round 1 is lost, so no child of block 1 is ever certified and the
+    // two-chain rule cannot commit it: only the commit phase can.
+    let (mut net, set, _) = Net::new(4, Topology::round_robin(4, 2));
+    net.drop = Box::new(|_, _, m| matches!(m, Message::Proposal(p) if p.round > 1));
+    net.start();
+    net.run(20_000);
+    for i in 0..4u32 {
+        let commits = net.commits_full(i);
+        assert_eq!(commits.len(), 1, "node {i}: {commits:?}");
+        let (_, height, block, proof) = &commits[0];
+        assert_eq!(*height, 1);
+        assert!(proof.is_commit() && proof.proves_final(1, block), "{proof:?}");
+        assert!(proof.verify_quorum(&set, &Bls));
+    }
+    // Without the commit phase the same run commits nothing.
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let mut net = Net::with_epochs_cfg(&ks, &[epoch0(set)], false);
+    net.drop = Box::new(|_, _, m| matches!(m, Message::Proposal(p) if p.round > 1));
+    net.start();
+    net.run(20_000);
+    assert!((0..4).all(|i| net.commits(i).is_empty()));
+}
+
+#[test]
+fn an_honest_run_commits_every_block_by_its_own_commit_certificate() {
+    let (mut net, _, _) = Net::new(4, Topology::round_robin(4, 2));
+    net.start();
+    net.run_until(5, 20_000);
+    for i in 0..4u32 {
+        let commits = net.commits_full(i);
+        assert!(commits.len() >= 5);
+        for (_, height, block, proof) in &commits {
+            assert!(
+                proof.is_commit() && proof.proves_final(*height, block),
+                "node {i} height {height}"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_commit_vote_for_a_round_this_node_timed_out_in() {
+    // Safety of §3a: a timeout sent before the certificate may report a lower lock, so a node
+    // that timed out in round 1 must not vote to commit round 1's block. Node 6 is a member
+    // (super nodes 0 and 1), so its votes leave as messages to its super node.
+    let ks = keys(7);
+    let set = set_with(&ks, &[1; 7], Topology::round_robin(7, 2));
+    let member = || {
+        let mut node = Bbft::new(
+            cfg(6),
+            ks[6].clone(),
+            Arc::new(Bls),
+            vec![epoch0(Arc::clone(&set))],
+            BlockId::default(),
+        )
+        .unwrap();
+        let _ = node.step(Input::Start);
+        node
+    };
+    let is_commit_vote = |e: &Effect| {
+        matches!(e, Effect::Send { message: Message::Vote(v), .. }
+            | Effect::SendToGroup { message: Message::Vote(v), .. } if v.data.phase == Phase::Commit)
+    };
+    let qc = cert(&ks, &[1, 2, 3, 4, 5], data(1, 1), 7);
+    let mut node = member();
+    let _ = node.step(Input::TimerFired(Timer::Round { epoch: 0, round: 1 }));
+    let eff = node.step(Input::Message {
+        from: 1,
+        message: Message::Certificate(qc.clone()),
+    });
+    assert_eq!(node.high_qc(), Some(&qc));
+    assert!(!eff.iter().any(is_commit_vote), "{eff:?}");
+    // A node that did not time out votes to commit the same certificate, after persisting it.
+    let mut node = member();
+    let eff = node.step(Input::Message {
+        from: 1,
+        message: Message::Certificate(qc),
+    });
+    let persist = eff
+        .iter()
+        .position(|e| matches!(e, Effect::Persist(s) if s.high_qc.is_some()));
+    let vote = eff.iter().position(is_commit_vote);
+    assert!(persist.is_some() && vote.is_some() && persist < vote, "{eff:?}");
+}
+
+#[test]
+fn a_commit_certificate_is_neither_a_justification_nor_a_lock() {
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let mut node = Bbft::new(
+        cfg(1),
+        ks[1].clone(),
+        Arc::new(Bls),
+        vec![epoch0(Arc::clone(&set))],
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = node.step(Input::Start);
+    let cc = cert(
+        &ks,
+        &[0, 1, 2],
+        VoteData {
+            phase: Phase::Commit,
+            ..data(1, 1)
+        },
+        4,
+    );
+    // A proposal for round 2 justified by a commit certificate: refused.
+    let leader = Bbft::leader_index(&set, 2, 2);
+    let parent = cc.data.block;
+    let block = BlockId::compute(2, &parent, b"x");
+    let p = Proposal {
+        epoch: 0,
+        round: 2,
+        height: 2,
+        parent,
+        justify: Justify::Qc(cc.clone()),
+        tc: None,
+        payload: b"x".to_vec(),
+        proposer: u16::try_from(leader).unwrap(),
+        signature: ks[leader].sign(&ProposalHeader::signing_bytes(0, 2, &block)),
+    };
+    let eff = node.step(Input::Message {
+        from: u32::try_from(leader).unwrap(),
+        message: Message::Proposal(Box::new(p)),
+    });
+    assert_eq!(rejected(&eff), vec![Reject::BadProposal]);
+    // Received as a certificate it commits its block but is not the lock.
+    let eff = node.step(Input::Message {
+        from: 0,
+        message: Message::Certificate(cc),
+    });
+    assert!(eff.iter().any(|e| matches!(e, Effect::Commit { height: 1, .. })));
+    assert!(node.high_qc().is_none());
+    assert_eq!(node.committed(), (1, parent));
+}
+
+#[test]
+fn a_prepare_and_a_commit_vote_of_one_round_are_not_equivocation() {
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let prepare = vote(&ks[2], 2, data(1, 1));
+    let commit = vote(
+        &ks[2],
+        2,
+        VoteData {
+            phase: Phase::Commit,
+            ..data(1, 1)
+        },
+    );
+    assert!(!Evidence::ConflictingVotes(Box::new(prepare), Box::new(commit.clone())).verify(&set, &Bls));
+    let other = vote(
+        &ks[2],
+        2,
+        VoteData {
+            phase: Phase::Commit,
+            ..data(1, 2)
+        },
+    );
+    assert!(Evidence::ConflictingVotes(Box::new(commit), Box::new(other)).verify(&set, &Bls));
 }

@@ -405,8 +405,20 @@ impl fmt::Debug for Bitmap {
     }
 }
 
+/// Which of a round's two votes: the vote for a proposal, or the vote that commits a block
+/// whose certificate the voter holds (one-round finality, `docs/bbft.md` §3a).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    /// For the round's proposal; its certificate (a QC) certifies the block and is the lock.
+    Prepare,
+    /// For a certified block, sent once its QC is held; a certificate of these makes the
+    /// block final at once.
+    Commit,
+}
+
 /// What a vote is for. The signed bytes include the parent and its round so that one
-/// certificate proves the two-chain that finalizes the parent.
+/// certificate proves the two-chain that finalizes the parent, and the phase, so that a
+/// prepare vote can never count as a commit vote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VoteData {
     /// Epoch (validator set) index.
@@ -421,13 +433,18 @@ pub struct VoteData {
     pub parent: BlockId,
     /// Round of the parent's certificate (0 for an epoch's anchor).
     pub parent_round: u64,
+    /// Prepare (the proposal) or commit (the certified block).
+    pub phase: Phase,
 }
 
 impl VoteData {
-    /// The bytes a vote signs.
+    /// The bytes a vote signs. The phases sign under different domains.
     pub fn signing_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(120);
-        b.extend_from_slice(b"tributary/bbft/vote/v1");
+        b.extend_from_slice(match self.phase {
+            Phase::Prepare => b"tributary/bbft/vote/v1",
+            Phase::Commit => b"tributary/bbft/commit/v1",
+        });
         for x in [self.epoch, self.round, self.height] {
             b.extend_from_slice(&x.to_be_bytes());
         }
@@ -477,10 +494,27 @@ impl Certificate {
         set.is_quorum(set.power_of(&self.signers)) && self.verify_signature(set, crypto)
     }
 
-    /// Whether this certificate finalizes its parent: the parent was certified in the round
-    /// just before (a direct two-chain).
+    /// Whether this certificate finalizes its parent: a prepare certificate (QC) whose parent
+    /// was certified in the round just before (a direct two-chain).
     pub fn finalizes_parent(&self) -> bool {
-        self.data.parent_round.checked_add(1) == Some(self.data.round)
+        self.data.phase == Phase::Prepare && self.data.parent_round.checked_add(1) == Some(self.data.round)
+    }
+
+    /// Whether this is a commit certificate: it makes its own block final.
+    pub fn is_commit(&self) -> bool {
+        self.data.phase == Phase::Commit
+    }
+
+    /// Whether this certificate (its quorum checked apart) proves the block `block` at
+    /// `height` final by itself: a commit certificate for that very block, or a prepare
+    /// certificate whose direct two-chain finalizes it as the parent.
+    pub fn proves_final(&self, height: u64, block: &BlockId) -> bool {
+        let d = &self.data;
+        if self.is_commit() {
+            d.height == height && d.block == *block
+        } else {
+            self.finalizes_parent() && d.height.checked_sub(1) == Some(height) && d.parent == *block
+        }
     }
 }
 
@@ -704,6 +738,7 @@ impl Evidence {
                 a.signer == b.signer
                     && a.data.epoch == b.data.epoch
                     && a.data.round == b.data.round
+                    && a.data.phase == b.data.phase
                     && a.data != b.data
                     && crypto.verify(&a.signature, &[v.key], &a.data.signing_bytes())
                     && crypto.verify(&b.signature, &[v.key], &b.data.signing_bytes())

@@ -299,6 +299,7 @@ mod tests {
             block: BlockId([u8::try_from(round).unwrap(); 32]),
             parent: BlockId([1; 32]),
             parent_round: round - 1,
+            phase: consensus::bbft::Phase::Prepare,
         };
         Certificate {
             signature: SecretKey::from_seed(&[3; 32]).sign(&data.signing_bytes()),
