@@ -671,6 +671,10 @@ impl ChainService {
         if self.store.tx_location(&tx_id)?.is_some() {
             return Err(SubmitError::AlreadyOnChain(tx_id));
         }
+        // A full pool refuses what it could not take before the expensive checks.
+        if let Some(e) = self.state().mempool.full_for(tx.fee(), tx.serialized_size()) {
+            return Err(e.into());
+        }
         let next_height = self.tip().height.saturating_add(1);
         // The expensive part (signatures, programs) runs outside the lock.
         let tx = Arc::new(tx);
@@ -790,6 +794,30 @@ impl ChainService {
         for chunk in pending.chunks(chunk_len) {
             if chunk.first().is_some_and(|(_, at)| stop.is_some_and(|s| *at > s)) {
                 break;
+            }
+            // A full pool refuses what it could not take before any signature is checked: clients
+            // of a saturated node resend refused batches, and checking them was wasted work.
+            let chunk: Vec<(Arc<Transaction>, usize)> = {
+                let state = self.state();
+                let mut open = Vec::with_capacity(chunk.len());
+                for (tx, at) in chunk {
+                    match state.mempool.full_for(tx.fee(), tx.serialized_size()) {
+                        Some(e) => {
+                            if until_refused && stop.is_none_or(|s| *at < s) {
+                                stop = Some(*at);
+                            }
+                            if let Some(slot) = results.get_mut(*at) {
+                                *slot = Some(Err(e.into()));
+                            }
+                        }
+                        None => open.push((Arc::clone(tx), *at)),
+                    }
+                }
+                open
+            };
+            let chunk = &chunk[..];
+            if chunk.is_empty() {
+                continue;
             }
             let txs: Vec<Arc<Transaction>> = chunk.iter().map(|(tx, _)| Arc::clone(tx)).collect();
             let admission = self

@@ -310,6 +310,25 @@ impl Mempool {
         }
     }
 
+    /// Why a transaction with `fee` and `size` would be refused as the pool is full, whatever its
+    /// checks find: the pool is at its limit and the fee rate does not beat the lowest held
+    /// (an equal rate loses: earlier arrivals keep their place), which is exactly when
+    /// [`Mempool::insert`] refuses with [`MempoolError::PoolFull`] after the checks. Admission
+    /// asks first, so a saturated pool spends no signature checks on what it cannot take.
+    pub fn full_for(&self, fee: u64, size: u64) -> Option<MempoolError> {
+        let at_limit = self.txs.len() >= self.config.max_txs
+            || self.total_bytes.saturating_add(size) > self.config.max_bytes;
+        if !at_limit {
+            return None;
+        }
+        let lowest = self.by_priority.first()?.0.fee_rate;
+        let rate = fee_rate(fee, size);
+        (rate <= lowest).then_some(MempoolError::PoolFull {
+            fee_rate: rate,
+            lowest,
+        })
+    }
+
     /// A pool transaction.
     pub fn get(&self, tx_id: &Hash) -> Option<&PoolTx> {
         self.txs.get(tx_id)

@@ -519,3 +519,44 @@ fn a_batch_stopping_at_a_refusal_admits_exactly_the_ones_before_it() {
     );
     assert_eq!(h.chain.pool_stats().txs, n - 1);
 }
+
+#[test]
+fn a_full_pool_refuses_what_it_cannot_take_before_checking_signatures() {
+    let h = setup_with(
+        "full-before-checks",
+        MempoolConfig {
+            max_txs: 2,
+            ..MempoolConfig::default()
+        },
+        8 << 20,
+        10_000_000,
+    );
+    h.chain.submit(h.pay(&h.coins[0], FEE * 2)).unwrap();
+    h.chain.submit(h.pay(&h.coins[1], FEE * 2)).unwrap();
+    // Signed by a key that does not own the coins: a check would find it invalid. A full pool
+    // answers "full" without checking, for a fee rate at or below the lowest held.
+    let other = XPrv::root(b"not the owner");
+    let forged = |coin: &Coin, fee: u64| {
+        sign_transfer(
+            &other,
+            std::slice::from_ref(coin),
+            &[(h.program.clone(), coin.amount - fee)],
+        )
+        .unwrap()
+    };
+    let full =
+        |r: &Result<_, SubmitError>| matches!(r, Err(SubmitError::Mempool(MempoolError::PoolFull { .. })));
+    assert!(full(&h.chain.submit(forged(&h.coins[2], FEE))));
+    assert!(full(&h.chain.submit(forged(&h.coins[2], FEE * 2))));
+    let batch = vec![forged(&h.coins[2], FEE), forged(&h.coins[3], FEE)];
+    let results = h.chain.submit_many(batch.clone(), node::Origin::Local, false);
+    assert!(results.iter().all(full), "{results:?}");
+    // Stopping at the first refusal: one answer.
+    let results = h.chain.submit_many(batch, node::Origin::Local, true);
+    assert_eq!(results.len(), 1);
+    assert!(full(&results[0]));
+    // A higher fee rate could evict, so it is checked: the forgery is found invalid.
+    let err = h.chain.submit(forged(&h.coins[2], FEE * 3)).unwrap_err();
+    assert!(matches!(err, SubmitError::Invalid(_)), "{err}");
+    assert_eq!(h.chain.pool_stats().txs, 2);
+}

@@ -47,6 +47,11 @@ pub(crate) struct BenchConsensusOpts {
     /// another (0: unlimited bandwidth).
     #[arg(long, default_value_t = 1_000)]
     pub(crate) uplink_mbps: u64,
+    /// Run BBFT's commit phase (one-round finality, `docs/bbft.md` §3a): more messages per height,
+    /// finality without waiting for the next round. Off by default: the message counts are then
+    /// those of the seed's formula.
+    #[arg(long)]
+    pub(crate) commit_phase: bool,
 }
 
 /// Runs the benchmark.
@@ -78,6 +83,7 @@ pub(crate) fn consensus(opts: &BenchConsensusOpts) -> Result<Value> {
         payload_bytes: opts.payload_bytes,
         block_payloads: opts.block_payloads.iter().copied().filter(|&b| b > 0).collect(),
         uplink_mbps: opts.uplink_mbps,
+        commit_phase: opts.commit_phase,
     };
     // What the charged operations really cost here, printed next to the model's figures.
     let measured = sim::bench::measure_costs();
