@@ -104,35 +104,64 @@ enum Tracked {
     Pending,
 }
 
+/// The followed transactions, oldest first for eviction. Removal is O(1): it leaves the id's
+/// entry in `order` behind, and an entry counts only while its sequence number is the one in
+/// `state` (an id removed and followed again gets a new one). Stale entries are dropped when
+/// eviction reaches them, or all at once when they outnumber the live ones.
 #[derive(Default)]
 struct TrackedSet {
-    state: HashMap<Hash, Tracked>,
-    order: VecDeque<Hash>,
+    state: HashMap<Hash, (Tracked, u64)>,
+    order: VecDeque<(Hash, u64)>,
+    next_seq: u64,
     /// Included in a block that is not final yet: the block (height, hash).
     included: HashMap<Hash, (u64, Hash)>,
 }
 
 impl TrackedSet {
+    fn get(&self, id: &Hash) -> Option<Tracked> {
+        self.state.get(id).map(|(t, _)| *t)
+    }
+
+    fn contains(&self, id: &Hash) -> bool {
+        self.state.contains_key(id)
+    }
+
     fn insert(&mut self, id: Hash, t: Tracked) {
-        if self.state.insert(id, t).is_none() {
-            self.order.push_back(id);
+        match self.state.get_mut(&id) {
+            Some(slot) => slot.0 = t,
+            None => {
+                let seq = self.next_seq;
+                self.next_seq = self.next_seq.wrapping_add(1);
+                self.state.insert(id, (t, seq));
+                self.order.push_back((id, seq));
+            }
         }
         while self.state.len() > MAX_TRACKED {
             match self.order.pop_front() {
-                Some(old) => {
-                    self.state.remove(&old);
+                Some((old, seq)) => {
+                    if self.state.get(&old).is_some_and(|(_, s)| *s == seq) {
+                        self.state.remove(&old);
+                    }
                 }
                 None => break,
             }
         }
+        self.compact();
     }
 
     fn remove(&mut self, id: &Hash) -> Option<Tracked> {
-        let t = self.state.remove(id);
-        if t.is_some() {
-            self.order.retain(|x| x != id);
-        }
+        let t = self.state.remove(id).map(|(t, _)| t);
+        self.compact();
         t
+    }
+
+    /// Drops stale order entries once they outnumber the live ones (amortized O(1) per change).
+    fn compact(&mut self) {
+        if self.order.len() > 2 * self.state.len() + 64 {
+            let state = &self.state;
+            self.order
+                .retain(|(id, seq)| state.get(id).is_some_and(|(_, s)| s == seq));
+        }
     }
 }
 
@@ -207,7 +236,7 @@ impl Feed {
     /// Before handing a transaction to the pool.
     pub(crate) fn submitting(&self, tx_id: Hash) {
         let mut t = self.tracked();
-        if !t.state.contains_key(&tx_id) {
+        if !t.contains(&tx_id) {
             t.insert(tx_id, Tracked::Submitting(None));
         }
     }
@@ -216,7 +245,7 @@ impl Feed {
     /// holds it.
     pub(crate) fn accepted(&self, tx_id: Hash) {
         let mut t = self.tracked();
-        match t.state.get(&tx_id).copied() {
+        match t.get(&tx_id) {
             Some(Tracked::Submitting(included)) => {
                 self.publish(Feed::tx_event(&tx_id, "pending", None, None));
                 match included {
@@ -277,7 +306,7 @@ impl Feed {
         }
         for tx in block.transactions() {
             let id = tx.id();
-            match t.state.get(&id).copied() {
+            match t.get(&id) {
                 Some(Tracked::Pending) => {
                     t.remove(&id);
                     self.include(&mut t, id, (height, hash));
@@ -308,7 +337,7 @@ impl Feed {
                 t.included.remove(&id);
                 t.insert(id, Tracked::Pending);
                 self.publish(Feed::tx_event(&id, "pending", None, None));
-            } else if let Some(Tracked::Submitting(Some(b))) = t.state.get(&id).copied()
+            } else if let Some(Tracked::Submitting(Some(b))) = t.get(&id)
                 && b.1 == hash
             {
                 t.insert(id, Tracked::Submitting(None));
@@ -751,5 +780,36 @@ mod tests {
         }
         assert_eq!(t.state.len(), MAX_TRACKED);
         assert_eq!(t.order.len(), MAX_TRACKED);
+    }
+
+    #[test]
+    fn removal_leaves_no_unbounded_order_and_a_followed_again_id_keeps_its_new_place() {
+        let id = |i: usize| {
+            let mut h = [0u8; 32];
+            h[..8].copy_from_slice(&u64::try_from(i).unwrap().to_le_bytes());
+            Hash(h)
+        };
+        let mut t = TrackedSet::default();
+        // Many followed and dropped again: the order does not grow with them.
+        for i in 0..100_000 {
+            t.insert(id(i), Tracked::Pending);
+            assert_eq!(t.remove(&id(i)), Some(Tracked::Pending));
+        }
+        assert!(t.state.is_empty());
+        assert!(t.order.len() <= 64, "{}", t.order.len());
+        // Id 0 followed, dropped, followed again after others: its stale first entry must not
+        // evict it when eviction reaches that entry.
+        t.insert(id(0), Tracked::Pending);
+        t.remove(&id(0));
+        for i in 1..MAX_TRACKED {
+            t.insert(id(i), Tracked::Pending);
+        }
+        t.insert(id(0), Tracked::Pending);
+        assert_eq!(t.state.len(), MAX_TRACKED);
+        t.insert(id(MAX_TRACKED), Tracked::Pending);
+        // The oldest live one (id 1) went, not id 0.
+        assert!(t.contains(&id(0)));
+        assert!(!t.contains(&id(1)));
+        assert_eq!(t.state.len(), MAX_TRACKED);
     }
 }
