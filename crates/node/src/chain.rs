@@ -624,6 +624,13 @@ impl ChainService {
         self.state().mempool.contains(tx_id)
     }
 
+    /// Runs `f` on the pool, under the chain's lock (keep it short: submissions and commits wait):
+    /// the BBFT host rebuilds a compact proposal from [`Mempool::transactions`] this way, without
+    /// copying the pool.
+    pub fn with_pool<R>(&self, f: impl FnOnce(&Mempool) -> R) -> R {
+        f(&self.state().mempool)
+    }
+
     /// New blocks, as they are committed.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Block>> {
         self.blocks.subscribe()

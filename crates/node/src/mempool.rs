@@ -619,6 +619,15 @@ impl Mempool {
         conflicts
     }
 
+    /// Every transaction the pool holds, ready ones then orphans, in no particular order, without
+    /// copying: what a compact block is rebuilt from (`p2p::compact::PartialBlock::new`).
+    pub fn transactions(&self) -> impl Iterator<Item = &types::Transaction> {
+        self.txs
+            .values()
+            .map(|p| &**p.checked.tx())
+            .chain(self.orphans.values().map(|o| &**o.checked.tx()))
+    }
+
     /// Everything the pool holds: the ready transactions in an order that admits them again (parents
     /// first, by fee rate), then the orphans in arrival order. What the pool journal is rewritten to.
     pub fn contents(&self) -> Vec<Arc<types::Transaction>> {

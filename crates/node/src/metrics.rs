@@ -214,6 +214,9 @@ pub struct Metrics {
     sync_target: OptionalGauge,
     sync_blocks: AtomicU64,
     sync_log: Mutex<SyncLog>,
+    compact_proposals: AtomicU64,
+    compact_missing_txs: AtomicU64,
+    compact_fallbacks: AtomicU64,
 }
 
 /// Least time between two `syncing` log lines.
@@ -260,6 +263,9 @@ impl Metrics {
             sync_target: OptionalGauge::default(),
             sync_blocks: AtomicU64::new(0),
             sync_log: Mutex::new(SyncLog::default()),
+            compact_proposals: AtomicU64::new(0),
+            compact_missing_txs: AtomicU64::new(0),
+            compact_fallbacks: AtomicU64::new(0),
         }
     }
 
@@ -437,6 +443,31 @@ impl Metrics {
     /// A consensus round from proposal to decision (BBFT host).
     pub fn observe_consensus_round(&self, took: Duration) {
         self.consensus_round.observe(took.as_secs_f64());
+    }
+
+    /// A compact proposal rebuilt into its block and handed to consensus (BBFT host).
+    pub fn compact_proposal(&self) {
+        self.compact_proposals.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` transactions of a compact proposal asked of its sender: the pool lacked them.
+    pub fn compact_missing_txs(&self, n: u64) {
+        self.compact_missing_txs.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A full proposal asked of a compact proposal's sender: the rebuilt block was not the proposed
+    /// one, or the sender's answer was unusable.
+    pub fn compact_fallback(&self) {
+        self.compact_fallbacks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Compact proposals rebuilt so far, transactions fetched for them, full proposals asked for.
+    pub fn compact_counts(&self) -> (u64, u64, u64) {
+        (
+            self.compact_proposals.load(Ordering::Relaxed),
+            self.compact_missing_txs.load(Ordering::Relaxed),
+            self.compact_fallbacks.load(Ordering::Relaxed),
+        )
     }
 
     /// Transactions submitted so far (tests, tools).
@@ -645,6 +676,24 @@ impl Metrics {
             "Blocks imported by catch-up (fetched from peers, certificates checked, validated as windows).",
             &self.sync_blocks,
         );
+        counter(
+            o,
+            "tributary_compact_proposals_total",
+            "Compact proposals received from other validators, rebuilt from the pool (and fetched transactions) and handed to consensus.",
+            &self.compact_proposals,
+        );
+        counter(
+            o,
+            "tributary_compact_missing_txs_total",
+            "Transactions of compact proposals the pool lacked, asked of the proposal's sender.",
+            &self.compact_missing_txs,
+        );
+        counter(
+            o,
+            "tributary_compact_fallbacks_total",
+            "Full proposals asked for because a compact one did not rebuild into the proposed block (short-ID collision, another witness, an unusable answer, too many missing).",
+            &self.compact_fallbacks,
+        );
         out
     }
 }
@@ -717,6 +766,31 @@ mod tests {
         m.sync_imported(372, 500, 500);
         assert_eq!(m.sync_blocks(), 500);
         assert_eq!(m.sync_target(), Some(500));
+    }
+
+    #[test]
+    fn compact_relay_counters_are_exported() {
+        let m = Metrics::new();
+        let pool = PoolStats {
+            txs: 0,
+            bytes: 0,
+            orphans: 0,
+        };
+        let text = m.render(&pool);
+        assert!(text.contains("\ntributary_compact_proposals_total 0\n"), "{text}");
+        m.compact_proposal();
+        m.compact_proposal();
+        m.compact_missing_txs(7);
+        m.compact_fallback();
+        let text = m.render(&pool);
+        assert!(text.contains("# TYPE tributary_compact_proposals_total counter\n"));
+        assert!(text.contains("\ntributary_compact_proposals_total 2\n"), "{text}");
+        assert!(
+            text.contains("\ntributary_compact_missing_txs_total 7\n"),
+            "{text}"
+        );
+        assert!(text.contains("\ntributary_compact_fallbacks_total 1\n"), "{text}");
+        assert_eq!(m.compact_counts(), (2, 7, 1));
     }
 
     #[test]

@@ -2,18 +2,23 @@
 //! 500 ms blocks: blocks become final everywhere, a transaction submitted to one validator is final
 //! on all, one stopped validator does not stop the other three, it restarts from its store and
 //! catches up, and no two nodes ever hold different blocks at one height. Stores reopen with every
-//! certificate checked, and a store checked against another validator set is refused.
+//! certificate checked, and a store checked against another validator set is refused. Proposals
+//! travel compact (short IDs rebuilt from the pool): with forwarding on, no full proposal crosses
+//! the network; with forwarding off the other validators fetch the missing transactions from the
+//! sender, and when the sender's answers are garbage they fall back to the full proposal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crypto::bls::SecretKey;
 use crypto::chainkd::XPrv;
 use ledger::ChainParams;
+use node::bbft_host::net::CompactProposal;
 use node::bbft_host::validators::{GenesisSet, GenesisValidator, genesis_set};
-use node::bbft_host::{self, BbftHandle, HostConfig, MemoryNetwork};
+use node::bbft_host::{self, BbftHandle, HostConfig, MemoryNetwork, Wire};
 use node::chain::{ChainService, ChainSetup};
 use node::devnet::{Coin, coins_of, sign_transfer};
 use node::genesis::{devnet_genesis, p2wpkh_program_of};
@@ -186,6 +191,29 @@ impl Cluster {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Compact proposals rebuilt, transactions fetched for them and full proposals asked for, per
+    /// node, read from the `/metrics` text.
+    fn compact_counts(&self) -> Vec<(u64, u64, u64)> {
+        (0..N)
+            .map(|i| {
+                let ch = self.chain(i);
+                let text = ch.metrics().render(&ch.pool_stats());
+                let get = |name: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+                        .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+                };
+                let counts = (
+                    get("tributary_compact_proposals_total"),
+                    get("tributary_compact_missing_txs_total"),
+                    get("tributary_compact_fallbacks_total"),
+                );
+                assert_eq!(counts, ch.metrics().compact_counts());
+                counts
+            })
+            .collect()
     }
 
     /// Every pair of running nodes holds the same block at every height both have.
@@ -388,6 +416,223 @@ async fn a_submitted_batch_is_forwarded_to_every_validator_once() {
     }
     c.assert_one_chain();
     for i in 0..N {
+        c.stop(i).await;
+    }
+}
+
+/// What crossed the network: full proposals (a consensus message that is a proposal), compact
+/// proposals that carried transactions as short IDs, and transaction requests.
+#[derive(Default)]
+struct Traffic {
+    full_proposals: AtomicU64,
+    compact_with_txs: AtomicU64,
+    tx_requests: AtomicU64,
+    proposal_requests: AtomicU64,
+}
+
+impl Traffic {
+    fn note(&self, bytes: &[u8]) {
+        let limits = bbft_limits();
+        match Wire::decode(bytes) {
+            Ok(Wire::Consensus(b)) => {
+                if let Ok(consensus::bbft::Message::Proposal(p)) = consensus::bbft::decode(&b, &limits)
+                    && !p.payload.is_empty()
+                {
+                    self.full_proposals.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(Wire::CompactProposal { block, proposal }) => {
+                let cp = CompactProposal::open(block, &proposal, &limits, &ChainParams::side_devnet().limits)
+                    .expect("a compact proposal that does not open");
+                if !cp.compact.short_ids.is_empty() {
+                    self.compact_with_txs.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(Wire::GetProposalTxs { .. }) => {
+                self.tx_requests.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Wire::GetProposal { .. }) => {
+                self.proposal_requests.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn bbft_limits() -> consensus::bbft::Limits {
+    consensus::bbft::Limits {
+        max_payload: ChainParams::side_devnet().limits.max_block_bytes,
+    }
+}
+
+/// Transfers submitted to one validator are forwarded, and every proposal goes out compact: the
+/// transfers become final on all four, every validator rebuilt proposals from its pool, and no
+/// full proposal crossed the network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transfers_become_final_on_all_four_through_compact_proposals() {
+    let mut c = Cluster::new("compact");
+    let traffic = Arc::new(Traffic::default());
+    let t = Arc::clone(&traffic);
+    c.net.set_filter(move |_, _, bytes| {
+        t.note(&bytes);
+        Some(bytes)
+    });
+    for i in 0..N {
+        c.start(i);
+    }
+    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
+        .await;
+    let txs: Vec<Transaction> = c.coins.iter().map(|coin| c.pay(coin)).collect();
+    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+    let results = c.chain(1).submit_many(txs, node::Origin::Local, true);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    for id in &ids {
+        c.wait("every transfer final on all four", 30, included(*id))
+            .await;
+    }
+    c.assert_one_chain();
+    let counts = c.compact_counts();
+    println!("compact (rebuilt, fetched, full asked) per node: {counts:?}");
+    // A block is final once a quorum (three of four) voted for it, so at least two validators
+    // besides its proposer rebuilt it; no validator needed a full proposal.
+    let rebuilding = counts.iter().filter(|c| c.0 > 0).count();
+    assert!(
+        rebuilding >= 2,
+        "only {rebuilding} validators rebuilt compact proposals"
+    );
+    for (i, (_, _, fallbacks)) in counts.iter().enumerate() {
+        assert_eq!(*fallbacks, 0, "node {i} asked for a full proposal");
+    }
+    assert!(
+        traffic.compact_with_txs.load(Ordering::Relaxed) > 0,
+        "no compact proposal carried transactions"
+    );
+    assert_eq!(
+        traffic.full_proposals.load(Ordering::Relaxed),
+        0,
+        "a proposal crossed the network in full"
+    );
+    for i in 0..N {
+        c.stop(i).await;
+    }
+}
+
+/// Forwarding is cut (every `Txs` envelope dropped), so only the validator the transfers were
+/// submitted to pools them: when it leads, the others rebuild its compact proposal by fetching the
+/// transactions they lack from their sender, and the transfers become final on all four.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn validators_lacking_the_transactions_fetch_them_from_the_sender() {
+    let mut c = Cluster::new("compact-fetch");
+    let traffic = Arc::new(Traffic::default());
+    let t = Arc::clone(&traffic);
+    c.net.set_filter(move |_, _, bytes| {
+        t.note(&bytes);
+        (!Wire::is_bulk(&bytes)).then_some(bytes)
+    });
+    for i in 0..N {
+        c.start(i);
+    }
+    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
+        .await;
+    let txs: Vec<Transaction> = c.coins.iter().map(|coin| c.pay(coin)).collect();
+    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+    let results = c.chain(2).submit_many(txs, node::Origin::Local, true);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for i in [0, 1, 3] {
+        assert!(
+            ids.iter().all(|id| !c.chain(i).in_pool(id)),
+            "node {i} got a transfer though forwarding is cut"
+        );
+    }
+    for id in &ids {
+        c.wait("every transfer final on all four", 40, included(*id))
+            .await;
+    }
+    c.assert_one_chain();
+    let counts = c.compact_counts();
+    println!("compact (rebuilt, fetched, full asked) per node: {counts:?}");
+    let fetched: u64 = counts.iter().map(|c| c.1).sum();
+    assert!(
+        fetched >= ids.len() as u64,
+        "only {fetched} transactions fetched for {} transfers",
+        ids.len()
+    );
+    // Final means three of four voted: at least two of the validators lacking the transfers
+    // rebuilt the block, by fetching them (no full proposal was asked for).
+    let fetching = [0, 1, 3].iter().filter(|&&i| counts[i].1 > 0).count();
+    assert!(fetching >= 2, "only {fetching} validators fetched transactions");
+    assert_eq!(
+        counts.iter().map(|c| c.2).sum::<u64>(),
+        0,
+        "a full proposal was asked for"
+    );
+    assert!(traffic.tx_requests.load(Ordering::Relaxed) > 0);
+    assert_eq!(traffic.full_proposals.load(Ordering::Relaxed), 0);
+    for i in 0..N {
+        c.stop(i).await;
+    }
+}
+
+/// Forwarding is cut and every answer to a transaction request is garbage (undecodable
+/// transactions, then the wrong count): the receivers refuse the answers, ask the sender for the
+/// full proposal instead, and the transfers still become final on all four; no host stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn garbage_transaction_answers_fall_back_to_the_full_proposal() {
+    let mut c = Cluster::new("compact-garbage");
+    let traffic = Arc::new(Traffic::default());
+    let t = Arc::clone(&traffic);
+    let answers = Arc::new(AtomicU64::new(0));
+    let a = Arc::clone(&answers);
+    c.net.set_filter(move |_, _, bytes| {
+        t.note(&bytes);
+        if Wire::is_bulk(&bytes) {
+            return None;
+        }
+        match Wire::decode(&bytes) {
+            Ok(Wire::ProposalTxs { block, txs }) => {
+                // Alternately transactions that do not decode and one transaction too few.
+                let garbage = if a.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+                    txs.iter().map(|_| vec![0xde, 0xad]).collect()
+                } else {
+                    txs.get(1..).unwrap_or_default().to_vec()
+                };
+                Some(Wire::ProposalTxs { block, txs: garbage }.encode())
+            }
+            _ => Some(bytes),
+        }
+    });
+    for i in 0..N {
+        c.start(i);
+    }
+    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
+        .await;
+    let txs: Vec<Transaction> = c.coins.iter().map(|coin| c.pay(coin)).collect();
+    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+    let results = c.chain(3).submit_many(txs, node::Origin::Local, true);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    for id in &ids {
+        c.wait("every transfer final on all four", 40, included(*id))
+            .await;
+    }
+    c.assert_one_chain();
+    let counts = c.compact_counts();
+    println!("compact (rebuilt, fetched, full asked) per node: {counts:?}");
+    assert!(
+        answers.load(Ordering::Relaxed) > 0,
+        "no transaction request was answered"
+    );
+    // Final means three of four voted: at least two validators lacking the transfers got the
+    // block, and every answer they could get was garbage, so each asked for the full proposal.
+    let fallbacks: u64 = counts.iter().map(|c| c.2).sum();
+    assert!(fallbacks >= 2, "only {fallbacks} full proposals asked for");
+    assert_eq!(traffic.proposal_requests.load(Ordering::Relaxed), fallbacks);
+    assert!(
+        traffic.full_proposals.load(Ordering::Relaxed) > 0,
+        "no full proposal answered the requests"
+    );
+    for i in 0..N {
+        assert!(!c.nodes[i].as_ref().unwrap().is_finished(), "host {i} ended");
         c.stop(i).await;
     }
 }

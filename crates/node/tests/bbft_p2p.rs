@@ -1,7 +1,7 @@
 //! Four BBFT validators started from configuration (`Node::start` with `[bbft]`), connected over
 //! loopback TCP by the p2p transport (Noise, node keys from the configuration): blocks become
-//! final, a transaction submitted to one validator's chain service (the API's path) is final on
-//! all, a validator configured with the wrong node key is refused, and a node restarted from its
+//! final (proposals travelling compact), a transaction submitted to one validator's chain service
+//! (the API's path) is final on all, a validator configured with the wrong node key is refused, and a node restarted from its
 //! configuration catches up.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -71,6 +71,13 @@ async fn validators_from_configuration_finalize_over_loopback_p2p() {
         c.store().tx_location(&id).unwrap().is_some()
     })
     .await;
+    // Proposals cross the transport compact (in the p2p `Consensus` message): every validator
+    // rebuilt some from its pool, and none had to ask for a full one.
+    for (i, n) in nodes.iter().enumerate() {
+        let (rebuilt, _, fallbacks) = n.as_ref().unwrap().chain().metrics().compact_counts();
+        assert!(rebuilt > 0, "validator {i} rebuilt no compact proposal");
+        assert_eq!(fallbacks, 0, "validator {i} asked for a full proposal");
+    }
 
     // Validator 1 shuts down; the rest go on; it restarts from its configuration and catches up.
     nodes[1].take().unwrap().shutdown().await;

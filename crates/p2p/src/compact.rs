@@ -9,11 +9,16 @@
 //! - two slots of the block with the same short ID: both are fetched;
 //! - a mempool transaction that matches a short ID but is not the block's: the Merkle root fails, and the
 //!   receiver must fetch the full block (`GetBlocks`) instead ([`CompactError::MerkleMismatch`]).
+//!
+//! [`CompactBlock::encode`] / [`CompactBlock::decode`] are the body of the p2p `CompactBlock` message
+//! (kind 4, `docs/p2p.md`), for hosts that carry a compact block inside another envelope (the BBFT
+//! validators' compact proposals).
 
 use std::collections::HashMap;
 
 use sha3::{Digest, Sha3_256};
-use types::{Block, BlockHeader, Hash, Transaction, merkle};
+use types::codec::{Reader, Writer};
+use types::{Block, BlockHeader, DecodeError, Hash, Limits, Profile, Transaction, merkle};
 
 /// Length of a short transaction ID.
 pub const SHORT_ID_LEN: usize = 6;
@@ -121,6 +126,78 @@ impl CompactBlock {
     /// Number of transactions in the block.
     pub fn tx_count(&self) -> usize {
         self.short_ids.len().saturating_add(self.prefilled.len())
+    }
+
+    /// The canonical bytes: `header (uvarint length ‖ header bytes) ‖ list<short id (6 bytes)> ‖
+    /// list<index uvarint ‖ uvarint length ‖ transaction bytes>`, the body of the p2p `CompactBlock`
+    /// message.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.write_to(&mut w);
+        w.into_bytes()
+    }
+
+    /// Writes [`CompactBlock::encode`]'s bytes to `w`.
+    pub fn write_to(&self, w: &mut Writer) {
+        w.put_varstr(&self.header.encode());
+        w.put_uvarint(self.short_ids.len() as u64);
+        for id in &self.short_ids {
+            w.put_bytes(&id.0);
+        }
+        w.put_uvarint(self.prefilled.len() as u64);
+        for p in &self.prefilled {
+            w.put_uvarint(u64::from(p.index));
+            w.put_varstr(&p.tx.encode());
+        }
+    }
+
+    /// Decodes a compact block that must fill `bytes` exactly. Counts are bounded by
+    /// `limits.max_block_txs`, the header by `limits.max_block_bytes` and each prefilled transaction
+    /// by `limits.max_tx_bytes`, all checked before anything is read; nothing is preallocated from a
+    /// wire value. Positions are not checked against each other here ([`PartialBlock::new`] does).
+    pub fn decode(bytes: &[u8], profile: Profile, limits: &Limits) -> Result<CompactBlock, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let cb = CompactBlock::read_from(&mut r, profile, limits)?;
+        r.expect_end("compact block")?;
+        Ok(cb)
+    }
+
+    /// Reads one compact block from `r` (see [`CompactBlock::decode`]).
+    pub fn read_from(
+        r: &mut Reader<'_>,
+        profile: Profile,
+        limits: &Limits,
+    ) -> Result<CompactBlock, DecodeError> {
+        let header_bytes = r.read_varstr(limits.max_block_bytes, "compact header")?;
+        let header = BlockHeader::decode(header_bytes, profile, limits)?;
+        let n = r.read_count(limits.max_block_txs, "short id count")?;
+        let mut short_ids = Vec::new();
+        for _ in 0..n {
+            let b = r.read_bytes(SHORT_ID_LEN, "short id")?;
+            let mut id = [0u8; SHORT_ID_LEN];
+            id.copy_from_slice(b);
+            short_ids.push(ShortId(id));
+        }
+        let n = r.read_count(limits.max_block_txs, "prefilled count")?;
+        let mut prefilled = Vec::new();
+        for _ in 0..n {
+            let offset = r.offset();
+            let v = r.read_uvarint("prefilled index")?;
+            let index = u32::try_from(v).map_err(|_| DecodeError::OutOfRange {
+                what: "prefilled index",
+                offset,
+                value: v,
+                bits: 32,
+            })?;
+            let tx_bytes = r.read_varstr(limits.max_tx_bytes, "transaction")?;
+            let tx = Transaction::decode(tx_bytes, profile, limits)?;
+            prefilled.push(PrefilledTx { index, tx });
+        }
+        Ok(CompactBlock {
+            header,
+            short_ids,
+            prefilled,
+        })
     }
 }
 
@@ -233,12 +310,28 @@ impl PartialBlock {
 
     /// The block, once every slot is filled and the Merkle root matches the header.
     pub fn finish(&self) -> Result<Block, CompactError> {
+        self.check()?;
+        let txs: Vec<Transaction> = self.slots.iter().flatten().cloned().collect();
+        Ok(Block::new(self.header.clone(), txs)?)
+    }
+
+    /// [`PartialBlock::finish`] without copying the transactions: the block, or why not (the partial
+    /// block is consumed either way; check [`PartialBlock::missing`] first to keep it for a fetch).
+    pub fn into_block(self) -> Result<Block, CompactError> {
+        self.check()?;
+        Ok(Block::new(
+            self.header,
+            self.slots.into_iter().flatten().collect(),
+        )?)
+    }
+
+    /// Every slot filled and the transaction Merkle root the header's.
+    fn check(&self) -> Result<(), CompactError> {
         let missing = self.missing();
         if !missing.is_empty() {
             return Err(CompactError::Missing { indexes: missing });
         }
-        let txs: Vec<Transaction> = self.slots.iter().flatten().cloned().collect();
-        let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+        let ids: Vec<Hash> = self.slots.iter().flatten().map(Transaction::id).collect();
         let got = merkle::tx_merkle_root(&ids);
         if got != self.header.transactions_merkle_root {
             return Err(CompactError::MerkleMismatch {
@@ -246,7 +339,7 @@ impl PartialBlock {
                 got,
             });
         }
-        Ok(Block::new(self.header.clone(), txs)?)
+        Ok(())
     }
 }
 

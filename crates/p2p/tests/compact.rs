@@ -5,7 +5,7 @@ mod common;
 
 use common::{block, tx};
 use p2p::compact::{self, CompactBlock, CompactError, PartialBlock, reconstruct, salt, short_id};
-use types::Transaction;
+use types::{Profile, Transaction};
 
 #[test]
 fn all_transactions_in_mempool() {
@@ -128,4 +128,80 @@ fn salt_depends_on_the_block() {
     let b = short_id(&salt(&block(2, 0, 1).hash()), &id);
     assert_ne!(a, b);
     assert_eq!(compact::SHORT_ID_LEN, a.0.len());
+}
+
+fn limits() -> types::Limits {
+    types::Limits::default()
+}
+
+#[test]
+fn compact_block_bytes_are_the_compact_block_message_body() {
+    let b = block(11, 60, 6);
+    let cb = CompactBlock::from_block(&b, &[3]);
+    let bytes = cb.encode();
+    assert_eq!(
+        CompactBlock::decode(&bytes, Profile::Main, &limits()).unwrap(),
+        cb
+    );
+    // One format: the p2p message is version ‖ kind ‖ these bytes.
+    let msg = p2p::Message::CompactBlock(cb.clone()).encode();
+    assert_eq!(&msg[2..], &bytes[..]);
+    // Trailing bytes, a cut and a count over the limit are typed errors.
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(matches!(
+        CompactBlock::decode(&long, Profile::Main, &limits()),
+        Err(types::DecodeError::TrailingBytes { .. })
+    ));
+    assert!(CompactBlock::decode(&bytes[..bytes.len() - 1], Profile::Main, &limits()).is_err());
+    let tight = types::Limits {
+        max_block_txs: 3,
+        ..limits()
+    };
+    assert!(matches!(
+        CompactBlock::decode(&bytes, Profile::Main, &tight),
+        Err(types::DecodeError::LimitExceeded { .. })
+    ));
+    // The wrong profile's header does not decode.
+    assert!(CompactBlock::decode(&bytes, Profile::Side, &limits()).is_err());
+}
+
+#[test]
+fn into_block_is_finish_without_copies() {
+    let b = block(12, 70, 5);
+    let cb = CompactBlock::from_block(&b, &[]);
+    let partial = PartialBlock::new(&cb, b.transactions()).unwrap();
+    assert_eq!(partial.clone().into_block().unwrap(), b);
+    let partial = PartialBlock::new(&cb, std::iter::empty()).unwrap();
+    assert!(matches!(
+        partial.into_block(),
+        Err(CompactError::Missing { indexes }) if indexes == vec![1, 2, 3, 4]
+    ));
+}
+
+proptest::proptest! {
+    /// Compact blocks round-trip; arbitrary and mutated bytes decode or fail with a typed error and
+    /// never panic (the chain's header codec accepts non-minimal varints, as the reference does, so
+    /// a mutation may decode to the same compact block).
+    #[test]
+    fn compact_block_codec_never_panics(
+        h in 1u64..1000,
+        base in 0u64..1000,
+        n in 1u64..8,
+        pre in proptest::collection::vec(0usize..8, 0..4),
+        junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        pos in proptest::prelude::any::<usize>(),
+        byte in proptest::prelude::any::<u8>(),
+    ) {
+        let cb = CompactBlock::from_block(&block(h, base, n), &pre);
+        let bytes = cb.encode();
+        proptest::prop_assert_eq!(CompactBlock::decode(&bytes, Profile::Main, &limits()).unwrap(), cb);
+        let _ = CompactBlock::decode(&junk, Profile::Main, &limits());
+        let mut mutated = bytes.clone();
+        let i = pos % mutated.len();
+        mutated[i] = byte;
+        let _ = CompactBlock::decode(&mutated, Profile::Main, &limits());
+        // Self-delimiting: no strict prefix decodes.
+        proptest::prop_assert!(CompactBlock::decode(&bytes[..i], Profile::Main, &limits()).is_err());
+    }
 }

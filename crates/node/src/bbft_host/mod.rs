@@ -3,11 +3,11 @@
 //!
 //! | core effect | what the host does |
 //! |---|---|
-//! | `Send` / `SendToGroup` | encodes the message once, sends a [`net::Wire::Consensus`] envelope to each recipient through the [`ConsensusNetwork`] |
+//! | `Send` / `SendToGroup` | encodes the message once, sends a [`net::Wire::Consensus`] envelope to each recipient through the [`ConsensusNetwork`]; a proposal whose block is at hand goes as a [`net::Wire::CompactProposal`] instead (below) |
 //! | `SetTimer` | a tokio sleep, then `Input::TimerFired` (stale timers are the core's to ignore) |
 //! | `Persist` | writes the state file atomically and `fsync`s it ([`persist::save`]) **before** any later effect of the step; a failure stops the host |
 //! | `RequestProposal` | waits until the parent's timestamp plus the block interval, builds a block from the pool on top of the parent — committed tip plus the certified-but-uncommitted ancestors kept in memory ([`Overlay`]) — and answers `Input::Propose` |
-//! | `Validate` | decodes the payload as a sidechain block (it must be canonical and carry an empty witness), validates it with the ledger against the same overlay and answers `Input::Validated`; a block whose parent is unknown is kept, catch-up is asked for, and it is validated (and answered) when the parent arrives |
+//! | `Validate` | takes the block rebuilt from a compact proposal, or decodes the payload as a sidechain block (it must be canonical and carry an empty witness), validates it with the ledger against the same overlay and answers `Input::Validated`; a block whose parent is unknown is kept, catch-up is asked for, and it is validated (and answered) when the parent arrives |
 //! | `Commit` | commits the block to the store in height order with the certificate in its witness (`ChainService::commit_certified`), which drops its transactions from the pool and broadcasts it; a block this node never saw is fetched from peers |
 //! | `Evidence`, `Rejected` | logged |
 //!
@@ -25,6 +25,21 @@
 //! admission task ([`admit_forwarded`]: `ChainService::submit_many`, signatures verified in
 //! parallel batches) and never forwarded again: consensus messages do not queue behind them.
 //!
+//! **Compact proposals.** A proposal leaves as its signed fields with the block replaced by a
+//! compact block (header, 6-byte salted short IDs, the coinbase in full: [`net::CompactProposal`])
+//! whenever the block is at hand here: the leader built it, or this super node rebuilt (or, after
+//! a fallback, decoded) it and forwards it to its members (T1). The proposer's signature covers
+//! (epoch, round, block id) only, so the receiver may rebuild the payload: it matches the short IDs
+//! against its pool ([`ChainService::with_pool`], under the chain's lock, no copy of the pool),
+//! asks the sender for the transactions it lacks by position ([`net::Wire::GetProposalTxs`],
+//! answered with [`net::Wire::ProposalTxs`]), checks the Merkle root and that the rebuilt block's
+//! canonical bytes hash to the proposal's id, and hands the core the exact proposal. The block is
+//! kept by id (bounded, dropped when used or committed past), so `Validate` does not decode the
+//! payload again. A Merkle or id mismatch (a short-ID collision, another witness), more missing
+//! transactions than one request holds, or an unusable answer ends in a request for the full
+//! proposal ([`net::Wire::GetProposal`], answered with the plain consensus message). Metrics:
+//! `tributary_compact_proposals_total`, `_missing_txs_total`, `_fallbacks_total`.
+//!
 //! Ledger validation, block building, store commits and state writes run inline on the host task.
 
 pub mod follower;
@@ -40,9 +55,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consensus::bbft::{
-    self, Bbft, BlockId, Certificate, Config, Effect, Epoch, Input, Message, NodeId, Timer,
+    self, Bbft, BlockId, Certificate, Config, Effect, Epoch, Input, Message, NodeId, Proposal, Timer,
 };
 use ledger::ChangeSet;
+use p2p::compact::PartialBlock;
 use storage::StoreRead;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -222,6 +238,9 @@ pub fn start(
         events,
         pending: HashMap::new(),
         deferred: HashMap::new(),
+        rebuilding: HashMap::new(),
+        rebuilt: HashMap::new(),
+        served: VecDeque::new(),
         to_commit: BTreeMap::new(),
         last_request: None,
         round_started: BTreeMap::new(),
@@ -273,9 +292,35 @@ struct Pending {
 struct Deferred {
     height: u64,
     parent: BlockId,
-    block: Block,
+    block: Arc<Block>,
     ask: Option<(u64, u64)>,
 }
+
+/// A compact proposal waiting for the transactions its sender was asked for.
+struct Rebuild {
+    from: NodeId,
+    /// The proposal, its payload empty.
+    proposal: Proposal,
+    partial: PartialBlock,
+    since: Instant,
+}
+
+/// A proposal this node sent in compact form, kept to answer its receivers' requests.
+struct Served {
+    id: BlockId,
+    block: Arc<Block>,
+    /// The proposal, its payload empty (the payload is `block`'s canonical encoding).
+    proposal: Proposal,
+}
+
+/// Most compact proposals waiting for transactions at once (the oldest is dropped).
+const MAX_REBUILDING: usize = 16;
+
+/// Most rebuilt blocks waiting for the core's `Validate` (the lowest is dropped).
+const MAX_REBUILT: usize = 16;
+
+/// Most proposals kept to answer requests for their transactions (the oldest is dropped).
+const MAX_SERVED: usize = 16;
 
 /// Most bytes of transactions forwarded in one envelope (a batch is sent when it reaches this, or
 /// when nothing more is waiting).
@@ -304,6 +349,14 @@ struct Host {
     events: mpsc::UnboundedSender<Event>,
     pending: HashMap<BlockId, Pending>,
     deferred: HashMap<BlockId, Deferred>,
+    /// Compact proposals waiting for transactions from their sender.
+    rebuilding: HashMap<BlockId, Rebuild>,
+    /// Blocks rebuilt from compact proposals (or decoded to be forwarded compact), by id, until
+    /// the core asks to validate them: each was checked to encode to the payload its id names, so
+    /// `Validate` does not decode that payload again.
+    rebuilt: HashMap<BlockId, Arc<Block>>,
+    /// Proposals sent in compact form, oldest first.
+    served: VecDeque<Served>,
     to_commit: BTreeMap<u64, (BlockId, Certificate)>,
     last_request: Option<Instant>,
     /// When this node first saw a proposal at each height not yet committed (for the consensus
@@ -342,7 +395,10 @@ impl Host {
                 _ = shutdown.changed() => break,
                 Some((from, bytes)) = inbox.recv() => self.on_wire(from, &bytes)?,
                 Some(ev) = events.recv() => self.on_event(ev)?,
-                _ = tick.tick() => self.request_blocks(true),
+                _ = tick.tick() => {
+                    self.expire_rebuilds();
+                    self.request_blocks(true);
+                }
                 tx = admitted.recv() => match tx {
                     Ok(first) => self.forward(first, &mut admitted),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
@@ -443,7 +499,12 @@ impl Host {
     }
 
     fn send(&mut self, to: &[NodeId], message: Message, queue: &mut VecDeque<Input>) {
-        let env = Wire::Consensus(bbft::encode(&message)).encode();
+        let remote = to.iter().any(|&t| t != self.cfg.me);
+        let compact = match &message {
+            Message::Proposal(p) if remote && !p.payload.is_empty() => self.compact_envelope(p),
+            _ => None,
+        };
+        let env = compact.unwrap_or_else(|| Wire::Consensus(bbft::encode(&message)).encode());
         for &t in to {
             if t == self.cfg.me {
                 queue.push_back(Input::Message {
@@ -454,6 +515,276 @@ impl Host {
                 self.net.send(t, env.clone());
             }
         }
+    }
+
+    /// The compact envelope of proposal `p` if its block is at hand here (proposed here, rebuilt or
+    /// validated), remembering it to answer requests for its transactions; `None`: send it in full.
+    fn compact_envelope(&mut self, p: &Proposal) -> Option<Vec<u8>> {
+        let id = p.block_id();
+        let block = match self.block_at_hand(&id) {
+            Some(b) => b,
+            None => {
+                // Received in full (a fallback) and forwarded (T1): decoded once here, for the
+                // members' compact form and for `Validate` after.
+                let b = Block::decode(&p.payload, Profile::Side, &self.chain.params().limits)
+                    .ok()
+                    .filter(|b| b.encode() == p.payload)?;
+                let b = Arc::new(b);
+                self.keep_rebuilt(id, Arc::clone(&b));
+                b
+            }
+        };
+        if block.header().height != p.height {
+            return None;
+        }
+        let cp = net::CompactProposal::new(id, p, &block);
+        self.served.retain(|s| s.id != id);
+        if self.served.len() >= MAX_SERVED {
+            self.served.pop_front();
+        }
+        self.served.push_back(Served {
+            id,
+            block,
+            proposal: cp.proposal.clone(),
+        });
+        Some(cp.to_wire().encode())
+    }
+
+    /// The block with consensus id `id`, if this node holds it decoded: rebuilt, validated or
+    /// proposed here, or sent. Each was checked to encode to the payload `id` names.
+    fn block_at_hand(&self, id: &BlockId) -> Option<Arc<Block>> {
+        self.rebuilt
+            .get(id)
+            .or_else(|| self.pending.get(id).map(|p| &p.block))
+            .or_else(|| self.deferred.get(id).map(|d| &d.block))
+            .or_else(|| self.served.iter().find(|s| s.id == *id).map(|s| &s.block))
+            .cloned()
+    }
+
+    /// A compact proposal from `from`: rebuilt from the pool and handed to the core, or its
+    /// missing transactions asked of `from`, or (too many missing) the full proposal asked for.
+    fn on_compact_proposal(&mut self, from: NodeId, id: BlockId, bytes: &[u8]) -> Result<(), NodeError> {
+        let cp = match net::CompactProposal::open(id, bytes, &self.limits, &self.chain.params().limits) {
+            Ok(cp) => cp,
+            Err(e) => {
+                tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable compact proposal");
+                return Ok(());
+            }
+        };
+        if self.rebuilding.contains_key(&id) {
+            return Ok(());
+        }
+        if let Some(block) = self.block_at_hand(&id) {
+            // Seen already (another sender, or sent again): no pool scan.
+            let payload = block.encode();
+            return self.deliver(from, id, cp.proposal, block, payload);
+        }
+        let partial = self
+            .chain
+            .with_pool(|pool| PartialBlock::new(&cp.compact, pool.transactions()));
+        let partial = match partial {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(me = self.cfg.me, from, error = %e, "inconsistent compact proposal");
+                return Ok(());
+            }
+        };
+        let missing = partial.missing();
+        if missing.is_empty() {
+            return self.finish_rebuild(from, id, cp.proposal, partial);
+        }
+        if missing.len() > net::MAX_TXS_PER_ENVELOPE as usize {
+            self.ask_full(from, id, "too many transactions missing");
+            return Ok(());
+        }
+        self.chain
+            .metrics()
+            .compact_missing_txs(u64::try_from(missing.len()).unwrap_or(u64::MAX));
+        tracing::debug!(
+            me = self.cfg.me,
+            from,
+            height = cp.proposal.height,
+            missing = missing.len(),
+            "asking for a compact proposal's missing transactions"
+        );
+        self.net.send(
+            from,
+            Wire::GetProposalTxs {
+                block: id,
+                indexes: missing,
+            }
+            .encode(),
+        );
+        if self.rebuilding.len() >= MAX_REBUILDING
+            && let Some(oldest) = self.rebuilding.iter().min_by_key(|r| r.1.since).map(|r| *r.0)
+        {
+            self.rebuilding.remove(&oldest);
+        }
+        self.rebuilding.insert(
+            id,
+            Rebuild {
+                from,
+                proposal: cp.proposal,
+                partial,
+                since: Instant::now(),
+            },
+        );
+        Ok(())
+    }
+
+    /// The transactions a compact proposal's sender answered with: the rebuild finishes, or (an
+    /// unusable answer) the full proposal is asked for. Unsolicited answers are ignored.
+    fn on_proposal_txs(&mut self, from: NodeId, id: BlockId, raw: &[Vec<u8>]) -> Result<(), NodeError> {
+        if self.rebuilding.get(&id).is_none_or(|r| r.from != from) {
+            tracing::debug!(
+                me = self.cfg.me,
+                from,
+                "unsolicited proposal transactions ignored"
+            );
+            return Ok(());
+        }
+        let Some(mut r) = self.rebuilding.remove(&id) else {
+            return Ok(());
+        };
+        let limits = &self.chain.params().limits;
+        let mut txs = Vec::with_capacity(raw.len());
+        for b in raw {
+            match Transaction::decode(b, Profile::Side, limits) {
+                Ok(tx) => txs.push(tx),
+                Err(e) => {
+                    tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable proposal transaction");
+                    self.ask_full(from, id, "undecodable transactions");
+                    return Ok(());
+                }
+            }
+        }
+        let hash = r.partial.block_hash();
+        if let Err(e) = r.partial.fill(&hash, txs) {
+            tracing::warn!(me = self.cfg.me, from, error = %e, "proposal transactions do not answer the request");
+            self.ask_full(from, id, "a wrong answer");
+            return Ok(());
+        }
+        self.finish_rebuild(from, id, r.proposal, r.partial)
+    }
+
+    /// A complete partial block: if it is the proposed block (Merkle root, then the id of its
+    /// canonical bytes), it goes to the core; otherwise the full proposal is asked for.
+    fn finish_rebuild(
+        &mut self,
+        from: NodeId,
+        id: BlockId,
+        proposal: Proposal,
+        partial: PartialBlock,
+    ) -> Result<(), NodeError> {
+        let block = match partial.into_block() {
+            Ok(b) => b,
+            Err(e) => {
+                // A short-ID collision with another pool transaction, or a lying sender.
+                tracing::debug!(me = self.cfg.me, from, error = %e, "compact proposal not rebuilt");
+                self.ask_full(from, id, "the rebuilt block is not the proposed one");
+                return Ok(());
+            }
+        };
+        let payload = block.encode();
+        if BlockId::compute(proposal.height, &proposal.parent, &payload) != id {
+            // The same transaction ids with other bytes (a witness): not the signed payload.
+            self.ask_full(from, id, "the rebuilt payload is not the proposed one");
+            return Ok(());
+        }
+        self.deliver(from, id, proposal, Arc::new(block), payload)
+    }
+
+    /// Hands the core a proposal rebuilt from its compact form, keeping the block for `Validate`.
+    fn deliver(
+        &mut self,
+        from: NodeId,
+        id: BlockId,
+        mut proposal: Proposal,
+        block: Arc<Block>,
+        payload: Vec<u8>,
+    ) -> Result<(), NodeError> {
+        self.keep_rebuilt(id, block);
+        self.chain.metrics().compact_proposal();
+        proposal.payload = payload;
+        self.feed(Input::Message {
+            from,
+            message: Message::Proposal(Box::new(proposal)),
+        })
+    }
+
+    /// Keeps `block` (whose canonical encoding has consensus id `id`) for the core's `Validate`;
+    /// the lowest is dropped past [`MAX_REBUILT`].
+    fn keep_rebuilt(&mut self, id: BlockId, block: Arc<Block>) {
+        if !self.rebuilt.contains_key(&id)
+            && self.rebuilt.len() >= MAX_REBUILT
+            && let Some(lowest) = self
+                .rebuilt
+                .iter()
+                .min_by_key(|(_, b)| b.header().height)
+                .map(|(id, _)| *id)
+        {
+            self.rebuilt.remove(&lowest);
+        }
+        self.rebuilt.insert(id, block);
+    }
+
+    /// Asks `from` for the full proposal of `id` (answered as a consensus message).
+    fn ask_full(&mut self, from: NodeId, id: BlockId, why: &'static str) {
+        self.rebuilding.remove(&id);
+        self.chain.metrics().compact_fallback();
+        tracing::info!(me = self.cfg.me, from, why, "asking for a full proposal");
+        self.net.send(from, Wire::GetProposal { block: id }.encode());
+    }
+
+    /// Answers a request for transactions of a proposal this node sent (positions past the end:
+    /// a bad request, not answered).
+    fn serve_proposal_txs(&self, to: NodeId, id: BlockId, indexes: &[u32]) {
+        let Some(block) = self.block_at_hand(&id) else {
+            tracing::debug!(
+                me = self.cfg.me,
+                to,
+                "asked for transactions of a proposal not at hand"
+            );
+            return;
+        };
+        let all = block.transactions();
+        let mut txs = Vec::with_capacity(indexes.len());
+        for &i in indexes {
+            match usize::try_from(i).ok().and_then(|i| all.get(i)) {
+                Some(tx) => txs.push(tx.encode()),
+                None => {
+                    tracing::warn!(
+                        me = self.cfg.me,
+                        from = to,
+                        index = i,
+                        "a request for a transaction past a proposal's end"
+                    );
+                    return;
+                }
+            }
+        }
+        self.net.send(to, Wire::ProposalTxs { block: id, txs }.encode());
+    }
+
+    /// Answers a request for the full proposal of a block this node sent in compact form.
+    fn serve_proposal(&self, to: NodeId, id: BlockId) {
+        let Some(s) = self.served.iter().find(|s| s.id == id) else {
+            tracing::debug!(me = self.cfg.me, to, "asked for a proposal not sent here");
+            return;
+        };
+        let mut p = s.proposal.clone();
+        p.payload = s.block.encode();
+        self.net.send(
+            to,
+            Wire::Consensus(bbft::encode(&Message::Proposal(Box::new(p)))).encode(),
+        );
+    }
+
+    /// Drops rebuilds whose sender has not answered within a round timeout (the round has moved
+    /// on; a later proposal, or catch-up, brings what is needed).
+    fn expire_rebuilds(&mut self) {
+        let limit = Duration::from_millis(self.cfg.round_timeout_ms);
+        self.rebuilding.retain(|_, r| r.since.elapsed() < limit);
     }
 
     fn on_event(&mut self, ev: Event) -> Result<(), NodeError> {
@@ -531,6 +862,10 @@ impl Host {
             Wire::Txs(b) => self.to_admission(from, b),
             Wire::GetBlocks { from: first, count } => self.serve_blocks(from, first, count),
             Wire::Blocks(raw) => self.on_blocks(from, &raw)?,
+            Wire::CompactProposal { block, proposal } => self.on_compact_proposal(from, block, &proposal)?,
+            Wire::GetProposalTxs { block, indexes } => self.serve_proposal_txs(from, block, &indexes),
+            Wire::ProposalTxs { block, txs } => self.on_proposal_txs(from, block, &txs)?,
+            Wire::GetProposal { block } => self.serve_proposal(from, block),
         }
         Ok(())
     }
@@ -545,6 +880,9 @@ impl Host {
             }
             keep
         });
+        self.rebuilt.retain(|_, b| b.header().height > tip);
+        self.rebuilding.retain(|_, r| r.proposal.height > tip);
+        self.served.retain(|s| s.proposal.height > tip);
     }
 
     /// At start: the blocks kept on disk become pending again (validated on the committed chain
@@ -563,7 +901,7 @@ impl Host {
                         Deferred {
                             height: k.height,
                             parent: k.parent,
-                            block,
+                            block: Arc::new(block),
                             ask: None,
                         },
                     );
@@ -790,19 +1128,25 @@ impl Host {
         parent: BlockId,
         payload: &[u8],
     ) -> Option<bool> {
-        let block = match Block::decode(payload, Profile::Side, &self.chain.params().limits) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(me = self.cfg.me, height, error = %e, "a proposal that is not a sidechain block");
-                return Some(false);
-            }
+        let (block, canonical) = match self.rebuilt.remove(&id) {
+            // Rebuilt here from a compact proposal: the payload the core got was made by encoding
+            // it and checked to hash to `id` (the core's id of this payload), so it is that block's
+            // canonical encoding and is not decoded again.
+            Some(b) => (b, true),
+            None => match Block::decode(payload, Profile::Side, &self.chain.params().limits) {
+                Ok(b) => (Arc::new(b), false),
+                Err(e) => {
+                    tracing::warn!(me = self.cfg.me, height, error = %e, "a proposal that is not a sidechain block");
+                    return Some(false);
+                }
+            },
         };
         // The id binds the payload bytes; a non-canonical encoding would give the stored block
         // another id, and its certificate would not check after a restart.
-        if block.header().height != height || block.encode() != payload {
+        if block.header().height != height || (!canonical && block.encode() != payload) {
             return Some(false);
         }
-        match self.try_validate(id, height, parent, block.clone(), 0) {
+        match self.try_validate(id, height, parent, Arc::clone(&block), 0) {
             Some(valid) => Some(valid),
             None => {
                 if self.deferred.len() >= MAX_DEFERRED
@@ -832,7 +1176,7 @@ impl Host {
         id: BlockId,
         height: u64,
         parent: BlockId,
-        block: Block,
+        block: Arc<Block>,
         depth: usize,
     ) -> Option<bool> {
         if self.pending.contains_key(&id) {
@@ -871,7 +1215,7 @@ impl Host {
                     Pending {
                         height,
                         parent,
-                        block: Arc::new(block),
+                        block,
                         changes: Arc::new(changes),
                     },
                 );
@@ -894,7 +1238,7 @@ impl Host {
                 continue;
             };
             let ask = d.ask;
-            match self.try_validate(id, d.height, d.parent, d.block.clone(), 0) {
+            match self.try_validate(id, d.height, d.parent, Arc::clone(&d.block), 0) {
                 Some(valid) => {
                     if let Some((epoch, round)) = ask {
                         queue.push_back(Input::Validated {

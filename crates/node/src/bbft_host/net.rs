@@ -9,7 +9,16 @@
 //! - `4` blocks: a `u32` count (at most [`MAX_BLOCKS_PER_REPLY`]) and each block as a `u32` length
 //!   and its stored bytes (finality certificate in the witness);
 //! - `5` transactions: a `u32` count (at most [`MAX_TXS_PER_ENVELOPE`]) and each transaction as a
-//!   `u32` length and its canonical bytes (a forwarded batch).
+//!   `u32` length and its canonical bytes (a forwarded batch);
+//! - `6` compact proposal: the block id (32 bytes), then the `consensus::bbft::codec` bytes of the
+//!   proposal with its payload replaced by the compact block's bytes
+//!   (`p2p::compact::CompactBlock::encode`: header, 6-byte short IDs, prefilled coinbase);
+//!   [`CompactProposal`] builds and opens it;
+//! - `7` get proposal transactions: the block id and a `u32` count (at most
+//!   [`MAX_TXS_PER_ENVELOPE`]) of `u32` positions in the block;
+//! - `8` proposal transactions: the block id and the transactions asked for, in the order asked,
+//!   as in `5`;
+//! - `9` get proposal: the block id (answered with the full proposal as a `1`).
 //!
 //! Integers are big-endian. Decoding checks every length and count, rejects trailing bytes and
 //! never panics; a bad envelope is the sender's fault ([`WireError`]).
@@ -17,8 +26,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use consensus::bbft::NodeId;
+use consensus::bbft::{self, BlockId, Message, NodeId, Proposal};
+use p2p::compact::CompactBlock;
 use tokio::sync::mpsc;
+use types::Block;
+use types::profile::Profile;
 
 /// Most blocks asked for or sent in one catch-up exchange.
 pub const MAX_BLOCKS_PER_REPLY: u32 = 64;
@@ -51,6 +63,33 @@ pub enum Wire {
     },
     /// Committed blocks in height order (stored bytes, with their certificates).
     Blocks(Vec<Vec<u8>>),
+    /// A proposal whose payload is a compact block ([`CompactProposal`]).
+    CompactProposal {
+        /// The proposed block's id (what the rebuilt payload must hash to).
+        block: BlockId,
+        /// The consensus codec bytes of the proposal, the compact block as its payload.
+        proposal: Vec<u8>,
+    },
+    /// Asks a compact proposal's sender for the transactions at these positions of its block.
+    GetProposalTxs {
+        /// The block.
+        block: BlockId,
+        /// Positions in the block.
+        indexes: Vec<u32>,
+    },
+    /// The transactions a [`Wire::GetProposalTxs`] asked for, in its order (each encoded).
+    ProposalTxs {
+        /// The block.
+        block: BlockId,
+        /// The transactions.
+        txs: Vec<Vec<u8>>,
+    },
+    /// Asks a compact proposal's sender for the full proposal (answered with a
+    /// [`Wire::Consensus`]): the rebuilt block was not the proposed one.
+    GetProposal {
+        /// The block.
+        block: BlockId,
+    },
 }
 
 /// Why an envelope did not decode.
@@ -78,11 +117,38 @@ pub enum WireError {
     Trailing,
 }
 
+/// Why a compact proposal's content did not open (the envelope itself decoded).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompactProposalError {
+    /// The proposal bytes are not a consensus message.
+    #[error("consensus message: {0}")]
+    Consensus(#[from] bbft::DecodeError),
+    /// A consensus message other than a proposal.
+    #[error("not a proposal")]
+    NotAProposal,
+    /// The payload is not a compact block.
+    #[error("compact block: {0}")]
+    Compact(#[from] types::DecodeError),
+    /// The compact block's header is at another height than the proposal.
+    #[error("compact block at height {header}, proposal at {proposal}")]
+    Height {
+        /// In the header.
+        header: u64,
+        /// In the proposal.
+        proposal: u64,
+    },
+}
+
 const TAG_CONSENSUS: u8 = 1;
 const TAG_TX: u8 = 2;
 const TAG_GET_BLOCKS: u8 = 3;
 const TAG_BLOCKS: u8 = 4;
 const TAG_TXS: u8 = 5;
+const TAG_COMPACT_PROPOSAL: u8 = 6;
+const TAG_GET_PROPOSAL_TXS: u8 = 7;
+const TAG_PROPOSAL_TXS: u8 = 8;
+const TAG_GET_PROPOSAL: u8 = 9;
 
 impl Wire {
     /// Encodes the envelope.
@@ -98,7 +164,44 @@ impl Wire {
             }
             Wire::Blocks(items) => put_list(TAG_BLOCKS, items),
             Wire::Txs(items) => put_list(TAG_TXS, items),
+            Wire::CompactProposal { block, proposal } => {
+                [&[TAG_COMPACT_PROPOSAL][..], &block.0, proposal].concat()
+            }
+            Wire::GetProposalTxs { block, indexes } => {
+                let mut w = Vec::with_capacity(37 + 4 * indexes.len());
+                w.push(TAG_GET_PROPOSAL_TXS);
+                w.extend_from_slice(&block.0);
+                w.extend_from_slice(&u32::try_from(indexes.len()).unwrap_or(u32::MAX).to_be_bytes());
+                for i in indexes {
+                    w.extend_from_slice(&i.to_be_bytes());
+                }
+                w
+            }
+            Wire::ProposalTxs { block, txs } => {
+                let mut w = Vec::with_capacity(37 + txs.iter().map(|b| b.len() + 4).sum::<usize>());
+                w.push(TAG_PROPOSAL_TXS);
+                w.extend_from_slice(&block.0);
+                put_items(&mut w, txs);
+                w
+            }
+            Wire::GetProposal { block } => [&[TAG_GET_PROPOSAL][..], &block.0].concat(),
         }
+    }
+
+    /// Whether encoded envelope `bytes` belongs to the consensus plane: a consensus message or
+    /// part of a compact proposal's exchange (the p2p network carries these in its `Consensus`
+    /// message, as they are).
+    pub fn is_consensus(bytes: &[u8]) -> bool {
+        matches!(
+            bytes.first(),
+            Some(
+                &TAG_CONSENSUS
+                    | &TAG_COMPACT_PROPOSAL
+                    | &TAG_GET_PROPOSAL_TXS
+                    | &TAG_PROPOSAL_TXS
+                    | &TAG_GET_PROPOSAL
+            )
+        )
     }
 
     /// Whether encoded envelope `bytes` is forwarded transactions (bulk traffic a transport may
@@ -146,6 +249,48 @@ impl Wire {
                 MAX_TXS_PER_ENVELOPE,
                 "transaction count",
             )?)),
+            TAG_COMPACT_PROPOSAL => {
+                let mut r = rest;
+                let block = take_id(&mut r)?;
+                Ok(Wire::CompactProposal {
+                    block,
+                    proposal: r.to_vec(),
+                })
+            }
+            TAG_GET_PROPOSAL_TXS => {
+                let mut r = rest;
+                let block = take_id(&mut r)?;
+                let n = take_u32(&mut r)?;
+                if n > MAX_TXS_PER_ENVELOPE {
+                    return Err(WireError::TooLarge {
+                        what: "index count",
+                        got: u64::from(n),
+                        limit: u64::from(MAX_TXS_PER_ENVELOPE),
+                    });
+                }
+                let mut indexes = Vec::new();
+                for _ in 0..n {
+                    indexes.push(take_u32(&mut r)?);
+                }
+                if !r.is_empty() {
+                    return Err(WireError::Trailing);
+                }
+                Ok(Wire::GetProposalTxs { block, indexes })
+            }
+            TAG_PROPOSAL_TXS => {
+                let mut r = rest;
+                let block = take_id(&mut r)?;
+                let txs = take_list(r, MAX_TXS_PER_ENVELOPE, "transaction count")?;
+                Ok(Wire::ProposalTxs { block, txs })
+            }
+            TAG_GET_PROPOSAL => {
+                let mut r = rest;
+                let block = take_id(&mut r)?;
+                if !r.is_empty() {
+                    return Err(WireError::Trailing);
+                }
+                Ok(Wire::GetProposal { block })
+            }
             t => Err(WireError::Tag(t)),
         }
     }
@@ -154,12 +299,17 @@ impl Wire {
 fn put_list(tag: u8, items: &[Vec<u8>]) -> Vec<u8> {
     let mut w = Vec::with_capacity(5 + items.iter().map(|b| b.len() + 4).sum::<usize>());
     w.push(tag);
+    put_items(&mut w, items);
+    w
+}
+
+/// A `u32` count and each item as a `u32` length and its bytes.
+fn put_items(w: &mut Vec<u8>, items: &[Vec<u8>]) {
     w.extend_from_slice(&u32::try_from(items.len()).unwrap_or(u32::MAX).to_be_bytes());
     for b in items {
         w.extend_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_be_bytes());
         w.extend_from_slice(b);
     }
-    w
 }
 
 /// A `u32` count (at most `max`) of `u32`-length-prefixed byte strings filling `r` exactly.
@@ -188,6 +338,17 @@ fn take_list(mut r: &[u8], max: u32, what: &'static str) -> Result<Vec<Vec<u8>>,
     Ok(items)
 }
 
+fn take_id(r: &mut &[u8]) -> Result<BlockId, WireError> {
+    if r.len() < 32 {
+        return Err(WireError::Truncated);
+    }
+    let (a, rest) = r.split_at(32);
+    *r = rest;
+    let mut b = [0u8; 32];
+    b.copy_from_slice(a);
+    Ok(BlockId(b))
+}
+
 fn take_u64(r: &mut &[u8]) -> Result<u64, WireError> {
     if r.len() < 8 {
         return Err(WireError::Truncated);
@@ -210,6 +371,70 @@ fn take_u32(r: &mut &[u8]) -> Result<u32, WireError> {
     Ok(u32::from_be_bytes(b))
 }
 
+/// A proposal in transit in compact form: the signed proposal with its payload (the block) replaced
+/// by a compact block. The proposer's signature covers (epoch, round, block id) only, so the receiver
+/// checks its rebuilt payload against `block` and then has the exact proposal back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactProposal {
+    /// The proposed block's id.
+    pub block: BlockId,
+    /// The proposal, its payload empty.
+    pub proposal: Proposal,
+    /// The block in compact form.
+    pub compact: CompactBlock,
+}
+
+impl CompactProposal {
+    /// The compact form of `proposal` (whose payload is `block`'s canonical bytes and whose id is
+    /// `id`): every transaction as a short ID but the coinbase, sent in full.
+    pub fn new(id: BlockId, proposal: &Proposal, block: &Block) -> CompactProposal {
+        let mut proposal = proposal.clone();
+        proposal.payload = Vec::new();
+        CompactProposal {
+            block: id,
+            proposal,
+            compact: CompactBlock::from_block(block, &[]),
+        }
+    }
+
+    /// The envelope.
+    pub fn to_wire(&self) -> Wire {
+        let mut p = self.proposal.clone();
+        p.payload = self.compact.encode();
+        Wire::CompactProposal {
+            block: self.block,
+            proposal: bbft::encode(&Message::Proposal(Box::new(p))),
+        }
+    }
+
+    /// Opens the content of a [`Wire::CompactProposal`]: the proposal bytes decode under `limits`
+    /// (the compact block is never larger than the block), the payload as a sidechain compact block
+    /// under `block_limits`, at the proposal's height.
+    pub fn open(
+        block: BlockId,
+        proposal: &[u8],
+        limits: &bbft::Limits,
+        block_limits: &types::Limits,
+    ) -> Result<CompactProposal, CompactProposalError> {
+        let Message::Proposal(mut p) = bbft::decode(proposal, limits)? else {
+            return Err(CompactProposalError::NotAProposal);
+        };
+        let compact = CompactBlock::decode(&p.payload, Profile::Side, block_limits)?;
+        if compact.header.height != p.height {
+            return Err(CompactProposalError::Height {
+                header: compact.header.height,
+                proposal: p.height,
+            });
+        }
+        p.payload = Vec::new();
+        Ok(CompactProposal {
+            block,
+            proposal: *p,
+            compact,
+        })
+    }
+}
+
 /// An envelope as received: the authenticated sender and the bytes.
 pub type Incoming = (NodeId, Vec<u8>);
 
@@ -221,11 +446,25 @@ pub trait ConsensusNetwork: Send + Sync + std::fmt::Debug {
     fn send(&self, to: NodeId, bytes: Vec<u8>);
 }
 
+/// What a test does to an envelope in flight on a [`MemoryNetwork`]: given `(from, to, bytes)`, the
+/// bytes to deliver, or `None` to drop them.
+pub type Filter = dyn Fn(NodeId, NodeId, Vec<u8>) -> Option<Vec<u8>> + Send + Sync;
+
 /// An in-process network: every joined node has an inbox; a node that left (or was never there)
-/// silently loses what is sent to it, like a crashed peer.
-#[derive(Debug, Clone, Default)]
+/// silently loses what is sent to it, like a crashed peer. Tests may put a [`Filter`] on it to
+/// drop or alter envelopes.
+#[derive(Clone, Default)]
 pub struct MemoryNetwork {
     inboxes: Arc<Mutex<HashMap<NodeId, mpsc::UnboundedSender<Incoming>>>>,
+    filter: Arc<Mutex<Option<Arc<Filter>>>>,
+}
+
+impl std::fmt::Debug for MemoryNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryNetwork")
+            .field("nodes", &self.lock().len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryNetwork {
@@ -253,6 +492,25 @@ impl MemoryNetwork {
         self.lock().remove(&me);
     }
 
+    /// Passes every envelope sent from now on through `filter` (replacing an earlier one).
+    pub fn set_filter(
+        &self,
+        filter: impl Fn(NodeId, NodeId, Vec<u8>) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) {
+        *self
+            .filter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(filter));
+    }
+
+    /// Delivers every envelope as sent again.
+    pub fn clear_filter(&self) {
+        *self
+            .filter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, mpsc::UnboundedSender<Incoming>>> {
         self.inboxes
             .lock()
@@ -269,6 +527,19 @@ pub struct MemoryEndpoint {
 
 impl ConsensusNetwork for MemoryEndpoint {
     fn send(&self, to: NodeId, bytes: Vec<u8>) {
+        let filter = self
+            .net
+            .filter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let bytes = match filter {
+            Some(f) => match f(self.me, to, bytes) {
+                Some(b) => b,
+                None => return,
+            },
+            None => bytes,
+        };
         let inbox = self.net.lock().get(&to).cloned();
         if let Some(inbox) = inbox {
             // A closed inbox is a stopped node: the message is lost, as on a real network.
@@ -292,12 +563,28 @@ mod tests {
             Wire::Blocks(vec![vec![1], vec![], vec![2, 3]]),
             Wire::Txs(vec![vec![4; 7], vec![5]]),
             Wire::Txs(Vec::new()),
+            Wire::CompactProposal {
+                block: BlockId([3; 32]),
+                proposal: vec![1, 2],
+            },
+            Wire::GetProposalTxs {
+                block: BlockId([4; 32]),
+                indexes: vec![1, 7, u32::MAX],
+            },
+            Wire::ProposalTxs {
+                block: BlockId([5; 32]),
+                txs: vec![vec![6; 3], vec![]],
+            },
+            Wire::GetProposal {
+                block: BlockId([6; 32]),
+            },
         ];
         for w in &all {
             assert_eq!(&Wire::decode(&w.encode()).unwrap(), w);
         }
         assert_eq!(Wire::decode(&[]), Err(WireError::Truncated));
-        assert_eq!(Wire::decode(&[9]), Err(WireError::Tag(9)));
+        assert_eq!(Wire::decode(&[10]), Err(WireError::Tag(10)));
+        assert_eq!(Wire::decode(&[0]), Err(WireError::Tag(0)));
         let mut long = Wire::GetBlocks { from: 1, count: 1 }.encode();
         long.push(0);
         assert_eq!(Wire::decode(&long), Err(WireError::Trailing));
@@ -320,6 +607,158 @@ mod tests {
         let mut cut = Wire::Txs(vec![vec![1, 2]]).encode();
         cut.truncate(cut.len() - 1);
         assert_eq!(Wire::decode(&cut), Err(WireError::Truncated));
+        // The compact exchange: a block id cut short, too many indexes, trailing bytes.
+        let get = Wire::GetProposal {
+            block: BlockId([1; 32]),
+        }
+        .encode();
+        assert_eq!(Wire::decode(&get[..32]), Err(WireError::Truncated));
+        let mut long = get.clone();
+        long.push(0);
+        assert_eq!(Wire::decode(&long), Err(WireError::Trailing));
+        assert_eq!(
+            Wire::decode(&[TAG_COMPACT_PROPOSAL, 1, 2]),
+            Err(WireError::Truncated)
+        );
+        let mut too_many = vec![TAG_GET_PROPOSAL_TXS];
+        too_many.extend_from_slice(&[0; 32]);
+        too_many.extend_from_slice(&(MAX_TXS_PER_ENVELOPE + 1).to_be_bytes());
+        assert!(matches!(Wire::decode(&too_many), Err(WireError::TooLarge { .. })));
+        let mut too_many = vec![TAG_PROPOSAL_TXS];
+        too_many.extend_from_slice(&[0; 32]);
+        too_many.extend_from_slice(&(MAX_TXS_PER_ENVELOPE + 1).to_be_bytes());
+        assert!(matches!(Wire::decode(&too_many), Err(WireError::TooLarge { .. })));
+        let mut cut = Wire::GetProposalTxs {
+            block: BlockId([1; 32]),
+            indexes: vec![1, 2],
+        }
+        .encode();
+        cut.truncate(cut.len() - 1);
+        assert_eq!(Wire::decode(&cut), Err(WireError::Truncated));
+        let mut cut = Wire::ProposalTxs {
+            block: BlockId([1; 32]),
+            txs: vec![vec![1, 2]],
+        }
+        .encode();
+        cut.truncate(cut.len() - 1);
+        assert_eq!(Wire::decode(&cut), Err(WireError::Truncated));
+        // Which envelopes ride the consensus plane, and which are bulk.
+        for w in &all {
+            let b = w.encode();
+            let consensus = matches!(
+                w,
+                Wire::Consensus(_)
+                    | Wire::CompactProposal { .. }
+                    | Wire::GetProposalTxs { .. }
+                    | Wire::ProposalTxs { .. }
+                    | Wire::GetProposal { .. }
+            );
+            assert_eq!(Wire::is_consensus(&b), consensus, "{w:?}");
+            assert_eq!(
+                Wire::is_bulk(&b),
+                matches!(w, Wire::Tx(_) | Wire::Txs(_)),
+                "{w:?}"
+            );
+        }
+    }
+
+    /// A sidechain block of `n` transfers on a devnet genesis, and a proposal of it signed by a key.
+    fn proposal_of(n: usize) -> (Block, BlockId, Proposal) {
+        let params = ledger::ChainParams::side_devnet();
+        let xprv = crypto::chainkd::XPrv::root(b"net test account");
+        let program = crate::genesis::p2wpkh_program_of(&xprv.xpub());
+        let genesis = crate::genesis::devnet_genesis(&params, &program, n, 1_000_000_000, 1_000).unwrap();
+        let coins = crate::devnet::coins_of(&genesis.transactions()[1], &program);
+        let mut txs = vec![genesis.transactions()[0].clone()];
+        for c in &coins {
+            txs.push(
+                crate::devnet::sign_transfer(
+                    &xprv,
+                    std::slice::from_ref(c),
+                    &[(program.clone(), c.amount - 1_000)],
+                )
+                .unwrap(),
+            );
+        }
+        let ids: Vec<types::Hash> = txs.iter().map(types::Transaction::id).collect();
+        let mut header = genesis.header().clone();
+        header.height = 7;
+        header.transactions_merkle_root = types::merkle::tx_merkle_root(&ids);
+        let block = Block::new(header, txs).unwrap();
+        let payload = block.encode();
+        let parent = BlockId([9; 32]);
+        let id = BlockId::compute(7, &parent, &payload);
+        let key = crypto::bls::SecretKey::from_seed(&[1; 32]);
+        let p = Proposal {
+            epoch: 0,
+            round: 3,
+            height: 7,
+            parent,
+            justify: bbft::Justify::Genesis,
+            tc: None,
+            payload,
+            proposer: 0,
+            signature: key.sign(&bbft::ProposalHeader::signing_bytes(0, 3, &id)),
+        };
+        (block, id, p)
+    }
+
+    #[test]
+    fn compact_proposals_open_to_the_same_proposal_and_bad_content_is_typed() {
+        let (block, id, full) = proposal_of(5);
+        let limits = bbft::Limits { max_payload: 1 << 20 };
+        let block_limits = types::Limits::default();
+        let cp = CompactProposal::new(id, &full, &block);
+        assert_eq!(cp.compact.short_ids.len(), 5);
+        assert_eq!(cp.compact.prefilled.len(), 1, "the coinbase, in full");
+        let wire = cp.to_wire();
+        let encoded = wire.encode();
+        assert!(encoded.len() < bbft::encode(&Message::Proposal(Box::new(full.clone()))).len());
+        let Wire::CompactProposal { block: got, proposal } = Wire::decode(&encoded).unwrap() else {
+            panic!("not a compact proposal");
+        };
+        assert_eq!(got, id);
+        let opened = CompactProposal::open(got, &proposal, &limits, &block_limits).unwrap();
+        assert_eq!(opened, cp);
+        // Rebuilt from the block's transactions, the proposal is the signed one, byte for byte.
+        let rebuilt = p2p::compact::reconstruct(&opened.compact, block.transactions()).unwrap();
+        let mut p = opened.proposal.clone();
+        p.payload = rebuilt.encode();
+        assert_eq!(p, full);
+        assert_eq!(p.block_id(), id);
+
+        // Not a consensus message, not a proposal, not a compact block, another height.
+        assert!(matches!(
+            CompactProposal::open(id, &[0xff], &limits, &block_limits),
+            Err(CompactProposalError::Consensus(_))
+        ));
+        let sub = bbft::encode(&Message::Subscribe {
+            epoch: 0,
+            until_round: 1,
+        });
+        assert_eq!(
+            CompactProposal::open(id, &sub, &limits, &block_limits),
+            Err(CompactProposalError::NotAProposal)
+        );
+        let mut junk = full.clone();
+        junk.payload = vec![1, 2, 3];
+        let junk = bbft::encode(&Message::Proposal(Box::new(junk)));
+        assert!(matches!(
+            CompactProposal::open(id, &junk, &limits, &block_limits),
+            Err(CompactProposalError::Compact(_))
+        ));
+        let mut high = cp.clone();
+        high.proposal.height = 8;
+        let Wire::CompactProposal { proposal, .. } = high.to_wire() else {
+            unreachable!()
+        };
+        assert_eq!(
+            CompactProposal::open(id, &proposal, &limits, &block_limits),
+            Err(CompactProposalError::Height {
+                header: 7,
+                proposal: 8
+            })
+        );
     }
 
     fn wire() -> impl proptest::strategy::Strategy<Value = Wire> {
@@ -332,6 +771,23 @@ mod tests {
                 .prop_map(|(from, count)| Wire::GetBlocks { from, count }),
             proptest::collection::vec(bytes(), 0..8).prop_map(Wire::Blocks),
             proptest::collection::vec(bytes(), 0..8).prop_map(Wire::Txs),
+            (any::<[u8; 32]>(), bytes()).prop_map(|(b, proposal)| Wire::CompactProposal {
+                block: BlockId(b),
+                proposal
+            }),
+            (any::<[u8; 32]>(), proptest::collection::vec(any::<u32>(), 0..16)).prop_map(|(b, indexes)| {
+                Wire::GetProposalTxs {
+                    block: BlockId(b),
+                    indexes,
+                }
+            }),
+            (any::<[u8; 32]>(), proptest::collection::vec(bytes(), 0..8)).prop_map(|(b, txs)| {
+                Wire::ProposalTxs {
+                    block: BlockId(b),
+                    txs,
+                }
+            }),
+            any::<[u8; 32]>().prop_map(|b| Wire::GetProposal { block: BlockId(b) }),
         ]
     }
 
@@ -345,8 +801,35 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(Wire::decode(&w.encode()).unwrap(), w);
             if let Ok(d) = Wire::decode(&junk) {
-                proptest::prop_assert_eq!(d.encode(), junk);
+                proptest::prop_assert_eq!(d.encode(), junk.clone());
             }
+            // With each tag in front, so every body parser sees the arbitrary bytes.
+            for tag in 0..=10u8 {
+                let b = [&[tag][..], &junk].concat();
+                if let Ok(d) = Wire::decode(&b) {
+                    proptest::prop_assert_eq!(d.encode(), b);
+                }
+            }
+        }
+
+        /// Arbitrary compact-proposal content never panics: it opens or fails with a typed error.
+        #[test]
+        fn compact_proposal_content_never_panics(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            pos in proptest::prelude::any::<usize>(),
+            byte in proptest::prelude::any::<u8>(),
+        ) {
+            let limits = bbft::Limits { max_payload: 1 << 20 };
+            let _ = CompactProposal::open(BlockId([0; 32]), &junk, &limits, &types::Limits::default());
+            // A real compact proposal with one byte changed.
+            let (block, id, full) = proposal_of(2);
+            let Wire::CompactProposal { proposal, .. } = CompactProposal::new(id, &full, &block).to_wire() else {
+                unreachable!()
+            };
+            let mut mutated = proposal;
+            let i = pos % mutated.len();
+            mutated[i] = byte;
+            let _ = CompactProposal::open(id, &mutated, &limits, &types::Limits::default());
         }
     }
 }

@@ -6,10 +6,13 @@
 //! queue, beyond which messages are dropped like on any lossy link); connections peers dial in are
 //! for **receiving**. A peer is known by the node key the handshake authenticated: a dialled peer
 //! must present the configured key (else the handshake fails), and an inbound connection from a
-//! key not in the validator set is closed, or served as a follower's (below). Envelopes map onto p2p messages: consensus bytes →
-//! `Consensus`, a forwarded transaction → `Transactions`, `GetBlocks` → `GetBlocks`, `Blocks` →
-//! `Blocks`. A message that fails to decode, or a kind validators do not exchange, closes the
-//! connection (the transport's stream is out of step after a receive error).
+//! key not in the validator set is closed, or served as a follower's (below). Envelopes map onto p2p messages: the
+//! consensus plane — a consensus message, a compact proposal and its requests and answers
+//! ([`Wire::is_consensus`]) — travels as the envelope's own bytes (tag first) in `Consensus`; a
+//! forwarded transaction or batch → `Transactions`, `GetBlocks` → `GetBlocks`, `Blocks` → `Blocks`.
+//! A message that fails to decode, a `Consensus` message that is not a consensus-plane envelope,
+//! or a kind validators do not exchange, closes the connection (the transport's stream is out of
+//! step after a receive error).
 //!
 //! **Followers.** When the network is given the chain to serve from, an inbound connection from a
 //! key outside the validator set is a follower (a non-validator node, `bbft/follower.rs`): it may
@@ -196,10 +199,19 @@ impl ConsensusNetwork for P2pNetwork {
 }
 
 /// The p2p message of an envelope (`None`: an envelope that does not decode — our own bug).
-fn to_message(bytes: &[u8], cfg: &TransportConfig) -> Option<Message> {
+fn to_message(bytes: Vec<u8>, cfg: &TransportConfig) -> Option<Message> {
+    if Wire::is_consensus(&bytes) {
+        // The envelope as it is: the receiving host decodes it.
+        return Some(Message::Consensus(bytes));
+    }
     let limits = &cfg.codec.limits;
-    Some(match Wire::decode(bytes).ok()? {
-        Wire::Consensus(b) => Message::Consensus(b),
+    Some(match Wire::decode(&bytes).ok()? {
+        // Sent above.
+        Wire::Consensus(_)
+        | Wire::CompactProposal { .. }
+        | Wire::GetProposalTxs { .. }
+        | Wire::ProposalTxs { .. }
+        | Wire::GetProposal { .. } => return None,
         Wire::Tx(b) => Message::Transactions(vec![Transaction::decode(&b, Profile::Side, limits).ok()?]),
         Wire::Txs(raw) => Message::Transactions(
             raw.iter()
@@ -221,7 +233,7 @@ fn to_message(bytes: &[u8], cfg: &TransportConfig) -> Option<Message> {
 /// The envelopes of a received p2p message (`None`: a kind validators do not exchange).
 fn to_envelopes(m: Message) -> Option<Vec<Vec<u8>>> {
     Some(match m {
-        Message::Consensus(b) => vec![Wire::Consensus(b).encode()],
+        Message::Consensus(b) if Wire::is_consensus(&b) => vec![b],
         // A batch stays one envelope (the host admits it as one batch).
         Message::Transactions(txs) => txs
             .chunks(super::net::MAX_TXS_PER_ENVELOPE as usize)
@@ -288,7 +300,7 @@ async fn sender(
                         .await
                 }
                 None => {
-                    let Some(msg) = to_message(&bytes, &cfg) else {
+                    let Some(msg) = to_message(bytes, &cfg) else {
                         tracing::error!(me, "an envelope that does not map to a p2p message");
                         continue;
                     };
@@ -475,5 +487,59 @@ async fn acceptor(
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use consensus::bbft::BlockId;
+
+    use super::*;
+
+    #[test]
+    fn consensus_plane_envelopes_ride_the_consensus_message_as_they_are() {
+        let cfg = transport_config(Hash([0; 32]), 1 << 20);
+        let block = BlockId([1; 32]);
+        for w in [
+            Wire::Consensus(vec![1, 2, 3]),
+            Wire::CompactProposal {
+                block,
+                proposal: vec![4; 10],
+            },
+            Wire::GetProposalTxs {
+                block,
+                indexes: vec![1, 2],
+            },
+            Wire::ProposalTxs {
+                block,
+                txs: vec![vec![5; 3]],
+            },
+            Wire::GetProposal { block },
+        ] {
+            let bytes = w.encode();
+            let m = to_message(bytes.clone(), &cfg).unwrap();
+            assert_eq!(m, Message::Consensus(bytes.clone()));
+            let back = Message::decode(&m.encode(), &cfg.codec).unwrap();
+            assert_eq!(to_envelopes(back), Some(vec![bytes]), "{w:?}");
+        }
+        // A `Consensus` message holding anything else is not something validators exchange.
+        for b in [
+            Vec::new(),
+            vec![0xff],
+            Wire::GetBlocks { from: 1, count: 1 }.encode(),
+            Wire::Txs(Vec::new()).encode(),
+        ] {
+            assert_eq!(to_envelopes(Message::Consensus(b)), None);
+        }
+        // Other envelopes keep their own p2p messages.
+        assert_eq!(
+            to_message(Wire::GetBlocks { from: 3, count: 2 }.encode(), &cfg),
+            Some(Message::GetBlocks {
+                from_height: 3,
+                count: 2
+            })
+        );
     }
 }
