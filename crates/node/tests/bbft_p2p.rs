@@ -71,6 +71,12 @@ async fn validators_from_configuration_finalize_over_loopback_p2p() {
         c.store().tx_location(&id).unwrap().is_some()
     })
     .await;
+    // Forwarded over TCP: the other three received it from validator 2 (the transport hands the
+    // decoded batch to admission) and submitted it to their own pools.
+    wait(&nodes, "the forwarded transfer submitted on all four", 30, |c| {
+        c.metrics().submitted() >= 1
+    })
+    .await;
     // Proposals cross the transport compact (in the p2p `Consensus` message): every validator
     // rebuilt some from its pool, and none had to ask for a full one.
     for (i, n) in nodes.iter().enumerate() {

@@ -67,7 +67,7 @@ use types::{Block, Transaction};
 
 use crate::NodeError;
 use crate::chain::{Admitted, ChainService, Origin, Overlay, SubmitError, Submitted};
-pub use net::{ConsensusNetwork, Incoming, MemoryNetwork, Wire};
+pub use net::{ConsensusNetwork, Inbound, Incoming, MemoryNetwork, Wire};
 
 /// How one validator's host runs.
 #[derive(Clone)]
@@ -333,6 +333,28 @@ const ADMISSION_QUEUE: usize = 256;
 /// Most forwarded transactions admitted in one batch.
 const ADMISSION_BATCH: usize = 4096;
 
+/// A batch of transactions another validator forwarded.
+#[derive(Debug)]
+enum Forwarded {
+    /// Encoded (from an in-process network's envelope).
+    Raw(Vec<Vec<u8>>),
+    /// Decoded by the transport already.
+    Decoded(Vec<Transaction>),
+}
+
+impl Forwarded {
+    fn len(&self) -> usize {
+        match self {
+            Forwarded::Raw(r) => r.len(),
+            Forwarded::Decoded(t) => t.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Most proposals kept while their parent is missing.
 const MAX_DEFERRED: usize = 64;
 
@@ -344,8 +366,8 @@ struct Host {
     core: Bbft,
     net: Arc<dyn ConsensusNetwork>,
     peers: Vec<NodeId>,
-    /// Forwarded transactions (raw) on their way to the admission task.
-    admission: mpsc::Sender<Vec<Vec<u8>>>,
+    /// Forwarded transactions on their way to the admission task.
+    admission: mpsc::Sender<Forwarded>,
     events: mpsc::UnboundedSender<Event>,
     pending: HashMap<BlockId, Pending>,
     deferred: HashMap<BlockId, Deferred>,
@@ -393,7 +415,10 @@ impl Host {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
-                Some((from, bytes)) = inbox.recv() => self.on_wire(from, &bytes)?,
+                Some((from, inbound)) = inbox.recv() => match inbound {
+                    Inbound::Envelope(bytes) => self.on_wire(from, &bytes)?,
+                    Inbound::Transactions(txs) => self.to_admission(from, Forwarded::Decoded(txs)),
+                },
                 Some(ev) = events.recv() => self.on_event(ev)?,
                 _ = tick.tick() => {
                     self.expire_rebuilds();
@@ -858,8 +883,8 @@ impl Host {
                 Ok(message) => self.feed(Input::Message { from, message })?,
                 Err(e) => tracing::warn!(me = self.cfg.me, from, error = %e, "undecodable consensus message"),
             },
-            Wire::Tx(b) => self.to_admission(from, vec![b]),
-            Wire::Txs(b) => self.to_admission(from, b),
+            Wire::Tx(b) => self.to_admission(from, Forwarded::Raw(vec![b])),
+            Wire::Txs(b) => self.to_admission(from, Forwarded::Raw(b)),
             Wire::GetBlocks { from: first, count } => self.serve_blocks(from, first, count),
             Wire::Blocks(raw) => self.on_blocks(from, &raw)?,
             Wire::CompactProposal { block, proposal } => self.on_compact_proposal(from, block, &proposal)?,
@@ -926,11 +951,11 @@ impl Host {
     }
 
     /// Hands forwarded transactions to the admission task (dropped if it is far behind).
-    fn to_admission(&self, from: NodeId, raw: Vec<Vec<u8>>) {
-        if raw.is_empty() {
+    fn to_admission(&self, from: NodeId, batch: Forwarded) {
+        if batch.is_empty() {
             return;
         }
-        if let Err(e) = self.admission.try_send(raw) {
+        if let Err(e) = self.admission.try_send(batch) {
             let dropped = match &e {
                 mpsc::error::TrySendError::Full(r) | mpsc::error::TrySendError::Closed(r) => r.len(),
             };
@@ -1305,29 +1330,37 @@ impl Host {
 }
 
 /// Admits transactions forwarded by other validators, off the host task: takes every batch waiting
-/// (up to [`ADMISSION_BATCH`] transactions), decodes them and submits them as one batch
-/// (`ChainService::submit_many`). Ends when the host drops its sender.
-async fn admit_forwarded(chain: Arc<ChainService>, mut rx: mpsc::Receiver<Vec<Vec<u8>>>, me: NodeId) {
-    while let Some(mut raw) = rx.recv().await {
-        while raw.len() < ADMISSION_BATCH {
+/// (up to [`ADMISSION_BATCH`] transactions), decodes those that came encoded and submits them as
+/// one batch (`ChainService::submit_many`). Ends when the host drops its sender.
+async fn admit_forwarded(chain: Arc<ChainService>, mut rx: mpsc::Receiver<Forwarded>, me: NodeId) {
+    while let Some(first) = rx.recv().await {
+        let mut batches = vec![first];
+        let mut count = batches[0].len();
+        while count < ADMISSION_BATCH {
             match rx.try_recv() {
-                Ok(more) => raw.extend(more),
+                Ok(more) => {
+                    count = count.saturating_add(more.len());
+                    batches.push(more);
+                }
                 Err(_) => break,
             }
         }
         let chain = Arc::clone(&chain);
         let done = tokio::task::spawn_blocking(move || {
             let limits = &chain.params().limits;
-            let txs: Vec<Transaction> = raw
-                .iter()
-                .filter_map(|b| match Transaction::decode(b, Profile::Side, limits) {
-                    Ok(tx) => Some(tx),
-                    Err(e) => {
-                        tracing::warn!(me, error = %e, "undecodable forwarded transaction");
-                        None
-                    }
-                })
-                .collect();
+            let mut txs: Vec<Transaction> = Vec::with_capacity(count);
+            for batch in batches {
+                match batch {
+                    Forwarded::Decoded(decoded) => txs.extend(decoded),
+                    Forwarded::Raw(raw) => txs.extend(raw.iter().filter_map(|b| {
+                        Transaction::decode(b, Profile::Side, limits)
+                            .inspect_err(
+                                |e| tracing::warn!(me, error = %e, "undecodable forwarded transaction"),
+                            )
+                            .ok()
+                    })),
+                }
+            }
             let refused = chain
                 .submit_many(txs, Origin::Peer, false)
                 .iter()

@@ -29,8 +29,8 @@ use std::sync::{Arc, Mutex};
 use consensus::bbft::{self, BlockId, Message, NodeId, Proposal};
 use p2p::compact::CompactBlock;
 use tokio::sync::mpsc;
-use types::Block;
 use types::profile::Profile;
+use types::{Block, Transaction};
 
 /// Most blocks asked for or sent in one catch-up exchange.
 pub const MAX_BLOCKS_PER_REPLY: u32 = 64;
@@ -435,8 +435,18 @@ impl CompactProposal {
     }
 }
 
-/// An envelope as received: the authenticated sender and the bytes.
-pub type Incoming = (NodeId, Vec<u8>);
+/// What a peer sent, as the host receives it.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    /// An encoded [`Wire`] envelope.
+    Envelope(Vec<u8>),
+    /// Forwarded transactions the transport already decoded (and hashed) to check the frame:
+    /// handed to admission as they are rather than encoded and decoded once more.
+    Transactions(Vec<Transaction>),
+}
+
+/// A message as received: the authenticated sender and what it sent.
+pub type Incoming = (NodeId, Inbound);
 
 /// How a host reaches the other validators. The transport authenticates senders: what arrives on a
 /// host's inbox (an `mpsc` receiver of [`Incoming`]) names its real sender. Sending never blocks
@@ -543,7 +553,7 @@ impl ConsensusNetwork for MemoryEndpoint {
         let inbox = self.net.lock().get(&to).cloned();
         if let Some(inbox) = inbox {
             // A closed inbox is a stopped node: the message is lost, as on a real network.
-            let _ = inbox.send((self.me, bytes));
+            let _ = inbox.send((self.me, Inbound::Envelope(bytes)));
         }
     }
 }

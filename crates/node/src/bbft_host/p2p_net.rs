@@ -38,7 +38,7 @@ use tokio::task::JoinHandle;
 use types::profile::Profile;
 use types::{Block, Hash, Transaction};
 
-use super::net::{ConsensusNetwork, Incoming, Wire};
+use super::net::{ConsensusNetwork, Inbound, Incoming, Wire};
 use crate::chain::ChainService;
 
 /// Messages queued per peer while its connection is down or slow.
@@ -230,15 +230,12 @@ fn to_message(bytes: Vec<u8>, cfg: &TransportConfig) -> Option<Message> {
     })
 }
 
-/// The envelopes of a received p2p message (`None`: a kind validators do not exchange).
+/// The envelopes of a received p2p message other than `Transactions` (`None`: a kind validators
+/// do not exchange).
 fn to_envelopes(m: Message) -> Option<Vec<Vec<u8>>> {
     Some(match m {
         Message::Consensus(b) if Wire::is_consensus(&b) => vec![b],
-        // A batch stays one envelope (the host admits it as one batch).
-        Message::Transactions(txs) => txs
-            .chunks(super::net::MAX_TXS_PER_ENVELOPE as usize)
-            .map(|c| Wire::Txs(c.iter().map(Transaction::encode).collect()).encode())
-            .collect(),
+        // `Transactions` never becomes an envelope: the acceptor hands them to admission decoded.
         Message::GetBlocks { from_height, count } => vec![
             Wire::GetBlocks {
                 from: from_height,
@@ -452,6 +449,14 @@ async fn acceptor(
                         // forwarded to them one message each, so an honest validator under load
                         // sends thousands a second (a rate ban stalled a loaded cluster: every
                         // validator banned the others). Malformed and oversized frames still ban.
+                        // Forwarded transactions go to admission decoded: the frame check just
+                        // decoded (and hashed) each one.
+                        if let Message::Transactions(txs) = m {
+                            if inbox.send((from, Inbound::Transactions(txs))).is_err() {
+                                return;
+                            }
+                            continue;
+                        }
                         let Some(envs) = to_envelopes(m) else {
                             let _ = book
                                 .lock()
@@ -465,7 +470,7 @@ async fn acceptor(
                             return;
                         };
                         for e in envs {
-                            if inbox.send((from, e)).is_err() {
+                            if inbox.send((from, Inbound::Envelope(e))).is_err() {
                                 return;
                             }
                         }
