@@ -2,8 +2,10 @@
 //! a few prefilled transactions (the coinbase, which no mempool has). The receiver rebuilds it from its
 //! mempool, asks for what it lacks by index, and checks the transaction Merkle root before accepting.
 //!
-//! Short ID = first 6 bytes of SHA3-256(salt ‖ tx ID), salt = SHA3-256(domain ‖ block hash). The salt
-//! changes per block, so an attacker cannot grind one collision that hits every block. Collisions are
+//! Short ID = first 6 bytes (little-endian) of SipHash-2-4 of the tx ID keyed by the first 16 bytes
+//! of salt = SHA3-256(domain ‖ block hash), as BIP 152 does. The salt changes per block, so an
+//! attacker cannot grind one collision that hits every block; SipHash (not SHA3) because a receiver
+//! computes the short ID of every pool transaction for every block, tens of thousands at a time. Collisions are
 //! still possible (48 bits); they are handled, never trusted:
 //! - two mempool transactions with the short ID of a slot: the slot is treated as missing and fetched;
 //! - two slots of the block with the same short ID: both are fetched;
@@ -39,13 +41,52 @@ pub fn salt(block_hash: &Hash) -> [u8; 32] {
 
 /// The short ID of `tx_id` under `salt`.
 pub fn short_id(salt: &[u8; 32], tx_id: &Hash) -> ShortId {
-    let mut h = Sha3_256::new();
-    h.update(salt);
-    h.update(tx_id.as_bytes());
-    let d: [u8; 32] = h.finalize().into();
+    let d = siphash24(salt, tx_id.as_bytes()).to_le_bytes();
     let mut out = [0u8; SHORT_ID_LEN];
     out.copy_from_slice(&d[..SHORT_ID_LEN]);
     ShortId(out)
+}
+
+/// SipHash-2-4 of a 32-byte message keyed by the first 16 bytes of `key` (two little-endian
+/// words), per Aumasson and Bernstein's specification.
+fn siphash24(key: &[u8; 32], msg: &[u8; 32]) -> u64 {
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[..8]);
+        u64::from_le_bytes(w)
+    };
+    let (k0, k1) = (word(&key[..8]), word(&key[8..16]));
+    let mut v = [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ];
+    let round = |v: &mut [u64; 4]| {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    };
+    // Four full words, then the final block: no remaining bytes, the length (32) in the top byte.
+    let last = 32u64 << 56;
+    for m in msg.chunks_exact(8).map(word).chain(std::iter::once(last)) {
+        v[3] ^= m;
+        round(&mut v);
+        round(&mut v);
+        v[0] ^= m;
+    }
+    v[2] ^= 0xff;
+    for _ in 0..4 {
+        round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
 /// A transaction sent in full inside a compact block, at its absolute position in the block.
