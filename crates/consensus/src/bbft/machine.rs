@@ -1079,6 +1079,11 @@ impl Bbft {
         if let Justify::Qc(c) = &p.justify {
             self.on_qc(c.clone(), out);
         }
+        if p.epoch != self.epoch.index {
+            // Absorbing it committed the epoch's last block and the next epoch began: this
+            // proposal's round is not the new epoch's.
+            return;
+        }
         if let Some(tc) = &p.tc {
             self.on_tc(tc.clone(), out);
         }
@@ -1671,6 +1676,11 @@ impl Bbft {
             self.persist(out);
         }
         self.cast_commit_vote(d, out);
+        if self.epoch.index != d.epoch {
+            // The commit vote completed a commit certificate for the epoch's last block and the
+            // next epoch began (in its own round 1): nothing of this certificate applies there.
+            return;
+        }
         // Commit rule: a certificate whose parent was certified in the round just before
         // finalizes the parent (and its uncommitted ancestors).
         if qc.finalizes_parent() && d.height > 0 {

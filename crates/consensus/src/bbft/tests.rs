@@ -1895,3 +1895,43 @@ fn a_prepare_and_a_commit_vote_of_one_round_are_not_equivocation() {
     );
     assert!(Evidence::ConflictingVotes(Box::new(commit), Box::new(other)).verify(&set, &Bls));
 }
+
+#[test]
+fn a_commit_certificate_ending_the_epoch_starts_the_next_in_its_first_round() {
+    // Node 0 (a super node) holds two members' commit votes for height 1, the epoch's last block,
+    // before the block's QC reaches it; its own commit vote then completes the commit
+    // certificate, which ends the epoch. The QC being absorbed must not move the new epoch on.
+    let ks = keys(4);
+    let set = set_with(&ks, &[1; 4], Topology::round_robin(4, 2));
+    let mut node = Bbft::new(
+        cfg(0),
+        ks[0].clone(),
+        Arc::new(Bls),
+        two_epochs(&set, 1),
+        BlockId::default(),
+    )
+    .unwrap();
+    let _ = node.step(Input::Start);
+    let commit = VoteData {
+        phase: Phase::Commit,
+        ..data(1, 1)
+    };
+    for i in [2u16, 3] {
+        let eff = node.step(Input::Message {
+            from: u32::from(i),
+            message: Message::Vote(vote(&ks[usize::from(i)], i, commit)),
+        });
+        assert_eq!(rejected(&eff), vec![]);
+    }
+    assert_eq!(node.epoch(), 0);
+    let eff = node.step(Input::Message {
+        from: 1,
+        message: Message::Certificate(cert(&ks, &[1, 2, 3], data(1, 1), 4)),
+    });
+    let proof = eff.iter().find_map(|e| match e {
+        Effect::Commit { height: 1, proof, .. } => Some(proof.clone()),
+        _ => None,
+    });
+    assert!(proof.is_some_and(|p| p.is_commit()), "{eff:?}");
+    assert_eq!((node.epoch(), node.round()), (1, 1));
+}
