@@ -679,7 +679,11 @@ impl ChainService {
             return Err(SubmitError::AlreadyOnChain(tx_id));
         }
         // A full pool refuses what it could not take before the expensive checks.
-        if let Some(e) = self.state().mempool.full_for(tx.fee(), tx.serialized_size()) {
+        if let Some(e) = self
+            .state()
+            .mempool
+            .full_for(tx.fee(), tx.serialized_size(), true)
+        {
             return Err(e.into());
         }
         let next_height = self.tip().height.saturating_add(1);
@@ -808,7 +812,10 @@ impl ChainService {
                 let state = self.state();
                 let mut open = Vec::with_capacity(chunk.len());
                 for (tx, at) in chunk {
-                    match state.mempool.full_for(tx.fee(), tx.serialized_size()) {
+                    match state
+                        .mempool
+                        .full_for(tx.fee(), tx.serialized_size(), origin == Origin::Local)
+                    {
                         Some(e) => {
                             if until_refused && stop.is_none_or(|s| *at < s) {
                                 stop = Some(*at);

@@ -315,9 +315,21 @@ impl Mempool {
     /// (an equal rate loses: earlier arrivals keep their place), which is exactly when
     /// [`Mempool::insert`] refuses with [`MempoolError::PoolFull`] after the checks. Admission
     /// asks first, so a saturated pool spends no signature checks on what it cannot take.
-    pub fn full_for(&self, fee: u64, size: u64) -> Option<MempoolError> {
-        let at_limit = self.txs.len() >= self.config.max_txs
-            || self.total_bytes.saturating_add(size) > self.config.max_bytes;
+    ///
+    /// With `keep_headroom` (a local client's transaction) the limit is lower by an eighth: the
+    /// last eighth is kept for transactions other validators forward. Each validator's pool must
+    /// hold what any leader may propose; a pool filled to the brim by its own clients refused its
+    /// peers' transactions, which then had to be fetched while a proposal waited.
+    pub fn full_for(&self, fee: u64, size: u64, keep_headroom: bool) -> Option<MempoolError> {
+        let (max_txs, max_bytes) = if keep_headroom {
+            (
+                self.config.max_txs - self.config.max_txs / 8,
+                self.config.max_bytes - self.config.max_bytes / 8,
+            )
+        } else {
+            (self.config.max_txs, self.config.max_bytes)
+        };
+        let at_limit = self.txs.len() >= max_txs || self.total_bytes.saturating_add(size) > max_bytes;
         if !at_limit {
             return None;
         }

@@ -560,3 +560,36 @@ fn a_full_pool_refuses_what_it_cannot_take_before_checking_signatures() {
     assert!(matches!(err, SubmitError::Invalid(_)), "{err}");
     assert_eq!(h.chain.pool_stats().txs, 2);
 }
+
+#[test]
+fn local_clients_leave_the_last_eighth_of_the_pool_to_forwarded_transactions() {
+    let h = setup_with(
+        "headroom",
+        MempoolConfig {
+            max_txs: 8,
+            ..MempoolConfig::default()
+        },
+        8 << 20,
+        10_000_000,
+    );
+    for c in &h.coins[..7] {
+        h.chain.submit(h.pay(c, FEE)).unwrap();
+    }
+    // Seven of eight held: a local client's transaction at the same fee rate is refused ...
+    let last = h.pay(&h.coins[7], FEE);
+    let err = h.chain.submit(last.clone()).unwrap_err();
+    assert!(
+        matches!(err, SubmitError::Mempool(MempoolError::PoolFull { .. })),
+        "{err}"
+    );
+    let r = h.chain.submit_many(vec![last.clone()], node::Origin::Local, true);
+    assert!(matches!(
+        r[0],
+        Err(SubmitError::Mempool(MempoolError::PoolFull { .. }))
+    ));
+    // ... while the same transaction forwarded by another validator takes the last place.
+    let r = h.chain.submit_many(vec![last.clone()], node::Origin::Peer, false);
+    assert!(r[0].is_ok(), "{:?}", r[0]);
+    assert!(h.chain.in_pool(&last.id()));
+    assert_eq!(h.chain.pool_stats().txs, 8);
+}
