@@ -7,9 +7,9 @@
 //! trailing bytes are an error, so each message has exactly one encoding.
 
 use types::codec::{Reader, Writer};
-use types::{Block, BlockHeader, BlockSerialization, DecodeError, Hash, Limits, Profile, Transaction};
+use types::{Block, BlockSerialization, DecodeError, Hash, Limits, Profile, Transaction};
 
-use crate::compact::{CompactBlock, PrefilledTx, SHORT_ID_LEN, ShortId};
+use crate::compact::CompactBlock;
 
 /// The message format version this crate writes and reads.
 pub const WIRE_VERSION: u8 = 1;
@@ -256,18 +256,7 @@ impl Message {
             }
             Message::Transactions(txs) => put_txs(&mut w, txs),
             Message::TxInventory(ids) | Message::GetTransactions(ids) => put_hashes(&mut w, ids),
-            Message::CompactBlock(cb) => {
-                w.put_varstr(&cb.header.encode());
-                put_len(&mut w, cb.short_ids.len());
-                for id in &cb.short_ids {
-                    w.put_bytes(&id.0);
-                }
-                put_len(&mut w, cb.prefilled.len());
-                for p in &cb.prefilled {
-                    w.put_uvarint(u64::from(p.index));
-                    w.put_varstr(&p.tx.encode());
-                }
-            }
+            Message::CompactBlock(cb) => cb.write_to(&mut w),
             Message::GetBlockTransactions { block_hash, indexes } => {
                 w.put_hash(block_hash);
                 put_len(&mut w, indexes.len());
@@ -319,28 +308,7 @@ impl Message {
                 Message::GetTransactions(read_hashes(&mut r, cfg.max_inventory, "tx request")?)
             }
             kind::COMPACT_BLOCK => {
-                let header_bytes = r.read_varstr(cfg.limits.max_block_bytes, "compact header")?;
-                let header = BlockHeader::decode(header_bytes, cfg.profile, &cfg.limits)?;
-                let n = r.read_count(cfg.limits.max_block_txs, "short id count")?;
-                let mut short_ids = Vec::new();
-                for _ in 0..n {
-                    let b = r.read_bytes(SHORT_ID_LEN, "short id")?;
-                    let mut id = [0u8; SHORT_ID_LEN];
-                    id.copy_from_slice(b);
-                    short_ids.push(ShortId(id));
-                }
-                let n = r.read_count(cfg.limits.max_block_txs, "prefilled count")?;
-                let mut prefilled = Vec::new();
-                for _ in 0..n {
-                    let index = read_u32(&mut r, "prefilled index")?;
-                    let tx = read_tx(&mut r, cfg)?;
-                    prefilled.push(PrefilledTx { index, tx });
-                }
-                Message::CompactBlock(CompactBlock {
-                    header,
-                    short_ids,
-                    prefilled,
-                })
+                Message::CompactBlock(CompactBlock::read_from(&mut r, cfg.profile, &cfg.limits)?)
             }
             kind::GET_BLOCK_TRANSACTIONS => {
                 let block_hash = r.read_hash("block hash")?;
