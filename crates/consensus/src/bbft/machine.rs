@@ -1147,13 +1147,18 @@ impl Bbft {
         }
         self.last_voted_round = data.round;
         self.persist(out);
+        self.send_vote(signer, data, out);
+    }
+
+    /// T2: signs `data` and sends the vote to my super node (fallback: also the next one; then
+    /// everyone); a super node at level 0 only pools its own vote. Both phases travel this way.
+    fn send_vote(&mut self, signer: u16, data: VoteData, out: &mut Vec<Effect>) {
         let signature = self.crypto.sign(&self.key, &data.signing_bytes());
         let vote = Vote {
             data,
             signer,
             signature,
         };
-        // T2: to my super node (fallback: also the next one; then everyone).
         let to = if self.my_super_pos().is_some() && self.level == 0 {
             Vec::new()
         } else {
@@ -1731,21 +1736,7 @@ impl Bbft {
             phase: Phase::Commit,
             ..d
         };
-        let signature = self.crypto.sign(&self.key, &data.signing_bytes());
-        let vote = Vote {
-            data,
-            signer,
-            signature,
-        };
-        // T2 again, along the same topology as the prepare vote.
-        let to = if self.my_super_pos().is_some() && self.level == 0 {
-            Vec::new()
-        } else {
-            self.vote_targets()
-        };
-        Bbft::send(out, to, Message::Vote(vote.clone()));
-        let me_node = self.cfg.me;
-        self.on_vote(me_node, vote, out);
+        self.send_vote(signer, data, out);
     }
 
     /// One-round finality (§3a): a verified commit certificate makes its block (and its
