@@ -193,6 +193,38 @@ impl Cluster {
         }
     }
 
+    /// Starts every validator and waits for the first final block.
+    async fn start_all(&mut self) {
+        for i in 0..N {
+            self.start(i);
+        }
+        self.wait("the first final block", 20, |ch| ch.final_height() >= 1)
+            .await;
+    }
+
+    /// Pays every coin in one batch submitted to validator `via`; the transfers' ids.
+    fn submit_every_coin(&self, via: usize) -> Vec<Hash> {
+        let txs: Vec<Transaction> = self.coins.iter().map(|coin| self.pay(coin)).collect();
+        let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
+        let results = self.chain(via).submit_many(txs, node::Origin::Local, true);
+        assert_eq!(results.len(), ids.len());
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        ids
+    }
+
+    /// Waits until every transfer in `ids` is final on all four, checks they agree, and returns
+    /// the compact-relay counts (printed for the log).
+    async fn all_final(&self, ids: &[Hash], secs: u64) -> Vec<(u64, u64, u64)> {
+        for id in ids {
+            self.wait("every transfer final on all four", secs, included(*id))
+                .await;
+        }
+        self.assert_one_chain();
+        let counts = self.compact_counts();
+        println!("compact (rebuilt, fetched, full asked) per node: {counts:?}");
+        counts
+    }
+
     /// Compact proposals rebuilt, transactions fetched for them and full proposals asked for, per
     /// node, read from the `/metrics` text.
     fn compact_counts(&self) -> Vec<(u64, u64, u64)> {
@@ -365,17 +397,9 @@ async fn four_validators_finalize_survive_a_stopped_one_and_it_catches_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_submitted_batch_is_forwarded_to_every_validator_once() {
     let mut c = Cluster::new("forward");
-    for i in 0..N {
-        c.start(i);
-    }
-    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
-        .await;
+    c.start_all().await;
     let mut seen: Vec<_> = (1..N).map(|i| c.chain(i).subscribe_admitted()).collect();
-    let txs: Vec<Transaction> = c.coins.iter().map(|coin| c.pay(coin)).collect();
-    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
-    let results = c.chain(0).submit_many(txs, node::Origin::Local, true);
-    assert_eq!(results.len(), ids.len());
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let ids = c.submit_every_coin(0);
 
     // Each other validator admits every one of them from a peer (or sees it committed first).
     for (k, rx) in seen.iter_mut().enumerate() {
@@ -477,22 +501,9 @@ async fn transfers_become_final_on_all_four_through_compact_proposals() {
         t.note(&bytes);
         Some(bytes)
     });
-    for i in 0..N {
-        c.start(i);
-    }
-    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
-        .await;
-    let txs: Vec<Transaction> = c.coins.iter().map(|coin| c.pay(coin)).collect();
-    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
-    let results = c.chain(1).submit_many(txs, node::Origin::Local, true);
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
-    for id in &ids {
-        c.wait("every transfer final on all four", 30, included(*id))
-            .await;
-    }
-    c.assert_one_chain();
-    let counts = c.compact_counts();
-    println!("compact (rebuilt, fetched, full asked) per node: {counts:?}");
+    c.start_all().await;
+    let ids = c.submit_every_coin(1);
+    let counts = c.all_final(&ids, 30).await;
     // A block is final once a quorum (three of four) voted for it, so at least two validators
     // besides its proposer rebuilt it; no validator needed a full proposal.
     let rebuilding = counts.iter().filter(|c| c.0 > 0).count();
@@ -529,15 +540,8 @@ async fn validators_lacking_the_transactions_fetch_them_from_the_sender() {
         t.note(&bytes);
         (!Wire::is_bulk(&bytes)).then_some(bytes)
     });
-    for i in 0..N {
-        c.start(i);
-    }
-    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
-        .await;
-    let txs: Vec<Transaction> = c.coins.iter().map(|coin| c.pay(coin)).collect();
-    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
-    let results = c.chain(2).submit_many(txs, node::Origin::Local, true);
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    c.start_all().await;
+    let ids = c.submit_every_coin(2);
     tokio::time::sleep(Duration::from_millis(300)).await;
     for i in [0, 1, 3] {
         assert!(
@@ -545,13 +549,7 @@ async fn validators_lacking_the_transactions_fetch_them_from_the_sender() {
             "node {i} got a transfer though forwarding is cut"
         );
     }
-    for id in &ids {
-        c.wait("every transfer final on all four", 40, included(*id))
-            .await;
-    }
-    c.assert_one_chain();
-    let counts = c.compact_counts();
-    println!("compact (rebuilt, fetched, full asked) per node: {counts:?}");
+    let counts = c.all_final(&ids, 40).await;
     let fetched: u64 = counts.iter().map(|c| c.1).sum();
     assert!(
         fetched >= ids.len() as u64,
@@ -602,22 +600,9 @@ async fn garbage_transaction_answers_fall_back_to_the_full_proposal() {
             _ => Some(bytes),
         }
     });
-    for i in 0..N {
-        c.start(i);
-    }
-    c.wait("the first final block", 20, |ch| ch.final_height() >= 1)
-        .await;
-    let txs: Vec<Transaction> = c.coins.iter().map(|coin| c.pay(coin)).collect();
-    let ids: Vec<Hash> = txs.iter().map(Transaction::id).collect();
-    let results = c.chain(3).submit_many(txs, node::Origin::Local, true);
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
-    for id in &ids {
-        c.wait("every transfer final on all four", 40, included(*id))
-            .await;
-    }
-    c.assert_one_chain();
-    let counts = c.compact_counts();
-    println!("compact (rebuilt, fetched, full asked) per node: {counts:?}");
+    c.start_all().await;
+    let ids = c.submit_every_coin(3);
+    let counts = c.all_final(&ids, 40).await;
     assert!(
         answers.load(Ordering::Relaxed) > 0,
         "no transaction request was answered"
