@@ -226,14 +226,7 @@ impl Wire {
             TAG_GET_BLOCKS => {
                 let mut r = rest;
                 let from = take_u64(&mut r)?;
-                let count = take_u32(&mut r)?;
-                if count > MAX_BLOCKS_PER_REPLY {
-                    return Err(WireError::TooLarge {
-                        what: "block count",
-                        got: u64::from(count),
-                        limit: u64::from(MAX_BLOCKS_PER_REPLY),
-                    });
-                }
+                let count = take_count(&mut r, MAX_BLOCKS_PER_REPLY, "block count")?;
                 if !r.is_empty() {
                     return Err(WireError::Trailing);
                 }
@@ -260,14 +253,7 @@ impl Wire {
             TAG_GET_PROPOSAL_TXS => {
                 let mut r = rest;
                 let block = take_id(&mut r)?;
-                let n = take_u32(&mut r)?;
-                if n > MAX_TXS_PER_ENVELOPE {
-                    return Err(WireError::TooLarge {
-                        what: "index count",
-                        got: u64::from(n),
-                        limit: u64::from(MAX_TXS_PER_ENVELOPE),
-                    });
-                }
+                let n = take_count(&mut r, MAX_TXS_PER_ENVELOPE, "index count")?;
                 let mut indexes = Vec::new();
                 for _ in 0..n {
                     indexes.push(take_u32(&mut r)?);
@@ -313,8 +299,9 @@ fn put_items(w: &mut Vec<u8>, items: &[Vec<u8>]) {
 }
 
 /// A `u32` count (at most `max`) of `u32`-length-prefixed byte strings filling `r` exactly.
-fn take_list(mut r: &[u8], max: u32, what: &'static str) -> Result<Vec<Vec<u8>>, WireError> {
-    let n = take_u32(&mut r)?;
+/// A `u32` count, refused above `max` before anything is read for it.
+fn take_count(r: &mut &[u8], max: u32, what: &'static str) -> Result<u32, WireError> {
+    let n = take_u32(r)?;
     if n > max {
         return Err(WireError::TooLarge {
             what,
@@ -322,6 +309,11 @@ fn take_list(mut r: &[u8], max: u32, what: &'static str) -> Result<Vec<Vec<u8>>,
             limit: u64::from(max),
         });
     }
+    Ok(n)
+}
+
+fn take_list(mut r: &[u8], max: u32, what: &'static str) -> Result<Vec<Vec<u8>>, WireError> {
+    let n = take_count(&mut r, max, what)?;
     let mut items = Vec::new();
     for _ in 0..n {
         let len = usize::try_from(take_u32(&mut r)?).map_err(|_| WireError::Truncated)?;
