@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod common;
+
 struct TempDir(PathBuf);
 
 impl Drop for TempDir {
@@ -205,7 +207,7 @@ fn follower_processes_from_genesis_and_from_a_snapshot_follow_devnet_validators(
         TempDir(std::env::temp_dir().join(format!("tributary-follow-proc-{}-{nanos}", std::process::id())));
     std::fs::create_dir_all(&tmp.0).unwrap();
     let net = tmp.0.join("net");
-    let base_port = 24_000 + u16::try_from(std::process::id() % 2_000).unwrap() * 10;
+    let base_port = common::free_port_run(17_000..24_000, 10);
     let written = tributary(&[
         "devnet",
         "init",

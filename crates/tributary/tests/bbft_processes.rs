@@ -21,6 +21,8 @@ use node::genesis::{devnet_genesis, p2wpkh_program_of};
 use serde_json::{Value, json};
 use types::Transaction;
 
+mod common;
+
 const N: usize = 4;
 
 struct TempDir(PathBuf);
@@ -175,14 +177,11 @@ fn write_configs(root: &Path) -> (Vec<PathBuf>, types::Block) {
             )
         })
         .collect();
-    let listeners: Vec<std::net::TcpListener> = (0..N)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+    // Fixed ports: a node killed and restarted must get its port back (see `free_port_run`).
+    let base = common::free_port_run(24_000..31_000, u16::try_from(N).unwrap());
+    let addrs: Vec<String> = (0..N)
+        .map(|i| format!("127.0.0.1:{}", base + u16::try_from(i).unwrap()))
         .collect();
-    let addrs: Vec<String> = listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().to_string())
-        .collect();
-    drop(listeners);
     let mut validator_text = String::new();
     for v in &validators {
         validator_text.push_str(&format!(

@@ -18,6 +18,8 @@ use types::codec::Limits;
 use types::profile::Profile;
 use types::{Block, Transaction};
 
+mod common;
+
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -489,8 +491,8 @@ fn node_refuses_a_bad_config_file() {
 fn devnet_init_writes_validators_that_run_as_processes() {
     let tmp = TempDir::new("devnet-init");
     let out = tmp.0.join("net");
-    // Ports from a range unlikely to be taken; the same pid-derived base in one test run.
-    let base = 20_000 + u16::try_from(std::process::id() % 2_000).unwrap() * 10;
+    // Four API ports, the main chain's, then four p2p ports.
+    let base = common::free_port_run(10_000..17_000, 10);
     let init = Command::new(env!("CARGO_BIN_EXE_tributary"))
         .args([
             "devnet",

@@ -1,5 +1,5 @@
-//! What the CLI walkthrough tests share: a real `tributary devnet` process and users running
-//! `tributary wallet` against it.
+//! What the process tests share: a real `tributary devnet` process, users running
+//! `tributary wallet` against it, and fixed loopback ports for networks written ahead of time.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
@@ -30,6 +30,29 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The first of `n` consecutive loopback ports in `range` that are all free now.
+///
+/// A network written ahead of time (`devnet init`, hand-written configs) needs its ports before
+/// any node binds them, and a node restarted after SIGKILL needs its old port back. Ports from
+/// Linux's ephemeral range (32768 and up, also where `bind(0)` lands) can be taken meanwhile
+/// by any outgoing connection's local end, which made a CI run fail with "Address already in
+/// use"; so `range` must lie below it, and each test that calls this gets its own `range` so
+/// that two tests running at once cannot pick the same ports.
+pub(crate) fn free_port_run(range: std::ops::Range<u16>, n: u16) -> u16 {
+    assert!(
+        range.end <= 32_768,
+        "fixed test ports must lie below the ephemeral range"
+    );
+    let span = range.end - range.start - n;
+    // Runs of `n` from the process id: tests started one after the other (pids p, p + 1) start
+    // on disjoint runs rather than overlapping ones.
+    let first = u16::try_from(std::process::id() % u32::from(span / n) * u32::from(n)).unwrap();
+    (0..span)
+        .map(|k| range.start + (first + k) % span)
+        .find(|&base| (0..n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base + k)).is_ok()))
+        .unwrap_or_else(|| panic!("no {n} free consecutive ports in {range:?}"))
 }
 
 /// The devnet process; killed on drop so that no test leaves one behind.
