@@ -767,6 +767,8 @@ impl ChainService {
             let state = self.state();
             txs.iter().map(|tx| state.mempool.duplicate(&tx.id())).collect()
         };
+        // One read transaction for the batch, not one per transaction.
+        let on_chain = self.store.snapshot();
         for ((i, tx), held) in txs.into_iter().enumerate().zip(held) {
             let tx_id = tx.id();
             if let Some(e) = held {
@@ -774,7 +776,11 @@ impl ChainService {
                 duplicates.push(Arc::new(tx));
                 continue;
             }
-            match self.store.tx_location(&tx_id) {
+            let location = match &on_chain {
+                Ok(snap) => snap.tx_location(&tx_id),
+                Err(_) => self.store.tx_location(&tx_id),
+            };
+            match location {
                 Ok(Some(_)) => results.push(Some(Err(SubmitError::AlreadyOnChain(tx_id)))),
                 Err(e) => results.push(Some(Err(e.into()))),
                 Ok(None) => {
@@ -856,6 +862,15 @@ impl ChainService {
                     (_, Err(e)) => Err(SubmitError::Invalid(e)),
                     (Some(Ok(snap)), Ok(c)) => {
                         match state.mempool.insert(Arc::new(c), snap, height, &self.params) {
+                            // A block holding it committed after the check above: its inputs are
+                            // gone because it spent them. Left as an orphan it would never be
+                            // promoted, and would take a place in the orphan area until evicted.
+                            Ok(Admission::Orphaned { .. })
+                                if matches!(snap.tx_location(&tx_id), Ok(Some(_))) =>
+                            {
+                                state.mempool.drop_orphan(&tx_id);
+                                Err(SubmitError::AlreadyOnChain(tx_id))
+                            }
                             Ok(admission) => {
                                 if let Admission::Accepted { evicted, .. } = &admission {
                                     evicted_all.extend_from_slice(evicted);

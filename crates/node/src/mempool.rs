@@ -365,6 +365,11 @@ impl Mempool {
         self.orphans.bytes
     }
 
+    /// Drops `tx_id` from the orphan area; whether it was there.
+    pub fn drop_orphan(&mut self, tx_id: &Hash) -> bool {
+        self.orphans.remove(tx_id).is_some()
+    }
+
     /// Whether `tx_id` is in the pool (ready).
     pub fn contains(&self, tx_id: &Hash) -> bool {
         self.txs.contains_key(tx_id)
