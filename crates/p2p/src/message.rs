@@ -179,6 +179,20 @@ pub fn encode_raw_transactions(raw: &[Vec<u8>]) -> Vec<u8> {
     w.into_bytes()
 }
 
+/// The bytes of `Message::Blocks` for blocks given in their canonical encoding: what
+/// `Message::Blocks(blocks).encode()` gives, without decoding them first (a catch-up reply is read
+/// from the store as bytes).
+pub fn encode_raw_blocks(raw: &[Vec<u8>]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.put_u8(WIRE_VERSION);
+    w.put_u8(kind::BLOCKS);
+    put_len(&mut w, raw.len());
+    for block in raw {
+        w.put_varstr(block);
+    }
+    w.into_bytes()
+}
+
 fn put_txs(w: &mut Writer, txs: &[Transaction]) {
     put_len(w, txs.len());
     for tx in txs {

@@ -130,6 +130,21 @@ fn raw_transactions_encode_as_the_typed_message() {
     );
 }
 
+/// A catch-up reply encoded from the stored blocks' bytes is the same message as encoded from the
+/// decoded blocks, and decodes back to them.
+#[test]
+fn raw_blocks_encode_as_the_typed_message() {
+    let blocks = vec![
+        common::block(1, 10, 2),
+        common::block(2, 20, 0),
+        common::block(3, 30, 5),
+    ];
+    let raw: Vec<Vec<u8>> = blocks.iter().map(|b| b.encode()).collect();
+    let bytes = p2p::message::encode_raw_blocks(&raw);
+    assert_eq!(bytes, Message::Blocks(blocks.clone()).encode());
+    assert_eq!(Message::decode(&bytes, &cfg()).unwrap(), Message::Blocks(blocks));
+}
+
 fn hash() -> impl Strategy<Value = Hash> {
     any::<[u8; 32]>().prop_map(Hash)
 }

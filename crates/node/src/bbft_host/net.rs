@@ -210,6 +210,12 @@ impl Wire {
         matches!(bytes.first(), Some(&TAG_TX | &TAG_TXS))
     }
 
+    /// Whether an envelope carries transactions or blocks as encoded bytes (`Txs`, `Blocks`),
+    /// which a transport can frame as they are, without decoding them.
+    pub fn carries_raw_items(bytes: &[u8]) -> bool {
+        matches!(bytes.first(), Some(&TAG_TXS | &TAG_BLOCKS))
+    }
+
     /// Decodes an envelope.
     pub fn decode(bytes: &[u8]) -> Result<Wire, WireError> {
         if bytes.len() > MAX_ENVELOPE_BYTES {

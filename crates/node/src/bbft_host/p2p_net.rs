@@ -284,18 +284,16 @@ async fn sender(
                 connected.fetch_sub(1, Ordering::Relaxed);
                 return;
             };
-            // A transaction batch is relayed as bytes: decoding (hashing) every transaction once
-            // per peer only to encode it again cost more than the rest of the send. Other envelopes
-            // are not decoded twice.
-            let batch = match Wire::is_bulk(&bytes).then(|| Wire::decode(&bytes)) {
-                Some(Ok(Wire::Txs(raw))) => Some(raw),
+            // Transaction batches and catch-up replies are relayed as bytes: decoding (hashing)
+            // every transaction once per peer only to encode it again cost more than the rest of
+            // the send. Other envelopes are not decoded twice.
+            let raw = match Wire::carries_raw_items(&bytes).then(|| Wire::decode(&bytes)) {
+                Some(Ok(Wire::Txs(raw))) => Some(p2p::message::encode_raw_transactions(&raw)),
+                Some(Ok(Wire::Blocks(raw))) => Some(p2p::message::encode_raw_blocks(&raw)),
                 _ => None,
             };
-            let sent = match batch {
-                Some(raw) => {
-                    conn.send_bytes(&p2p::message::encode_raw_transactions(&raw))
-                        .await
-                }
+            let sent = match raw {
+                Some(message) => conn.send_bytes(&message).await,
                 None => {
                     let Some(msg) = to_message(bytes, &cfg) else {
                         tracing::error!(me, "an envelope that does not map to a p2p message");

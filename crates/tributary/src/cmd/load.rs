@@ -39,8 +39,13 @@ pub(crate) const TRANSFER_FEE: u64 = 1_000_000;
 pub(crate) const LEAF_AMOUNT: u64 = 2 * TRANSFER_FEE;
 /// Fee of the wallet-built funding transaction: 0.2 BTM, as the reference's fixtures paid.
 const FUNDING_FEE: u64 = 20_000_000;
-/// Pause before resending a refused batch (a full pool refuses too, until a block empties it).
+/// First pause before resending a refused batch (a full pool refuses too, until a block empties
+/// it); it doubles while the refusals go on, up to [`MAX_RETRY_PAUSE`].
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
+/// The longest pause between resends. Resending a refused batch every 50 ms kept a saturated
+/// node decoding batches it could not take (eight clients' worth), in competition with the
+/// blocks that would have made room.
+const MAX_RETRY_PAUSE: Duration = Duration::from_millis(400);
 
 /// Which node's API shapes to expect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,10 +278,32 @@ fn block_count(conn: &mut Connection) -> Result<u64> {
 
 /// Submits `raws` (hex) in one `submit-transactions` request; the IDs the node answered, which must
 /// be `ids` in order.
-fn submit_batch(conn: &mut Connection, raws: &[&str], ids: &[&str]) -> Result<()> {
+/// What a node answered to a batch it did not take whole.
+#[derive(Debug)]
+struct Refusal {
+    /// How many of the batch's first transactions it admitted before refusing one (0 when the
+    /// answer does not say: the reference's does not).
+    admitted: usize,
+    /// Whether the connection stays open.
+    keep_alive: bool,
+    reason: anyhow::Error,
+}
+
+/// Submits a batch: `Ok(Ok(()))` when the node took all of it, `Ok(Err(_))` when it refused one
+/// (a full pool, say), `Err(_)` when the connection or the answer's shape failed.
+fn submit_batch(conn: &mut Connection, raws: &[&str], ids: &[&str]) -> Result<Result<(), Refusal>> {
     let body = json!({ "raw_transactions": raws }).to_string();
     let response = conn.post("submit-transactions", body.as_bytes())?;
-    let data = data_of("submit-transactions", &response)?;
+    let data = match data_of("submit-transactions", &response) {
+        Ok(data) => data,
+        Err(reason) => {
+            return Ok(Err(Refusal {
+                admitted: admitted_before_refusal(&response.body).min(raws.len()),
+                keep_alive: response.keep_alive,
+                reason,
+            }));
+        }
+    };
     let got = data["tx_id"]
         .as_array()
         .ok_or_else(|| anyhow!("submit-transactions: no tx_id list in {data}"))?;
@@ -288,7 +315,21 @@ fn submit_batch(conn: &mut Connection, raws: &[&str], ids: &[&str]) -> Result<()
     {
         bail!("submit-transactions answered other IDs than the transactions sent: {data}");
     }
-    Ok(())
+    Ok(Ok(()))
+}
+
+/// How many transactions a refused `submit-transactions` admitted: our node's detail starts with
+/// the refused one's place, `raw_transactions[i]`, and everything before it was admitted.
+fn admitted_before_refusal(body: &[u8]) -> usize {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return 0;
+    };
+    v["error_detail"]
+        .as_str()
+        .and_then(|d| d.strip_prefix("raw_transactions["))
+        .and_then(|d| d.split_once(']'))
+        .and_then(|(i, _)| i.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Polls `first` until every ID in `ids` is in a block; returns the heights seen (from `from`).
@@ -385,7 +426,9 @@ fn fan_out(client: &ApiClient, xprv: &XPrv, plan: &FanoutPlan, root: Coin, from:
         for range in batches_by_size(&sizes, 200, 1 << 20) {
             let r: Vec<&str> = raws[range.clone()].iter().map(String::as_str).collect();
             let i: Vec<&str> = ids[range].iter().map(String::as_str).collect();
-            submit_batch(&mut conn, &r, &i).with_context(|| format!("fan-out depth {depth}"))?;
+            submit_batch(&mut conn, &r, &i)
+                .and_then(|answer| answer.map_err(|refusal| refusal.reason))
+                .with_context(|| format!("fan-out depth {depth}"))?;
         }
         height = wait_included(client, &ids, height, Duration::from_secs(120))?;
         coins = signed.iter().flat_map(|t| coins_of(t, &program)).collect();
@@ -491,7 +534,9 @@ pub(crate) fn run(cfg: &LoadConfig) -> Result<Value> {
     {
         let mut c = first.connect()?;
         let raw = hex::encode(funding.encode());
-        submit_batch(&mut c, &[raw.as_str()], &[funding_id.as_str()]).context("the funding transaction")?;
+        submit_batch(&mut c, &[raw.as_str()], &[funding_id.as_str()])
+            .and_then(|answer| answer.map_err(|refusal| refusal.reason))
+            .context("the funding transaction")?;
     }
     let after_funding = wait_included(
         first,
@@ -594,41 +639,56 @@ fn measure(cfg: &LoadConfig, clients: &[ApiClient], signed: &[Signed], from_heig
                             std::thread::sleep(wait);
                         }
                         let mut failing_since: Option<Instant> = None;
+                        let mut pause = RETRY_PAUSE;
+                        let mut todo: Vec<usize> = range.clone().collect();
                         loop {
                             // A retry leaves out what is already on chain (the reference refuses
                             // a transaction whose input a block has spent).
-                            let todo: Vec<usize> = {
+                            {
                                 let s = seen.lock().map_err(|_| anyhow!("the follower panicked"))?;
-                                range.clone().filter(|&i| s.included[i].is_none()).collect()
-                            };
+                                todo.retain(|&i| s.included[i].is_none());
+                            }
                             if todo.is_empty() {
                                 break;
                             }
                             let raws: Vec<&str> = todo.iter().map(|&i| signed[i].raw.as_str()).collect();
                             let ids: Vec<&str> = todo.iter().map(|&i| signed[i].id.as_str()).collect();
                             let sent = Instant::now();
-                            match submit_batch(&mut conn, &raws, &ids) {
-                                Ok(()) => {
-                                    if let Ok(mut s) = submitted_at.lock() {
-                                        for &i in &todo {
-                                            s[i].get_or_insert(sent);
-                                        }
+                            let answer = submit_batch(&mut conn, &raws, &ids);
+                            let admitted = match &answer {
+                                Ok(Ok(())) => todo.len(),
+                                Ok(Err(refusal)) => refusal.admitted,
+                                Err(_) => 0,
+                            };
+                            if admitted > 0 {
+                                if let Ok(mut s) = submitted_at.lock() {
+                                    for &i in &todo[..admitted] {
+                                        s[i].get_or_insert(sent);
                                     }
-                                    break;
                                 }
-                                Err(e) => {
-                                    retries.fetch_add(1, Ordering::Relaxed);
-                                    // Refused for longer than the drain time: give the batch up.
-                                    if failing_since.get_or_insert(sent).elapsed() > cfg.drain {
-                                        if let Ok(mut r) = refused.lock() {
-                                            r.push(format!("batch {k}: {e:#}"));
-                                        }
-                                        break;
-                                    }
-                                    // A full pool or a dropped connection: back off and resend.
-                                    std::thread::sleep(RETRY_PAUSE);
-                                    conn = client.connect()?;
+                                // The admitted part is not sent again; progress restarts the clock.
+                                todo.drain(..admitted);
+                                failing_since = None;
+                                pause = RETRY_PAUSE;
+                            }
+                            let (reason, reconnect) = match answer {
+                                Ok(Ok(())) => break,
+                                Ok(Err(refusal)) => (refusal.reason, !refusal.keep_alive),
+                                Err(e) => (e, true),
+                            };
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            // Refused for longer than the drain time: give the batch up.
+                            if failing_since.get_or_insert(sent).elapsed() > cfg.drain {
+                                if let Ok(mut r) = refused.lock() {
+                                    r.push(format!("batch {k}: {reason:#}"));
                                 }
+                                break;
+                            }
+                            // A full pool or a dropped connection: back off, longer each time.
+                            std::thread::sleep(pause);
+                            pause = (pause * 2).min(MAX_RETRY_PAUSE);
+                            if reconnect {
+                                conn = client.connect()?;
                             }
                         }
                     }
@@ -791,6 +851,25 @@ fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_says_how_much_of_the_batch_was_admitted() {
+        let answer = |detail: &str| {
+            json!({"status": "fail", "code": "BTM700", "msg": "pool full", "error_detail": detail})
+                .to_string()
+                .into_bytes()
+        };
+        let ours = answer("raw_transactions[37] (ab12): the pool is full; the 37 before it were admitted");
+        assert_eq!(admitted_before_refusal(&ours), 37);
+        assert_eq!(
+            admitted_before_refusal(&answer("raw_transactions[0] (ab12): full")),
+            0
+        );
+        // The reference's detail, or anything else, says nothing: resend it all.
+        assert_eq!(admitted_before_refusal(&answer("tx input is not found")), 0);
+        assert_eq!(admitted_before_refusal(&answer("raw_transactions[x] (ab12)")), 0);
+        assert_eq!(admitted_before_refusal(b"<html>"), 0);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {
