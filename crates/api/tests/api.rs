@@ -271,6 +271,21 @@ async fn blocks_and_transactions_round_trip() {
     assert_eq!(s, 200);
     assert_eq!(v["data"]["block_header"], hex::encode(block.header().encode()));
     assert_eq!(v["data"]["reward"], 0);
+    // The stored bytes as they are, by height or by hash, with a status per transaction.
+    for req in [
+        json!({"block_height": 1}),
+        json!({"block_hash": block.hash().to_hex()}),
+    ] {
+        let (s, v) = call(addr, "/get-raw-block", req).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["data"]["raw_block"], hex::encode(block.encode()));
+        assert_eq!(v["data"]["transaction_status"]["version"], 1);
+        let statuses = v["data"]["transaction_status"]["verify_status"]
+            .as_array()
+            .unwrap();
+        assert_eq!(statuses.len(), block.transactions().len());
+        assert!(statuses.len() >= 2, "the coinbase and the transfer");
+    }
     let (_, v) = call(addr, "/get-block", json!({"block_height": 1})).await;
     assert_eq!(
         v["data"]["blocker"],

@@ -343,6 +343,21 @@ impl Block {
         Ok(Block { header, transactions })
     }
 
+    /// How many transactions a block's bytes declare, reading only the header and the count (the
+    /// transactions themselves are neither read nor checked).
+    pub fn transaction_count_of(
+        bytes: &[u8],
+        profile: Profile,
+        limits: &Limits,
+    ) -> Result<usize, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let (ser, _) = BlockHeader::read_from(&mut r, profile, limits)?;
+        if ser == BlockSerialization::Header {
+            return Ok(0);
+        }
+        r.read_count(limits.max_block_txs, "transaction count")
+    }
+
     /// Full block bytes (flag 3).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
