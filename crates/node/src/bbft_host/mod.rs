@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `Send` / `SendToGroup` | encodes the message once, sends a [`net::Wire::Consensus`] envelope to each recipient through the [`ConsensusNetwork`]; a proposal whose block is at hand goes as a [`net::Wire::CompactProposal`] instead (below) |
 //! | `SetTimer` | a tokio sleep, then `Input::TimerFired` (stale timers are the core's to ignore) |
-//! | `Persist` | writes the state file atomically and `fsync`s it ([`persist::save`]) **before** any later effect of the step; a failure stops the host |
+//! | `Persist` | writes the state file atomically and `fsync`s it ([`persist::StateFile::save`]; the proposal in a file of its own, rewritten only when it changes) **before** any later effect of the step; a failure stops the host |
 //! | `RequestProposal` | waits until the parent's timestamp plus the block interval, builds a block from the pool on top of the parent — committed tip plus the certified-but-uncommitted ancestors kept in memory ([`Overlay`]) — and answers `Input::Propose` |
 //! | `Validate` | takes the block rebuilt from a compact proposal, or decodes the payload as a sidechain block (it must be canonical and carry an empty witness), validates it with the ledger against the same overlay and answers `Input::Validated`; a block whose parent is unknown is kept, catch-up is asked for, and it is validated (and answered) when the parent arrives |
 //! | `Commit` | commits the block to the store in height order with the certificate in its witness (`ChainService::commit_certified`), which drops its transactions from the pool and broadcasts it; a block this node never saw is fetched from peers |
@@ -200,7 +200,8 @@ pub fn start(
     }];
     let crypto: Arc<dyn bbft::Crypto> = Arc::new(bbft::Bls);
     let genesis = bbft_chain.id_at(0).unwrap_or_default();
-    let core = match persist::load(&cfg.state_file, max_payload)? {
+    let mut state_file = persist::StateFile::new(cfg.state_file.clone());
+    let core = match state_file.load(max_payload)? {
         Some(state) => {
             tracing::info!(
                 me = cfg.me,
@@ -245,6 +246,7 @@ pub fn start(
         last_request: None,
         round_started: BTreeMap::new(),
         blocks,
+        state_file,
         limits: bbft::Limits { max_payload },
         validation: rayon::ThreadPoolBuilder::new()
             .thread_name(move |i| format!("bbft-validate-{me_thread}-{i}"))
@@ -364,6 +366,8 @@ const REQUEST_GAP: Duration = Duration::from_millis(150);
 struct Host {
     chain: Arc<ChainService>,
     core: Bbft,
+    /// Where `Effect::Persist` writes.
+    state_file: persist::StateFile,
     net: Arc<dyn ConsensusNetwork>,
     peers: Vec<NodeId>,
     /// Forwarded transactions on their way to the admission task.
@@ -464,7 +468,7 @@ impl Host {
                     let _ = events.send(Event::Timer(timer));
                 });
             }
-            Effect::Persist(state) => persist::save(&self.cfg.state_file, &state)?,
+            Effect::Persist(state) => self.state_file.save(&state)?,
             Effect::RequestProposal {
                 epoch,
                 round,

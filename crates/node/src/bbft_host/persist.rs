@@ -8,16 +8,19 @@
 //! presence byte then a `u32` length and the `consensus::bbft::codec` bytes of the message.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use consensus::bbft::{self, Anchor, BlockId, Certificate, Limits, Message, PersistedState, Proposal};
 
 use crate::NodeError;
 
 const MAGIC: &[u8; 4] = b"TBFT";
-const VERSION: u8 = 1;
+/// 2: the proposal moved to its own file ([`StateFile`]).
+const VERSION: u8 = 2;
+const PROPOSAL_MAGIC: &[u8; 4] = b"TBFP";
+const PROPOSAL_VERSION: u8 = 1;
 
-/// Encodes a persisted state.
+/// Encodes a persisted state, all but its proposal (which [`StateFile`] keeps apart).
 pub fn encode(s: &PersistedState) -> Vec<u8> {
     let mut w = Vec::with_capacity(512);
     w.extend_from_slice(MAGIC);
@@ -30,9 +33,36 @@ pub fn encode(s: &PersistedState) -> Vec<u8> {
     put_opt(&mut w, s.high_qc.clone().map(Message::Certificate));
     w.extend_from_slice(&s.committed.0.to_be_bytes());
     w.extend_from_slice(&s.committed.1.0);
-    put_opt(&mut w, s.proposal.clone().map(|p| Message::Proposal(Box::new(p))));
     put_opt(&mut w, s.end_proof.clone().map(Message::Certificate));
     w
+}
+
+/// Encodes the proposal file's content.
+pub fn encode_proposal(p: &Proposal) -> Vec<u8> {
+    let mut w = Vec::with_capacity(p.payload.len() + 512);
+    w.extend_from_slice(PROPOSAL_MAGIC);
+    w.push(PROPOSAL_VERSION);
+    put_opt(&mut w, Some(Message::Proposal(Box::new(p.clone()))));
+    w
+}
+
+/// Decodes the proposal file's content (`max_payload` bounds the proposal's block).
+pub fn decode_proposal(bytes: &[u8], max_payload: usize) -> Result<Proposal, NodeError> {
+    let mut r = Reader {
+        b: bytes,
+        limits: Limits { max_payload },
+    };
+    if r.take(4)? != PROPOSAL_MAGIC {
+        return Err(bad("not a proposal file"));
+    }
+    if r.take(1)? != [PROPOSAL_VERSION] {
+        return Err(bad("unknown proposal file version"));
+    }
+    let proposal = r.proposal()?.ok_or_else(|| bad("an empty proposal file"))?;
+    if !r.b.is_empty() {
+        return Err(bad("trailing bytes in the proposal file"));
+    }
+    Ok(proposal)
 }
 
 fn put_opt(w: &mut Vec<u8>, m: Option<Message>) {
@@ -112,7 +142,7 @@ impl Reader<'_> {
     }
 }
 
-/// Decodes a persisted state (`max_payload` bounds the stored proposal).
+/// Decodes a persisted state, its proposal `None` (see [`StateFile`]).
 pub fn decode(bytes: &[u8], max_payload: usize) -> Result<PersistedState, NodeError> {
     let mut r = Reader {
         b: bytes,
@@ -133,7 +163,6 @@ pub fn decode(bytes: &[u8], max_payload: usize) -> Result<PersistedState, NodeEr
     let last_voted_round = r.u64()?;
     let high_qc = r.cert()?;
     let committed = (r.u64()?, r.id()?);
-    let proposal = r.proposal()?;
     let end_proof = r.cert()?;
     if !r.b.is_empty() {
         return Err(bad("trailing bytes"));
@@ -144,7 +173,7 @@ pub fn decode(bytes: &[u8], max_payload: usize) -> Result<PersistedState, NodeEr
         last_voted_round,
         high_qc,
         committed,
-        proposal,
+        proposal: None,
         end_proof,
     })
 }
@@ -154,16 +183,20 @@ fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> NodeError {
     move |source| NodeError::Io { what, source }
 }
 
-/// Writes `state` to `path` durably and atomically.
-pub fn save(path: &Path, state: &PersistedState) -> Result<(), NodeError> {
+/// Writes `bytes` to `path` durably and atomically (a temporary file, `fsync`, rename, `fsync` of
+/// the directory).
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), NodeError> {
     let tmp = path.with_extension("tmp");
-    let bytes = encode(state);
     {
         let mut f = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
-        f.write_all(&bytes).map_err(io("writing", &tmp))?;
+        f.write_all(bytes).map_err(io("writing", &tmp))?;
         f.sync_all().map_err(io("syncing", &tmp))?;
     }
     std::fs::rename(&tmp, path).map_err(io("renaming to", path))?;
+    sync_parent(path)
+}
+
+fn sync_parent(path: &Path) -> Result<(), NodeError> {
     if let Some(dir) = path.parent() {
         let d = std::fs::File::open(dir).map_err(io("opening the directory", dir))?;
         d.sync_all().map_err(io("syncing the directory", dir))?;
@@ -171,15 +204,82 @@ pub fn save(path: &Path, state: &PersistedState) -> Result<(), NodeError> {
     Ok(())
 }
 
-/// Reads the state at `path`, or `None` if there is no file yet.
-pub fn load(path: &Path, max_payload: usize) -> Result<Option<PersistedState>, NodeError> {
+fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>, NodeError> {
     match std::fs::read(path) {
-        Ok(bytes) => decode(&bytes, max_payload).map(Some),
+        Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(NodeError::Io {
             what: format!("reading {}", path.display()),
             source,
         }),
+    }
+}
+
+/// The consensus state on disk: the state file, rewritten and synced on every
+/// [`consensus::bbft::Effect::Persist`], and beside it (`<state file>.proposal`) the last
+/// proposal this validator signed, rewritten only when that proposal changes.
+///
+/// The core keeps its last proposal in the state until the epoch ends, and a proposal carries its
+/// block: with the proposal inside the state file, every vote of a validator that had led a round
+/// rewrote and synced up to 1.5 MB before the vote could leave.
+///
+/// The proposal file is written before the state file. A crash between the two leaves a proposal
+/// newer than the state, which is what the core would have persisted next: it resumes in that
+/// proposal's round and re-sends it rather than signing another block there.
+#[derive(Debug)]
+pub struct StateFile {
+    path: PathBuf,
+    proposal_path: PathBuf,
+    /// (epoch, round) of the proposal on disk: a leader signs at most one proposal per round.
+    saved_proposal: Option<(u64, u64)>,
+}
+
+impl StateFile {
+    /// The state at `path` (nothing is read or written yet).
+    pub fn new(path: PathBuf) -> StateFile {
+        let mut proposal_path = path.clone().into_os_string();
+        proposal_path.push(".proposal");
+        StateFile {
+            path,
+            proposal_path: PathBuf::from(proposal_path),
+            saved_proposal: None,
+        }
+    }
+
+    /// Writes `state` durably: its proposal first if that changed since the last save or load.
+    pub fn save(&mut self, state: &PersistedState) -> Result<(), NodeError> {
+        let key = state.proposal.as_ref().map(|p| (p.epoch, p.round));
+        if key != self.saved_proposal {
+            match &state.proposal {
+                Some(p) => write_durably(&self.proposal_path, &encode_proposal(p))?,
+                None => match std::fs::remove_file(&self.proposal_path) {
+                    Ok(()) => sync_parent(&self.proposal_path)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => {
+                        return Err(NodeError::Io {
+                            what: format!("removing {}", self.proposal_path.display()),
+                            source,
+                        });
+                    }
+                },
+            }
+            self.saved_proposal = key;
+        }
+        write_durably(&self.path, &encode(state))
+    }
+
+    /// The state on disk, or `None` if there is no state file yet (`max_payload` bounds the
+    /// proposal's block).
+    pub fn load(&mut self, max_payload: usize) -> Result<Option<PersistedState>, NodeError> {
+        let Some(bytes) = read_if_present(&self.path)? else {
+            return Ok(None);
+        };
+        let mut state = decode(&bytes, max_payload)?;
+        state.proposal = read_if_present(&self.proposal_path)?
+            .map(|b| decode_proposal(&b, max_payload))
+            .transpose()?;
+        self.saved_proposal = state.proposal.as_ref().map(|p| (p.epoch, p.round));
+        Ok(Some(state))
     }
 }
 
@@ -333,8 +433,26 @@ mod tests {
             }),
             end_proof: Some(cert(5)),
         };
+        // The state file leaves the proposal out; the proposal file holds it.
         let bytes = encode(&state);
-        assert_eq!(decode(&bytes, 1 << 20).unwrap(), state);
+        let without = PersistedState {
+            proposal: None,
+            ..state.clone()
+        };
+        assert_eq!(decode(&bytes, 1 << 20).unwrap(), without);
+        let proposal = state.proposal.clone().unwrap();
+        let proposal_bytes = encode_proposal(&proposal);
+        assert_eq!(decode_proposal(&proposal_bytes, 1 << 20).unwrap(), proposal);
+        assert!(
+            decode_proposal(&proposal_bytes, 2).is_err(),
+            "the payload bound holds"
+        );
+        for cut in [0, 4, 5, proposal_bytes.len() - 1] {
+            assert!(
+                decode_proposal(&proposal_bytes[..cut], 1 << 20).is_err(),
+                "cut at {cut}"
+            );
+        }
         for cut in [0, 4, 5, 20, bytes.len() - 1] {
             assert!(decode(&bytes[..cut], 1 << 20).is_err(), "cut at {cut}");
         }
@@ -348,9 +466,61 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tributary-persist-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("consensus.state");
-        assert_eq!(load(&path, 1 << 20).unwrap(), None);
-        save(&path, &state).unwrap();
-        assert_eq!(load(&path, 1 << 20).unwrap(), Some(state));
+        let mut file = StateFile::new(path.clone());
+        assert_eq!(file.load(1 << 20).unwrap(), None);
+        file.save(&state).unwrap();
+        assert_eq!(
+            StateFile::new(path.clone()).load(1 << 20).unwrap(),
+            Some(state.clone())
+        );
+        // The proposal file is written when the proposal changes, not with every save: a later
+        // save with the same proposal leaves it alone (its modification time stays).
+        let proposal_path = dir.join("consensus.state.proposal");
+        let written = std::fs::metadata(&proposal_path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let voted = PersistedState {
+            last_voted_round: 8,
+            ..state.clone()
+        };
+        file.save(&voted).unwrap();
+        assert_eq!(
+            std::fs::metadata(&proposal_path).unwrap().modified().unwrap(),
+            written
+        );
+        assert_eq!(
+            StateFile::new(path.clone()).load(1 << 20).unwrap(),
+            Some(voted.clone())
+        );
+        // A new proposal replaces it; none (a new epoch) removes it.
+        let next = PersistedState {
+            proposal: Some(Proposal {
+                round: 11,
+                ..proposal.clone()
+            }),
+            ..voted.clone()
+        };
+        file.save(&next).unwrap();
+        assert_eq!(
+            StateFile::new(path.clone()).load(1 << 20).unwrap(),
+            Some(next.clone())
+        );
+        let cleared = PersistedState {
+            proposal: None,
+            ..next
+        };
+        file.save(&cleared).unwrap();
+        assert!(!proposal_path.exists());
+        assert_eq!(StateFile::new(path.clone()).load(1 << 20).unwrap(), Some(cleared));
+        // A proposal file newer than the state (a crash between the two writes) is loaded.
+        std::fs::write(&proposal_path, &proposal_bytes).unwrap();
+        assert_eq!(
+            StateFile::new(path.clone())
+                .load(1 << 20)
+                .unwrap()
+                .unwrap()
+                .proposal,
+            Some(proposal)
+        );
 
         // Kept blocks read back by height; a file whose id does not match its content is skipped.
         let blocks = BlockDir::open(dir.join("blocks")).unwrap();
