@@ -142,7 +142,8 @@ impl Reader<'_> {
     }
 }
 
-/// Decodes a persisted state, its proposal `None` (see [`StateFile`]).
+/// Decodes a persisted state; its proposal is `None` unless the file is of version 1, which held
+/// it inline (see [`StateFile`]).
 pub fn decode(bytes: &[u8], max_payload: usize) -> Result<PersistedState, NodeError> {
     let mut r = Reader {
         b: bytes,
@@ -151,7 +152,9 @@ pub fn decode(bytes: &[u8], max_payload: usize) -> Result<PersistedState, NodeEr
     if r.take(4)? != MAGIC {
         return Err(bad("not a consensus state file"));
     }
-    if r.take(1)? != [VERSION] {
+    // Version 1 held the proposal inline; it is read, and the next save writes version 2.
+    let version = r.take(1)?.first().copied();
+    if version != Some(VERSION) && version != Some(1) {
         return Err(bad("unknown version"));
     }
     let epoch = r.u64()?;
@@ -163,6 +166,7 @@ pub fn decode(bytes: &[u8], max_payload: usize) -> Result<PersistedState, NodeEr
     let last_voted_round = r.u64()?;
     let high_qc = r.cert()?;
     let committed = (r.u64()?, r.id()?);
+    let proposal = if version == Some(1) { r.proposal()? } else { None };
     let end_proof = r.cert()?;
     if !r.b.is_empty() {
         return Err(bad("trailing bytes"));
@@ -173,7 +177,7 @@ pub fn decode(bytes: &[u8], max_payload: usize) -> Result<PersistedState, NodeEr
         last_voted_round,
         high_qc,
         committed,
-        proposal: None,
+        proposal,
         end_proof,
     })
 }
@@ -275,9 +279,9 @@ impl StateFile {
             return Ok(None);
         };
         let mut state = decode(&bytes, max_payload)?;
-        state.proposal = read_if_present(&self.proposal_path)?
-            .map(|b| decode_proposal(&b, max_payload))
-            .transpose()?;
+        if let Some(b) = read_if_present(&self.proposal_path)? {
+            state.proposal = Some(decode_proposal(&b, max_payload)?);
+        }
         self.saved_proposal = state.proposal.as_ref().map(|p| (p.epoch, p.round));
         Ok(Some(state))
     }
@@ -456,6 +460,16 @@ mod tests {
         for cut in [0, 4, 5, 20, bytes.len() - 1] {
             assert!(decode(&bytes[..cut], 1 << 20).is_err(), "cut at {cut}");
         }
+        // A version 1 file (the proposal inline) still reads, proposal included.
+        let mut v1 =
+            bytes[..bytes.len() - 1 - 4 - bbft::encode(&Message::Certificate(cert(5))).len()].to_vec();
+        v1[4] = 1;
+        put_opt(&mut v1, Some(Message::Proposal(Box::new(proposal.clone()))));
+        put_opt(&mut v1, Some(Message::Certificate(cert(5))));
+        assert_eq!(decode(&v1, 1 << 20).unwrap(), state);
+        let mut v3 = bytes.clone();
+        v3[4] = 3;
+        assert!(decode(&v3, 1 << 20).is_err());
         let mut trailing = bytes.clone();
         trailing.push(0);
         assert!(decode(&trailing, 1 << 20).is_err());
