@@ -86,6 +86,11 @@ pub struct HostConfig {
     pub aggregate_wait_ms: u64,
     /// How often catch-up is asked for even when nothing seems missing.
     pub catch_up_interval_ms: u64,
+    /// Whether blocks are finalized in one round by commit certificates (`docs/bbft.md` §3a);
+    /// without, only by the two-chain rule.
+    pub commit_phase: bool,
+    /// The most bytes of blocks in one catch-up reply (at least one block is sent).
+    pub max_reply_bytes: usize,
 }
 
 impl std::fmt::Debug for HostConfig {
@@ -110,6 +115,8 @@ impl HostConfig {
             round_timeout_ms: 2_000,
             aggregate_wait_ms: 100,
             catch_up_interval_ms: 1_000,
+            commit_phase: true,
+            max_reply_bytes: net::MAX_REPLY_BYTES,
         }
     }
 }
@@ -190,6 +197,7 @@ pub fn start(
         round_timeout_ms: cfg.round_timeout_ms,
         aggregate_wait_ms: cfg.aggregate_wait_ms,
         max_payload,
+        commit_phase: cfg.commit_phase,
         ..Config::default()
     };
     let epochs = vec![Epoch {
@@ -244,6 +252,7 @@ pub fn start(
         served: VecDeque::new(),
         to_commit: BTreeMap::new(),
         last_request: None,
+        unproven: (Vec::new(), 0),
         round_started: BTreeMap::new(),
         blocks,
         state_file,
@@ -363,6 +372,11 @@ const MAX_DEFERRED: usize = 64;
 /// Least time between two catch-up requests.
 const REQUEST_GAP: Duration = Duration::from_millis(150);
 
+/// The most fetched blocks kept while their finality proof lies in blocks not fetched yet, and
+/// their most bytes.
+const MAX_UNPROVEN_BLOCKS: usize = 64;
+const MAX_UNPROVEN_BYTES: usize = 64 << 20;
+
 struct Host {
     chain: Arc<ChainService>,
     core: Bbft,
@@ -385,6 +399,11 @@ struct Host {
     served: VecDeque<Served>,
     to_commit: BTreeMap<u64, (BlockId, Certificate)>,
     last_request: Option<Instant>,
+    /// Fetched blocks right above the tip whose proof names a block above them not fetched yet
+    /// (blocks finalized together by a two-chain, and a reply cut by its byte limit between
+    /// them), with their bytes. The next request asks for what follows them, and they are
+    /// imported with it.
+    unproven: (Vec<Block>, usize),
     /// When this node first saw a proposal at each height not yet committed (for the consensus
     /// round metric: proposal to commit).
     round_started: BTreeMap<u64, Instant>,
@@ -1005,7 +1024,7 @@ impl Host {
     }
 
     /// Answers a catch-up request with up to `count` ([`net::MAX_BLOCKS_PER_REPLY`] at most)
-    /// stored blocks from `first` on, and at most [`net::MAX_REPLY_BYTES`] of them (at least one);
+    /// stored blocks from `first` on, and at most `cfg.max_reply_bytes` of them (at least one);
     /// nothing past the tip.
     fn serve_blocks(&self, to: NodeId, first: u64, count: u32) {
         let tip = self.chain.tip().height;
@@ -1023,7 +1042,7 @@ impl Host {
             match raw {
                 Ok(Some(b)) => {
                     bytes = bytes.saturating_add(b.len());
-                    if !blocks.is_empty() && bytes > net::MAX_REPLY_BYTES {
+                    if !blocks.is_empty() && bytes > self.cfg.max_reply_bytes {
                         break;
                     }
                     blocks.push(b);
@@ -1035,6 +1054,13 @@ impl Host {
                 }
             }
         }
+        tracing::debug!(
+            me = self.cfg.me,
+            to,
+            first,
+            blocks = blocks.len(),
+            "serving a catch-up request"
+        );
         if !blocks.is_empty() {
             self.net.send(to, Wire::Blocks(blocks).encode());
         }
@@ -1045,6 +1071,7 @@ impl Host {
     /// (pipelined catch-up: a node far behind fetches reply after reply at the speed of import).
     fn on_blocks(&mut self, from: NodeId, raw: &[Vec<u8>]) -> Result<(), NodeError> {
         let mut blocks = Vec::with_capacity(raw.len());
+        let mut bytes = 0usize;
         for b in raw {
             match Block::decode(b, Profile::Side, &self.chain.params().limits) {
                 Ok(b) => blocks.push(b),
@@ -1053,37 +1080,85 @@ impl Host {
                     return Ok(());
                 }
             }
+            bytes = bytes.saturating_add(b.len());
+        }
+        // A reply continuing the blocks kept unproven is imported with them.
+        let tip = self.chain.tip().height;
+        let (mut kept, kept_bytes) = std::mem::take(&mut self.unproven);
+        let continues = kept
+            .first()
+            .is_some_and(|k| k.header().height == tip.saturating_add(1))
+            && kept.last().map(|k| k.header().height.saturating_add(1))
+                == blocks.first().map(|b| b.header().height);
+        if continues {
+            kept.append(&mut blocks);
+            blocks = kept;
+            bytes = bytes.saturating_add(kept_bytes);
+        } else if kept.len() > blocks.len()
+            && kept.first().map(|k| k.header().height) == blocks.first().map(|b| b.header().height)
+        {
+            // A late answer to an earlier request, covering less than what is kept.
+            self.unproven = (kept, kept_bytes);
+            return Ok(());
         }
         match self.chain.import_certified(&blocks) {
-            Ok(0) => {}
             Ok(n) => {
-                tracing::info!(
-                    me = self.cfg.me,
-                    from,
-                    blocks = n,
-                    tip = self.chain.tip().height,
-                    "caught up"
-                );
+                let tip = self.chain.tip().height;
+                // What stays above the new tip: proven by blocks not fetched yet.
+                blocks.retain(|b| b.header().height > tip);
+                let unproven = blocks
+                    .first()
+                    .is_some_and(|b| b.header().height == tip.saturating_add(1));
+                if unproven && blocks.len() <= MAX_UNPROVEN_BLOCKS && bytes <= MAX_UNPROVEN_BYTES {
+                    self.unproven = (blocks, bytes);
+                }
+                if n == 0 && self.unproven.0.is_empty() {
+                    tracing::debug!(me = self.cfg.me, from, tip, "a catch-up reply committed nothing");
+                    return Ok(());
+                }
+                if n > 0 {
+                    tracing::info!(me = self.cfg.me, from, blocks = n, tip, "caught up");
+                }
                 // The next range from the peer that has these, before anything else runs.
                 self.last_request = Some(Instant::now());
                 self.net.send(
                     from,
                     Wire::GetBlocks {
-                        from: self.chain.tip().height.saturating_add(1),
+                        from: self.next_wanted(),
                         count: net::MAX_BLOCKS_PER_REPLY,
                     }
                     .encode(),
                 );
-                let mut queue = VecDeque::new();
-                self.drain_commits(&mut queue);
-                self.retry_deferred(&mut queue);
-                for input in queue {
-                    self.feed(input)?;
+                if n > 0 {
+                    let mut queue = VecDeque::new();
+                    self.drain_commits(&mut queue);
+                    self.retry_deferred(&mut queue);
+                    for input in queue {
+                        self.feed(input)?;
+                    }
                 }
             }
             Err(e) => tracing::warn!(me = self.cfg.me, from, error = %e, "blocks from a peer refused"),
         }
         Ok(())
+    }
+
+    /// The first height a catch-up request asks for: above the tip, and above the fetched blocks
+    /// kept unproven.
+    fn next_wanted(&self) -> u64 {
+        let tip = self.chain.tip().height;
+        match self.unproven.0.last() {
+            Some(b)
+                if self
+                    .unproven
+                    .0
+                    .first()
+                    .is_some_and(|f| f.header().height == tip.saturating_add(1)) =>
+            {
+                b.header().height.saturating_add(1)
+            }
+            _ => tip.saturating_add(1),
+        }
     }
 
     /// Asks every peer for committed blocks above the tip (`periodic`: only if the last request is
@@ -1111,7 +1186,7 @@ impl Host {
         }
         self.last_request = Some(Instant::now());
         let env = Wire::GetBlocks {
-            from: self.chain.tip().height.saturating_add(1),
+            from: self.next_wanted(),
             count: net::MAX_BLOCKS_PER_REPLY,
         }
         .encode();
