@@ -279,10 +279,14 @@ impl StateFile {
             return Ok(None);
         };
         let mut state = decode(&bytes, max_payload)?;
+        // Only a proposal read from its own file is on disk as such: one read inline from a
+        // version 1 state file must be written out by the next save.
+        self.saved_proposal = None;
         if let Some(b) = read_if_present(&self.proposal_path)? {
-            state.proposal = Some(decode_proposal(&b, max_payload)?);
+            let p = decode_proposal(&b, max_payload)?;
+            self.saved_proposal = Some((p.epoch, p.round));
+            state.proposal = Some(p);
         }
-        self.saved_proposal = state.proposal.as_ref().map(|p| (p.epoch, p.round));
         Ok(Some(state))
     }
 }
@@ -525,6 +529,17 @@ mod tests {
         file.save(&cleared).unwrap();
         assert!(!proposal_path.exists());
         assert_eq!(StateFile::new(path.clone()).load(1 << 20).unwrap(), Some(cleared));
+        // A version 1 state file on disk: its proposal survives the first save in version 2.
+        std::fs::write(&path, &v1).unwrap();
+        std::fs::remove_file(&proposal_path).ok();
+        let mut upgraded = StateFile::new(path.clone());
+        let loaded = upgraded.load(1 << 20).unwrap().unwrap();
+        assert_eq!(loaded, state);
+        upgraded.save(&loaded).unwrap();
+        assert_eq!(
+            StateFile::new(path.clone()).load(1 << 20).unwrap(),
+            Some(state.clone())
+        );
         // A proposal file newer than the state (a crash between the two writes) is loaded.
         std::fs::write(&proposal_path, &proposal_bytes).unwrap();
         assert_eq!(
