@@ -264,19 +264,26 @@ pub(crate) struct BlockReq {
     pub(crate) block_hash: Option<String>,
 }
 
-/// The block a request names: by `block_hash` if given (non-empty), else by `block_height` (default 0).
-pub(crate) fn find_block(state: &AppState, req: &BlockReq) -> Result<(Arc<Block>, u64), ApiError> {
-    let store = state.chain.store();
-    let hash = match req.block_hash.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(text) => parse_hash("block_hash", text)?,
+/// The hash of the block a request names: by `block_hash` if given (non-empty), else by
+/// `block_height` (default 0).
+fn named_block_hash(state: &AppState, req: &BlockReq) -> Result<Hash, ApiError> {
+    match req.block_hash.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => parse_hash("block_hash", text),
         None => {
             let h = req.block_height.unwrap_or(0);
-            store
+            state
+                .chain
+                .store()
                 .block_hash(h)
                 .map_err(store_err)?
-                .ok_or_else(|| ApiError::not_found(format!("no block at height {h}")))?
+                .ok_or_else(|| ApiError::not_found(format!("no block at height {h}")))
         }
-    };
+    }
+}
+
+/// The block a request names ([`named_block_hash`]) and its size as the reference reports it.
+pub(crate) fn find_block(state: &AppState, req: &BlockReq) -> Result<(Arc<Block>, u64), ApiError> {
+    let hash = named_block_hash(state, req)?;
     let block = state
         .chain
         .block_by_hash(&hash)
@@ -326,18 +333,10 @@ pub(crate) async fn get_raw_block(State(state): Shared, headers: HeaderMap, body
     respond(
         async {
             let req: BlockReq = read(&state, &headers, body).await?;
-            let store = state.chain.store();
-            let hash = match req.block_hash.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                Some(text) => parse_hash("block_hash", text)?,
-                None => {
-                    let h = req.block_height.unwrap_or(0);
-                    store
-                        .block_hash(h)
-                        .map_err(store_err)?
-                        .ok_or_else(|| ApiError::not_found(format!("no block at height {h}")))?
-                }
-            };
-            let raw = store
+            let hash = named_block_hash(&state, &req)?;
+            let raw = state
+                .chain
+                .store()
                 .raw_block(&hash)
                 .map_err(store_err)?
                 .ok_or_else(|| ApiError::not_found(format!("no block with hash {hash}")))?;

@@ -802,6 +802,28 @@ mod tests {
     use types::asset_class::AssetClass;
     use types::{Profile, Transaction};
 
+    /// Coins of `amounts` for `key`, from a coinbase at height 0, and a chain holding them.
+    fn funded(key: &ledger::testkit::Key, amounts: &[u64]) -> (MemoryUtxoSet, Vec<ledger::testkit::Coin>) {
+        use ledger::testkit;
+        let outputs = amounts
+            .iter()
+            .map(|&a| testkit::output(key.program(), AssetId::BTM, a).unwrap())
+            .collect();
+        let funding = testkit::coinbase(Profile::Side, 0, outputs).unwrap();
+        let mut chain = MemoryUtxoSet::new();
+        let coins = testkit::coins_of(&funding);
+        for c in &coins {
+            chain.insert(
+                c.output_id,
+                UtxoEntry {
+                    kind: ledger::UtxoKind::Normal,
+                    height: 0,
+                },
+            );
+        }
+        (chain, coins)
+    }
+
     /// A chain view that knows one asset and one lot, over an empty UTXO set.
     struct ClassedChain {
         asset: AssetId,
@@ -849,24 +871,12 @@ mod tests {
     /// order; one waiting on another output stays; the area's byte count follows every removal.
     #[test]
     fn a_parent_promotes_exactly_the_orphans_awaiting_its_outputs_in_arrival_order() {
+        use ledger::check_tx;
         use ledger::testkit::{self, Key};
-        use ledger::{UtxoKind, check_tx};
         let params = ChainParams::side_devnet();
         let key = Key::from_seed(b"orphan index");
         let out = |amount: u64| testkit::output(key.program(), AssetId::BTM, amount).unwrap();
-        let funding =
-            testkit::coinbase(Profile::Side, 0, vec![out(1_000_000_000), out(1_000_000_000)]).unwrap();
-        let mut chain = MemoryUtxoSet::new();
-        let coins = testkit::coins_of(&funding);
-        for c in &coins {
-            chain.insert(
-                c.output_id,
-                UtxoEntry {
-                    kind: UtxoKind::Normal,
-                    height: 0,
-                },
-            );
-        }
+        let (chain, coins) = funded(&key, &[1_000_000_000; 2]);
         let pay = |coin: &testkit::Coin, outputs: usize| {
             let each = (coin.commitment.amount.get() - 10_000_000) / outputs as u64;
             testkit::transfer(
@@ -916,25 +926,11 @@ mod tests {
     /// budget, and their children become eligible.
     #[test]
     fn selection_skips_excluded_transactions_without_spending_the_budget() {
+        use ledger::check_tx;
         use ledger::testkit::{self, Key};
-        use ledger::{UtxoKind, check_tx};
         let params = ChainParams::side_devnet();
         let key = Key::from_seed(b"select excluding");
-        let outputs = (0..3)
-            .map(|_| testkit::output(key.program(), AssetId::BTM, 1_000_000_000).unwrap())
-            .collect();
-        let funding = testkit::coinbase(Profile::Side, 0, outputs).unwrap();
-        let mut chain = MemoryUtxoSet::new();
-        let coins = testkit::coins_of(&funding);
-        for c in &coins {
-            chain.insert(
-                c.output_id,
-                UtxoEntry {
-                    kind: UtxoKind::Normal,
-                    height: 0,
-                },
-            );
-        }
+        let (chain, coins) = funded(&key, &[1_000_000_000; 3]);
         let pay = |coin: &testkit::Coin| {
             let out = testkit::output(
                 key.program(),

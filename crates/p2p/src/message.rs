@@ -169,26 +169,24 @@ fn put_hashes(w: &mut Writer, hs: &[Hash]) {
 /// `Message::Transactions(txs).encode()` gives, without decoding (hashing) them first. For relays
 /// that hold transactions as bytes.
 pub fn encode_raw_transactions(raw: &[Vec<u8>]) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.put_u8(WIRE_VERSION);
-    w.put_u8(kind::TRANSACTIONS);
-    put_len(&mut w, raw.len());
-    for tx in raw {
-        w.put_varstr(tx);
-    }
-    w.into_bytes()
+    encode_raw_list(kind::TRANSACTIONS, raw)
 }
 
 /// The bytes of `Message::Blocks` for blocks given in their canonical encoding: what
 /// `Message::Blocks(blocks).encode()` gives, without decoding them first (a catch-up reply is read
 /// from the store as bytes).
 pub fn encode_raw_blocks(raw: &[Vec<u8>]) -> Vec<u8> {
+    encode_raw_list(kind::BLOCKS, raw)
+}
+
+/// A message of kind `k` whose body is a count and length-prefixed items, from the items' bytes.
+fn encode_raw_list(k: u8, raw: &[Vec<u8>]) -> Vec<u8> {
     let mut w = Writer::new();
     w.put_u8(WIRE_VERSION);
-    w.put_u8(kind::BLOCKS);
+    w.put_u8(k);
     put_len(&mut w, raw.len());
-    for block in raw {
-        w.put_varstr(block);
+    for item in raw {
+        w.put_varstr(item);
     }
     w.into_bytes()
 }
