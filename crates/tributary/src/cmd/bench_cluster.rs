@@ -62,28 +62,12 @@ impl Drop for Cluster {
     }
 }
 
-/// `bases` for `devnet init`: two runs of `n` consecutive loopback ports that are free now.
-///
-/// Below Linux's ephemeral range (32768 and up): there, the load generator's own outgoing
-/// connections could take a port between this probe and a validator binding it.
+/// `bases` for `devnet init`: its `n` validator APIs and the main chain's, then `n` p2p ports, as
+/// one run of free loopback ports (see `ports::AUTO_PORTS` for where and why).
 fn free_bases(n: usize) -> Result<(u16, u16)> {
     let n = u16::try_from(n).context("too many validators")?;
-    let free_run = |base: u16| -> bool {
-        (0..=n).all(|k| std::net::TcpListener::bind(("127.0.0.1", base.saturating_add(k))).is_ok())
-    };
-    let seed = u16::try_from(std::process::id() % 1_000).unwrap_or(0);
-    for attempt in 0..200u16 {
-        let api = 10_000u16
-            .saturating_add(seed.saturating_mul(20))
-            .wrapping_add(attempt.saturating_mul(97))
-            % 22_000
-            + 10_000;
-        let p2p = api.saturating_add(n).saturating_add(1);
-        if free_run(api) && free_run(p2p) {
-            return Ok((api, p2p));
-        }
-    }
-    bail!("found no free loopback ports for the cluster")
+    let base = super::ports::free_run(super::ports::AUTO_PORTS, 2 * n + 1)?;
+    Ok((base, base + n + 1))
 }
 
 fn start_cluster(opts: &BenchClusterOpts) -> Result<(Cluster, Vec<String>, String, String)> {

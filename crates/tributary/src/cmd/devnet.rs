@@ -239,12 +239,6 @@ fn write_config(path: &Path, config: &FileConfig) -> Result<()> {
     write_file(path, text.as_bytes(), true)
 }
 
-/// A free loopback port (bound, then released).
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
-    Ok(l.local_addr().context("cannot find a free port")?.port())
-}
-
 /// `devnet init`: a multi-validator devnet written to `out`, not run.
 pub(crate) fn init(
     validators: usize,
@@ -405,15 +399,14 @@ pub(crate) fn run(opts: &DevnetOpts) -> Result<Value> {
             Sidechain::Solo
         } else {
             // Validator 0's API is the devnet's; the others' and the p2p ports are picked free now
-            // and kept in their configuration files.
-            let mut api = vec![opts.listen.clone()];
-            let mut p2p = Vec::new();
-            for k in 0..opts.validators {
-                if k > 0 {
-                    api.push(format!("127.0.0.1:{}", free_port()?));
-                }
-                p2p.push(format!("127.0.0.1:{}", free_port()?));
-            }
+            // (one run: p2p ports first, then the other APIs) and kept in their configuration files.
+            let n = u16::try_from(opts.validators).context("too many validators")?;
+            let base = super::ports::free_run(super::ports::AUTO_PORTS, 2 * n - 1)?;
+            let at = |k: u16| format!("127.0.0.1:{}", base + k);
+            let p2p = (0..n).map(at).collect();
+            let api = std::iter::once(opts.listen.clone())
+                .chain((1..n).map(|k| at(n + k - 1)))
+                .collect();
             Sidechain::Validators { api, p2p }
         };
         create(

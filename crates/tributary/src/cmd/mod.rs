@@ -10,6 +10,7 @@ mod devnet;
 mod keys;
 pub(crate) mod load;
 mod node;
+mod ports;
 mod pow;
 mod snapshot;
 mod vm;

@@ -38,12 +38,13 @@ impl Drop for TempDir {
 /// any node binds them, and a node restarted after SIGKILL needs its old port back. Ports from
 /// Linux's ephemeral range (32768 and up, also where `bind(0)` lands) can be taken meanwhile
 /// by any outgoing connection's local end, which made a CI run fail with "Address already in
-/// use"; so `range` must lie below it, and each test that calls this gets its own `range` so
-/// that two tests running at once cannot pick the same ports.
+/// use"; so `range` must lie below it, and below 31000 too, where `devnet` and `bench cluster`
+/// pick their own ports (`cmd::ports::AUTO_PORTS`). Each test that calls this gets its own
+/// `range` so that two tests running at once cannot pick the same ports.
 pub(crate) fn free_port_run(range: std::ops::Range<u16>, n: u16) -> u16 {
     assert!(
-        range.end <= 32_768,
-        "fixed test ports must lie below the ephemeral range"
+        range.end <= 31_000,
+        "fixed test ports must lie below the ports devnet picks and the ephemeral range"
     );
     let span = range.end - range.start - n;
     // Runs of `n` from the process id: tests started one after the other (pids p, p + 1) start
