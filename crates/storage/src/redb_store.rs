@@ -758,8 +758,14 @@ impl StoreWrite for RedbStore {
         };
         apply_assets(&txn, &assets)?;
         {
+            // In key order: consecutive writes then land in the same, already copied, leaf
+            // instead of a random one each (the ids are hashes).
+            let mut spent: Vec<&(Hash, UtxoEntry)> = changes.spent.iter().collect();
+            spent.sort_unstable_by_key(|(id, _)| id.0);
+            let mut created: Vec<&(Hash, UtxoEntry)> = changes.created.iter().collect();
+            created.sort_unstable_by_key(|(id, _)| id.0);
             let mut utxos = txn.open_table(UTXOS).map_err(dberr)?;
-            for (id, entry) in &changes.spent {
+            for (id, entry) in spent {
                 match utxos.remove(id.0).map_err(dberr)? {
                     Some(v) if codec::decode_utxo(&v.value())? == *entry => {}
                     Some(_) => {
@@ -774,7 +780,7 @@ impl StoreWrite for RedbStore {
                     }
                 }
             }
-            for (id, entry) in &changes.created {
+            for (id, entry) in created {
                 if utxos
                     .insert(id.0, codec::encode_utxo(entry))
                     .map_err(dberr)?
@@ -811,17 +817,24 @@ impl StoreWrite for RedbStore {
                 .map_err(dberr)?
                 .remove(hash.0)
                 .map_err(dberr)?;
+            let mut located = block
+                .transactions()
+                .iter()
+                .enumerate()
+                .map(|(position, tx)| {
+                    let position = u32::try_from(position)
+                        .map_err(|_| StoreError::Inconsistent("more than 2^32 transactions".into()))?;
+                    Ok((tx.id().0, position))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            located.sort_unstable_by_key(|(id, _)| *id);
             let mut index = txn.open_table(TX_INDEX).map_err(dberr)?;
-            for (position, tx) in block.transactions().iter().enumerate() {
-                let position = u32::try_from(position)
-                    .map_err(|_| StoreError::Inconsistent("more than 2^32 transactions".into()))?;
+            for (id, position) in located {
                 let loc = TxLocation {
                     block_height: height,
                     position,
                 };
-                index
-                    .insert(tx.id().0, codec::encode_location(&loc))
-                    .map_err(dberr)?;
+                index.insert(id, codec::encode_location(&loc)).map_err(dberr)?;
             }
             txn.open_table(CHANGES)
                 .map_err(dberr)?
