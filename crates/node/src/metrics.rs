@@ -213,6 +213,7 @@ pub struct Metrics {
     consensus_round: Histogram,
     sync_target: OptionalGauge,
     sync_blocks: AtomicU64,
+    sync_stale: AtomicU64,
     sync_log: Mutex<SyncLog>,
     compact_proposals: AtomicU64,
     compact_missing_txs: AtomicU64,
@@ -262,6 +263,7 @@ impl Metrics {
             consensus_round: Histogram::new(ROUND_BOUNDS),
             sync_target: OptionalGauge::default(),
             sync_blocks: AtomicU64::new(0),
+            sync_stale: AtomicU64::new(0),
             sync_log: Mutex::new(SyncLog::default()),
             compact_proposals: AtomicU64::new(0),
             compact_missing_txs: AtomicU64::new(0),
@@ -281,6 +283,11 @@ impl Metrics {
     /// The sync target (highest peer tip learned), if any.
     pub fn sync_target(&self) -> Option<u64> {
         self.sync_target.get()
+    }
+
+    /// `n` fetched blocks were at or below the tip when they arrived (committed meanwhile).
+    pub fn sync_stale(&self, n: u64) {
+        self.sync_stale.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Blocks imported by catch-up so far.
@@ -678,6 +685,12 @@ impl Metrics {
         );
         counter(
             o,
+            "tributary_sync_stale_blocks_total",
+            "Fetched blocks that were committed already when they arrived (a catch-up request that raced consensus).",
+            &self.sync_stale,
+        );
+        counter(
+            o,
             "tributary_compact_proposals_total",
             "Compact proposals received from other validators, rebuilt from the pool (and fetched transactions) and handed to consensus.",
             &self.compact_proposals,
@@ -765,6 +778,11 @@ mod tests {
         assert!(text.contains("\ntributary_sync_blocks_total 128\n"), "{text}");
         m.sync_imported(372, 500, 500);
         assert_eq!(m.sync_blocks(), 500);
+        m.sync_stale(3);
+        assert!(
+            m.render(&pool)
+                .contains("\ntributary_sync_stale_blocks_total 3\n")
+        );
         assert_eq!(m.sync_target(), Some(500));
     }
 

@@ -15,10 +15,10 @@
 //! restored as pending on restart: the block a persisted lock certifies then exists on a quorum's
 //! disks even if every validator stopped at once.
 //!
-//! Catch-up: a [`net::Wire::GetBlocks`] to every peer (at start, every second, and at once when a
-//! final block or a proposal's parent is missing); peers answer with stored blocks and their
-//! certificates, and `ChainService::import_certified` verifies each certificate before
-//! committing. Every transaction this node's pool admits from a local caller (the API or
+//! Catch-up: a [`net::Wire::GetBlocks`] to every peer (at start, every second without a commit,
+//! and at once when a final block or a proposal's parent is missing); peers answer with stored
+//! blocks and their certificates, and `ChainService::import_certified` verifies each certificate
+//! before committing. Every transaction this node's pool admits from a local caller (the API or
 //! [`BbftHandle::submit`]) is forwarded to every other validator in batches ([`net::Wire::Txs`]:
 //! whatever was admitted since the last send, up to [`FORWARD_BATCH_BYTES`]), so whoever leads next
 //! can include it. Forwarded transactions are admitted off the host task, in batches, by an
@@ -84,7 +84,7 @@ pub struct HostConfig {
     pub round_timeout_ms: u64,
     /// How long a super node waits for its whole group.
     pub aggregate_wait_ms: u64,
-    /// How often catch-up is asked for even when nothing seems missing.
+    /// How often catch-up is asked for when nothing seems missing but nothing was committed.
     pub catch_up_interval_ms: u64,
     /// Whether blocks are finalized in one round by commit certificates (`docs/bbft.md` §3a);
     /// without, only by the two-chain rule.
@@ -253,6 +253,7 @@ pub fn start(
         to_commit: BTreeMap::new(),
         last_request: None,
         unproven: (Vec::new(), 0),
+        tip_at_tick: 0,
         round_started: BTreeMap::new(),
         blocks,
         state_file,
@@ -399,6 +400,8 @@ struct Host {
     served: VecDeque<Served>,
     to_commit: BTreeMap<u64, (BlockId, Certificate)>,
     last_request: Option<Instant>,
+    /// The committed height at the last catch-up tick.
+    tip_at_tick: u64,
     /// Fetched blocks right above the tip whose proof names a block above them not fetched yet
     /// (blocks finalized together by a two-chain, and a reply cut by its byte limit between
     /// them), with their bytes. The next request asks for what follows them, and they are
@@ -414,6 +417,15 @@ struct Host {
     /// checks submitted transactions, and consensus must not queue behind a flood of them.
     validation: rayon::ThreadPool,
     cfg: HostConfig,
+}
+
+/// A block's transaction bytes (what bounds the blocks kept unproven).
+fn tx_bytes(block: &Block) -> usize {
+    block
+        .transactions()
+        .iter()
+        .map(|tx| usize::try_from(tx.serialized_size()).unwrap_or(usize::MAX))
+        .fold(0, usize::saturating_add)
 }
 
 fn now_ms() -> u64 {
@@ -433,6 +445,7 @@ impl Host {
     ) -> Result<(), NodeError> {
         let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.catch_up_interval_ms.max(50)));
         self.request_blocks(true);
+        self.tip_at_tick = self.chain.tip().height;
         self.restore_kept(kept)?;
         self.feed(Input::Start)?;
         loop {
@@ -441,11 +454,20 @@ impl Host {
                 Some((from, inbound)) = inbox.recv() => match inbound {
                     Inbound::Envelope(bytes) => self.on_wire(from, &bytes)?,
                     Inbound::Transactions(txs) => self.to_admission(from, Forwarded::Decoded(txs)),
+                    Inbound::Blocks(blocks) => self.on_fetched(from, blocks)?,
                 },
                 Some(ev) = events.recv() => self.on_event(ev)?,
                 _ = tick.tick() => {
                     self.expire_rebuilds();
-                    self.request_blocks(true);
+                    // Asked only when nothing was committed since the last tick: a validator
+                    // that commits is following consensus (and asks at once when a final block
+                    // or a parent is missing). Asking every second regardless made each peer
+                    // read and send its newest block, which this node then committed itself.
+                    let tip = self.chain.tip().height;
+                    if tip == self.tip_at_tick {
+                        self.request_blocks(true);
+                    }
+                    self.tip_at_tick = tip;
                 }
                 tx = admitted.recv() => match tx {
                     Ok(first) => self.forward(first, &mut admitted),
@@ -1071,7 +1093,6 @@ impl Host {
     /// (pipelined catch-up: a node far behind fetches reply after reply at the speed of import).
     fn on_blocks(&mut self, from: NodeId, raw: &[Vec<u8>]) -> Result<(), NodeError> {
         let mut blocks = Vec::with_capacity(raw.len());
-        let mut bytes = 0usize;
         for b in raw {
             match Block::decode(b, Profile::Side, &self.chain.params().limits) {
                 Ok(b) => blocks.push(b),
@@ -1080,10 +1101,24 @@ impl Host {
                     return Ok(());
                 }
             }
-            bytes = bytes.saturating_add(b.len());
         }
-        // A reply continuing the blocks kept unproven is imported with them.
+        self.on_fetched(from, blocks)
+    }
+
+    /// [`Host::on_blocks`] for blocks decoded already (by the transport).
+    fn on_fetched(&mut self, from: NodeId, mut blocks: Vec<Block>) -> Result<(), NodeError> {
         let tip = self.chain.tip().height;
+        // A reply racing consensus: everything in it was committed meanwhile. Counted (the
+        // request was wasted work on both sides) and dropped without import.
+        let stale = blocks.iter().filter(|b| b.header().height <= tip).count();
+        self.chain
+            .metrics()
+            .sync_stale(u64::try_from(stale).unwrap_or(u64::MAX));
+        if stale == blocks.len() {
+            return Ok(());
+        }
+        let mut bytes = blocks.iter().map(tx_bytes).fold(0usize, usize::saturating_add);
+        // A reply continuing the blocks kept unproven is imported with them.
         let (mut kept, kept_bytes) = std::mem::take(&mut self.unproven);
         let continues = kept
             .first()
@@ -1232,6 +1267,13 @@ impl Host {
         parent: BlockId,
         payload: &[u8],
     ) -> Option<bool> {
+        // Built here (this node leads) or validated already (the same proposal again, or one
+        // re-proposed in a later round): the id binds height, parent and payload, and a pending
+        // block was validated on exactly those. The leader used to decode its own 1.5 MB
+        // proposal here only for `try_validate` to find it pending.
+        if let Some(p) = self.pending.get(&id) {
+            return Some(p.height == height && p.parent == parent);
+        }
         let (block, canonical) = match self.rebuilt.remove(&id) {
             // Rebuilt here from a compact proposal: the payload the core got was made by encoding
             // it and checked to hash to `id` (the core's id of this payload), so it is that block's
@@ -1267,7 +1309,10 @@ impl Host {
                         ask: Some((epoch, round)),
                     },
                 );
-                self.request_blocks(false);
+                // Unless the parent is on its way (being rebuilt from its compact proposal).
+                if !self.rebuilding.contains_key(&parent) {
+                    self.request_blocks(false);
+                }
                 None
             }
         }
@@ -1385,7 +1430,13 @@ impl Host {
                 break;
             };
             let Some(p) = self.pending.get(id).filter(|_| h == tip.saturating_add(1)) else {
-                self.request_blocks(false);
+                // A block still being rebuilt from its compact proposal (its missing
+                // transactions asked of the sender) arrives without help; asking every peer
+                // would only race it, and their replies came after the commit, to be thrown away.
+                // Should the rebuild fail, the catch-up tick asks.
+                if !(h == tip.saturating_add(1) && self.rebuilding.contains_key(id)) {
+                    self.request_blocks(false);
+                }
                 break;
             };
             let (block, changes, id, proof) =

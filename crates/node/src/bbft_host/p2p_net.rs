@@ -230,12 +230,12 @@ fn to_message(bytes: Vec<u8>, cfg: &TransportConfig) -> Option<Message> {
     })
 }
 
-/// The envelopes of a received p2p message other than `Transactions` (`None`: a kind validators
-/// do not exchange).
+/// The envelopes of a received p2p message other than `Transactions` and `Blocks` (`None`: a kind
+/// validators do not exchange as an envelope).
 fn to_envelopes(m: Message) -> Option<Vec<Vec<u8>>> {
     Some(match m {
         Message::Consensus(b) if Wire::is_consensus(&b) => vec![b],
-        // `Transactions` never becomes an envelope: the acceptor hands them to admission decoded.
+        // `Transactions` and `Blocks` never become envelopes: the acceptor hands them on decoded.
         Message::GetBlocks { from_height, count } => vec![
             Wire::GetBlocks {
                 from: from_height,
@@ -243,7 +243,6 @@ fn to_envelopes(m: Message) -> Option<Vec<Vec<u8>>> {
             }
             .encode(),
         ],
-        Message::Blocks(blocks) => vec![Wire::Blocks(blocks.iter().map(Block::encode).collect()).encode()],
         _ => return None,
     })
 }
@@ -449,12 +448,21 @@ async fn acceptor(
                         // validator banned the others). Malformed and oversized frames still ban.
                         // Forwarded transactions go to admission decoded: the frame check just
                         // decoded (and hashed) each one.
-                        if let Message::Transactions(txs) = m {
-                            if inbox.send((from, Inbound::Transactions(txs))).is_err() {
-                                return;
+                        // So do catch-up replies, to import.
+                        let decoded = match m {
+                            Message::Transactions(txs) => Ok(Inbound::Transactions(txs)),
+                            Message::Blocks(blocks) => Ok(Inbound::Blocks(blocks)),
+                            other => Err(other),
+                        };
+                        let m = match decoded {
+                            Ok(inbound) => {
+                                if inbox.send((from, inbound)).is_err() {
+                                    return;
+                                }
+                                continue;
                             }
-                            continue;
-                        }
+                            Err(m) => m,
+                        };
                         let Some(envs) = to_envelopes(m) else {
                             let _ = book
                                 .lock()
