@@ -28,7 +28,7 @@ pub use codec::{DecodeError, Limits, decode, encode};
 pub use crypto::{Bls, Crypto, VerifyWork};
 pub use machine::{Anchor, Bbft, Config, Effect, InitError, Input, PersistedState, Reject, Timer};
 pub use types::{
-    Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, MAX_VALIDATORS, Message, NodeId, Phase, Proposal,
-    ProposalHeader, SetError, TcPart, Timeout, TimeoutCert, Topology, Validator, ValidatorSet, Vote,
-    VoteData,
+    Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, MAX_VALIDATORS, Message, NodeId, Payload, Phase,
+    Proposal, ProposalHeader, SetError, TcPart, Timeout, TimeoutCert, Topology, Validator, ValidatorSet,
+    Vote, VoteData,
 };

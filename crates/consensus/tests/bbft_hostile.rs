@@ -177,7 +177,7 @@ fn message(sig: Signature) -> BoxedStrategy<Message> {
                     parent: BlockId::default(),
                     justify,
                     tc,
-                    payload: vec![1, 2, 3],
+                    payload: vec![1, 2, 3].into(),
                     proposer,
                     signature: sig,
                 }))

@@ -43,7 +43,7 @@ fn a_batch_of_votes_costs_one_pairing_and_the_count_resets() {
     let eff = node.step(Input::Propose {
         epoch: 0,
         round: 1,
-        payload: vec![1],
+        payload: vec![1].into(),
     });
     let block = eff
         .iter()

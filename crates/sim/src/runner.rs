@@ -1027,7 +1027,7 @@ impl Sim {
                 } => inputs.push_back(Input::Propose {
                     epoch,
                     round,
-                    payload: self.payload(epoch, round, height),
+                    payload: self.payload(epoch, round, height).into(),
                 }),
                 Effect::Validate {
                     epoch, round, block, ..
@@ -1261,7 +1261,7 @@ impl Sim {
     fn make_twins(&mut self, p: &Proposal) {
         let leader = usize::try_from(self.node_of_proposer(p)).unwrap_or(usize::MAX);
         let mut b = p.clone();
-        b.payload.extend_from_slice(b"twin");
+        b.payload = [&*b.payload, b"twin"].concat().into();
         let block = b.block_id();
         b.signature = self.sign_as(
             leader,
@@ -1303,7 +1303,7 @@ impl Sim {
             Some(Behaviour::EquivocatingLeader) => match &msg {
                 Message::Proposal(p) if usize::try_from(self.node_of_proposer(p)).ok() == Some(i) => {
                     let mut q = (**p).clone();
-                    q.payload.push(0xff);
+                    q.payload = [&*q.payload, &[0xff][..]].concat().into();
                     let block = q.block_id();
                     q.signature = self.crypto.sign(
                         &self.keys[i].0,

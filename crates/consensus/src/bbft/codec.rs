@@ -6,8 +6,8 @@
 use crypto::bls::Signature;
 
 use super::types::{
-    Bitmap, BlockId, Certificate, Justify, MAX_VALIDATORS, Message, Phase, Proposal, TcPart, Timeout,
-    TimeoutCert, Vote, VoteData,
+    Bitmap, BlockId, Certificate, Justify, MAX_VALIDATORS, Message, Payload, Phase, Proposal, TcPart,
+    Timeout, TimeoutCert, Vote, VoteData,
 };
 
 /// Bounds applied when decoding.
@@ -354,7 +354,7 @@ impl Reader<'_> {
                 limit: self.limits.max_payload,
             });
         }
-        let payload = self.take(len)?.to_vec();
+        let payload = Payload::from(self.take(len)?);
         let proposer = self.u16()?;
         let signature = self.sig()?;
         Ok(Proposal {

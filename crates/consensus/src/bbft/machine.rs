@@ -8,8 +8,8 @@ use crypto::bls::{PublicKey, SecretKey, Signature};
 
 use super::crypto::{Counted, Crypto, VerifyWork};
 use super::types::{
-    Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, Message, NodeId, Phase, Proposal, ProposalHeader,
-    TcPart, Timeout, TimeoutCert, ValidatorSet, Vote, VoteData,
+    Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, Message, NodeId, Payload, Phase, Proposal,
+    ProposalHeader, TcPart, Timeout, TimeoutCert, ValidatorSet, Vote, VoteData,
 };
 
 /// Tuning of one node. Timing is in host milliseconds; the core never reads a clock.
@@ -101,7 +101,7 @@ pub enum Input {
         /// Round asked for.
         round: u64,
         /// The block's content.
-        payload: Vec<u8>,
+        payload: Payload,
     },
     /// The answer to [`Effect::Validate`].
     Validated {
@@ -170,7 +170,7 @@ pub enum Effect {
         /// Parent.
         parent: BlockId,
         /// Content.
-        payload: Vec<u8>,
+        payload: Payload,
     },
     /// The block is final. `proof` is a commit certificate for this block or a descendant, or a
     /// prepare certificate whose direct two-chain finalizes this block or a descendant
@@ -883,7 +883,7 @@ impl Bbft {
         if next > self.epoch.last_height {
             // Reconfiguration suffix: blocks past the epoch's end are empty and never committed;
             // they only carry the certificates that finalize the epoch's last block.
-            self.propose(Vec::new(), out);
+            self.propose(Payload::default(), out);
         } else {
             out.push(Effect::RequestProposal {
                 epoch: self.epoch.index,
@@ -894,7 +894,7 @@ impl Bbft {
         }
     }
 
-    fn propose(&mut self, payload: Vec<u8>, out: &mut Vec<Effect>) {
+    fn propose(&mut self, payload: Payload, out: &mut Vec<Effect>) {
         let Some(me) = self.me else { return };
         let Ok(proposer) = u16::try_from(me) else { return };
         if payload.len() > self.cfg.max_payload {
@@ -911,7 +911,7 @@ impl Bbft {
             .clone()
             .filter(|t| t.round.checked_add(1) == Some(self.round));
         let height = height.saturating_add(1);
-        let block = BlockId::compute(height, &parent, &payload);
+        let block = BlockId::of(height, &parent, &payload);
         let signature = self.crypto.sign(
             &self.key,
             &ProposalHeader::signing_bytes(self.epoch.index, self.round, &block),

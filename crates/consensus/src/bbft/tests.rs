@@ -122,7 +122,7 @@ impl Net {
                     } => inputs.push(Input::Propose {
                         epoch: *epoch,
                         round: *round,
-                        payload: height.to_be_bytes().to_vec(),
+                        payload: height.to_be_bytes().to_vec().into(),
                     }),
                     Effect::Validate {
                         epoch, round, block, ..
@@ -567,7 +567,7 @@ fn proposal_equivocation_yields_evidence() {
             parent: BlockId::default(),
             justify: Justify::Genesis,
             tc: None,
-            payload,
+            payload: payload.into(),
             proposer: 0,
             signature: ks[0].sign(&ProposalHeader::signing_bytes(0, 1, &block)),
         }
@@ -619,7 +619,7 @@ fn proposal_from_non_leader_or_bad_signature_is_rejected() {
         parent: BlockId::default(),
         justify: Justify::Genesis,
         tc: None,
-        payload,
+        payload: payload.into(),
         proposer: 2,
         signature: ks[2].sign(&ProposalHeader::signing_bytes(0, 1, &block)),
     };
@@ -707,7 +707,7 @@ fn locking_rule_refuses_a_stale_justification_without_tc() {
         parent: BlockId::default(),
         justify: Justify::Genesis,
         tc: None,
-        payload,
+        payload: payload.into(),
         proposer: leader,
         signature: ks[usize::from(leader)].sign(&ProposalHeader::signing_bytes(0, r, &block)),
     };
@@ -752,7 +752,7 @@ fn persist_precedes_vote_and_restore_never_votes_twice() {
             Effect::RequestProposal { epoch, round, .. } => Some(again.step(Input::Propose {
                 epoch,
                 round,
-                payload: vec![9],
+                payload: vec![9].into(),
             })),
             _ => None,
         })
@@ -766,6 +766,31 @@ fn persist_precedes_vote_and_restore_never_votes_twice() {
             ..
         }
     )));
+}
+
+/// A payload's id is the same computed from bytes or from the shared digest, clones share the
+/// digest (computed once), and equality is of bytes, never of the cache.
+#[test]
+fn payload_ids_match_and_clones_share_the_digest() {
+    let parent = BlockId([7; 32]);
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    let p = Payload::from(bytes.clone());
+    let copy = p.clone();
+    assert_eq!(BlockId::of(3, &parent, &p), BlockId::compute(3, &parent, &bytes));
+    // Computed through `p`; `copy` holds it without hashing.
+    assert!(std::ptr::eq(p.digest(), copy.digest()));
+    assert_eq!(
+        BlockId::of(4, &parent, &copy),
+        BlockId::compute(4, &parent, &bytes)
+    );
+    assert_ne!(BlockId::of(3, &parent, &p), BlockId::of(4, &parent, &p));
+    // Another payload with the same bytes is equal without a digest; different bytes are not.
+    assert_eq!(Payload::from(&bytes[..]), p);
+    let mut other = bytes.clone();
+    other[0] ^= 1;
+    let other = Payload::from(other);
+    assert_ne!(other, p);
+    assert_ne!(BlockId::of(3, &parent, &other), BlockId::of(3, &parent, &p));
 }
 
 #[test]
@@ -790,7 +815,7 @@ fn codec_round_trips_every_message() {
             parent: BlockId([1; 32]),
             justify: Justify::Qc(qc.clone()),
             tc: Some(tc.clone()),
-            payload: vec![1, 2, 3],
+            payload: vec![1, 2, 3].into(),
             proposer: 1,
             signature: qc.signature,
         })),
@@ -834,7 +859,7 @@ fn codec_enforces_limits() {
         parent: BlockId::default(),
         justify: Justify::Genesis,
         tc: None,
-        payload: vec![0; 100],
+        payload: vec![0; 100].into(),
         proposer: 0,
         signature: ks[0].sign(b"x"),
     }));
@@ -1163,7 +1188,7 @@ fn restarted_leader_resends_its_proposal_and_never_signs_another() {
     let eff = node.step(Input::Propose {
         epoch: 0,
         round: 1,
-        payload: vec![1],
+        payload: vec![1].into(),
     });
     let send_at = eff
         .iter()
@@ -1200,7 +1225,7 @@ fn restarted_leader_resends_its_proposal_and_never_signs_another() {
     let eff = again.step(Input::Propose {
         epoch: 0,
         round: 1,
-        payload: vec![2],
+        payload: vec![2].into(),
     });
     assert!(
         !sent_messages(&eff)
@@ -1360,7 +1385,7 @@ fn aggregates_per_sender_and_per_round_are_bounded() {
         parent: BlockId::default(),
         justify: Justify::Genesis,
         tc: None,
-        payload,
+        payload: payload.into(),
         proposer: 0,
         signature: ks[0].sign(&ProposalHeader::signing_bytes(0, 1, &block)),
     };
@@ -1393,7 +1418,7 @@ fn aggregator_of_seven() -> (Bbft, Arc<ValidatorSet>, Vec<SecretKey>, VoteData) 
     let eff = node.step(Input::Propose {
         epoch: 0,
         round: 1,
-        payload: vec![3],
+        payload: vec![3].into(),
     });
     let Some(Effect::Validate { block, .. }) = eff.iter().find(|e| matches!(e, Effect::Validate { .. }))
     else {
@@ -1555,7 +1580,7 @@ fn a_justification_already_certified_is_not_verified_again_and_is_forwarded_as_h
         parent: d.block,
         justify: Justify::Qc(other.clone()),
         tc: None,
-        payload,
+        payload: payload.into(),
         proposer: 0,
         signature: ks[0].sign(&ProposalHeader::signing_bytes(0, 2, &block)),
     };
@@ -1852,7 +1877,7 @@ fn a_commit_certificate_is_neither_a_justification_nor_a_lock() {
         parent,
         justify: Justify::Qc(cc.clone()),
         tc: None,
-        payload: b"x".to_vec(),
+        payload: b"x".to_vec().into(),
         proposer: u16::try_from(leader).unwrap(),
         signature: ks[leader].sign(&ProposalHeader::signing_bytes(0, 2, &block)),
     };

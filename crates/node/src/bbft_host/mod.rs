@@ -55,7 +55,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consensus::bbft::{
-    self, Bbft, BlockId, Certificate, Config, Effect, Epoch, Input, Message, NodeId, Proposal, Timer,
+    self, Bbft, BlockId, Certificate, Config, Effect, Epoch, Input, Message, NodeId, Payload, Proposal, Timer,
 };
 use ledger::ChangeSet;
 use p2p::compact::PartialBlock;
@@ -598,7 +598,7 @@ impl Host {
                 // members' compact form and for `Validate` after.
                 let b = Block::decode(&p.payload, Profile::Side, &self.chain.params().limits)
                     .ok()
-                    .filter(|b| b.encode() == p.payload)?;
+                    .filter(|b| p.payload == b.encode())?;
                 let b = Arc::new(b);
                 self.keep_rebuilt(id, Arc::clone(&b));
                 b
@@ -646,7 +646,7 @@ impl Host {
         }
         if let Some(block) = self.block_at_hand(&id) {
             // Seen already (another sender, or sent again): no pool scan.
-            let payload = block.encode();
+            let payload = Payload::from(block.encode());
             return self.deliver(from, id, cp.proposal, block, payload);
         }
         let partial = self
@@ -755,8 +755,9 @@ impl Host {
                 return Ok(());
             }
         };
-        let payload = block.encode();
-        if BlockId::compute(proposal.height, &proposal.parent, &payload) != id {
+        // The digest computed here is the one the core uses for the id.
+        let payload = Payload::from(block.encode());
+        if BlockId::of(proposal.height, &proposal.parent, &payload) != id {
             // The same transaction ids with other bytes (a witness): not the signed payload.
             self.ask_full(from, id, "the rebuilt payload is not the proposed one");
             return Ok(());
@@ -771,7 +772,7 @@ impl Host {
         id: BlockId,
         mut proposal: Proposal,
         block: Arc<Block>,
-        payload: Vec<u8>,
+        payload: Payload,
     ) -> Result<(), NodeError> {
         self.keep_rebuilt(id, block);
         self.chain.metrics().compact_proposal();
@@ -843,7 +844,7 @@ impl Host {
             return;
         };
         let mut p = s.proposal.clone();
-        p.payload = s.block.encode();
+        p.payload = s.block.encode().into();
         self.net.send(
             to,
             Wire::Consensus(bbft::encode(&Message::Proposal(Box::new(p)))).encode(),
@@ -894,8 +895,9 @@ impl Host {
                     );
                     return Ok(());
                 }
-                let payload = block.encode();
-                let id = BlockId::compute(height, &parent, &payload);
+                // The digest computed here is the one the core signs the id of.
+                let payload = Payload::from(block.encode());
+                let id = BlockId::of(height, &parent, &payload);
                 self.blocks.keep(&id, height, &parent, &payload)?;
                 self.pending.insert(
                     id,
@@ -1292,7 +1294,7 @@ impl Host {
         if block.header().height != height || (!canonical && block.encode() != payload) {
             return Some(false);
         }
-        match self.try_validate(id, height, parent, Arc::clone(&block), 0) {
+        match self.try_validate(id, height, parent, (Arc::clone(&block), Some(payload)), 0) {
             Some(valid) => Some(valid),
             None => {
                 if self.deferred.len() >= MAX_DEFERRED
@@ -1319,13 +1321,14 @@ impl Host {
     }
 
     /// Validates `block` if its parent is known (possibly after validating a deferred parent);
-    /// `None` if not.
+    /// `None` if not. `payload`: the block's canonical bytes when at hand (kept on disk as they
+    /// are rather than encoded again).
     fn try_validate(
         &mut self,
         id: BlockId,
         height: u64,
         parent: BlockId,
-        block: Arc<Block>,
+        (block, payload): (Arc<Block>, Option<&[u8]>),
         depth: usize,
     ) -> Option<bool> {
         if self.pending.contains_key(&id) {
@@ -1341,7 +1344,7 @@ impl Host {
                 if depth > MAX_DEFERRED {
                     return None;
                 }
-                let ok = self.try_validate(parent, d.height, d.parent, d.block, depth + 1);
+                let ok = self.try_validate(parent, d.height, d.parent, (d.block, None), depth + 1);
                 if ok != Some(true) {
                     return ok.map(|_| false);
                 }
@@ -1355,7 +1358,15 @@ impl Host {
         match validated {
             Ok(changes) => {
                 // Durable before the vote: a certified block must survive a restart of everyone.
-                if let Err(e) = self.blocks.keep(&id, height, &parent, &block.encode()) {
+                let encoded;
+                let bytes = match payload {
+                    Some(p) => p,
+                    None => {
+                        encoded = block.encode();
+                        &encoded
+                    }
+                };
+                if let Err(e) = self.blocks.keep(&id, height, &parent, bytes) {
                     tracing::error!(me = self.cfg.me, height, error = %e, "cannot keep a block; not voting for it");
                     return Some(false);
                 }
@@ -1387,7 +1398,7 @@ impl Host {
                 continue;
             };
             let ask = d.ask;
-            match self.try_validate(id, d.height, d.parent, Arc::clone(&d.block), 0) {
+            match self.try_validate(id, d.height, d.parent, (Arc::clone(&d.block), None), 0) {
                 Some(valid) => {
                     if let Some((epoch, round)) = ask {
                         queue.push_back(Input::Validated {

@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use consensus::bbft::{self, BlockId, Message, NodeId, Proposal};
+use consensus::bbft::{self, BlockId, Message, NodeId, Payload, Proposal};
 use p2p::compact::CompactBlock;
 use tokio::sync::mpsc;
 use types::profile::Profile;
@@ -387,7 +387,7 @@ impl CompactProposal {
     /// `id`): every transaction as a short ID but the coinbase, sent in full.
     pub fn new(id: BlockId, proposal: &Proposal, block: &Block) -> CompactProposal {
         let mut proposal = proposal.clone();
-        proposal.payload = Vec::new();
+        proposal.payload = Payload::default();
         CompactProposal {
             block: id,
             proposal,
@@ -398,7 +398,7 @@ impl CompactProposal {
     /// The envelope.
     pub fn to_wire(&self) -> Wire {
         let mut p = self.proposal.clone();
-        p.payload = self.compact.encode();
+        p.payload = self.compact.encode().into();
         Wire::CompactProposal {
             block: self.block,
             proposal: bbft::encode(&Message::Proposal(Box::new(p))),
@@ -424,7 +424,7 @@ impl CompactProposal {
                 proposal: p.height,
             });
         }
-        p.payload = Vec::new();
+        p.payload = Payload::default();
         Ok(CompactProposal {
             block,
             proposal: *p,
@@ -708,7 +708,7 @@ mod tests {
             parent,
             justify: bbft::Justify::Genesis,
             tc: None,
-            payload,
+            payload: payload.into(),
             proposer: 0,
             signature: key.sign(&bbft::ProposalHeader::signing_bytes(0, 3, &id)),
         };
@@ -735,7 +735,7 @@ mod tests {
         // Rebuilt from the block's transactions, the proposal is the signed one, byte for byte.
         let rebuilt = p2p::compact::reconstruct(&opened.compact, block.transactions()).unwrap();
         let mut p = opened.proposal.clone();
-        p.payload = rebuilt.encode();
+        p.payload = rebuilt.encode().into();
         assert_eq!(p, full);
         assert_eq!(p.block_id(), id);
 
@@ -753,7 +753,7 @@ mod tests {
             Err(CompactProposalError::NotAProposal)
         );
         let mut junk = full.clone();
-        junk.payload = vec![1, 2, 3];
+        junk.payload = vec![1, 2, 3].into();
         let junk = bbft::encode(&Message::Proposal(Box::new(junk)));
         assert!(matches!(
             CompactProposal::open(id, &junk, &limits, &block_limits),

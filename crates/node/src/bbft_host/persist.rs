@@ -435,7 +435,7 @@ mod tests {
                 parent: BlockId([5; 32]),
                 justify: Justify::Qc(cert(6)),
                 tc: None,
-                payload: vec![1, 2, 3],
+                payload: vec![1, 2, 3].into(),
                 proposer: 2,
                 signature: SecretKey::from_seed(&[2; 32]).sign(b"p"),
             }),
