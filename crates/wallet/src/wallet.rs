@@ -614,6 +614,21 @@ fn page<T>(items: Vec<T>, from: usize, count: usize) -> Vec<T> {
 mod tests {
     use super::*;
 
+    /// A wallet directory for one test, removed when the test ends (passing or not).
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            Scratch(std::env::temp_dir().join(format!("tributary-wallet-{name}-{}", random_uuid())))
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     fn blocks() -> Vec<Block> {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../tributary/tests/fixtures/reference/vapor_blocks.json");
@@ -646,8 +661,9 @@ mod tests {
     /// Apply then unwind gives back the exact state, in memory and on disk, for every prefix.
     #[test]
     fn unwind_restores_the_exact_state_in_memory_and_on_disk() {
-        let dir = std::env::temp_dir().join(format!("tributary-wallet-unwind-{}", random_uuid()));
-        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        let scratch = Scratch::new("unwind");
+        let dir = &scratch.0;
+        let w = Wallet::open(dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
         let a = addresses();
         for acc in a["vapor"]["accounts"].as_array().unwrap() {
             let xpubs: Vec<XPub> = acc["xpubs"]
@@ -672,14 +688,14 @@ mod tests {
         assert!(!states[3].utxos.is_empty() && !states[3].txs.is_empty());
         // What is on disk equals what is in memory.
         drop(w);
-        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        let w = Wallet::open(dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
         assert_eq!(state(&w), states[3]);
         for (i, b) in blocks.iter().enumerate().rev() {
             w.unwind_block(b).unwrap();
             assert_eq!(state(&w), states[i], "after unwinding block {i}");
         }
         drop(w);
-        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        let w = Wallet::open(dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
         assert_eq!(state(&w), states[0]);
         assert_eq!(w.indexed_tip().unwrap(), None);
     }
@@ -688,8 +704,9 @@ mod tests {
     /// in memory and after a reopen.
     #[test]
     fn unwind_tip_needs_no_body() {
-        let dir = std::env::temp_dir().join(format!("tributary-wallet-unwind-tip-{}", random_uuid()));
-        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        let scratch = Scratch::new("unwind-tip");
+        let dir = &scratch.0;
+        let w = Wallet::open(dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
         let a = addresses();
         for acc in a["vapor"]["accounts"].as_array().unwrap() {
             let xpubs: Vec<XPub> = acc["xpubs"]
@@ -715,7 +732,7 @@ mod tests {
         assert_eq!(w.unwind_tip().unwrap(), Some((tip, blocks[2].hash())));
         assert_eq!(state(&w), states[2]);
         drop(w);
-        let w = Wallet::open(&dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+        let w = Wallet::open(dir, Profile::Side, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
         assert_eq!(state(&w), states[2]);
         assert_eq!(w.unwind_tip().unwrap(), Some((tip - 1, blocks[1].hash())));
         assert_eq!(w.unwind_tip().unwrap(), Some((tip - 2, blocks[0].hash())));
@@ -724,7 +741,6 @@ mod tests {
         // The blocks apply again on top.
         w.apply_block(&blocks[0]).unwrap();
         assert_eq!(state(&w), states[1]);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

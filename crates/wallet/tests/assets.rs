@@ -3,6 +3,10 @@
 //! checks of `create-asset` (class declarations, aliases, signers).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::TempDir;
+
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
@@ -16,15 +20,11 @@ fn load(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let mut b = [0u8; 8];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
-    let dir = std::env::temp_dir().join(format!("tributary-wallet-{name}-{}", hex::encode(b)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> TempDir {
+    TempDir::new(name)
 }
 
-fn wallet(name: &str, profile: Profile) -> (Wallet, PathBuf) {
+fn wallet(name: &str, profile: Profile) -> (Wallet, TempDir) {
     let dir = tmp(name);
     let w = Wallet::open(&dir, profile, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
     (w, dir)

@@ -4,7 +4,10 @@
 //! class forbids is refused by the builder up front with `AssetClassRule` (`BTM712`), reserving nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod common;
+
+use common::TempDir;
+
 use std::sync::Arc;
 
 use ledger::testkit::{self, Key};
@@ -16,12 +19,8 @@ use wallet::{BuildRequest, KdfParams, Template, Wallet, WalletError};
 
 const PW: &str = "pw";
 
-fn tmp(name: &str) -> PathBuf {
-    let mut b = [0u8; 8];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
-    let dir = std::env::temp_dir().join(format!("tributary-wallet-{name}-{}", hex::encode(b)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> TempDir {
+    TempDir::new(name)
 }
 
 /// A main chain in memory and a wallet following it.
@@ -31,6 +30,8 @@ struct Env {
     tip: BlockHeader,
     miner: Key,
     w: Wallet,
+    /// The wallet's directory, removed with the environment.
+    _dir: TempDir,
     alice: String,
     bob: String,
     nonce: u64,
@@ -42,13 +43,8 @@ impl Env {
         let mut tip = BlockHeader::empty(Profile::Main);
         tip.version = 1;
         tip.height = 10_000;
-        let w = Wallet::open(
-            &tmp(name),
-            Profile::Main,
-            Network::Devnet,
-            KdfParams::FAST_INSECURE,
-        )
-        .unwrap();
+        let dir = tmp(name);
+        let w = Wallet::open(&dir, Profile::Main, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
         let (key, _) = w.create_key("issuer", PW).unwrap();
         w.create_account(&[key.xpub], 1, "alice").unwrap();
         w.create_account(&[key.xpub], 1, "bob").unwrap();
@@ -60,6 +56,7 @@ impl Env {
             tip,
             miner: Key::from_seed(b"miner"),
             w,
+            _dir: dir,
             alice,
             bob,
             nonce: 0,

@@ -3,7 +3,9 @@
 //! in memory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod common;
+
+use common::TempDir;
 
 use crypto::chainkd::XPrv;
 use proptest::prelude::*;
@@ -29,10 +31,8 @@ fn snapshot(w: &Wallet) -> Snapshot {
     )
 }
 
-fn tmp() -> PathBuf {
-    let mut b = [0u8; 8];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
-    std::env::temp_dir().join(format!("tributary-wallet-prop-{}", hex::encode(b)))
+fn tmp() -> TempDir {
+    TempDir::new("prop")
 }
 
 /// One generated transaction: which known outputs it spends (indexes into the live list, taken
@@ -152,7 +152,5 @@ proptest! {
             w.apply_block(b).unwrap();
             prop_assert_eq!(&snapshot(&w), &states[i + 1]);
         }
-        drop(w);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

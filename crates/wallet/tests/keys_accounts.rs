@@ -4,6 +4,10 @@
 //! and a Bytom v1.1.0 solonet).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::TempDir;
+
 use std::path::PathBuf;
 
 use crypto::chainkd::XPub;
@@ -18,15 +22,11 @@ fn fixture() -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let mut b = [0u8; 8];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
-    let dir = std::env::temp_dir().join(format!("tributary-wallet-{name}-{}", hex::encode(b)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> TempDir {
+    TempDir::new(name)
 }
 
-fn open(name: &str, profile: Profile) -> (Wallet, PathBuf) {
+fn open(name: &str, profile: Profile) -> (Wallet, TempDir) {
     let dir = tmp(name);
     (
         Wallet::open(&dir, profile, Network::Devnet, KdfParams::FAST_INSECURE).unwrap(),

@@ -4,6 +4,10 @@
 //! so a template built and signed here from the same wallet state must give the node's exact bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::TempDir;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,12 +24,8 @@ fn load(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let mut b = [0u8; 8];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
-    let dir = std::env::temp_dir().join(format!("tributary-wallet-{name}-{}", hex::encode(b)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn tmp(name: &str) -> TempDir {
+    TempDir::new(name)
 }
 
 fn block(height: u64) -> Block {
@@ -66,13 +66,13 @@ const PW: &str = "123456";
 
 /// A wallet with the reference's three accounts (alice, bob, multi = 2-of-3 bob/carol/dave) holding
 /// the private keys named in `keys`; every receive address the node derived is derived here too, and
-/// `change_up_to` change addresses per account are marked used. Returns the wallet and the map from
-/// the node's account IDs to ours.
+/// `change_up_to` change addresses per account are marked used. Returns the wallet, the map from
+/// the node's account IDs to ours, and the wallet's directory (removed when dropped).
 fn wallet_with(
     name: &str,
     keys: &[&str],
     change_up_to: &[(&str, u64)],
-) -> (Wallet, BTreeMap<String, String>) {
+) -> (Wallet, BTreeMap<String, String>, TempDir) {
     wallet_of("vapor", Profile::Side, name, keys, change_up_to)
 }
 
@@ -82,10 +82,11 @@ fn wallet_of(
     name: &str,
     keys: &[&str],
     change_up_to: &[(&str, u64)],
-) -> (Wallet, BTreeMap<String, String>) {
+) -> (Wallet, BTreeMap<String, String>, TempDir) {
     let addresses = load("addresses.json");
     let v = &addresses[chain];
-    let w = Wallet::open(&tmp(name), profile, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
+    let dir = tmp(name);
+    let w = Wallet::open(&dir, profile, Network::Devnet, KdfParams::FAST_INSECURE).unwrap();
     for k in v["create_key"].as_array().unwrap() {
         if keys.contains(&k["alias"].as_str().unwrap()) {
             w.import_key(k["alias"].as_str().unwrap(), PW, k["mnemonic"].as_str().unwrap())
@@ -123,7 +124,7 @@ fn wallet_of(
     for (alias, n) in change_up_to {
         w.derive_addresses(alias, true, *n).unwrap();
     }
-    (w, ids)
+    (w, ids, dir)
 }
 
 fn build_request(name: &str) -> BuildRequest {
@@ -134,7 +135,7 @@ fn build_request(name: &str) -> BuildRequest {
 fn p2wpkh_spend_is_byte_identical_to_the_reference() {
     let fx = fixture_tx("spend_alice_to_bob_with_change");
     // Alice's only coin is the mint of block 110; her change address 1 is still unused then.
-    let (w, _) = wallet_with("p2wpkh", &["alice"], &[]);
+    let (w, _, _dir) = wallet_with("p2wpkh", &["alice"], &[]);
     w.apply_block(&block(110)).unwrap();
     let mut tpl = w
         .build(&build_request("spend_alice_to_bob_with_change"), 0)
@@ -174,7 +175,7 @@ fn multisig_signed_by_two_parties_is_byte_identical_to_the_reference() {
     let fx = fixture_tx("multisig_2of3_spend_to_bob");
     // Party one: the node holding the accounts and bob's key. The node had already used multi's change
     // address 1, so this spend's change goes to change address 2, as it did there.
-    let (w, _) = wallet_with("multisig", &["bob"], &[("multi", 1)]);
+    let (w, _, _dir) = wallet_with("multisig", &["bob"], &[("multi", 1)]);
     w.apply_block(&block(150)).unwrap();
     let multi = w.unspent_outputs(Some("multi"), None).unwrap();
     assert_eq!(multi.len(), 1);
@@ -210,8 +211,9 @@ fn multisig_signed_by_two_parties_is_byte_identical_to_the_reference() {
     // Bob signs: one of two.
     assert!(!w.sign(&mut tpl, PW).unwrap());
     // Party two: carol's own wallet, nothing but her key, signs the template it was handed as JSON.
+    let carol_dir = tmp("carol");
     let carol = Wallet::open(
-        &tmp("carol"),
+        &carol_dir,
         Profile::Side,
         Network::Devnet,
         KdfParams::FAST_INSECURE,
@@ -239,7 +241,7 @@ fn multisig_signed_by_two_parties_is_byte_identical_to_the_reference() {
 
 #[test]
 fn wrong_password_leaves_the_template_unchanged() {
-    let (w, _) = wallet_with("signpw", &["alice"], &[]);
+    let (w, _, _dir) = wallet_with("signpw", &["alice"], &[]);
     w.apply_block(&block(110)).unwrap();
     let mut tpl = w
         .build(&build_request("spend_alice_to_bob_with_change"), 0)
@@ -254,7 +256,7 @@ fn wrong_password_leaves_the_template_unchanged() {
 
 #[test]
 fn index_annotates_as_the_reference_wallet_and_unwinds_exactly() {
-    let (w, ids) = wallet_with("index", &[], &[("alice", 8), ("bob", 3), ("multi", 2)]);
+    let (w, ids, _dir) = wallet_with("index", &[], &[("alice", 8), ("bob", 3), ("multi", 2)]);
     let snapshot = |w: &Wallet| {
         (
             w.indexed_tip().unwrap(),
@@ -332,7 +334,7 @@ fn index_annotates_as_the_reference_wallet_and_unwinds_exactly() {
 #[test]
 fn veto_of_a_locked_vote_is_refused_with_the_reference_code() {
     let fx = fixture_tx("veto_input");
-    let (w, ids) = wallet_with("veto", &["alice"], &[("alice", 8)]);
+    let (w, ids, _dir) = wallet_with("veto", &["alice"], &[("alice", 8)]);
     w.apply_block(&block(176)).unwrap();
     let mut req = fx["build_request"].clone();
     for a in req["actions"].as_array_mut().unwrap() {
@@ -354,7 +356,8 @@ fn veto_is_byte_identical_to_the_reference_once_unlocked() {
     let v = &addresses["vapor"];
     let mut params = ledger::ChainParams::side_devnet();
     params.vote_maturity = 0;
-    let w = Wallet::open_with_params(&tmp("veto-ok"), params, KdfParams::FAST_INSECURE).unwrap();
+    let dir = tmp("veto-ok");
+    let w = Wallet::open_with_params(&dir, params, KdfParams::FAST_INSECURE).unwrap();
     let alice = &v["create_key"][0];
     w.import_key("alice", PW, alice["mnemonic"].as_str().unwrap())
         .unwrap();
@@ -388,7 +391,7 @@ fn veto_is_byte_identical_to_the_reference_once_unlocked() {
 
 #[test]
 fn reservations_hold_until_expiry_or_a_block_spends_them() {
-    let (w, _) = wallet_with("reserve", &["alice"], &[]);
+    let (w, _, _dir) = wallet_with("reserve", &["alice"], &[]);
     w.apply_block(&block(110)).unwrap();
     let mut req = build_request("spend_alice_to_bob_with_change");
     req.ttl = 1_000;
@@ -414,7 +417,7 @@ fn reservations_hold_until_expiry_or_a_block_spends_them() {
 
 #[test]
 fn a_block_spending_a_reserved_output_releases_it() {
-    let (w, _) = wallet_with("release", &["alice"], &[]);
+    let (w, _, _dir) = wallet_with("release", &["alice"], &[]);
     let b110 = block(110);
     w.apply_block(&b110).unwrap();
     let mut tpl = w
@@ -452,7 +455,7 @@ fn a_block_spending_a_reserved_output_releases_it() {
 
 #[test]
 fn gas_estimate_has_the_reference_shape() {
-    let (w, _) = wallet_with("gas", &["alice"], &[]);
+    let (w, _, _dir) = wallet_with("gas", &["alice"], &[]);
     w.apply_block(&block(110)).unwrap();
     let tpl = w
         .build(&build_request("spend_alice_to_bob_with_change"), 0)
@@ -478,7 +481,7 @@ fn gas_estimate_has_the_reference_shape() {
 
 #[test]
 fn malformed_requests_are_typed_errors() {
-    let (w, _) = wallet_with("bad", &["alice"], &[]);
+    let (w, _, _dir) = wallet_with("bad", &["alice"], &[]);
     let parse = |v: Value| -> BuildRequest { serde_json::from_value(v).unwrap() };
     let cases = [
         (serde_json::json!({"actions":[{"type":"nope"}]}), "BTM710"),
@@ -568,7 +571,7 @@ fn reproduce(chain: &str, profile: Profile, cases: &[(&str, u64)], extra_change:
             }
         }
         let change: Vec<(&str, u64)> = change_up_to.iter().map(|(a, n)| (a.as_str(), *n)).collect();
-        let (w, ids) = wallet_of(chain, profile, name, &keys, &change);
+        let (w, ids, _dir) = wallet_of(chain, profile, name, &keys, &change);
         if chain == "bytom" {
             // The asset alice defined with `create-asset` on the node (`bytom_assets.json`).
             let req = load("bytom_assets.json")["create_asset_request"].clone();
@@ -660,7 +663,7 @@ fn every_single_block_funded_bytom_transaction_is_byte_identical() {
 
 #[test]
 fn concurrent_builds_never_spend_the_same_output_twice() {
-    let (w, _) = wallet_with("concurrent-build", &["alice"], &[]);
+    let (w, _, _dir) = wallet_with("concurrent-build", &["alice"], &[]);
     w.apply_block(&block(110)).unwrap();
     let w = Arc::new(w);
     let handles: Vec<_> = (0..4)
@@ -695,7 +698,7 @@ fn every_indexed_transaction_matches_get_transaction() {
         let name = fx["name"].as_str().unwrap();
         // Change addresses up to 9 (alice's ninth is used by `control_program_output`, recorded after
         // the address listing).
-        let (w, ids) = wallet_with(name, &[], &[("alice", 9), ("bob", 3), ("multi", 2)]);
+        let (w, ids, _dir) = wallet_with(name, &[], &[("alice", 9), ("bob", 3), ("multi", 2)]);
         let height = fx["block_height"].as_u64().unwrap();
         // The custom asset's definition arrived with its cross-chain input in block 197: index 197,
         // then block 199's transactions as the next block (only inputs and outputs are compared).
@@ -756,7 +759,7 @@ fn every_indexed_bytom_transaction_matches_get_transaction() {
         .filter(|t| t.get("wallet_get_transaction").is_some())
     {
         let name = fx["name"].as_str().unwrap();
-        let (w, ids) = wallet_of(
+        let (w, ids, _dir) = wallet_of(
             "bytom",
             Profile::Main,
             name,
@@ -796,7 +799,7 @@ fn every_indexed_bytom_transaction_matches_get_transaction() {
 
 #[test]
 fn hostile_templates_are_typed_errors() {
-    let (w, _) = wallet_with("hostile-tpl", &["alice"], &[]);
+    let (w, _, _dir) = wallet_with("hostile-tpl", &["alice"], &[]);
     w.apply_block(&block(110)).unwrap();
     let tpl = w
         .build(&build_request("spend_alice_to_bob_with_change"), 0)
@@ -841,7 +844,7 @@ fn hostile_templates_are_typed_errors() {
 #[test]
 fn one_wallet_holding_two_cosigners_keys_signs_with_each_password_in_turn() {
     let fx = fixture_tx("multisig_2of3_spend_to_bob");
-    let (w, _) = wallet_with("multisig-one-wallet", &["bob"], &[("multi", 1)]);
+    let (w, _, _dir) = wallet_with("multisig-one-wallet", &["bob"], &[("multi", 1)]);
     let addresses = load("addresses.json");
     let c = &addresses["vapor"]["create_key"][2];
     assert_eq!(c["alias"], "carol");
