@@ -57,11 +57,6 @@ impl Payload {
     pub fn digest(&self) -> &[u8; 32] {
         self.digest.get_or_init(|| crypto::sha3_256(&self.bytes))
     }
-
-    /// The bytes.
-    pub fn as_slice(&self) -> &[u8] {
-        &self.bytes
-    }
 }
 
 impl From<Vec<u8>> for Payload {
@@ -89,12 +84,6 @@ impl std::ops::Deref for Payload {
     }
 }
 
-impl AsRef<[u8]> for Payload {
-    fn as_ref(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
 impl PartialEq for Payload {
     fn eq(&self, other: &Payload) -> bool {
         self.bytes == other.bytes
@@ -102,12 +91,6 @@ impl PartialEq for Payload {
 }
 
 impl Eq for Payload {}
-
-impl PartialEq<[u8]> for Payload {
-    fn eq(&self, other: &[u8]) -> bool {
-        *self.bytes == *other
-    }
-}
 
 impl PartialEq<Vec<u8>> for Payload {
     fn eq(&self, other: &Vec<u8>) -> bool {
