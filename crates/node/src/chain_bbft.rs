@@ -862,16 +862,22 @@ pub const MAX_IMPORT_WINDOW: usize = 256;
 /// Most transaction bytes in one import window (at least one block is always taken).
 pub const MAX_IMPORT_WINDOW_BYTES: u64 = 64 << 20;
 
+/// A block's transaction bytes (as decoded): what bounds import windows and the fetched blocks a
+/// host keeps.
+pub(crate) fn tx_bytes(block: &Block) -> u64 {
+    block
+        .transactions()
+        .iter()
+        .fold(0, |acc, tx| acc.saturating_add(tx.serialized_size()))
+}
+
 /// How many of `blocks` make the next window: at most [`MAX_IMPORT_WINDOW`] blocks and
 /// [`MAX_IMPORT_WINDOW_BYTES`], at least one.
 fn window_len<'a>(blocks: impl Iterator<Item = &'a Block>) -> usize {
     let mut bytes: u64 = 0;
     let mut n = 0;
     for b in blocks.take(MAX_IMPORT_WINDOW) {
-        bytes = b
-            .transactions()
-            .iter()
-            .fold(bytes, |acc, tx| acc.saturating_add(tx.serialized_size()));
+        bytes = bytes.saturating_add(tx_bytes(b));
         if n > 0 && bytes > MAX_IMPORT_WINDOW_BYTES {
             break;
         }

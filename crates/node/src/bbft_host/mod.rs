@@ -419,15 +419,6 @@ struct Host {
     cfg: HostConfig,
 }
 
-/// A block's transaction bytes (what bounds the blocks kept unproven).
-fn tx_bytes(block: &Block) -> usize {
-    block
-        .transactions()
-        .iter()
-        .map(|tx| usize::try_from(tx.serialized_size()).unwrap_or(usize::MAX))
-        .fold(0, usize::saturating_add)
-}
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1119,7 +1110,10 @@ impl Host {
         if stale == blocks.len() {
             return Ok(());
         }
-        let mut bytes = blocks.iter().map(tx_bytes).fold(0usize, usize::saturating_add);
+        let mut bytes = blocks
+            .iter()
+            .map(|b| usize::try_from(crate::chain::bbft::tx_bytes(b)).unwrap_or(usize::MAX))
+            .fold(0usize, usize::saturating_add);
         // A reply continuing the blocks kept unproven is imported with them.
         let (mut kept, kept_bytes) = std::mem::take(&mut self.unproven);
         let continues = kept
