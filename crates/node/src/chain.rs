@@ -83,7 +83,8 @@ fn store_failed() -> SubmitError {
 pub enum Origin {
     /// This node's API or a caller in this process.
     Local,
-    /// Another validator, which forwarded it (it is not forwarded again).
+    /// Another node: a validator forwarding its clients' transactions, or a follower relaying its own
+    /// (it reached every validator itself). Not forwarded again.
     Peer,
 }
 

@@ -2,7 +2,9 @@
 //! loopback p2p; a follower from genesis catches up and follows the tip with the validators' very
 //! blocks; a fifth node imported from a snapshot of validator 0's store (exported while the chain
 //! runs, imported against its commitment) follows the tip without any block below its base. And a
-//! non-validator peer gets blocks but is banned for sending consensus messages.
+//! non-validator peer gets blocks and relays transactions, but is banned for sending consensus
+//! messages or transactions invalid on their own. Transactions submitted to a follower are relayed
+//! to the validators and become final.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -129,10 +131,33 @@ async fn followers_from_genesis_and_from_a_snapshot_follow_the_validators() {
     )
     .unwrap();
     let id = tx.id();
-    nodes[1].as_ref().unwrap().chain().submit(tx).unwrap();
+    nodes[1].as_ref().unwrap().chain().submit(tx.clone()).unwrap();
     wait(&followers, "the transfer on the follower", 40, |c| {
         c.store().tx_location(&id).unwrap().is_some()
     })
+    .await;
+
+    // A transfer submitted to the follower is relayed to the validators and becomes final, on the
+    // validators and on the follower (whose pool lets go of it).
+    let change = coins_of(&tx, &program)[0].clone();
+    let relayed = sign_transfer(
+        &xprv,
+        std::slice::from_ref(&change),
+        &[(program.clone(), change.amount - 1_000_000)],
+    )
+    .unwrap();
+    let relayed_id = relayed.id();
+    followers[0].as_ref().unwrap().chain().submit(relayed).unwrap();
+    wait(&nodes, "the follower's transfer on every validator", 40, |c| {
+        c.store().tx_location(&relayed_id).unwrap().is_some()
+    })
+    .await;
+    wait(
+        &followers,
+        "the follower's transfer final on the follower",
+        40,
+        |c| c.store().tx_location(&relayed_id).unwrap().is_some() && !c.in_pool(&relayed_id),
+    )
     .await;
 
     // A snapshot of validator 0's store, taken while the chain runs.
@@ -236,7 +261,7 @@ async fn a_follower_peer_gets_blocks_but_not_a_say_in_consensus() {
         now_ms()
     )));
     std::fs::create_dir_all(&root.0).unwrap();
-    let (cfgs, _, genesis) = configs(&root.0);
+    let (cfgs, xprv, genesis) = configs(&root.0);
     let nodes: Vec<Option<Node>> = cfgs.iter().map(|c| Some(Node::start(c).unwrap())).collect();
     wait(&nodes, "three final blocks", 30, |c| c.final_height() >= 3).await;
 
@@ -290,6 +315,69 @@ async fn a_follower_peer_gets_blocks_but_not_a_say_in_consensus() {
         tokio::time::timeout(Duration::from_secs(5), conn.recv()).await,
         Ok(Ok(p2p::Message::Blocks(b))) if b.is_empty()
     ));
+
+    // Relayed transactions: a valid one is admitted to the validator's pool (no reply, the
+    // connection stays up and is served); one invalid on its own counts against the follower, and
+    // the fifth such message bans it.
+    let program = p2wpkh_program_of(&xprv.xpub());
+    let coin = coins_of(&genesis.transactions()[1], &program)[0].clone();
+    let valid = sign_transfer(
+        &xprv,
+        std::slice::from_ref(&coin),
+        &[(program.clone(), coin.amount - 1_000_000)],
+    )
+    .unwrap();
+    let valid_id = valid.id();
+    conn.send(&p2p::Message::Transactions(vec![valid])).await.unwrap();
+    conn.send(&p2p::Message::GetBlocks {
+        from_height: 1,
+        count: 1,
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        tokio::time::timeout(Duration::from_secs(5), conn.recv()).await,
+        Ok(Ok(p2p::Message::Blocks(b))) if b.len() == 1
+    ));
+    wait(&nodes[..1], "the relayed transfer at validator 0", 30, |c| {
+        c.in_pool(&valid_id) || c.store().tx_location(&valid_id).unwrap().is_some()
+    })
+    .await;
+    // Signed by another key: the spent output's program refuses it.
+    let forged = sign_transfer(
+        &XPrv::root(&[9, 9]),
+        std::slice::from_ref(&coins_of(&genesis.transactions()[1], &program)[1]),
+        &[(program.clone(), 1_000)],
+    )
+    .unwrap();
+    let addr2: std::net::SocketAddr = cfgs[2].bbft.listen.parse().unwrap();
+    let v2 = p2p::PeerId(p2p::NodeKey::from_seed(&node_seed(2)).peer_id().0);
+    let mut relay = p2p::transport::dial(addr2, &key, &cfg, Some(v2)).await.unwrap();
+    for i in 0..5 {
+        let _ = relay
+            .send(&p2p::Message::Transactions(vec![forged.clone()]))
+            .await;
+        let _ = relay
+            .send(&p2p::Message::GetBlocks {
+                from_height: 1,
+                count: 1,
+            })
+            .await;
+        let answer = tokio::time::timeout(Duration::from_secs(10), relay.recv()).await;
+        if i < 4 {
+            assert!(
+                matches!(answer, Ok(Ok(p2p::Message::Blocks(ref b))) if b.len() == 1),
+                "served after {} invalid relays: {answer:?}",
+                i + 1
+            );
+        } else {
+            assert!(
+                matches!(answer, Ok(Err(_))),
+                "still served after five invalid relays"
+            );
+        }
+    }
+    assert!(!nodes[2].as_ref().unwrap().chain().in_pool(&forged.id()));
 
     // A consensus message: the connection is closed; three times: banned (a fresh connection is
     // closed before any request is answered).

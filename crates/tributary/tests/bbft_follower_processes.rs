@@ -3,7 +3,7 @@
 //! validator 0's configuration) catches up from genesis and follows with the validators' blocks; a
 //! fifth node whose store is imported (`tributary snapshot import`) from validator 0's
 //! `GET /v1/snapshot/file`, taken while the chain runs, follows the tip without the blocks below its
-//! base.
+//! base. A transfer submitted to a follower's API becomes final everywhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -285,5 +285,44 @@ fn follower_processes_from_genesis_and_from_a_snapshot_follow_devnet_validators(
             from_snapshot.block(h).is_none(),
             "the snapshot follower has a block at {h}, below its base"
         );
+    }
+
+    // A user's node takes transactions too: a transfer signed by validator 0's dev wallet and
+    // submitted to the snapshot follower's API is relayed to the validators and becomes final on a
+    // validator it was not submitted to, and on both followers.
+    let program = info["dev_account"]["control_program"].as_str().unwrap();
+    let (status, built) = validators[0].post(
+        "/build-transaction",
+        &json!({"actions": [
+            {"type": "spend_account", "account_alias": "dev", "asset_id": "ff".repeat(32), "amount": 1_001_000_000u64},
+            {"type": "control_program", "control_program": program, "asset_id": "ff".repeat(32), "amount": 1_000_000_000u64},
+        ], "ttl": 0, "time_range": 0}),
+    );
+    assert_eq!(status, 200, "{built}");
+    let password = info["dev_account"]["password"].as_str().unwrap();
+    let (status, signed) = validators[0].post(
+        "/sign-transaction",
+        &json!({"password": password, "transaction": built["data"]}),
+    );
+    assert_eq!(status, 200, "{signed}");
+    let raw = signed["data"]["transaction"]["raw_transaction"].as_str().unwrap();
+    let (status, v) = from_snapshot.post("/submit-transaction", &json!({ "raw_transaction": raw }));
+    assert_eq!(status, 200, "{v}");
+    let tx_id = v["data"]["tx_id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for node in [&validators[2], &from_snapshot, &follower] {
+        loop {
+            let (status, v) = node.post("/get-transaction", &json!({ "tx_id": tx_id }));
+            if status == 200 {
+                assert!(v["data"]["block_height"].as_u64().unwrap() > base, "{v}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the relayed transfer is not final everywhere: {v}; log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }

@@ -23,20 +23,30 @@
 //! most one block). The result is the sync target (`tributary_sync_target_height`, the
 //! `syncing … eta_s` log line); it is probed again when the tip passes it while replies are
 //! still full.
+//!
+//! **Transactions submitted here are relayed.** A follower admits its own clients' transactions
+//! into its pool (and journal) like any node, then relays them to every validator it is
+//! connected to, as `Transactions` messages on the same connection ([`relay`]): first everything
+//! its pool holds when a connection opens (what was submitted while no validator was reachable,
+//! or before a restart), then each newly admitted one, in batches of at most
+//! [`FORWARD_BATCH_BYTES`]. Validators admit them without forwarding them again (the follower
+//! reached each of them itself), so one unreachable validator costs nothing but that validator's
+//! copy; whichever reachable validator leads includes them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use p2p::transport::{self, Connection, TransportConfig};
+use p2p::transport::{self, RecvHalf, SendHalf, TransportConfig};
 use p2p::{Message, NodeKey};
-use tokio::sync::watch;
+use tokio::sync::{Mutex as AsyncMutex, broadcast, watch};
 use tokio::task::JoinSet;
 
-use super::net::MAX_BLOCKS_PER_REPLY;
+use super::FORWARD_BATCH_BYTES;
+use super::net::{MAX_BLOCKS_PER_REPLY, MAX_TXS_PER_ENVELOPE};
 use super::p2p_net::PeerAddr;
-use crate::chain::{ChainService, ImportError};
-use types::Block;
+use crate::chain::{ChainService, ImportError, Origin};
+use types::{Block, Transaction};
 
 /// How a follower polls.
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +178,7 @@ async fn poll_peer(
             _ = shutdown.changed() => return,
             c = transport::dial(peer.addr, &key, &transport, Some(peer.peer_id)) => c,
         };
-        let mut conn = match dialled {
+        let conn = match dialled {
             Ok(c) => {
                 tracing::info!(validator = peer.node, addr = %peer.addr, "follower connected");
                 backoff = Duration::from_millis(100);
@@ -185,10 +195,21 @@ async fn poll_peer(
             }
         };
         let counted = Connected::new(&shared, &chain);
-        let why = match follow(&chain, &mut conn, &shared, cfg, peer.node, &mut shutdown).await {
+        let (send, recv) = conn.split();
+        let mut link = Link {
+            send: Arc::new(AsyncMutex::new(send)),
+            recv,
+        };
+        let relaying = Relaying(tokio::spawn(relay(
+            Arc::clone(&chain),
+            Arc::clone(&link.send),
+            peer.node,
+        )));
+        let why = match follow(&chain, &mut link, &shared, cfg, peer.node, &mut shutdown).await {
             Ok(()) => return,
             Err(why) => why,
         };
+        drop(relaying);
         drop(counted);
         match why {
             Dropped::Link(e) => {
@@ -210,19 +231,96 @@ fn height(b: &Block) -> u64 {
     b.header().height
 }
 
+/// A connection to one validator: block requests and relayed transactions share the sending half;
+/// only replies come back.
+struct Link {
+    send: Arc<AsyncMutex<SendHalf>>,
+    recv: RecvHalf,
+}
+
+/// The relay task of one connection, stopped when the connection is given up.
+struct Relaying(tokio::task::JoinHandle<()>);
+
+impl Drop for Relaying {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Relays this node's pool to one validator until the connection fails: what the pool holds now,
+/// then what local callers submit (and all of the pool again if this task fell behind the
+/// admissions and missed some).
+async fn relay(chain: Arc<ChainService>, send: Arc<AsyncMutex<SendHalf>>, node: u32) {
+    let mut admitted = chain.subscribe_admitted();
+    let mut pending: Vec<Arc<Transaction>> = chain.with_pool(|p| p.contents());
+    loop {
+        for batch in relay_batches(&pending, FORWARD_BATCH_BYTES, MAX_TXS_PER_ENVELOPE as usize) {
+            if let Err(e) = send.lock().await.send_bytes(&batch).await {
+                tracing::debug!(validator = node, error = %e, "relaying transactions failed");
+                return;
+            }
+        }
+        pending.clear();
+        let mut next = admitted.recv().await;
+        loop {
+            match next {
+                Ok(a) => {
+                    if a.origin == Origin::Local {
+                        pending.push(a.tx);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    pending = chain.with_pool(|p| p.contents());
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+            next = match admitted.try_recv() {
+                Ok(a) => Ok(a),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => Err(broadcast::error::RecvError::Lagged(n)),
+                Err(_) => break,
+            };
+        }
+    }
+}
+
+/// `txs`, in order, as encoded `Transactions` messages of at most `max_bytes` of transactions (or
+/// one transaction) and `max_txs` transactions each.
+fn relay_batches(txs: &[Arc<Transaction>], max_bytes: usize, max_txs: usize) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut bytes = 0usize;
+    for tx in txs {
+        let raw = tx.encode();
+        if !batch.is_empty() && (bytes.saturating_add(raw.len()) > max_bytes || batch.len() >= max_txs) {
+            out.push(p2p::message::encode_raw_transactions(&batch));
+            batch.clear();
+            bytes = 0;
+        }
+        bytes = bytes.saturating_add(raw.len());
+        batch.push(raw);
+    }
+    if !batch.is_empty() {
+        out.push(p2p::message::encode_raw_transactions(&batch));
+    }
+    out
+}
+
 /// Asks for `count` blocks from `from` on.
-async fn ask(conn: &mut Connection, from: u64, count: u32) -> Result<(), Dropped> {
-    conn.send(&Message::GetBlocks {
-        from_height: from,
-        count,
-    })
-    .await
-    .map_err(|e| Dropped::Link(e.to_string()))
+async fn ask(link: &mut Link, from: u64, count: u32) -> Result<(), Dropped> {
+    link.send
+        .lock()
+        .await
+        .send(&Message::GetBlocks {
+            from_height: from,
+            count,
+        })
+        .await
+        .map_err(|e| Dropped::Link(e.to_string()))
 }
 
 /// The reply to the request in flight.
-async fn reply(conn: &mut Connection, timeout: Duration) -> Result<Vec<Block>, Dropped> {
-    match tokio::time::timeout(timeout, conn.recv()).await {
+async fn reply(link: &mut Link, timeout: Duration) -> Result<Vec<Block>, Dropped> {
+    match tokio::time::timeout(timeout, link.recv.recv()).await {
         Err(_) => Err(Dropped::Link("no reply in time".into())),
         Ok(Err(e)) => Err(Dropped::Link(e.to_string())),
         Ok(Ok(Message::Blocks(b))) => Ok(b),
@@ -232,7 +330,7 @@ async fn reply(conn: &mut Connection, timeout: Duration) -> Result<Vec<Block>, D
 
 /// The validator's tip, to within one reply, knowing it holds `known`: one-block requests at
 /// doubling distances until one is past its tip, then bisection. No request may be in flight.
-async fn probe_tip(conn: &mut Connection, known: u64, timeout: Duration) -> Result<u64, Dropped> {
+async fn probe_tip(conn: &mut Link, known: u64, timeout: Duration) -> Result<u64, Dropped> {
     let span = u64::from(MAX_BLOCKS_PER_REPLY);
     let (mut lo, mut hi) = (known, None);
     let mut step = span.saturating_mul(4);
@@ -258,7 +356,7 @@ async fn probe_tip(conn: &mut Connection, known: u64, timeout: Duration) -> Resu
 /// Follows one connected validator until the connection is given up (`Ok`: shutdown).
 async fn follow(
     chain: &Arc<ChainService>,
-    conn: &mut Connection,
+    conn: &mut Link,
     shared: &Arc<Shared>,
     cfg: FollowConfig,
     node: u32,
@@ -347,5 +445,62 @@ async fn follow(
             Err(ImportError::NotOnTip { .. }) if before > tip || now > tip => carry.clear(),
             Err(e) => return Err(Dropped::Refused(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::devnet::{coins_of, sign_transfer};
+    use crate::genesis::{devnet_genesis, p2wpkh_program_of};
+    use crypto::chainkd::XPrv;
+    use ledger::ChainParams;
+    use p2p::CodecConfig;
+
+    /// Relayed batches keep the order, hold every transaction once and respect both bounds.
+    #[test]
+    fn relay_batches_keep_order_and_bounds() {
+        let params = ChainParams::side_devnet();
+        let xprv = XPrv::root(b"relay batches");
+        let program = p2wpkh_program_of(&xprv.xpub());
+        let genesis = devnet_genesis(&params, &program, 7, 1_000_000_000, 0).unwrap();
+        let txs: Vec<Arc<Transaction>> = coins_of(&genesis.transactions()[1], &program)
+            .into_iter()
+            .map(|c| {
+                Arc::new(
+                    sign_transfer(
+                        &xprv,
+                        std::slice::from_ref(&c),
+                        &[(program.clone(), c.amount - 1)],
+                    )
+                    .unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(txs.len(), 7);
+        let one = txs[0].encode().len();
+        let codec = CodecConfig::new(params.profile);
+        for (max_bytes, max_txs, messages) in [
+            (usize::MAX, 3, 3),
+            (2 * one, 100, 4),
+            (1, 100, 7),
+            (usize::MAX, 100, 1),
+        ] {
+            let batches = relay_batches(&txs, max_bytes, max_txs);
+            assert_eq!(batches.len(), messages, "bytes {max_bytes}, txs {max_txs}");
+            let mut seen = Vec::new();
+            for b in &batches {
+                let Message::Transactions(got) = Message::decode(b, &codec).unwrap() else {
+                    panic!("not a transactions message")
+                };
+                assert!(got.len() <= max_txs);
+                assert!(got.len() == 1 || got.iter().map(|t| t.encode().len()).sum::<usize>() <= max_bytes);
+                seen.extend(got.iter().map(Transaction::id));
+            }
+            assert_eq!(seen, txs.iter().map(|t| t.id()).collect::<Vec<_>>());
+        }
+        assert!(relay_batches(&[], 10, 10).is_empty());
     }
 }

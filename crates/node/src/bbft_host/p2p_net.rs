@@ -16,11 +16,13 @@
 //!
 //! **Followers.** When the network is given the chain to serve from, an inbound connection from a
 //! key outside the validator set is a follower (a non-validator node, `bbft/follower.rs`): it may
-//! only ask for committed blocks (`GetBlocks`), answered on the same connection with `Blocks` (at
+//! ask for committed blocks (`GetBlocks`), answered on the same connection with `Blocks` (at
 //! most [`MAX_BLOCKS_PER_REPLY`](super::net::MAX_BLOCKS_PER_REPLY) stored blocks with their
-//! certificates; an empty reply at the tip). Any other message — consensus, transactions — is a
-//! protocol violation: the follower is reported in the same [`PeerBook`] (and banned), and the
-//! connection closed. Followers are rate-limited by the same book as validators, and at most
+//! certificates; an empty reply at the tip), and relay its clients' transactions
+//! (`Transactions`, admitted to the pool without a reply and not forwarded again). Any other
+//! message (consensus) is a protocol violation: the follower is reported in the same
+//! [`PeerBook`] (and banned), and the connection closed; so is a transaction invalid on its own,
+//! more mildly. Followers are rate-limited by the same book as validators, and at most
 //! [`MAX_FOLLOWERS`] are connected at once. Nothing a follower sends reaches the consensus host.
 
 use std::collections::HashMap;
@@ -367,10 +369,19 @@ async fn serve_follower(me: NodeId, mut conn: Connection, book: Arc<Mutex<PeerBo
             tracing::warn!(me, %peer, "follower exceeded the message rate; banned");
             return;
         }
-        let Message::GetBlocks { from_height, count } = m else {
-            let _ = lock(&book).report(peer, Misbehaviour::ProtocolViolation, now_ms());
-            tracing::warn!(me, %peer, "a follower sent something other than a block request; connection closed");
-            return;
+        let (from_height, count) = match m {
+            Message::GetBlocks { from_height, count } => (from_height, count),
+            Message::Transactions(txs) => {
+                if !admit_relayed(me, peer, txs, &book, &followers.chain).await {
+                    return;
+                }
+                continue;
+            }
+            _ => {
+                let _ = lock(&book).report(peer, Misbehaviour::ProtocolViolation, now_ms());
+                tracing::warn!(me, %peer, "a follower sent something other than a block request or transactions; connection closed");
+                return;
+            }
         };
         let count = count.min(super::net::MAX_BLOCKS_PER_REPLY);
         let blocks = match followers.chain.committed_blocks(from_height, count) {
@@ -385,6 +396,42 @@ async fn serve_follower(me: NodeId, mut conn: Connection, book: Arc<Mutex<PeerBo
             return;
         }
     }
+}
+
+/// Admits transactions a follower relayed from its clients, as a peer's (not forwarded again: the
+/// follower relays to every validator it reaches). The next message is read only once they are
+/// admitted, so a follower cannot queue more admission work than it waits for. A transaction that
+/// is invalid on its own (format, signatures, balance) cannot have passed the follower's own
+/// admission, so it counts against the follower; state-dependent refusals (spent inputs, a full
+/// pool) do not. Returns whether to keep serving it.
+async fn admit_relayed(
+    me: NodeId,
+    peer: PeerId,
+    txs: Vec<Transaction>,
+    book: &Mutex<PeerBook>,
+    chain: &Arc<ChainService>,
+) -> bool {
+    let chain = Arc::clone(chain);
+    let results =
+        match tokio::task::spawn_blocking(move || chain.submit_many(txs, crate::chain::Origin::Peer, false))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(me, error = %e, "admitting a follower's transactions failed");
+                return false;
+            }
+        };
+    let invalid = results
+        .iter()
+        .filter(|r| matches!(r, Err(crate::chain::SubmitError::Invalid(_))))
+        .count();
+    if invalid == 0 {
+        return true;
+    }
+    let verdict = lock(book).report(peer, Misbehaviour::InvalidTransaction, now_ms());
+    tracing::warn!(me, %peer, invalid, "a follower relayed invalid transactions");
+    verdict != Verdict::Banned
 }
 
 #[allow(clippy::too_many_arguments)]
