@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod codec;
+mod pending;
 mod redb_store;
 pub mod snapshot;
 

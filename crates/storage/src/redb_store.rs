@@ -1,7 +1,7 @@
 //! The embedded backend: one redb file, one write transaction per block.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ledger::{AssetChanges, AssetRecord, ChangeSet, LotId, UtxoEntry, UtxoView, ViewError};
 use redb::{
@@ -13,6 +13,7 @@ use types::profile::Profile;
 use types::{AssetId, Block, BlockHeader, Hash};
 
 use crate::codec::{self, ASSET_LEN, UTXO_LEN};
+use crate::pending::{self, Deferred, Layer, Merged, OutputChange, TableWrite};
 use crate::{ChainIdentity, FORMAT_VERSION, StoreError, StoreRead, StoreWrite, Tip, TxLocation};
 
 /// Format version, chain identity and tip.
@@ -47,6 +48,10 @@ pub(crate) const KEY_TIP: &str = "tip";
 /// The lowest height with a block: absent (0) in a store synced from genesis, the snapshot height in a
 /// store imported from a snapshot (see `crate::snapshot`).
 pub(crate) const KEY_BASE: &str = "base";
+/// Per part of the key space, the height through which the `utxos` and `tx_index` tables hold it
+/// (8 bytes each, big-endian), when some part lags the tip (deferred state, `crate::pending`);
+/// absent when the tables hold everything through the tip.
+pub(crate) const KEY_STATE: &str = "state";
 
 pub(crate) fn dberr<E: Into<redb::Error>>(e: E) -> StoreError {
     StoreError::Db(e.into())
@@ -59,6 +64,12 @@ pub struct RedbStore {
     pub(crate) db: Arc<Database>,
     identity: ChainIdentity,
     path: PathBuf,
+    /// Blocks whose output and index writes are held in memory before they are written (0:
+    /// every block writes its own). See [`RedbStore::with_deferred_state`].
+    defer: usize,
+    /// The held blocks' writes, shared by clones; locked across a commit so that a new view
+    /// sees the held blocks and the tables of the same commit.
+    layers: Arc<Mutex<Deferred>>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -103,10 +114,13 @@ impl RedbStore {
         }
         create_tables(&txn)?;
         txn.commit().map_err(dberr)?;
+        catch_up_state(&database, expected.profile)?;
         Ok(RedbStore {
             db: Arc::new(database),
             identity: expected,
             path: path.to_path_buf(),
+            defer: 0,
+            layers: Arc::default(),
         })
     }
 
@@ -123,11 +137,38 @@ impl RedbStore {
             txn.commit().map_err(dberr)?;
             id
         };
+        catch_up_state(&database, identity.profile)?;
         Ok(RedbStore {
             db: Arc::new(database),
             identity,
             path: path.to_path_buf(),
+            defer: 0,
+            layers: Arc::default(),
         })
+    }
+
+    /// Holds the output and transaction-index writes of committed blocks in memory, the key space
+    /// split into `parts` slices, and has the commit of block `h` write slice `h mod parts` of
+    /// every held block (`crate::pending`): each slice of the tables is rewritten once per `parts`
+    /// blocks, for all of them, and a block is held for at most `parts − 1` later commits. Every
+    /// block is still committed durably with its change set, and reads see every committed block; a
+    /// store reopened after a crash writes the lagging parts on open. For chains whose committed
+    /// blocks are final: [`StoreWrite::unwind_tip`] first writes what is held. 0 or 1: every block
+    /// writes its own (the default). Set before cloning.
+    pub fn with_deferred_state(mut self, parts: usize) -> RedbStore {
+        self.defer = parts;
+        self
+    }
+
+    /// Committed blocks whose output and index writes are held in memory now.
+    pub fn deferred_blocks(&self) -> usize {
+        self.layers().blocks()
+    }
+
+    fn layers(&self) -> MutexGuard<'_, Deferred> {
+        self.layers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The database file.
@@ -137,13 +178,184 @@ impl RedbStore {
 
     /// A consistent read view of the last commit; later commits do not show through it.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        // The held blocks and the read transaction of the same commit: commits hold the lock.
+        let deferred = self.layers();
         Ok(Snapshot {
             txn: self.db.begin_read().map_err(dberr)?,
             identity: self.identity,
             utxos: OnceLock::new(),
             tx_index: OnceLock::new(),
+            deferred: deferred.clone(),
         })
     }
+}
+
+/// `written` as the `KEY_STATE` value.
+fn encode_state(written: &[u64]) -> Vec<u8> {
+    written.iter().flat_map(|h| h.to_be_bytes()).collect()
+}
+
+fn decode_state(b: &[u8]) -> Result<Vec<u64>, StoreError> {
+    if b.is_empty() || !b.len().is_multiple_of(8) {
+        return Err(StoreError::Corrupt(format!(
+            "deferred state of {} bytes",
+            b.len()
+        )));
+    }
+    Ok(b.chunks_exact(8)
+        .map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_be_bytes(a)
+        })
+        .collect())
+}
+
+/// Writes the parts of the blocks above each part's `KEY_STATE` height (held when the process
+/// stopped: a kill, or a shutdown) to their tables, from their stored change sets and blocks.
+fn catch_up_state(db: &Database, profile: Profile) -> Result<(), StoreError> {
+    let mut txn = db.begin_write().map_err(dberr)?;
+    txn.set_durability(Durability::Immediate).map_err(dberr)?;
+    let (written, tip) = {
+        let meta = txn.open_table(META).map_err(dberr)?;
+        let written = match meta.get(KEY_STATE).map_err(dberr)? {
+            Some(v) => decode_state(v.value())?,
+            None => return Ok(()),
+        };
+        let tip = match meta.get(KEY_TIP).map_err(dberr)? {
+            Some(v) => codec::decode_tip(v.value())?,
+            None => {
+                return Err(StoreError::Corrupt(
+                    "deferred state in a store without a tip".into(),
+                ));
+            }
+        };
+        (written, tip)
+    };
+    let lowest = written.iter().copied().min().unwrap_or(tip.height);
+    let mut held = Deferred {
+        layers: Vec::new(),
+        written,
+    };
+    {
+        let changes = txn.open_table(CHANGES).map_err(dberr)?;
+        let heights = txn.open_table(HEIGHTS).map_err(dberr)?;
+        let blocks = txn.open_table(BLOCKS).map_err(dberr)?;
+        for height in lowest.saturating_add(1)..=tip.height {
+            let (set, _) = match changes.get(height).map_err(dberr)? {
+                Some(v) => codec::decode_block_changes(v.value())?,
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "change set of height {height} is missing"
+                    )));
+                }
+            };
+            let hash = heights
+                .get(height)
+                .map_err(dberr)?
+                .map(|v| v.value())
+                .ok_or_else(|| StoreError::Corrupt(format!("no block at height {height}")))?;
+            let block = match blocks.get(hash).map_err(dberr)? {
+                Some(v) => decode_block(v.value(), profile)?,
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "block at height {height} is missing"
+                    )));
+                }
+            };
+            held.layers
+                .push(Arc::new(layer_of(&block, &set, held.written.len())?));
+        }
+    }
+    write_merged(&txn, &held.merged())?;
+    txn.open_table(META)
+        .map_err(dberr)?
+        .remove(KEY_STATE)
+        .map_err(dberr)?;
+    txn.commit().map_err(dberr)?;
+    Ok(())
+}
+
+/// The table writes of `block` with change set `changes`, in `parts` parts.
+fn layer_of(block: &Block, changes: &ChangeSet, parts: usize) -> Result<Layer, StoreError> {
+    let mut layer = Layer::new(block.header().height, parts);
+    for (id, entry) in &changes.spent {
+        layer
+            .part_mut(&id.0)
+            .outputs
+            .insert(id.0, OutputChange::Spent(codec::encode_utxo(entry)));
+    }
+    for (id, entry) in &changes.created {
+        if layer
+            .part_mut(&id.0)
+            .outputs
+            .insert(id.0, OutputChange::Created(codec::encode_utxo(entry)))
+            .is_some()
+        {
+            return Err(StoreError::Inconsistent(format!(
+                "output {id} is both spent and created by one block"
+            )));
+        }
+    }
+    for (position, tx) in block.transactions().iter().enumerate() {
+        let position = u32::try_from(position)
+            .map_err(|_| StoreError::Inconsistent("more than 2^32 transactions".into()))?;
+        let loc = TxLocation {
+            block_height: block.header().height,
+            position,
+        };
+        let id = tx.id().0;
+        layer
+            .part_mut(&id)
+            .locations
+            .insert(id, codec::encode_location(&loc));
+    }
+    Ok(layer)
+}
+
+/// Writes merged layers to the `utxos` and `tx_index` tables in key order, checking that each
+/// removed output is stored with the entry it was spent with and each created one is new.
+fn write_merged(txn: &WriteTransaction, merged: &Merged) -> Result<(), StoreError> {
+    let mut utxos = txn.open_table(UTXOS).map_err(dberr)?;
+    for (id, write) in &merged.outputs {
+        let (expected, value) = match write {
+            TableWrite::Insert(v) => (None, Some(v)),
+            TableWrite::Remove(old) => (Some(old), None),
+            TableWrite::Replace(old, v) => (Some(old), Some(v)),
+        };
+        let found = match value {
+            Some(v) => utxos.insert(id, *v).map_err(dberr)?,
+            None => utxos.remove(id).map_err(dberr)?,
+        }
+        .map(|v| v.value());
+        match (expected, found) {
+            (None, None) => {}
+            (Some(e), Some(f)) if *e == f => {}
+            (None, Some(_)) => {
+                return Err(StoreError::Inconsistent(format!(
+                    "created output {} already exists",
+                    Hash(*id)
+                )));
+            }
+            (Some(_), Some(_)) => {
+                return Err(StoreError::Inconsistent(format!(
+                    "spent output {} is stored with another entry",
+                    Hash(*id)
+                )));
+            }
+            (Some(_), None) => {
+                return Err(StoreError::Inconsistent(format!(
+                    "spent output {} is not unspent",
+                    Hash(*id)
+                )));
+            }
+        }
+    }
+    let mut index = txn.open_table(TX_INDEX).map_err(dberr)?;
+    for (id, loc) in &merged.locations {
+        index.insert(id, *loc).map_err(dberr)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
@@ -227,6 +439,8 @@ pub struct Snapshot {
     /// UTXO reads.
     utxos: OnceLock<ReadOnlyTable<[u8; 32], [u8; UTXO_LEN]>>,
     tx_index: OnceLock<ReadOnlyTable<[u8; 32], [u8; 12]>>,
+    /// The held blocks' writes at this commit, over the tables.
+    pub(crate) deferred: Deferred,
 }
 
 /// `cell`'s table, opened from `txn` on first use.
@@ -309,6 +523,9 @@ impl StoreRead for Snapshot {
     }
 
     fn tx_location(&self, tx_id: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        if let Some(loc) = self.deferred.location(&tx_id.0) {
+            return Ok(Some(codec::decode_location(&loc)?));
+        }
         let t = opened(&self.tx_index, &self.txn, TX_INDEX)?;
         match t.get(tx_id.0).map_err(dberr)? {
             Some(v) => Ok(Some(codec::decode_location(&v.value())?)),
@@ -317,6 +534,9 @@ impl StoreRead for Snapshot {
     }
 
     fn utxo_entry(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, StoreError> {
+        if let Some(found) = self.deferred.utxo(&output_id.0) {
+            return found.map(|v| codec::decode_utxo(&v)).transpose();
+        }
         let t = opened(&self.utxos, &self.txn, UTXOS)?;
         match t.get(output_id.0).map_err(dberr)? {
             Some(v) => Ok(Some(codec::decode_utxo(&v.value())?)),
@@ -339,10 +559,15 @@ impl StoreRead for Snapshot {
 
     fn utxos(&self) -> Result<Vec<(Hash, UtxoEntry)>, StoreError> {
         let t = self.txn.open_table(UTXOS).map_err(dberr)?;
+        let merged = self.merged_layers();
+        let rows = t
+            .iter()
+            .map_err(dberr)?
+            .map(|item| item.map(|(k, v)| (k.value(), v.value())).map_err(dberr));
         let mut out = Vec::new();
-        for item in t.iter().map_err(dberr)? {
-            let (k, v) = item.map_err(dberr)?;
-            out.push((Hash(k.value()), codec::decode_utxo(&v.value())?));
+        for item in pending::overlay(rows, &merged) {
+            let (k, v) = item?;
+            out.push((Hash(k), codec::decode_utxo(&v)?));
         }
         Ok(out)
     }
@@ -359,6 +584,11 @@ impl StoreRead for Snapshot {
 }
 
 impl Snapshot {
+    /// The deferred layers merged, in key order (empty when nothing is deferred).
+    pub(crate) fn merged_layers(&self) -> Merged {
+        self.deferred.merged()
+    }
+
     /// The asset registry's record of `asset` (none: never issued here, so BAP-01 if it moves).
     pub fn asset_record(&self, asset: &AssetId) -> Result<Option<AssetRecord>, StoreError> {
         let t = self.txn.open_table(ASSETS).map_err(dberr)?;
@@ -615,6 +845,8 @@ impl UtxoView for RedbStore {
 /// The asset state inside a write transaction, before the block's writes: what the block's asset
 /// changes are derived from.
 struct PendingView<'t> {
+    /// The held blocks' writes, over `utxos`.
+    held: &'t Deferred,
     utxos: redb::Table<'t, [u8; 32], [u8; UTXO_LEN]>,
     claimed: redb::Table<'t, [u8; 32], u64>,
     assets: redb::Table<'t, [u8; 32], [u8; ASSET_LEN]>,
@@ -623,6 +855,12 @@ struct PendingView<'t> {
 
 impl UtxoView for PendingView<'_> {
     fn utxo(&self, output_id: &Hash) -> Result<Option<UtxoEntry>, ViewError> {
+        if let Some(found) = self.held.utxo(&output_id.0) {
+            return found
+                .map(|v| codec::decode_utxo(&v))
+                .transpose()
+                .map_err(view_error);
+        }
         match self.utxos.get(output_id.0).map_err(|e| view_error(dberr(e)))? {
             Some(v) => codec::decode_utxo(&v.value()).map(Some).map_err(view_error),
             None => Ok(None),
@@ -736,6 +974,24 @@ impl StoreWrite for RedbStore {
                 self.identity.profile
             )));
         }
+        // Deferring: locked through the commit, so that a new view sees the held blocks and the
+        // tables of one commit.
+        let mut guard = (self.defer > 1).then(|| self.layers());
+        let mut held: Deferred = guard.as_deref().cloned().unwrap_or_default();
+        let parts = if guard.is_some() && height > 0 {
+            self.defer
+        } else {
+            1
+        };
+        if parts > 1 && held.written.len() != parts {
+            // The tables hold everything through the parent (a fresh store, or after an unwind).
+            held = Deferred {
+                layers: Vec::new(),
+                written: vec![height - 1; parts],
+            };
+        }
+        // This commit writes part `height mod parts` of every held block and of this one.
+        let part = usize::try_from(height % parts as u64).unwrap_or(0);
         let mut txn = self.db.begin_write().map_err(dberr)?;
         // Durable when commit returns (redb's default, stated): a committed block survives a crash.
         txn.set_durability(Durability::Immediate).map_err(dberr)?;
@@ -765,10 +1021,19 @@ impl StoreWrite for RedbStore {
             let new_tip = Tip { height, hash };
             meta.insert(KEY_TIP, codec::encode_tip(&new_tip).as_slice())
                 .map_err(dberr)?;
+            if parts > 1 {
+                let mut written = held.written.clone();
+                written[part] = height;
+                meta.insert(KEY_STATE, encode_state(&written).as_slice())
+                    .map_err(dberr)?;
+            } else if guard.as_ref().is_some_and(|g| g.blocks() > 0) {
+                meta.remove(KEY_STATE).map_err(dberr)?;
+            }
         }
         // The block's asset changes, derived from the block and the state it extends.
         let assets = {
             let view = PendingView {
+                held: &held,
                 utxos: txn.open_table(UTXOS).map_err(dberr)?,
                 claimed: txn.open_table(CLAIMED).map_err(dberr)?,
                 assets: txn.open_table(ASSETS).map_err(dberr)?,
@@ -779,39 +1044,46 @@ impl StoreWrite for RedbStore {
             })?
         };
         apply_assets(&txn, &assets)?;
+        let this = layer_of(block, changes, parts)?;
         {
-            // In key order: consecutive writes then land in the same, already copied, leaf
-            // instead of a random one each (the ids are hashes).
-            let mut spent: Vec<&(Hash, UtxoEntry)> = changes.spent.iter().collect();
-            spent.sort_unstable_by_key(|(id, _)| id.0);
-            let mut created: Vec<&(Hash, UtxoEntry)> = changes.created.iter().collect();
-            created.sort_unstable_by_key(|(id, _)| id.0);
-            let mut utxos = txn.open_table(UTXOS).map_err(dberr)?;
-            for (id, entry) in spent {
-                match utxos.remove(id.0).map_err(dberr)? {
-                    Some(v) if codec::decode_utxo(&v.value())? == *entry => {}
-                    Some(_) => {
-                        return Err(StoreError::Inconsistent(format!(
-                            "spent output {id} is stored with another entry"
-                        )));
+            if parts > 1 {
+                // Checked against the held blocks over the table; written part by part.
+                let utxos = txn.open_table(UTXOS).map_err(dberr)?;
+                let stored = |id: &Hash| -> Result<Option<[u8; UTXO_LEN]>, StoreError> {
+                    match held.utxo(&id.0) {
+                        Some(found) => Ok(found),
+                        None => Ok(utxos.get(id.0).map_err(dberr)?.map(|v| v.value())),
                     }
-                    None => {
+                };
+                for (id, entry) in &changes.spent {
+                    match stored(id)? {
+                        Some(v) if v == codec::encode_utxo(entry) => {}
+                        Some(_) => {
+                            return Err(StoreError::Inconsistent(format!(
+                                "spent output {id} is stored with another entry"
+                            )));
+                        }
+                        None => {
+                            return Err(StoreError::Inconsistent(format!(
+                                "spent output {id} is not unspent"
+                            )));
+                        }
+                    }
+                }
+                for (id, _) in &changes.created {
+                    if stored(id)?.is_some() {
                         return Err(StoreError::Inconsistent(format!(
-                            "spent output {id} is not unspent"
+                            "created output {id} already exists"
                         )));
                     }
                 }
-            }
-            for (id, entry) in created {
-                if utxos
-                    .insert(id.0, codec::encode_utxo(entry))
-                    .map_err(dberr)?
-                    .is_some()
-                {
-                    return Err(StoreError::Inconsistent(format!(
-                        "created output {id} already exists"
-                    )));
-                }
+                drop(utxos);
+                write_merged(&txn, &held.merged_part(part, &this))?;
+            } else {
+                // Everything held (after a change of mode), then this block, in key order.
+                let mut merged = held.merged();
+                merged.absorb(pending::merge(this.parts.iter()));
+                write_merged(&txn, &merged)?;
             }
             let mut claimed = txn.open_table(CLAIMED).map_err(dberr)?;
             for id in &changes.claimed {
@@ -839,37 +1111,38 @@ impl StoreWrite for RedbStore {
                 .map_err(dberr)?
                 .remove(hash.0)
                 .map_err(dberr)?;
-            let mut located = block
-                .transactions()
-                .iter()
-                .enumerate()
-                .map(|(position, tx)| {
-                    let position = u32::try_from(position)
-                        .map_err(|_| StoreError::Inconsistent("more than 2^32 transactions".into()))?;
-                    Ok((tx.id().0, position))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            located.sort_unstable_by_key(|(id, _)| *id);
-            let mut index = txn.open_table(TX_INDEX).map_err(dberr)?;
-            for (id, position) in located {
-                let loc = TxLocation {
-                    block_height: height,
-                    position,
-                };
-                index.insert(id, codec::encode_location(&loc)).map_err(dberr)?;
-            }
             txn.open_table(CHANGES)
                 .map_err(dberr)?
                 .insert(height, codec::encode_block_changes(changes, &assets).as_slice())
                 .map_err(dberr)?;
         }
         txn.commit().map_err(dberr)?;
+        if let Some(guard) = guard.as_mut() {
+            if parts > 1 {
+                held.written[part] = height;
+                held.layers.push(Arc::new(this));
+                let oldest = held.written.iter().copied().min().unwrap_or(height);
+                held.layers.retain(|l| l.height > oldest);
+                **guard = held;
+            } else {
+                **guard = Deferred::default();
+            }
+        }
         Ok(Tip { height, hash })
     }
 
     fn unwind_tip(&self) -> Result<Option<Block>, StoreError> {
+        let mut guard = (self.defer > 1).then(|| self.layers());
         let mut txn = self.db.begin_write().map_err(dberr)?;
         txn.set_durability(Durability::Immediate).map_err(dberr)?;
+        // What is held is written first, in this transaction: the unwind then reads whole tables.
+        if let Some(held) = guard.as_deref().filter(|d| d.blocks() > 0) {
+            write_merged(&txn, &held.merged())?;
+            txn.open_table(META)
+                .map_err(dberr)?
+                .remove(KEY_STATE)
+                .map_err(dberr)?;
+        }
         let tip = {
             let meta = txn.open_table(META).map_err(dberr)?;
             let base = match meta.get(KEY_BASE).map_err(dberr)? {
@@ -961,6 +1234,9 @@ impl StoreWrite for RedbStore {
             }
         }
         txn.commit().map_err(dberr)?;
+        if let Some(guard) = guard.as_mut() {
+            **guard = Deferred::default();
+        }
         Ok(Some(block))
     }
 }

@@ -360,13 +360,30 @@ impl Snapshot {
         w.put(&raw_block)?;
         let mut counts = [0u64; 4];
         {
+            // The table with the deferred blocks' writes over it (`crate::pending`).
             let t = self.txn.open_table(UTXOS).map_err(dberr)?;
-            counts[0] = t.len().map_err(dberr)?;
+            let merged = self.merged_layers();
+            let count = i128::from(t.len().map_err(dberr)?) + merged.net_outputs();
+            counts[0] = u64::try_from(count)
+                .map_err(|_| StoreError::Corrupt("deferred writes remove more outputs than stored".into()))?;
             w.put(&counts[0].to_be_bytes())?;
-            for item in t.iter().map_err(dberr)? {
-                let (k, v) = item.map_err(dberr)?;
-                w.put(&k.value())?;
-                w.put(&v.value())?;
+            let rows = t
+                .iter()
+                .map_err(dberr)?
+                .map(|item| item.map(|(k, v)| (k.value(), v.value())).map_err(dberr));
+            let mut written = 0u64;
+            for item in crate::pending::overlay(rows, &merged) {
+                let (k, v) = item?;
+                w.put(&k)?;
+                w.put(&v)?;
+                written += 1;
+            }
+            if written != counts[0] {
+                return Err(StoreError::Corrupt(format!(
+                    "{written} unspent outputs read, {} counted",
+                    counts[0]
+                ))
+                .into());
             }
         }
         {

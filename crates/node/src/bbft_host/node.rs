@@ -59,6 +59,10 @@ fn addr(s: &str, what: &str) -> Result<SocketAddr, NodeError> {
         .map_err(|e| NodeError::Config(format!("{what} {s:?} is not host:port: {e}")))
 }
 
+/// The parts a BBFT node's store splits its held output and transaction-index writes into (each
+/// commit writes one part of every held block; `TRIBUTARY_STORE_PARTS` overrides it).
+pub const STORE_PARTS: usize = 8;
+
 /// The chain service of a BBFT node (validator or follower) from the configuration.
 fn open_chain(
     config: &NodeConfig,
@@ -71,7 +75,16 @@ fn open_chain(
         network: params.network,
         genesis_hash: genesis.hash(),
     };
-    let store = RedbStore::open(config.data_dir.join(STORE_FILE), identity)?;
+    // Final blocks are never unwound: their output and index writes can be held and written a
+    // slice at a time (`storage::RedbStore::with_deferred_state`).
+    let deferred =
+        match std::env::var("TRIBUTARY_STORE_PARTS") {
+            Ok(v) => v.parse::<usize>().ok().filter(|n| *n <= 256).ok_or_else(|| {
+                NodeError::Config(format!("TRIBUTARY_STORE_PARTS={v:?}: expected 0 to 256"))
+            })?,
+            Err(_) => STORE_PARTS,
+        };
+    let store = RedbStore::open(config.data_dir.join(STORE_FILE), identity)?.with_deferred_state(deferred);
     Ok(Arc::new(ChainService::open(
         store,
         ChainSetup {
