@@ -337,6 +337,11 @@ impl Node {
         {
             tracing::error!(error = %e, "the miner task failed");
         }
+        // Nothing commits any more: what the store holds in memory goes to its tables now, so
+        // that the file is complete without a replay on the next open.
+        if let Err(e) = self.chain.store().write_held() {
+            tracing::error!(error = %e, "writing the store's held changes at shutdown failed; they are written on the next open");
+        }
         tracing::info!("node stopped");
     }
 }

@@ -160,6 +160,26 @@ impl RedbStore {
         self
     }
 
+    /// Writes everything held to the tables now, in one durable commit, and drops the `state`
+    /// entry: what a clean shutdown does, so that the store on disk is complete without a replay
+    /// (and readable by a build that does not know deferred state). Later commits hold again.
+    pub fn write_held(&self) -> Result<(), StoreError> {
+        if self.defer <= 1 {
+            return Ok(());
+        }
+        let mut guard = self.layers();
+        let mut txn = self.db.begin_write().map_err(dberr)?;
+        txn.set_durability(Durability::Immediate).map_err(dberr)?;
+        write_merged(&txn, &guard.merged())?;
+        txn.open_table(META)
+            .map_err(dberr)?
+            .remove(KEY_STATE)
+            .map_err(dberr)?;
+        txn.commit().map_err(dberr)?;
+        *guard = Deferred::default();
+        Ok(())
+    }
+
     /// Committed blocks whose output and index writes are held in memory now.
     pub fn deferred_blocks(&self) -> usize {
         self.layers().blocks()

@@ -570,7 +570,23 @@ fn deferred_state_is_read_through_exported_and_written_on_reopen() {
     let mut held = Vec::new();
     let info = store.export_snapshot(&mut held).unwrap();
     assert_eq!(info.utxos, 5);
+    // A copy of the file now (as a kill would leave it) still holds blocks in memory only.
+    let killed = dir.0.join("killed.redb");
+    std::fs::copy(dir.file(), &killed).unwrap();
+    // A clean shutdown writes them: the file is complete as it stands.
+    store.write_held().unwrap();
+    assert_eq!(store.deferred_blocks(), 0);
+    assert_eq!(store.utxos().unwrap(), expected);
     drop(store);
+    let plain = RedbStore::open(dir.file(), identity(&g)).unwrap();
+    assert_eq!(plain.utxos().unwrap(), expected);
+    let mut after_shutdown = Vec::new();
+    assert_eq!(
+        plain.export_snapshot(&mut after_shutdown).unwrap().commitment,
+        info.commitment
+    );
+    drop(plain);
+    std::fs::rename(&killed, dir.file()).unwrap();
     // Reopened without deferral: the held blocks' writes are in the tables, and the snapshot of
     // the same state is byte for byte the one exported through the layers.
     let store = RedbStore::open(dir.file(), identity(&g)).unwrap();
