@@ -16,7 +16,7 @@ use crypto::bls::SecretKey;
 use crypto::chainkd::XPrv;
 use ledger::ChainParams;
 use node::bbft_host::validators::GenesisValidator;
-use node::devnet::{coins_of, sign_transfer};
+use node::devnet::{Coin, coins_of, sign_transfer};
 use node::genesis::p2wpkh_program_of;
 use node::{BbftConfig, Node, NodeConfig, NodeError, PeerConfig};
 use storage::StoreRead;
@@ -57,6 +57,16 @@ fn follower_config(dir: &std::path::Path, validator_cfg: &NodeConfig, genesis: &
         },
         ..NodeConfig::default()
     }
+}
+
+/// `coin` spent back to its own `program`, less a fee.
+fn pay_back(xprv: &XPrv, coin: &Coin, program: &[u8]) -> types::Transaction {
+    sign_transfer(
+        xprv,
+        std::slice::from_ref(coin),
+        &[(program.to_vec(), coin.amount - 1_000_000)],
+    )
+    .unwrap()
 }
 
 fn top(nodes: &[Option<Node>]) -> u64 {
@@ -124,12 +134,7 @@ async fn followers_from_genesis_and_from_a_snapshot_follow_the_validators() {
     // A transfer submitted to a validator becomes final on the follower too.
     let program = p2wpkh_program_of(&xprv.xpub());
     let coin = coins_of(&genesis.transactions()[1], &program)[0].clone();
-    let tx = sign_transfer(
-        &xprv,
-        std::slice::from_ref(&coin),
-        &[(program.clone(), coin.amount - 1_000_000)],
-    )
-    .unwrap();
+    let tx = pay_back(&xprv, &coin, &program);
     let id = tx.id();
     nodes[1].as_ref().unwrap().chain().submit(tx.clone()).unwrap();
     wait(&followers, "the transfer on the follower", 40, |c| {
@@ -140,12 +145,7 @@ async fn followers_from_genesis_and_from_a_snapshot_follow_the_validators() {
     // A transfer submitted to the follower is relayed to the validators and becomes final, on the
     // validators and on the follower (whose pool lets go of it).
     let change = coins_of(&tx, &program)[0].clone();
-    let relayed = sign_transfer(
-        &xprv,
-        std::slice::from_ref(&change),
-        &[(program.clone(), change.amount - 1_000_000)],
-    )
-    .unwrap();
+    let relayed = pay_back(&xprv, &change, &program);
     let relayed_id = relayed.id();
     followers[0].as_ref().unwrap().chain().submit(relayed).unwrap();
     wait(&nodes, "the follower's transfer on every validator", 40, |c| {
@@ -321,12 +321,7 @@ async fn a_follower_peer_gets_blocks_but_not_a_say_in_consensus() {
     // the fifth such message bans it.
     let program = p2wpkh_program_of(&xprv.xpub());
     let coin = coins_of(&genesis.transactions()[1], &program)[0].clone();
-    let valid = sign_transfer(
-        &xprv,
-        std::slice::from_ref(&coin),
-        &[(program.clone(), coin.amount - 1_000_000)],
-    )
-    .unwrap();
+    let valid = pay_back(&xprv, &coin, &program);
     let valid_id = valid.id();
     conn.send(&p2p::Message::Transactions(vec![valid])).await.unwrap();
     conn.send(&p2p::Message::GetBlocks {

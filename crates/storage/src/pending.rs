@@ -171,28 +171,6 @@ pub(crate) struct Merged {
 }
 
 impl Merged {
-    /// Adds `later`, a merge of parts of later blocks, on top.
-    pub(crate) fn absorb(&mut self, later: Merged) {
-        for (id, w) in later.outputs {
-            let before = self.outputs.get(&id).copied();
-            let after = match (w, before) {
-                (TableWrite::Insert(v), Some(TableWrite::Remove(old))) => Some(TableWrite::Replace(old, v)),
-                (TableWrite::Remove(_), Some(TableWrite::Insert(_))) => None,
-                (TableWrite::Remove(_), Some(TableWrite::Replace(old, _))) => Some(TableWrite::Remove(old)),
-                (TableWrite::Replace(_, v), Some(TableWrite::Insert(_))) => Some(TableWrite::Insert(v)),
-                (TableWrite::Replace(_, v), Some(TableWrite::Replace(old, _))) => {
-                    Some(TableWrite::Replace(old, v))
-                }
-                (w, _) => Some(w),
-            };
-            match after {
-                Some(w) => self.outputs.insert(id, w),
-                None => self.outputs.remove(&id),
-            };
-        }
-        self.locations.extend(later.locations);
-    }
-
     /// Outputs the merged run adds to the table, less those it removes.
     pub(crate) fn net_outputs(&self) -> i128 {
         self.outputs

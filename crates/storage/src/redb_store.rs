@@ -170,11 +170,7 @@ impl RedbStore {
         let mut guard = self.layers();
         let mut txn = self.db.begin_write().map_err(dberr)?;
         txn.set_durability(Durability::Immediate).map_err(dberr)?;
-        write_merged(&txn, &guard.merged())?;
-        txn.open_table(META)
-            .map_err(dberr)?
-            .remove(KEY_STATE)
-            .map_err(dberr)?;
+        write_all_held(&txn, &guard)?;
         txn.commit().map_err(dberr)?;
         *guard = Deferred::default();
         Ok(())
@@ -287,12 +283,19 @@ fn catch_up_state(db: &Database, profile: Profile) -> Result<(), StoreError> {
                 .push(Arc::new(layer_of(&block, &set, held.written.len())?));
         }
     }
-    write_merged(&txn, &held.merged())?;
+    write_all_held(&txn, &held)?;
+    txn.commit().map_err(dberr)?;
+    Ok(())
+}
+
+/// Writes everything `held` holds to the tables in `txn`, which then hold everything through
+/// the tip: the `state` entry goes.
+fn write_all_held(txn: &WriteTransaction, held: &Deferred) -> Result<(), StoreError> {
+    write_merged(txn, &held.merged())?;
     txn.open_table(META)
         .map_err(dberr)?
         .remove(KEY_STATE)
         .map_err(dberr)?;
-    txn.commit().map_err(dberr)?;
     Ok(())
 }
 
@@ -1046,8 +1049,6 @@ impl StoreWrite for RedbStore {
                 written[part] = height;
                 meta.insert(KEY_STATE, encode_state(&written).as_slice())
                     .map_err(dberr)?;
-            } else if guard.as_ref().is_some_and(|g| g.blocks() > 0) {
-                meta.remove(KEY_STATE).map_err(dberr)?;
             }
         }
         // The block's asset changes, derived from the block and the state it extends.
@@ -1100,10 +1101,8 @@ impl StoreWrite for RedbStore {
                 drop(utxos);
                 write_merged(&txn, &held.merged_part(part, &this))?;
             } else {
-                // Everything held (after a change of mode), then this block, in key order.
-                let mut merged = held.merged();
-                merged.absorb(pending::merge(this.parts.iter()));
-                write_merged(&txn, &merged)?;
+                // Every block writes its own, or genesis (nothing is held below it), in key order.
+                write_merged(&txn, &pending::merge(this.parts.iter()))?;
             }
             let mut claimed = txn.open_table(CLAIMED).map_err(dberr)?;
             for id in &changes.claimed {
@@ -1157,11 +1156,7 @@ impl StoreWrite for RedbStore {
         txn.set_durability(Durability::Immediate).map_err(dberr)?;
         // What is held is written first, in this transaction: the unwind then reads whole tables.
         if let Some(held) = guard.as_deref().filter(|d| d.blocks() > 0) {
-            write_merged(&txn, &held.merged())?;
-            txn.open_table(META)
-                .map_err(dberr)?
-                .remove(KEY_STATE)
-                .map_err(dberr)?;
+            write_all_held(&txn, held)?;
         }
         let tip = {
             let meta = txn.open_table(META).map_err(dberr)?;
