@@ -22,6 +22,7 @@ pub use registration::{
     registration_program,
 };
 pub use schedule::{producer_at, producer_index};
+pub use state::codec::{ElectionCodecError, ElectionCodecLimits};
 pub use state::{
     Candidate, Delta, DposError, ElectionChange, ElectionEvent, ElectionState, Ignored, IgnoredReason,
     Position, Reward, RewardTally, RoundEnd, RoundRewards, SetSource, Swap, Validator, ValidatorSet,

@@ -14,6 +14,8 @@ use super::config::DposConfig;
 use super::registration::{ChainId, ConsensusKey, ProvenKey, Registration, RegistrationError};
 use super::schedule::producer_at;
 
+pub mod codec;
+
 /// Why a block or change could not be applied or unwound. Ignored transaction contents are not errors;
 /// they are reported in [`ElectionChange::ignored`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
