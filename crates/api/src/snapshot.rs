@@ -48,20 +48,23 @@ impl Write for ChannelWriter {
 pub(crate) async fn file(State(state): Shared, headers: HeaderMap) -> Response {
     let r: RestResult<Response> = async {
         state.tokens.check(&headers)?;
-        let view = state.chain.store().snapshot().map_err(store_err)?;
+        // A BBFT chain's snapshot carries the election state at the view's height.
+        let (view, consensus_state) = state.chain.snapshot_view().map_err(store_err)?;
         let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
         let errors = tx.clone();
-        tokio::task::spawn_blocking(move || match view.export_snapshot(ChannelWriter { tx }) {
-            Ok(info) => tracing::info!(
-                height = info.height,
-                commitment = %info.commitment,
-                "snapshot served"
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "snapshot export stopped");
-                // The body ends with an error: the client sees a broken transfer, never a short
-                // file that looks whole (and a short file fails verification anyway).
-                let _ = errors.blocking_send(Err(std::io::Error::other(e.to_string())));
+        tokio::task::spawn_blocking(move || {
+            match view.export_snapshot(ChannelWriter { tx }, &consensus_state) {
+                Ok(info) => tracing::info!(
+                    height = info.height,
+                    commitment = %info.commitment,
+                    "snapshot served"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "snapshot export stopped");
+                    // The body ends with an error: the client sees a broken transfer, never a short
+                    // file that looks whole (and a short file fails verification anyway).
+                    let _ = errors.blocking_send(Err(std::io::Error::other(e.to_string())));
+                }
             }
         });
         let stream =

@@ -58,7 +58,7 @@ async fn a_running_node_serves_its_snapshot() {
         .unwrap();
     assert_eq!(status, 200);
     let mut local = Vec::new();
-    let expected = chain.store().export_snapshot(&mut local).unwrap();
+    let expected = chain.store().export_snapshot(&mut local, &[]).unwrap();
     assert_eq!(body, local);
     let info = storage::snapshot::verify(body.as_slice()).unwrap();
     assert_eq!(info, expected);

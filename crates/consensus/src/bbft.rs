@@ -26,7 +26,9 @@ mod tests;
 
 pub use codec::{DecodeError, Limits, decode, encode};
 pub use crypto::{Bls, Crypto, VerifyWork};
-pub use machine::{Anchor, Bbft, Config, Effect, InitError, Input, PersistedState, Reject, Timer};
+pub use machine::{
+    Anchor, Bbft, Config, Effect, InitError, Input, PersistedState, Reject, Timer, proves_epoch_end,
+};
 pub use types::{
     Bitmap, BlockId, Certificate, Epoch, Evidence, Justify, MAX_VALIDATORS, Message, NodeId, Payload, Phase,
     Proposal, ProposalHeader, SetError, TcPart, Timeout, TimeoutCert, Topology, Validator, ValidatorSet,

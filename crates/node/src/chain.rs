@@ -308,8 +308,9 @@ pub enum Authority {
     /// BBFT validators certify every block; a block is committed only once the consensus core
     /// finalizes it, and its finality certificate is stored in the witness (see `chain_bbft.rs`).
     Bbft {
-        /// The validator set (epoch 0, open-ended: set changes are not fed yet).
-        validators: Arc<consensus::bbft::ValidatorSet>,
+        /// How the validator set of each epoch comes about: the genesis set, the DPoS elections
+        /// (whose rounds are the epochs) and the node directory (`crate::elections`).
+        setup: Arc<crate::elections::BbftSetup>,
     },
 }
 
@@ -376,8 +377,8 @@ impl ChainService {
         match &setup.authority {
             Authority::Solo { producer_public, .. } => check_solo_signatures(&snap, tip, producer_public)?,
             Authority::ProofOfWork(_) => {}
-            Authority::Bbft { validators } => {
-                bbft = Some(BbftChain::load(&snap, tip, &setup.genesis, validators)?);
+            Authority::Bbft { setup: bbft_setup } => {
+                bbft = Some(BbftChain::load(&snap, tip, &setup.genesis, bbft_setup)?);
             }
         }
         let pow_state = match &setup.authority {
@@ -577,6 +578,23 @@ impl ChainService {
     /// The store (read side for APIs).
     pub fn store(&self) -> &RedbStore {
         &self.store
+    }
+
+    /// A read view of the store for a state snapshot, with the consensus state a snapshot of it
+    /// must carry: a BBFT chain's election state after the view's tip (encoded,
+    /// `consensus::dpos::ElectionState::encode`), nothing for other chains. Both are taken while
+    /// commits wait, so they are of the same height. Export with
+    /// `view.export_snapshot(out, &consensus_state)`.
+    pub fn snapshot_view(&self) -> Result<(storage::Snapshot, Vec<u8>), StoreError> {
+        let state = self.state();
+        let view = self.store.snapshot()?;
+        let consensus_state = self
+            .bbft
+            .as_ref()
+            .map(|b| b.election_state().encode())
+            .unwrap_or_default();
+        drop(state);
+        Ok((view, consensus_state))
     }
 
     /// Chain rules.

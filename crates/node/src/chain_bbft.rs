@@ -19,7 +19,7 @@
 //! a proposal against one: [`Overlay`] holds those ancestors with their change sets, and blocks are
 //! built and validated against the store with the overlay's changes on top.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rayon::prelude::*;
@@ -33,6 +33,7 @@ use types::{AssetId, Block, BlockHeader, Hash, Transaction};
 
 use super::{Authority, ChainService, State, coinbase_tx};
 use crate::NodeError;
+use crate::elections::{BbftSetup, Elections};
 
 /// The consensus id of the genesis block (the epoch's anchor): its hash.
 pub fn genesis_id(genesis: &Block) -> BlockId {
@@ -105,18 +106,36 @@ fn final_named(cert: &Certificate) -> Option<(u64, BlockId)> {
     }
 }
 
-/// Checks `cert` as the proof of the block at `height` whose id is `ids(height)`. `ids` answers
-/// for the heights at hand; the quorum is checked separately (the expensive part).
-fn check_path(cert: &Certificate, height: u64, ids: &dyn Fn(u64) -> Option<BlockId>) -> ProofCheck {
+/// Checks `cert` as the proof of the block at `height` whose id is `ids(height)`: a certificate of
+/// the block's own epoch naming it or a descendant final. Past the epoch's last height it can only
+/// name a block through empty suffix blocks (an epoch-end proof, [`bbft::proves_epoch_end`]).
+/// `ids` answers for the heights at hand; the quorum is checked separately (the expensive part).
+fn check_path(
+    cert: &Certificate,
+    height: u64,
+    setup: &BbftSetup,
+    ids: &dyn Fn(u64) -> Option<BlockId>,
+) -> ProofCheck {
     let d = &cert.data;
-    if d.epoch != 0 {
-        return ProofCheck::Invalid("certificate of an unknown epoch");
+    let epoch = setup.epoch_of(height);
+    if d.epoch != epoch {
+        return ProofCheck::Invalid("certificate of another epoch than the block's");
     }
     let Some((named_height, named)) = final_named(cert) else {
         return ProofCheck::Invalid("certificate neither of the commit phase nor with a direct two-chain");
     };
     if named_height < height {
         return ProofCheck::Invalid("certificate below the block");
+    }
+    let (_, last) = setup.bounds(epoch);
+    if named_height > last {
+        return match ids(last) {
+            Some(end) if bbft::proves_epoch_end(cert, last, &end) => ProofCheck::Proven,
+            Some(_) => {
+                ProofCheck::Invalid("certificate past the epoch's end that does not prove its last block")
+            }
+            None => ProofCheck::Beyond,
+        };
     }
     match ids(named_height) {
         Some(id) if id == named => ProofCheck::Proven,
@@ -125,39 +144,85 @@ fn check_path(cert: &Certificate, height: u64, ids: &dyn Fn(u64) -> Option<Block
     }
 }
 
-/// The BBFT state of a chain service: the validator set and the consensus ids of the stored chain.
+/// The BBFT state of a chain service: the elections that fix each epoch's validator set, and the
+/// consensus ids of the stored chain.
 #[derive(Debug)]
 pub struct BbftChain {
-    set: Arc<ValidatorSet>,
+    setup: Arc<BbftSetup>,
+    /// The election state at the committed tip (`crate::elections`).
+    elections: Mutex<Elections>,
     /// The lowest stored height (0, or a snapshot's base).
     base: u64,
     /// `ids[h − base]`: the consensus id of the stored block at height `h`.
     ids: Mutex<Vec<BlockId>>,
 }
 
+/// The election state a store imported from a snapshot starts from: the snapshot's consensus
+/// state, which must be the state after the base block.
+fn elections_at_base(
+    snap: &storage::Snapshot,
+    setup: &Arc<BbftSetup>,
+    base: u64,
+) -> Result<Elections, NodeError> {
+    let bytes = snap.consensus_state()?.ok_or_else(|| {
+        NodeError::Corrupt(format!(
+            "the store was imported from a snapshot at height {base} without the election state a \
+             BBFT chain needs; import a snapshot taken by this version"
+        ))
+    })?;
+    let state = consensus::dpos::ElectionState::decode(&bytes, &Default::default())
+        .map_err(|e| NodeError::Corrupt(format!("the snapshot's election state: {e}")))?;
+    let hash = snap
+        .block_hash(base)?
+        .ok_or_else(|| NodeError::Corrupt(format!("no base block at height {base}")))?;
+    if state.tip_height() != base || state.tip_hash() != hash {
+        return Err(NodeError::Corrupt(format!(
+            "the snapshot's election state is at height {}, not at its block {base}",
+            state.tip_height()
+        )));
+    }
+    Elections::from_state(Arc::clone(setup), state)
+}
+
 impl BbftChain {
-    /// Loads the ids of the stored chain and checks every stored block's finality certificate.
+    /// Loads the ids of the stored chain, replays the elections over it, and checks every stored
+    /// block's finality certificate against the set of its epoch.
     /// Blocks whose certificate's two-chain lies above the stored tip (a crash inside a batch of
     /// commits) are accepted only if the certificate verifies with a quorum; the rest of the path
     /// is checked when the blocks above arrive.
     ///
     /// A store imported from a snapshot (base height `b > 0`) holds no block below `b`. The base
-    /// block is trusted through the snapshot commitment the operator supplied; its id, which chains
-    /// from ids not at hand, is taken from its own finality certificate, which must name it as
-    /// final (a commit certificate for height `b`, or a two-chain whose parent is at `b`) and
-    /// verify with a quorum. Every block above the base is then checked as on any store. A base
-    /// block finalized inside a batch (its certificate names a block above it) does not name its
-    /// own id: such a store is refused
+    /// block and the election state after it are trusted through the snapshot commitment the
+    /// operator supplied; the block's id, which chains from ids not at hand, is taken from its own
+    /// finality certificate, which must name it as final (a commit certificate for height `b`, or
+    /// a two-chain whose parent is at `b`) and verify with a quorum. Every block above the base is
+    /// then checked as on any store. A base block finalized inside a batch (its certificate names a
+    /// block above it) does not name its own id: such a store is refused
     /// ([`NodeError::Corrupt`]) and a snapshot must be taken at another height. With the commit
     /// phase, nearly every block carries its own commit certificate, which names it.
     pub(super) fn load(
         snap: &storage::Snapshot,
         tip: Tip,
         genesis: &Block,
-        set: &Arc<ValidatorSet>,
+        setup: &Arc<BbftSetup>,
     ) -> Result<BbftChain, NodeError> {
         let base = snap.base()?;
         let crypto = bbft::Bls;
+        let mut elections = if base == 0 {
+            Elections::at_genesis(Arc::clone(setup), genesis.hash())?
+        } else {
+            elections_at_base(snap, setup, base)?
+        };
+        // Every epoch's set met on the way, to check the stored certificates with.
+        let mut sets: BTreeMap<u64, Arc<ValidatorSet>> =
+            elections.epochs().into_iter().map(|e| (e.index, e.set)).collect();
+        let set_of = |sets: &BTreeMap<u64, Arc<ValidatorSet>>, epoch: u64, height: u64| {
+            sets.get(&epoch).cloned().ok_or_else(|| {
+                NodeError::Corrupt(format!(
+                    "the block at height {height} is certified in epoch {epoch}, whose set is unknown"
+                ))
+            })
+        };
         let mut verified: HashSet<Vec<u8>> = HashSet::new();
         let base_id = if base == 0 {
             genesis_id(genesis)
@@ -170,14 +235,15 @@ impl BbftChain {
                     "the base block at height {base} carries no finality certificate"
                 ))
             })?;
+            let epoch = setup.epoch_of(base);
             let named = final_named(&proof).filter(|(h, _)| *h == base);
-            let Some((_, named_id)) = named.filter(|_| proof.data.epoch == 0) else {
+            let Some((_, named_id)) = named.filter(|_| proof.data.epoch == epoch) else {
                 return Err(NodeError::Corrupt(format!(
                     "the certificate of the base block at height {base} does not name it as final \
                      (it was finalized inside a batch); take the snapshot at another height"
                 )));
             };
-            if !proof.verify_quorum(set, &crypto) {
+            if !proof.verify_quorum(set_of(&sets, epoch, base)?.as_ref(), &crypto) {
                 return Err(NodeError::Corrupt(format!(
                     "the finality certificate of the base block at height {base} does not verify with a quorum"
                 )));
@@ -207,6 +273,11 @@ impl BbftChain {
                 ))
             })?;
             proofs.push((height, proof));
+            let change = elections.change_for(&block, height)?;
+            if let Some((epoch, set)) = &change.next {
+                sets.insert(*epoch, Arc::clone(set));
+            }
+            elections.apply(change)?;
         }
         let lookup = |h: u64| {
             h.checked_sub(base)
@@ -214,7 +285,7 @@ impl BbftChain {
                 .and_then(|i| ids.get(i).copied())
         };
         for (height, proof) in &proofs {
-            match check_path(proof, *height, &lookup) {
+            match check_path(proof, *height, setup, &lookup) {
                 ProofCheck::Proven | ProofCheck::Beyond => {}
                 ProofCheck::Invalid(why) => {
                     return Err(NodeError::Corrupt(format!("block at height {height}: {why}")));
@@ -222,7 +293,7 @@ impl BbftChain {
             }
             let key = bbft::encode(&Message::Certificate(proof.clone()));
             if !verified.contains(&key) {
-                if !proof.verify_quorum(set, &crypto) {
+                if !proof.verify_quorum(set_of(&sets, proof.data.epoch, *height)?.as_ref(), &crypto) {
                     return Err(NodeError::Corrupt(format!(
                         "the finality certificate of the block at height {height} does not verify with a quorum"
                     )));
@@ -231,7 +302,8 @@ impl BbftChain {
             }
         }
         Ok(BbftChain {
-            set: Arc::clone(set),
+            setup: Arc::clone(setup),
+            elections: Mutex::new(elections),
             base,
             ids: Mutex::new(ids),
         })
@@ -246,9 +318,36 @@ impl BbftChain {
         self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The validator set.
-    pub fn set(&self) -> &Arc<ValidatorSet> {
-        &self.set
+    fn elections(&self) -> MutexGuard<'_, Elections> {
+        self.elections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How the chain's validator sets come about.
+    pub fn setup(&self) -> &Arc<BbftSetup> {
+        &self.setup
+    }
+
+    /// `epoch` with its bounds and validator set, once fixed (recent epochs only).
+    pub fn epoch(&self, epoch: u64) -> Option<bbft::Epoch> {
+        self.elections().epoch(epoch)
+    }
+
+    /// The recent epochs whose sets are known, in order: the committed tip's, the one before, and
+    /// the next once the tip ends a round.
+    pub fn epochs(&self) -> Vec<bbft::Epoch> {
+        self.elections().epochs()
+    }
+
+    /// The highest epoch whose validator set is fixed.
+    pub fn highest_epoch(&self) -> u64 {
+        self.elections().highest_epoch()
+    }
+
+    /// The election state at the committed tip.
+    pub fn election_state(&self) -> consensus::dpos::ElectionState {
+        self.elections().state().clone()
     }
 
     /// The consensus id of the stored block at `height`.
@@ -600,10 +699,15 @@ impl ChainService {
                 state.tip.height
             )));
         }
+        // Computed before the store commits, so a block the elections refuse is not committed.
+        let election = bbft.elections().change_for(block, height)?;
         let tip = self.store.commit_block(&stored, changes)?;
         self.metrics.block_committed(&stored, state.tip_header.timestamp);
         self.metrics.set_final_height(tip.height);
         bbft.ids().push(id);
+        // Applied while the chain state is locked: whoever holds that lock sees the store's tip
+        // and the elections at one height.
+        bbft.elections().apply(election)?;
         let conflicts = state.mempool.remove_committed(block.transactions());
         self.report_evictions(&conflicts, "conflicts with a transaction committed in a block");
         state.tip = tip;
@@ -637,8 +741,25 @@ impl ChainService {
     /// it ([`ChainService::commit_certified`]). A certificate that does not prove its block
     /// refuses the whole reply (nothing committed); a block the ledger refuses is reported as
     /// [`ImportError::Invalid`] after the blocks before it are committed.
+    ///
+    /// A block of an epoch whose set is not fixed yet (the tip has not reached the previous
+    /// epoch's last block) ends the proven blocks; once the blocks before it are committed, their
+    /// elections fix the set and the rest of `blocks` is imported in the same call.
     pub fn import_certified(&self, blocks: &[Block]) -> Result<usize, ImportError> {
         let bbft = self.bbft.as_ref().ok_or(ImportError::NotBbft)?;
+        let mut committed = 0;
+        loop {
+            let known = bbft.highest_epoch();
+            let n = self.import_in_known_epochs(bbft, blocks)?;
+            committed += n;
+            if n == 0 || bbft.highest_epoch() == known {
+                return Ok(committed);
+            }
+        }
+    }
+
+    /// [`ChainService::import_certified`] up to the first block of an epoch whose set is unknown.
+    fn import_in_known_epochs(&self, bbft: &BbftChain, blocks: &[Block]) -> Result<usize, ImportError> {
         let tip = self.tip();
         // Ids of the fetched blocks above the tip, chained from the tip's id.
         let mut fetched: Vec<(&Block, BlockId)> = Vec::new();
@@ -662,12 +783,14 @@ impl ChainService {
             fetched.push((b, id));
         }
         let fetched_top = fetched.last().map_or(tip.height, |f| f.0.header().height);
-        let (proven, refused) = Self::proven_prefix(bbft, tip.height, &fetched);
+        let sets: BTreeMap<u64, Arc<ValidatorSet>> =
+            bbft.epochs().into_iter().map(|e| (e.index, e.set)).collect();
+        let (proven, refused) = Self::proven_prefix(bbft, &sets, tip.height, &fetched);
         // The certificates' pairings and the first window's ledger validation are independent:
         // both run at once on rayon's pool. Nothing is committed before every certificate checked.
         let first_len = window_len(proven.iter().map(|p| p.0));
         let (quorums, first) = rayon::join(
-            || Self::check_quorums(bbft, &proven),
+            || Self::check_quorums(&sets, &proven),
             || self.validate_proven(proven.get(..first_len).unwrap_or(&[])),
         );
         quorums?;
@@ -701,6 +824,7 @@ impl ChainService {
     /// and the refusal of the first block whose proof is invalid, if any (which refuses the reply).
     fn proven_prefix<'a>(
         bbft: &BbftChain,
+        sets: &BTreeMap<u64, Arc<ValidatorSet>>,
         tip_height: u64,
         fetched: &[(&'a Block, BlockId)],
     ) -> (Vec<(&'a Block, BlockId, Certificate)>, Option<ImportError>) {
@@ -719,6 +843,10 @@ impl ChainService {
         let mut refused = None;
         for (b, id) in fetched {
             let h = b.header().height;
+            if !sets.contains_key(&bbft.setup.epoch_of(h)) {
+                // Its epoch's set follows from the blocks before it, once committed.
+                break;
+            }
             let Some(proof) = proof_of(b) else {
                 refused = Some(ImportError::Proof {
                     height: h,
@@ -726,7 +854,7 @@ impl ChainService {
                 });
                 break;
             };
-            match check_path(&proof, h, &lookup) {
+            match check_path(&proof, h, &bbft.setup, &lookup) {
                 ProofCheck::Proven => {}
                 ProofCheck::Beyond => break,
                 ProofCheck::Invalid(reason) => {
@@ -742,17 +870,23 @@ impl ChainService {
     /// Checks that the certificates of `proven` verify with a quorum: each distinct certificate
     /// once (the blocks of a batch share their finalizing certificate), each a pairing, in
     /// parallel on rayon's pool. The lowest failing block is reported.
-    fn check_quorums(bbft: &BbftChain, proven: &[(&Block, BlockId, Certificate)]) -> Result<(), ImportError> {
+    fn check_quorums(
+        sets: &BTreeMap<u64, Arc<ValidatorSet>>,
+        proven: &[(&Block, BlockId, Certificate)],
+    ) -> Result<(), ImportError> {
         let mut distinct: Vec<(u64, &Certificate)> = Vec::new();
         for (b, _, proof) in proven {
             if distinct.last().is_none_or(|(_, c)| *c != proof) {
                 distinct.push((b.header().height, proof));
             }
         }
-        let set = &bbft.set;
+        // Every certificate is of its block's epoch (`check_path`), whose set is known.
         let failed = distinct
             .par_iter()
-            .filter(|(_, c)| !c.verify_quorum(set, &bbft::Bls))
+            .filter(|(_, c)| {
+                sets.get(&c.data.epoch)
+                    .is_none_or(|set| !c.verify_quorum(set, &bbft::Bls))
+            })
             .map(|(h, _)| *h)
             .min();
         match failed {
@@ -893,13 +1027,47 @@ mod tests {
 
     use super::*;
 
+    /// Four validators, epochs of `round` heights.
+    fn setup(round: u64) -> BbftSetup {
+        let validators = (0..4u8)
+            .map(|i| consensus::dpos::Validator {
+                candidate: crypto::chainkd::XPrv::root(&[i; 4]).xpub(),
+                consensus_key: consensus::dpos::ProvenKey::from_secret(&SecretKey::from_seed(&[i; 32])),
+                votes: 0,
+            })
+            .collect();
+        let mut s = BbftSetup::fixed(consensus::dpos::ValidatorSet::new(validators).unwrap());
+        s.dpos = consensus::dpos::DposConfig::new(round, 4, 1, 1, 1, 0, 0).unwrap();
+        s
+    }
+
     fn cert(phase: Phase, height: u64, block: u8, parent: u8, round: u64, parent_round: u64) -> Certificate {
+        cert_in(
+            0,
+            phase,
+            height,
+            BlockId([block; 32]),
+            BlockId([parent; 32]),
+            round,
+            parent_round,
+        )
+    }
+
+    fn cert_in(
+        epoch: u64,
+        phase: Phase,
+        height: u64,
+        block: BlockId,
+        parent: BlockId,
+        round: u64,
+        parent_round: u64,
+    ) -> Certificate {
         let data = VoteData {
-            epoch: 0,
+            epoch,
             round,
             height,
-            block: BlockId([block; 32]),
-            parent: BlockId([parent; 32]),
+            block,
+            parent,
             parent_round,
             phase,
         };
@@ -914,6 +1082,9 @@ mod tests {
     fn a_certificate_proves_the_block_it_names_final_and_its_ancestors() {
         // Stored ids: height h has id [h; 32], heights 0..=5.
         let ids = |h: u64| (h <= 5).then(|| BlockId([u8::try_from(h).unwrap(); 32]));
+        let setup = setup(1200);
+        let check_path =
+            |c: &Certificate, h: u64, ids: &dyn Fn(u64) -> Option<BlockId>| check_path(c, h, &setup, ids);
         // A commit certificate names its own block: that block and every one below it.
         let cc = cert(Phase::Commit, 4, 4, 3, 9, 8);
         assert_eq!(check_path(&cc, 4, &ids), ProofCheck::Proven);
@@ -934,5 +1105,44 @@ mod tests {
         assert!(matches!(check_path(&two_chain, 5, &ids), ProofCheck::Invalid(_)));
         let gap = cert(Phase::Prepare, 5, 5, 4, 9, 7);
         assert!(matches!(check_path(&gap, 4, &ids), ProofCheck::Invalid(_)));
+    }
+
+    #[test]
+    fn a_block_is_proven_only_by_its_own_epoch_and_past_the_end_only_through_empty_suffix_blocks() {
+        // Epochs of 4 heights: heights 1..=4 are epoch 0, 5..=8 epoch 1. Stored ids [h; 32].
+        let setup = setup(4);
+        let ids = |h: u64| (h <= 6).then(|| BlockId([u8::try_from(h).unwrap(); 32]));
+        let id = |h: u8| BlockId([h; 32]);
+        // Epoch 1's commit certificate for its block at 6 proves 5 and 6, not epoch 0's blocks.
+        let cc = cert_in(1, Phase::Commit, 6, id(6), id(5), 3, 2);
+        assert_eq!(check_path(&cc, 5, &setup, &ids), ProofCheck::Proven);
+        assert!(matches!(check_path(&cc, 4, &setup, &ids), ProofCheck::Invalid(_)));
+        // Epoch 0's certificate naming a block past its end (height 5 of epoch 0 is no stored
+        // block): a suffix of empty blocks after the last block 4 is the only way.
+        let s5 = BlockId::compute(5, &id(4), &[]);
+        let s6 = BlockId::compute(6, &s5, &[]);
+        let through_suffix = cert_in(0, Phase::Prepare, 7, BlockId::compute(7, &s6, &[]), s6, 9, 8);
+        assert_eq!(check_path(&through_suffix, 4, &setup, &ids), ProofCheck::Proven);
+        assert_eq!(check_path(&through_suffix, 3, &setup, &ids), ProofCheck::Proven);
+        // The same shape off another block at 4 is refused, and so is a suffix of non-empty blocks.
+        let elsewhere = BlockId::compute(6, &BlockId::compute(5, &id(9), &[]), &[]);
+        let other = cert_in(0, Phase::Prepare, 7, id(7), elsewhere, 9, 8);
+        assert!(matches!(
+            check_path(&other, 4, &setup, &ids),
+            ProofCheck::Invalid(_)
+        ));
+        let full = cert_in(0, Phase::Prepare, 7, id(7), id(6), 9, 8);
+        assert!(matches!(
+            check_path(&full, 4, &setup, &ids),
+            ProofCheck::Invalid(_)
+        ));
+        // Epoch 0's certificate cannot prove epoch 1's block.
+        assert!(matches!(
+            check_path(&through_suffix, 5, &setup, &ids),
+            ProofCheck::Invalid(_)
+        ));
+        // The last block not at hand yet: not checkable yet.
+        let short = |h: u64| (h <= 3).then(|| BlockId([u8::try_from(h).unwrap(); 32]));
+        assert_eq!(check_path(&through_suffix, 3, &setup, &short), ProofCheck::Beyond);
     }
 }

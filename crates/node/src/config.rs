@@ -162,8 +162,87 @@ pub struct BbftConfig {
     pub round_timeout_ms: u64,
     /// The genesis validator set, in order (every validator's file must list the same).
     pub validators: Vec<crate::bbft_host::validators::GenesisValidator>,
-    /// Where the other validators listen.
+    /// Other nodes that may be elected later (same fields), after the genesis validators in the
+    /// node directory: candidate `k` has node id `validators.len() + k`. A candidate elected
+    /// without an entry here still counts for the quorum but is not reached by this node.
+    pub candidates: Vec<crate::bbft_host::validators::GenesisValidator>,
+    /// Where the other validators (and candidates) listen.
     pub peers: Vec<PeerConfig>,
+    /// The DPoS election parameters (every node of the chain must use the same): each round is
+    /// a BBFT epoch, whose validator set the previous round elects.
+    pub dpos: DposSettings,
+}
+
+/// DPoS election parameters as configured ([`consensus::dpos::DposConfig`]; the defaults are the
+/// Vapor main network's). The smallest vote and the vote lock are the chain's rules
+/// (`ledger::ChainParams`), which the ledger enforces on every vote and veto: the elections take
+/// the same values, so they never count a vote the ledger refused or keep one it let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DposSettings {
+    /// Blocks per round (one BBFT epoch).
+    pub round_length: u64,
+    /// Validators elected per round.
+    pub num_validators: usize,
+    /// Consecutive blocks each validator is credited with in the reward schedule.
+    pub blocks_per_producer: u64,
+    /// Smallest vote total (neu) that makes a candidate electable.
+    pub min_validator_stake: u64,
+    /// Subsidy (neu) per block credited to its validator.
+    pub block_subsidy: u64,
+    /// Last height that earns the subsidy.
+    pub subsidy_last_height: u64,
+    /// Percent of a validator's reward shared with its voters.
+    pub voter_share_percent: u8,
+}
+
+impl Default for DposSettings {
+    fn default() -> Self {
+        let d = consensus::dpos::DposConfig::default();
+        DposSettings {
+            round_length: d.round_length,
+            num_validators: d.num_validators,
+            blocks_per_producer: d.blocks_per_producer,
+            min_validator_stake: d.min_validator_stake,
+            block_subsidy: d.block_subsidy,
+            subsidy_last_height: d.subsidy_last_height,
+            voter_share_percent: d.voter_share_percent,
+        }
+    }
+}
+
+impl DposSettings {
+    /// The checked election parameters of a chain with `params`.
+    ///
+    /// # Errors
+    /// [`NodeError::Config`] for values the elections or BBFT refuse (zero lengths or counts,
+    /// amounts the ledger cannot carry, more validators than BBFT runs, a share above 100 %).
+    pub fn to_config(
+        &self,
+        params: &ledger::ChainParams,
+    ) -> Result<consensus::dpos::DposConfig, crate::NodeError> {
+        let bad = |e: consensus::dpos::ConfigError| crate::NodeError::Config(format!("bbft.dpos: {e}"));
+        if self.num_validators > consensus::bbft::MAX_VALIDATORS {
+            return Err(crate::NodeError::Config(format!(
+                "bbft.dpos.num_validators {} is above BBFT's {}",
+                self.num_validators,
+                consensus::bbft::MAX_VALIDATORS
+            )));
+        }
+        consensus::dpos::DposConfig::new(
+            self.round_length,
+            self.num_validators,
+            self.blocks_per_producer,
+            self.min_validator_stake,
+            params.min_vote_output_amount,
+            params.vote_maturity,
+            self.block_subsidy,
+        )
+        .map_err(bad)?
+        .with_subsidy_until(self.subsidy_last_height)
+        .with_voter_share(self.voter_share_percent)
+        .map_err(bad)
+    }
 }
 
 impl Default for BbftConfig {
@@ -180,7 +259,9 @@ impl Default for BbftConfig {
             block_interval_ms: 500,
             round_timeout_ms: 2_000,
             validators: Vec::new(),
+            candidates: Vec::new(),
             peers: Vec::new(),
+            dpos: DposSettings::default(),
         }
     }
 }
@@ -223,5 +304,36 @@ mod tests {
         assert_eq!(c.bbft.poll_interval_ms, 250);
         assert!(NodeConfig::default().bbft.validator);
         assert!(toml::from_str::<NodeConfig>("[bbft]\nvalidator = \"no\"\n").is_err());
+        // Election parameters: Vapor's by default, the vote rules the chain's; checked when used.
+        let params = ledger::ChainParams::side_devnet();
+        let d = c.bbft.dpos.to_config(&params).unwrap();
+        let vapor = consensus::dpos::DposConfig::default();
+        assert_eq!(
+            (d.round_length, d.num_validators),
+            (vapor.round_length, vapor.num_validators)
+        );
+        assert_eq!(d.min_validator_stake, vapor.min_validator_stake);
+        assert_eq!(
+            (d.min_vote_amount, d.vote_lock_blocks),
+            (params.min_vote_output_amount, params.vote_maturity)
+        );
+        let c: NodeConfig = toml::from_str("[bbft.dpos]\nround_length = 40\nnum_validators = 4\n").unwrap();
+        let d = c.bbft.dpos.to_config(&params).unwrap();
+        assert_eq!(
+            (d.round_length, d.num_validators, d.blocks_per_producer),
+            (40, 4, 12)
+        );
+        let c: NodeConfig = toml::from_str("[bbft.dpos]\nround_length = 0\n").unwrap();
+        assert!(matches!(
+            c.bbft.dpos.to_config(&params),
+            Err(crate::NodeError::Config(_))
+        ));
+        let c: NodeConfig = toml::from_str("[bbft.dpos]\nnum_validators = 5000\n").unwrap();
+        assert!(c.bbft.dpos.to_config(&params).is_err());
+        let c: NodeConfig = toml::from_str("[bbft.dpos]\nvoter_share_percent = 101\n").unwrap();
+        assert!(c.bbft.dpos.to_config(&params).is_err());
+        // The vote rules are not configurable apart from the chain's.
+        assert!(toml::from_str::<NodeConfig>("[bbft.dpos]\nvote_lock_blocks = 4\n").is_err());
+        assert!(toml::from_str::<NodeConfig>("[bbft.dpos]\nround_lenght = 4\n").is_err());
     }
 }

@@ -75,18 +75,7 @@ pub fn sign_transfer_until(
         outputs: Vec::with_capacity(outputs.len()),
     };
     for c in inputs {
-        data.inputs.push(TxInput::new(InputKind::Spend(SpendInput {
-            commitment: SpendCommitment {
-                source_id: c.source_id,
-                asset_id: AssetId::BTM,
-                amount: amount(c.amount)?,
-                source_position: c.source_position,
-                vm_version: 1,
-                control_program: c.control_program.clone(),
-                suffix: Vec::new(),
-            },
-            arguments: Vec::new(),
-        })));
+        data.inputs.push(spend_of(c)?);
     }
     for (program, n) in outputs {
         data.outputs.push(TxOutput::new(
@@ -96,11 +85,48 @@ pub fn sign_transfer_until(
             program.clone(),
         ));
     }
+    sign_data(xprv, data)
+}
+
+/// A sidechain transaction spending `inputs` (all locked by `xprv`'s P2WPKH program) to any
+/// `outputs` (e.g. DPoS votes, or a candidate registration in a retirement program), signed.
+pub fn sign_outputs(xprv: &XPrv, inputs: &[Coin], outputs: Vec<TxOutput>) -> Result<Transaction, NodeError> {
+    let mut data = TxData {
+        version: 1,
+        time_range: 0,
+        inputs: Vec::with_capacity(inputs.len()),
+        outputs,
+    };
+    for c in inputs {
+        data.inputs.push(spend_of(c)?);
+    }
+    sign_data(xprv, data)
+}
+
+fn spend_of(c: &Coin) -> Result<TxInput, NodeError> {
+    let amount = Amount::new(c.amount).map_err(|e| NodeError::Config(format!("amount {}: {e}", c.amount)))?;
+    Ok(TxInput::new(InputKind::Spend(SpendInput {
+        commitment: SpendCommitment {
+            source_id: c.source_id,
+            asset_id: AssetId::BTM,
+            amount,
+            source_position: c.source_position,
+            vm_version: 1,
+            control_program: c.control_program.clone(),
+            suffix: Vec::new(),
+        },
+        arguments: Vec::new(),
+    })))
+}
+
+/// Signs every input of `data` (each a P2WPKH spend of `xprv`'s key).
+fn sign_data(xprv: &XPrv, data: TxData) -> Result<Transaction, NodeError> {
+    let inputs = data.inputs.len();
     let unsigned =
         Transaction::new(Profile::Side, data).map_err(|e| NodeError::Config(format!("transfer: {e}")))?;
     let public = xprv.xpub().public_key().to_vec();
-    let mut sigs = Vec::with_capacity(inputs.len());
-    for i in 0..inputs.len() {
+    let mut sigs = Vec::with_capacity(inputs);
+    for i in 0..inputs {
         let hash = unsigned
             .sighash(i)
             .ok_or_else(|| NodeError::Internal(format!("no signature hash for input {i}")))?;

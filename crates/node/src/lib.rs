@@ -4,6 +4,7 @@ pub mod bbft_host;
 pub mod chain;
 pub mod config;
 pub mod devnet;
+pub mod elections;
 pub mod genesis;
 pub mod mempool;
 pub mod metrics;
@@ -21,7 +22,8 @@ pub use chain::{
     Admitted, Authority, ChainEvent, ChainService, ChainSetup, Origin, ProducerKey, SubmitError, Submitted,
 };
 pub use config::{
-    BbftConfig, ChainConfig, MempoolConfig, MiningConfig, NodeConfig, PeerConfig, ProducerConfig,
+    BbftConfig, ChainConfig, DposSettings, MempoolConfig, MiningConfig, NodeConfig, PeerConfig,
+    ProducerConfig,
 };
 use ledger::ChainParams;
 use storage::{ChainIdentity, RedbStore};

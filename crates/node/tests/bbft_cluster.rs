@@ -88,7 +88,7 @@ fn open_chain(path: &Path, genesis: &Block, set: &GenesisSet) -> Result<ChainSer
             params,
             genesis: genesis.clone(),
             authority: Authority::Bbft {
-                validators: Arc::clone(&set.bbft),
+                setup: Arc::new(node::elections::BbftSetup::fixed(set.dpos.clone())),
             },
             mempool: MempoolConfig::default(),
             max_block_bytes: 8 << 20,

@@ -160,15 +160,11 @@ async fn followers_from_genesis_and_from_a_snapshot_follow_the_validators() {
     )
     .await;
 
-    // A snapshot of validator 0's store, taken while the chain runs.
+    // A snapshot of validator 0's store, taken while the chain runs, with its election state.
     let mut file = Vec::new();
-    let info = nodes[0]
-        .as_ref()
-        .unwrap()
-        .chain()
-        .store()
-        .export_snapshot(&mut file)
-        .unwrap();
+    let (view, elections) = nodes[0].as_ref().unwrap().chain().snapshot_view().unwrap();
+    assert!(!elections.is_empty());
+    let info = view.export_snapshot(&mut file, &elections).unwrap();
     let base = info.height;
     assert!(base >= 8);
     let snap_dir = root.0.join("from-snapshot");
@@ -191,11 +187,22 @@ async fn followers_from_genesis_and_from_a_snapshot_follow_the_validators() {
         );
     }
     match Node::start(&forged) {
-        Err(NodeError::Corrupt(why)) => assert!(why.contains("quorum"), "{why}"),
+        Err(NodeError::Config(why)) => assert!(why.contains("genesis validator set"), "{why}"),
         other => panic!(
             "a store checked against the wrong validator set: {:?}",
             other.map(|_| ())
         ),
+    }
+    // A snapshot without the election state cannot start a BBFT node: nothing would tell it the
+    // validator sets of the epochs ahead.
+    let bare_dir = root.0.join("bare-snapshot");
+    std::fs::create_dir_all(&bare_dir).unwrap();
+    let mut bare = Vec::new();
+    let bare_info = view.export_snapshot(&mut bare, &[]).unwrap();
+    storage::snapshot::import(&bare[..], &bare_info.commitment, &bare_dir.join(node::STORE_FILE)).unwrap();
+    match Node::start(&follower_config(&bare_dir, &cfgs[0], &genesis)) {
+        Err(NodeError::Corrupt(why)) => assert!(why.contains("election state"), "{why}"),
+        other => panic!("a snapshot without the election state: {:?}", other.map(|_| ())),
     }
     // A follower holding a validator's node key would be taken for that validator: refused.
     let mut as_validator = scfg.clone();

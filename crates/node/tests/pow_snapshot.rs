@@ -22,7 +22,7 @@ fn a_main_chain_store_imported_from_a_snapshot_is_refused_with_a_clear_error() {
         mine(&a, &prog(1));
     }
     let mut bytes = Vec::new();
-    let info = a.store().export_snapshot(&mut bytes).unwrap();
+    let info = a.store().export_snapshot(&mut bytes, &[]).unwrap();
     let path = dir.0.join("imported.redb");
     let (store, _) = storage::snapshot::import(bytes.as_slice(), &info.commitment, &path).unwrap();
     drop(store);

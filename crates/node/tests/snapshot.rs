@@ -97,7 +97,7 @@ fn a_node_joins_from_a_snapshot_and_follows_the_chain() {
         now += 500;
     }
     let mut file = Vec::new();
-    let info = source.store().export_snapshot(&mut file).unwrap();
+    let info = source.store().export_snapshot(&mut file, &[]).unwrap();
     assert_eq!(info.height, 3);
 
     // The producer goes on: a block spending an output created after genesis, and one more.
@@ -156,8 +156,8 @@ fn a_node_joins_from_a_snapshot_and_follows_the_chain() {
     let mut a = Vec::new();
     let mut b = Vec::new();
     assert_eq!(
-        joined.store().export_snapshot(&mut a).unwrap().commitment,
-        source.store().export_snapshot(&mut b).unwrap().commitment
+        joined.store().export_snapshot(&mut a, &[]).unwrap().commitment,
+        source.store().export_snapshot(&mut b, &[]).unwrap().commitment
     );
     assert_eq!(a, b);
     drop(joined);

@@ -6,7 +6,7 @@ mod redb_store;
 pub mod snapshot;
 
 pub use redb_store::{RedbStore, Snapshot};
-pub use snapshot::{SnapshotError, SnapshotInfo};
+pub use snapshot::{MAX_CONSENSUS_STATE_BYTES, SnapshotError, SnapshotInfo};
 
 use ledger::{ChangeSet, UtxoEntry};
 use types::profile::{Network, Profile};
@@ -136,6 +136,12 @@ pub trait StoreRead {
     /// The lowest height holding a block: 0 for a store synced from genesis, the snapshot height for
     /// one imported from a snapshot (no block, change set or transaction index below it).
     fn base(&self) -> Result<u64, StoreError>;
+    /// The consensus state that came with the snapshot this store was imported from: the node's
+    /// consensus state at [`StoreRead::base`] (for a BBFT sidechain, the DPoS election state), as
+    /// the opaque bytes the exporting node supplied. `None` for a store synced from genesis and for
+    /// one imported from a snapshot without that section (empty, or format version 1). It stays the
+    /// state at the base as the chain moves on: only the import writes it.
+    fn consensus_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
     /// The hash of the block at `height` on the stored chain (`None` below [`StoreRead::base`]).
     fn block_hash(&self, height: u64) -> Result<Option<Hash>, StoreError>;
     /// A block's canonical bytes.

@@ -48,6 +48,10 @@ pub(crate) const KEY_TIP: &str = "tip";
 /// The lowest height with a block: absent (0) in a store synced from genesis, the snapshot height in a
 /// store imported from a snapshot (see `crate::snapshot`).
 pub(crate) const KEY_BASE: &str = "base";
+/// The consensus state a store imported from a snapshot received with it (the node's, at the base
+/// height; opaque here): absent in a store synced from genesis or imported without one. Written only
+/// by the import, in its write transaction (see `crate::snapshot`).
+pub(crate) const KEY_CONSENSUS_STATE: &str = "consensus_state";
 /// Per part of the key space, the height through which the `utxos` and `tx_index` tables hold it
 /// (8 bytes each, big-endian), when some part lags the tip (deferred state, `crate::pending`);
 /// absent when the tables hold everything through the tip.
@@ -518,6 +522,14 @@ impl StoreRead for Snapshot {
         }
     }
 
+    fn consensus_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let meta = self.txn.open_table(META).map_err(dberr)?;
+        Ok(meta
+            .get(KEY_CONSENSUS_STATE)
+            .map_err(dberr)?
+            .map(|v| v.value().to_vec()))
+    }
+
     fn block_hash(&self, height: u64) -> Result<Option<Hash>, StoreError> {
         let t = self.txn.open_table(HEIGHTS).map_err(dberr)?;
         Ok(t.get(height).map_err(dberr)?.map(|v| Hash(v.value())))
@@ -730,6 +742,9 @@ impl StoreRead for RedbStore {
     }
     fn base(&self) -> Result<u64, StoreError> {
         self.snapshot()?.base()
+    }
+    fn consensus_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.snapshot()?.consensus_state()
     }
     fn raw_block(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
         self.snapshot()?.raw_block(hash)

@@ -1,7 +1,7 @@
 //! State snapshots: the state at a store's tip in one streamed file with a commitment, and a store
 //! created from such a file without replaying history.
 //!
-//! # File format, version 1
+//! # File format, version 2
 //!
 //! All integers big-endian. Sections in this order, each list in ascending key order (bytewise), no
 //! key twice:
@@ -9,7 +9,7 @@
 //! | field | bytes |
 //! |---|---|
 //! | magic `TRIBSNAP` | 8 |
-//! | format version (1) | 4 |
+//! | format version (2) | 4 |
 //! | profile (0 main, 1 side), network (0 mainnet, 1 testnet, 2 devnet), genesis hash | 1 + 1 + 32 |
 //! | snapshot height | 8 |
 //! | length of the block at that height, then its canonical bytes | 4 + n |
@@ -17,13 +17,21 @@
 //! | claimed main-chain output count, then each: output ID, height of the claiming block | 8 + 40·n |
 //! | asset registry count, then each: asset ID, class (1 … 4), decimals, registration height | 8 + 42·n |
 //! | BAP-02 lot count, then each: output ID, lot ID | 8 + 64·n |
+//! | consensus state length (at most [`MAX_CONSENSUS_STATE_BYTES`], 0 = none), then its bytes | 4 + n |
 //! | commitment: SHA3-256 of every byte above | 32 |
+//!
+//! The consensus state is the node's consensus state at the snapshot height (for a BBFT sidechain,
+//! the DPoS election state), supplied by the node on export and kept by the imported store
+//! ([`StoreRead::consensus_state`]); the store treats it as opaque bytes. Version 1 is version 2
+//! without that section (and with version 1): it is still read, verified and imported, as a snapshot
+//! without consensus state. Writing always writes version 2.
 //!
 //! The encoding is canonical: one state has exactly one encoding, so two nodes with the same state at
 //! the same block compute the same commitment. The commitment covers the chain identity and the block
 //! too, so it names one state of one chain. Decoding is bounded (the block by the codec's block limit,
-//! every list by the bytes actually present: nothing is allocated from a count) and every failure is a
-//! typed [`SnapshotError`], never a panic.
+//! the consensus state by [`MAX_CONSENSUS_STATE_BYTES`], every list by the bytes actually present:
+//! nothing is allocated from a count or a length) and every failure is a typed [`SnapshotError`],
+//! never a panic.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
@@ -35,16 +43,23 @@ use types::{AssetId, Block, Hash};
 
 use crate::codec::{self, ASSET_LEN, UTXO_LEN};
 use crate::redb_store::{
-    ASSETS, BLOCKS, CLAIMED, HEADERS, HEIGHTS, KEY_BASE, KEY_TIP, LOTS, META, TX_INDEX, UTXOS, dberr,
-    decode_block, profile_limits,
+    ASSETS, BLOCKS, CLAIMED, HEADERS, HEIGHTS, KEY_BASE, KEY_CONSENSUS_STATE, KEY_TIP, LOTS, META, TX_INDEX,
+    UTXOS, dberr, decode_block, profile_limits,
 };
 use crate::{ChainIdentity, RedbStore, Snapshot, StoreError, StoreRead, Tip, TxLocation};
 
 /// The first bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"TRIBSNAP";
 
-/// The snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// The snapshot format this build writes; it reads this one and every earlier one (from
+/// [`MIN_SNAPSHOT_VERSION`]).
+pub const SNAPSHOT_VERSION: u32 = 2;
+
+/// The oldest snapshot format this build reads (version 1: no consensus state section).
+pub const MIN_SNAPSHOT_VERSION: u32 = 1;
+
+/// The largest consensus state section a snapshot may carry (16 MiB), on export and on reading.
+pub const MAX_CONSENSUS_STATE_BYTES: usize = 16 * 1024 * 1024;
 
 /// What a snapshot holds, and its commitment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +80,8 @@ pub struct SnapshotInfo {
     pub assets: u64,
     /// Lots of unspent BAP-02 outputs.
     pub lots: u64,
+    /// Length of the consensus state section (0: none, and always 0 in a version-1 file).
+    pub consensus_state_bytes: u64,
 }
 
 /// Why a snapshot could not be written, read or imported.
@@ -84,12 +101,23 @@ pub enum SnapshotError {
     #[error("not a Tributary snapshot (bad magic bytes)")]
     BadMagic,
     /// The file has another format version.
-    #[error("snapshot format version {found}; this build reads version {expected}")]
+    #[error(
+        "snapshot format version {found}; this build reads versions {MIN_SNAPSHOT_VERSION} to {expected}"
+    )]
     UnsupportedVersion {
         /// Version in the file.
         found: u32,
-        /// Version this build reads.
+        /// The newest version this build reads ([`SNAPSHOT_VERSION`]).
         expected: u32,
+    },
+    /// A consensus state section larger than [`MAX_CONSENSUS_STATE_BYTES`]: given to export, or
+    /// announced by a file (refused before anything of it is read or allocated).
+    #[error("a consensus state of {len} bytes exceeds the limit of {max} bytes")]
+    ConsensusStateTooLarge {
+        /// The length given or announced.
+        len: u64,
+        /// [`MAX_CONSENSUS_STATE_BYTES`].
+        max: u64,
     },
     /// The file ends early.
     #[error("the snapshot is truncated (in {0})")]
@@ -207,6 +235,7 @@ fn corrupt_entry(e: StoreError) -> SnapshotError {
 
 /// The fixed part before the lists.
 struct Head {
+    version: u32,
     identity: ChainIdentity,
     height: u64,
     raw_block: Vec<u8>,
@@ -218,7 +247,7 @@ fn read_head<R: Read>(r: &mut HashingReader<R>) -> Result<Head, SnapshotError> {
         return Err(SnapshotError::BadMagic);
     }
     let version = u32::from_be_bytes(r.array::<4>("version")?);
-    if version != SNAPSHOT_VERSION {
+    if !(MIN_SNAPSHOT_VERSION..=SNAPSHOT_VERSION).contains(&version) {
         return Err(SnapshotError::UnsupportedVersion {
             found: version,
             expected: SNAPSHOT_VERSION,
@@ -259,6 +288,7 @@ fn read_head<R: Read>(r: &mut HashingReader<R>) -> Result<Head, SnapshotError> {
         ));
     }
     Ok(Head {
+        version,
         identity,
         height,
         raw_block,
@@ -322,7 +352,29 @@ fn read_lists<R: Read>(
     Ok(counts)
 }
 
-fn info(head: &Head, counts: [u64; 4], commitment: Hash) -> SnapshotInfo {
+/// [`MAX_CONSENSUS_STATE_BYTES`] as the type of [`SnapshotError::ConsensusStateTooLarge`].
+fn max_consensus_state() -> u64 {
+    u64::try_from(MAX_CONSENSUS_STATE_BYTES).unwrap_or(u64::MAX)
+}
+
+/// The consensus state section after the lists (version 2 on; empty in version 1). The length is
+/// checked against [`MAX_CONSENSUS_STATE_BYTES`] before anything is read, and the buffer grows with
+/// the bytes actually read, never allocated from the length.
+fn read_consensus_state<R: Read>(r: &mut HashingReader<R>, version: u32) -> Result<Vec<u8>, SnapshotError> {
+    if version < 2 {
+        return Ok(Vec::new());
+    }
+    let len = u32::from_be_bytes(r.array::<4>("consensus state length")?);
+    if u64::from(len) > max_consensus_state() {
+        return Err(SnapshotError::ConsensusStateTooLarge {
+            len: u64::from(len),
+            max: max_consensus_state(),
+        });
+    }
+    r.vec(usize::try_from(len).unwrap_or(usize::MAX), "consensus state")
+}
+
+fn info(head: &Head, counts: [u64; 4], consensus_state: &[u8], commitment: Hash) -> SnapshotInfo {
     let [utxos, claimed, assets, lots] = counts;
     SnapshotInfo {
         identity: head.identity,
@@ -333,13 +385,32 @@ fn info(head: &Head, counts: [u64; 4], commitment: Hash) -> SnapshotInfo {
         claimed,
         assets,
         lots,
+        consensus_state_bytes: u64::try_from(consensus_state.len()).unwrap_or(u64::MAX),
     }
 }
 
 impl Snapshot {
     /// Writes the state at this view's tip as a snapshot file to `out` (buffered here) and returns
     /// what it holds with its commitment. Reads the whole state once, in key order.
-    pub fn export_snapshot(&self, out: impl Write) -> Result<SnapshotInfo, SnapshotError> {
+    ///
+    /// `consensus_state` is the node's consensus state at this view's tip (for a BBFT sidechain, the
+    /// DPoS election state), written as the file's consensus state section; empty for none. The store
+    /// does not interpret it; it must be at the same height as the view, which only the caller knows.
+    /// More than [`MAX_CONSENSUS_STATE_BYTES`] is refused
+    /// ([`SnapshotError::ConsensusStateTooLarge`]) before anything is written.
+    pub fn export_snapshot(
+        &self,
+        out: impl Write,
+        consensus_state: &[u8],
+    ) -> Result<SnapshotInfo, SnapshotError> {
+        let too_large = || SnapshotError::ConsensusStateTooLarge {
+            len: u64::try_from(consensus_state.len()).unwrap_or(u64::MAX),
+            max: max_consensus_state(),
+        };
+        if consensus_state.len() > MAX_CONSENSUS_STATE_BYTES {
+            return Err(too_large());
+        }
+        let consensus_len = u32::try_from(consensus_state.len()).map_err(|_| too_large())?;
         let tip = self.tip()?.ok_or(SnapshotError::EmptyStore)?;
         let raw_block = self
             .raw_block(&tip.hash)?
@@ -416,6 +487,8 @@ impl Snapshot {
                 w.put(&v.value())?;
             }
         }
+        w.put(&consensus_len.to_be_bytes())?;
+        w.put(consensus_state)?;
         let HashingWriter { mut inner, hasher } = w;
         let commitment = Hash(hasher.finalize().into());
         inner.write_all(commitment.as_bytes())?;
@@ -430,14 +503,19 @@ impl Snapshot {
             claimed,
             assets,
             lots,
+            consensus_state_bytes: u64::from(consensus_len),
         })
     }
 }
 
 impl RedbStore {
     /// [`Snapshot::export_snapshot`] of the last commit.
-    pub fn export_snapshot(&self, out: impl Write) -> Result<SnapshotInfo, SnapshotError> {
-        self.snapshot()?.export_snapshot(out)
+    pub fn export_snapshot(
+        &self,
+        out: impl Write,
+        consensus_state: &[u8],
+    ) -> Result<SnapshotInfo, SnapshotError> {
+        self.snapshot()?.export_snapshot(out, consensus_state)
     }
 }
 
@@ -451,11 +529,12 @@ pub fn verify(input: impl Read) -> Result<SnapshotInfo, SnapshotError> {
     };
     let head = read_head(&mut r)?;
     let counts = read_lists(&mut r, head.height, |_| Ok(()))?;
+    let consensus_state = read_consensus_state(&mut r, head.version)?;
     let (recorded, computed) = r.finish()?;
     if recorded != computed {
         return Err(SnapshotError::Damaged { recorded, computed });
     }
-    Ok(info(&head, counts, computed))
+    Ok(info(&head, counts, &consensus_state, computed))
 }
 
 /// Creates the store `path` (which must not exist) from a snapshot file, if the file is whole and its
@@ -465,7 +544,8 @@ pub fn verify(input: impl Read) -> Result<SnapshotInfo, SnapshotError> {
 /// transaction that is committed only after the commitment checks out. The store is built as
 /// `<path>.partial` and renamed to `path` only once committed (the directory synced), so an import
 /// killed half-way leaves no store at `path` that a node would open as an empty chain; a later import
-/// replaces a leftover `.partial` file.
+/// replaces a leftover `.partial` file. The file's consensus state section, if not empty, is kept in
+/// the same transaction ([`StoreRead::consensus_state`]).
 pub fn import(
     input: impl Read,
     expected: &Hash,
@@ -529,7 +609,7 @@ fn fill<R: Read>(
     let mut txn = store.db.begin_write().map_err(dberr)?;
     txn.set_durability(Durability::Immediate).map_err(dberr)?;
     let hash = head.block.hash();
-    let counts = {
+    let (counts, consensus_state) = {
         let mut meta = txn.open_table(META).map_err(dberr)?;
         let tip = Tip {
             height: head.height,
@@ -567,7 +647,7 @@ fn fill<R: Read>(
         let mut claimed = txn.open_table(CLAIMED).map_err(dberr)?;
         let mut assets = txn.open_table(ASSETS).map_err(dberr)?;
         let mut lots = txn.open_table(LOTS).map_err(dberr)?;
-        read_lists(&mut r, head.height, |item| {
+        let counts = read_lists(&mut r, head.height, |item| {
             match item {
                 Item::Utxo(id, e) => {
                     utxos.insert(id.0, codec::encode_utxo(&e)).map_err(dberr)?;
@@ -589,7 +669,13 @@ fn fill<R: Read>(
                 }
             }
             Ok(())
-        })?
+        })?;
+        let consensus_state = read_consensus_state(&mut r, head.version)?;
+        if !consensus_state.is_empty() {
+            meta.insert(KEY_CONSENSUS_STATE, consensus_state.as_slice())
+                .map_err(dberr)?;
+        }
+        (counts, consensus_state)
     };
     let (recorded, computed) = r.finish()?;
     if recorded != computed {
@@ -604,5 +690,5 @@ fn fill<R: Read>(
         });
     }
     txn.commit().map_err(dberr)?;
-    Ok(info(head, counts, computed))
+    Ok(info(head, counts, &consensus_state, computed))
 }

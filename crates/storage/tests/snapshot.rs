@@ -1,7 +1,8 @@
-//! Snapshots: a store with assets, lots and claims exported and imported gives the same state; a
-//! wrong commitment, a flipped byte or any other damage is refused with a typed error and leaves no
-//! store behind; the imported store accepts the original chain's next blocks and refuses to unwind
-//! below its base.
+//! Snapshots: a store with assets, lots and claims exported and imported gives the same state and
+//! the same consensus state section; a wrong commitment, a flipped byte or any other damage
+//! (consensus state section included) is refused with a typed error and leaves no store behind; the
+//! imported store accepts the original chain's next blocks and refuses to unwind below its base; a
+//! version-1 file (a fixture written by the version-1 build) still verifies and imports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
@@ -177,10 +178,36 @@ fn same_state(a: &RedbStore, b: &RedbStore) {
     assert_eq!(a.tip().unwrap(), b.tip().unwrap());
 }
 
+/// The opaque consensus state the tests' snapshots carry (the node would supply its DPoS election
+/// state): not empty, so that every damage test covers the section too.
+fn consensus_state() -> Vec<u8> {
+    (0u32..300)
+        .map(|i| u8::try_from(i.wrapping_mul(7).wrapping_add(3) % 256).unwrap())
+        .collect()
+}
+
 fn export(store: &RedbStore) -> (Vec<u8>, snapshot::SnapshotInfo) {
     let mut bytes = Vec::new();
-    let info = store.export_snapshot(&mut bytes).unwrap();
+    let info = store.export_snapshot(&mut bytes, &consensus_state()).unwrap();
     (bytes, info)
+}
+
+/// A snapshot without consensus state (an empty section).
+fn export_without_consensus_state(store: &RedbStore) -> (Vec<u8>, snapshot::SnapshotInfo) {
+    let mut bytes = Vec::new();
+    let info = store.export_snapshot(&mut bytes, &[]).unwrap();
+    (bytes, info)
+}
+
+fn sha3(bytes: &[u8]) -> [u8; 32] {
+    <sha3::Sha3_256 as sha3::Digest>::digest(bytes).into()
+}
+
+/// `body` followed by its commitment.
+fn committed(mut body: Vec<u8>) -> Vec<u8> {
+    let digest = sha3(&body);
+    body.extend_from_slice(&digest);
+    body
 }
 
 #[test]
@@ -192,14 +219,30 @@ fn export_import_round_trip_then_follow_the_chain() {
     assert_eq!(info.height, 3);
     assert_eq!(info.block_hash, tip.hash());
     assert!(info.utxos > 0 && info.assets == 2 && info.lots == 2, "{info:?}");
+    assert_eq!(info.consensus_state_bytes, 300);
+    assert_eq!(&bytes[8..12], &snapshot::SNAPSHOT_VERSION.to_be_bytes());
+    assert_eq!(snapshot::SNAPSHOT_VERSION, 2);
     // The same state gives the same bytes and commitment; verify agrees.
     assert_eq!(export(&chain.store).0, bytes);
     assert_eq!(snapshot::verify(bytes.as_slice()).unwrap(), info);
+    // The commitment covers the consensus state: the same chain state without it is another
+    // snapshot.
+    let (bare, bare_info) = export_without_consensus_state(&chain.store);
+    assert_eq!(bare_info.consensus_state_bytes, 0);
+    assert_eq!(bare.len() + 300, bytes.len());
+    assert_ne!(bare_info.commitment, info.commitment);
 
     let path = dir.file("imported.redb");
     let (imported, got) = snapshot::import(bytes.as_slice(), &info.commitment, &path).unwrap();
     assert_eq!(got, info);
     same_state(&chain.store, &imported);
+    // The section is kept, readable through the store and through a read view.
+    assert_eq!(imported.consensus_state().unwrap(), Some(consensus_state()));
+    assert_eq!(
+        imported.snapshot().unwrap().consensus_state().unwrap(),
+        Some(consensus_state())
+    );
+    assert_eq!(chain.store.consensus_state().unwrap(), None);
     assert_eq!(imported.base().unwrap(), 3);
     assert_eq!(chain.store.base().unwrap(), 0);
     assert_eq!(imported.identity(), chain.store.identity());
@@ -227,10 +270,13 @@ fn export_import_round_trip_then_follow_the_chain() {
         same_state(&chain.store, &imported);
     }
     assert_eq!(export(&imported).1.commitment, export(&chain.store).1.commitment);
+    // The consensus state stays the one at the base as the chain moves on.
+    assert_eq!(imported.consensus_state().unwrap(), Some(consensus_state()));
     // Blocks after the base unwind; the base does not.
     drop(imported);
     let reopened = RedbStore::open_existing(&path).unwrap();
     assert_eq!(reopened.base().unwrap(), 3);
+    assert_eq!(reopened.consensus_state().unwrap(), Some(consensus_state()));
     assert_eq!(
         reopened.unwind_tip().unwrap().unwrap().hash(),
         chain.next[1].hash()
@@ -278,20 +324,48 @@ fn wrong_commitment_and_damaged_files_are_refused_and_leave_nothing() {
         assert!(!path.exists(), "byte {i}: {err}");
     }
     // A body byte flipped with the commitment recomputed: whole, but not the snapshot expected.
-    let mut forged = bytes[..bytes.len() - 32].to_vec();
-    let n = forged.len();
-    forged[n - 1] ^= 1; // the last lot ID
-    let digest: [u8; 32] = <sha3::Sha3_256 as sha3::Digest>::digest(&forged).into();
-    forged.extend_from_slice(&digest);
-    assert!(snapshot::verify(forged.as_slice()).is_ok());
-    assert!(matches!(
-        snapshot::import(forged.as_slice(), &info.commitment, &path),
-        Err(SnapshotError::CommitmentMismatch { .. })
-    ));
-    assert!(!path.exists());
-    // Truncated, extended, not a snapshot.
-    for cut in [0, 7, 12, 60, bytes.len() - 33, bytes.len() - 1] {
+    // The last byte of the consensus state, and the last byte of the last lot ID before it.
+    let body = bytes.len() - 32;
+    for i in [body - 1, body - 300 - 4 - 1] {
+        let mut forged = bytes[..body].to_vec();
+        forged[i] ^= 1;
+        let forged = committed(forged);
+        assert!(snapshot::verify(forged.as_slice()).is_ok(), "byte {i}");
+        assert!(matches!(
+            snapshot::import(forged.as_slice(), &info.commitment, &path),
+            Err(SnapshotError::CommitmentMismatch { .. })
+        ));
+        assert!(!path.exists());
+    }
+    // Truncated (in the lots, in the consensus state length, in its bytes, in the commitment),
+    // extended, not a snapshot.
+    for cut in [
+        0,
+        7,
+        12,
+        60,
+        body - 300 - 5,
+        body - 300 - 2,
+        body - 150,
+        body - 1,
+        body,
+        bytes.len() - 1,
+    ] {
         assert!(snapshot::verify(&bytes[..cut]).is_err(), "cut at {cut}");
+        assert!(
+            snapshot::import(&bytes[..cut], &info.commitment, &path).is_err(),
+            "cut at {cut}"
+        );
+        assert!(!path.exists(), "cut at {cut}");
+    }
+    for cut in [body - 300 - 2, body - 150] {
+        assert!(
+            matches!(
+                snapshot::verify(&bytes[..cut]),
+                Err(SnapshotError::Truncated(what)) if what.starts_with("consensus state")
+            ),
+            "cut at {cut}"
+        );
     }
     let mut longer = bytes.clone();
     longer.push(0);
@@ -406,7 +480,7 @@ fn measure_snapshot_throughput() {
     let file = dir.file("state.snap");
     let t = std::time::Instant::now();
     let info = store
-        .export_snapshot(std::fs::File::create(&file).unwrap())
+        .export_snapshot(std::fs::File::create(&file).unwrap(), &[])
         .unwrap();
     let export = t.elapsed();
     let bytes = std::fs::metadata(&file).unwrap().len();
@@ -477,4 +551,150 @@ fn an_import_killed_half_way_leaves_no_store_and_a_retry_succeeds() {
     assert_eq!(got, info);
     same_state(&chain.store, &imported);
     assert!(!snapshot::partial_path(&path).exists());
+}
+
+/// The snapshot of `build_chain`'s state as the version-1 build wrote it (format version 1: no
+/// consensus state section), kept so that every later build is checked to still read it.
+const V1_FIXTURE: &str = include_str!("fixtures/snapshot-v1.hex");
+/// Its commitment, as the version-1 build printed it.
+const V1_COMMITMENT: &str = "ebc952973de60fcb349dad12704124069db5675293af3feb9f91f2be1a1733f1";
+
+fn unhex(text: &str) -> Vec<u8> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
+
+/// A version-2 file with an empty consensus state section rewritten in the version-1 layout: the
+/// version field set to 1, the section's length (the 4 bytes before the commitment) dropped and the
+/// commitment recomputed.
+fn as_version_1(v2: &[u8]) -> Vec<u8> {
+    let body = v2.len() - 32;
+    assert_eq!(&v2[body - 4..body], &[0; 4], "the section is not empty");
+    let mut v1 = v2[..body - 4].to_vec();
+    v1[8..12].copy_from_slice(&1u32.to_be_bytes());
+    committed(v1)
+}
+
+#[test]
+fn version_1_files_still_verify_and_import_without_consensus_state() {
+    let v1 = unhex(V1_FIXTURE);
+    assert_eq!(&v1[..8], b"TRIBSNAP");
+    assert_eq!(&v1[8..12], &1u32.to_be_bytes());
+    let info = snapshot::verify(v1.as_slice()).unwrap();
+    assert_eq!(info.commitment, Hash::from_hex(V1_COMMITMENT).unwrap());
+    assert_eq!(info.consensus_state_bytes, 0);
+    assert_eq!(info.height, 3);
+
+    // The fixture is this chain's state: the version-2 file of it without consensus state is the
+    // version-1 file with the version changed and an empty section added (another commitment).
+    let dir = TempDir::new("v1");
+    let chain = build_chain(&dir);
+    let (v2, v2_info) = export_without_consensus_state(&chain.store);
+    assert_eq!(as_version_1(&v2), v1);
+    assert_ne!(v2_info.commitment, info.commitment);
+    assert_eq!(
+        snapshot::SnapshotInfo {
+            commitment: info.commitment,
+            ..v2_info
+        },
+        info
+    );
+
+    let path = dir.file("imported.redb");
+    let (imported, got) = snapshot::import(v1.as_slice(), &info.commitment, &path).unwrap();
+    assert_eq!(got, info);
+    same_state(&chain.store, &imported);
+    assert_eq!(imported.base().unwrap(), 3);
+    assert_eq!(imported.consensus_state().unwrap(), None);
+    // Exported again, it is written as version 2 (of the same state).
+    assert_eq!(export_without_consensus_state(&imported).0, v2);
+
+    // A version-2 file with an empty section imports with no consensus state either.
+    let path2 = dir.file("imported-v2.redb");
+    let (imported2, got2) = snapshot::import(v2.as_slice(), &v2_info.commitment, &path2).unwrap();
+    assert_eq!(got2, v2_info);
+    assert_eq!(imported2.consensus_state().unwrap(), None);
+
+    // Damage to a version-1 file is refused as well.
+    for i in 0..v1.len() {
+        let mut bad = v1.clone();
+        bad[i] ^= 0x40;
+        assert!(snapshot::verify(bad.as_slice()).is_err(), "byte {i} flipped");
+    }
+    // Versions outside 1..=2 are refused with a typed error.
+    for version in [0u32, 3, u32::MAX] {
+        let mut other = v1[..v1.len() - 32].to_vec();
+        other[8..12].copy_from_slice(&version.to_be_bytes());
+        let other = committed(other);
+        assert!(
+            matches!(
+                snapshot::verify(other.as_slice()),
+                Err(SnapshotError::UnsupportedVersion { found, expected: 2 }) if found == version
+            ),
+            "version {version}"
+        );
+    }
+}
+
+#[test]
+fn an_oversized_consensus_state_is_a_typed_error() {
+    let dir = TempDir::new("oversized");
+    let chain = build_chain(&dir);
+    let max = storage::MAX_CONSENSUS_STATE_BYTES;
+    assert_eq!(max, 16 * 1024 * 1024);
+    let max32 = u32::try_from(max).unwrap();
+    let max64 = u64::from(max32);
+
+    // Export refuses it before writing anything.
+    let mut out = Vec::new();
+    let err = chain
+        .store
+        .export_snapshot(&mut out, &vec![0u8; max + 1])
+        .unwrap_err();
+    assert!(
+        matches!(err, SnapshotError::ConsensusStateTooLarge { len, max: m } if len == max64 + 1 && m == max64),
+        "{err}"
+    );
+    assert!(out.is_empty());
+
+    // A file announcing more than the limit is refused at the length, before anything of it is
+    // read or allocated (the file holds no such bytes), by verify and by import.
+    let (v2, _) = export_without_consensus_state(&chain.store);
+    let body = v2.len() - 32;
+    let path = dir.file("imported.redb");
+    for len in [max32 + 1, 0x8000_0000, u32::MAX] {
+        let mut bad = v2[..body - 4].to_vec();
+        bad.extend_from_slice(&len.to_be_bytes());
+        let bad = committed(bad);
+        for err in [
+            snapshot::verify(bad.as_slice()).unwrap_err(),
+            snapshot::import(bad.as_slice(), &Hash(sha3(&bad[..bad.len() - 32])), &path).unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, SnapshotError::ConsensusStateTooLarge { len: l, .. } if l == u64::from(len)),
+                "length {len}: {err}"
+            );
+        }
+        assert!(!path.exists());
+    }
+    // At the limit the length is accepted, and a file that does not hold the bytes is truncated.
+    let mut short = v2[..body - 4].to_vec();
+    short.extend_from_slice(&max32.to_be_bytes());
+    let short = committed(short);
+    assert!(matches!(
+        snapshot::verify(short.as_slice()),
+        Err(SnapshotError::Truncated("consensus state"))
+    ));
+
+    // Exactly the limit is written, verified and imported.
+    let big: Vec<u8> = (0..max).map(|i| u8::try_from(i % 251).unwrap()).collect();
+    let mut file = Vec::new();
+    let info = chain.store.export_snapshot(&mut file, &big).unwrap();
+    assert_eq!(info.consensus_state_bytes, max64);
+    assert_eq!(snapshot::verify(file.as_slice()).unwrap(), info);
+    let (imported, _) = snapshot::import(file.as_slice(), &info.commitment, &path).unwrap();
+    assert_eq!(imported.consensus_state().unwrap(), Some(big));
 }

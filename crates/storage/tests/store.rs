@@ -568,7 +568,7 @@ fn deferred_state_is_read_through_exported_and_written_on_reopen() {
     assert_eq!(store.tip().unwrap().unwrap().height, 6);
     assert_eq!(store.deferred_blocks(), 3);
     let mut held = Vec::new();
-    let info = store.export_snapshot(&mut held).unwrap();
+    let info = store.export_snapshot(&mut held, &[]).unwrap();
     assert_eq!(info.utxos, 5);
     // A copy of the file now (as a kill would leave it) still holds blocks in memory only.
     let killed = dir.0.join("killed.redb");
@@ -582,7 +582,10 @@ fn deferred_state_is_read_through_exported_and_written_on_reopen() {
     assert_eq!(plain.utxos().unwrap(), expected);
     let mut after_shutdown = Vec::new();
     assert_eq!(
-        plain.export_snapshot(&mut after_shutdown).unwrap().commitment,
+        plain
+            .export_snapshot(&mut after_shutdown, &[])
+            .unwrap()
+            .commitment,
         info.commitment
     );
     drop(plain);
@@ -595,7 +598,7 @@ fn deferred_state_is_read_through_exported_and_written_on_reopen() {
     assert_eq!(store.tx_location(&t.id()).unwrap().unwrap().block_height, 6);
     let mut written = Vec::new();
     assert_eq!(
-        store.export_snapshot(&mut written).unwrap().commitment,
+        store.export_snapshot(&mut written, &[]).unwrap().commitment,
         info.commitment
     );
     assert_eq!(written, held);

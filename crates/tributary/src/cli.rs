@@ -49,11 +49,16 @@ pub(crate) enum Command {
 #[derive(Debug, Subcommand)]
 pub(crate) enum SnapshotCommand {
     /// Write the state at the tip of a data directory's store (the node must be stopped) to a file;
-    /// prints the height, block hash and commitment.
+    /// prints the height, block hash and commitment. A BBFT sidechain's snapshot carries its
+    /// election state, which needs the node's configuration: give `--config` instead of
+    /// `--data-dir`.
     Export {
         /// The node's data directory (holding chain.redb).
+        #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+        data_dir: Option<std::path::PathBuf>,
+        /// The node's configuration file (BBFT chains): its store, validators and elections.
         #[arg(long)]
-        data_dir: std::path::PathBuf,
+        config: Option<std::path::PathBuf>,
         /// The snapshot file to write.
         #[arg(long)]
         out: std::path::PathBuf,

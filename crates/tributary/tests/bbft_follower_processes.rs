@@ -325,4 +325,34 @@ fn follower_processes_from_genesis_and_from_a_snapshot_follow_devnet_validators(
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    // Offline, a BBFT store's snapshot needs the node's configuration (for the election state):
+    // the store alone is refused, the configuration gives a file with the state in it.
+    drop(follower);
+    let follower_dir = fcfg.parent().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["snapshot", "export", "--data-dir", follower_dir.to_str().unwrap()])
+        .args(["--out", tmp.0.join("bare.snap").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--config"),
+        "{out:?}"
+    );
+    let offline = tmp.0.join("offline.snap");
+    let exported = tributary(&[
+        "snapshot",
+        "export",
+        "--config",
+        fcfg.to_str().unwrap(),
+        "--out",
+        offline.to_str().unwrap(),
+    ]);
+    assert!(
+        exported["consensus_state_bytes"].as_u64().unwrap() > 0,
+        "{exported}"
+    );
+    let verified = tributary(&["snapshot", "verify", "--file", offline.to_str().unwrap()]);
+    assert_eq!(verified["commitment"], exported["commitment"]);
 }

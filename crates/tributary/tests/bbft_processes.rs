@@ -3,7 +3,8 @@
 //! restarted, it catches up; all four SIGKILLed right after transfers were accepted (HTTP 200) and
 //! restarted, no final block and no accepted transfer is lost (the pool journal): every transfer ends
 //! up in a final block on every node, and the chain goes on. Every node holds the same block at
-//! every height.
+//! every height. Epochs are 10 blocks, so the chain switches validator sets (the same set, as
+//! nobody else is elected) between the kill and the restart, and again after the restart of all.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -155,6 +156,11 @@ fn dev_account() -> (XPrv, Vec<u8>) {
 /// Genesis outputs paid to the dev account.
 const FUNDED: usize = 4;
 
+/// Blocks per DPoS round, i.e. per BBFT epoch: short, so that the kills and restarts below fall
+/// on both sides of several epoch switches (the elections fall back to the genesis set, as no
+/// candidate registers).
+const ROUND: u64 = 10;
+
 fn write_configs(root: &Path) -> (Vec<PathBuf>, types::Block) {
     let params = ChainParams::side_devnet();
     let (_, program) = dev_account();
@@ -206,7 +212,8 @@ fn write_configs(root: &Path) -> (Vec<PathBuf>, types::Block) {
             }
             let text = format!(
                 "data_dir = \".\"\n\n[api]\nlisten = \"127.0.0.1:0\"\nrequire_auth = false\n\n[wallet]\nenabled = false\n\n\
-                 [bbft]\nenabled = true\nnode_id = {i}\nlisten = \"{}\"\n\n{validator_text}{peers}",
+                 [bbft]\nenabled = true\nnode_id = {i}\nlisten = \"{}\"\n\n\
+                 [bbft.dpos]\nround_length = {ROUND}\n\n{validator_text}{peers}",
                 addrs[i]
             );
             let path = dir.join("node.toml");
@@ -291,7 +298,11 @@ fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
         .map(Proc::height)
         .max()
         .unwrap();
-    wait(&procs, "three validators to go on", 60, |x| x >= h + 3);
+    // Past the end of the epoch: the killed validator restarts in an epoch it never saw begin.
+    let past_boundary = (h / ROUND + 1) * ROUND + 2;
+    wait(&procs, "three validators to go on into the next epoch", 60, |x| {
+        x >= (h + 3).max(past_boundary)
+    });
     // Restarted, it catches up.
     procs[2] = Proc::start(&configs[2], &log(2));
     let target = procs.iter().map(Proc::height).max().unwrap();
@@ -327,7 +338,12 @@ fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
         assert_eq!(&p.block(*h)["hash"], hash, "a final block changed");
     }
     let top = before.iter().map(|b| b.0).max().unwrap();
-    wait(&procs, "the restarted cluster to go on", 60, |x| x >= top + 2);
+    wait(
+        &procs,
+        "the restarted cluster to go on into the next epoch",
+        60,
+        |x| x >= (top / ROUND + 1) * ROUND + 2,
+    );
     assert_one_chain(&procs);
     // Every accepted transfer in the same final block on every node.
     eprintln!(

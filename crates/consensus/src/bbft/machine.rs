@@ -420,7 +420,8 @@ const MAX_AGGREGATE_DATA_PER_ROUND: usize = 4;
 /// descend from `block` through empty suffix blocks, whose ids follow from `block` alone
 /// (`BlockId::compute(h, parent, [])`). A finalized block's ancestors are final, so `c` proves
 /// `block` final however far past `last` the two-chain formed. The quorum is checked apart.
-fn proves_epoch_end(c: &Certificate, last: u64, block: &BlockId) -> bool {
+/// Hosts use it to check a stored epoch-end proof the same way.
+pub fn proves_epoch_end(c: &Certificate, last: u64, block: &BlockId) -> bool {
     if c.is_commit() {
         // One-round finality: a commit certificate for the last block itself.
         return c.proves_final(last, block);

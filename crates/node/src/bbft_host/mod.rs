@@ -55,7 +55,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consensus::bbft::{
-    self, Bbft, BlockId, Certificate, Config, Effect, Epoch, Input, Message, NodeId, Payload, Proposal, Timer,
+    self, Bbft, BlockId, Certificate, Config, Effect, Input, Message, NodeId, Payload, Proposal, Timer,
 };
 use ledger::ChangeSet;
 use p2p::compact::PartialBlock;
@@ -66,6 +66,7 @@ use types::profile::Profile;
 use types::{Block, Transaction};
 
 use crate::NodeError;
+use crate::chain::bbft::BbftChain;
 use crate::chain::{Admitted, ChainService, Origin, Overlay, SubmitError, Submitted};
 pub use net::{ConsensusNetwork, Inbound, Incoming, MemoryNetwork, Wire};
 
@@ -175,21 +176,27 @@ pub fn start(
     let bbft_chain = chain
         .bbft()
         .ok_or_else(|| NodeError::Config("the chain is not run by BBFT".into()))?;
-    let set = Arc::clone(bbft_chain.set());
-    let me_index = set
-        .index_of(cfg.me)
-        .ok_or_else(|| NodeError::Config(format!("node {} is not a validator", cfg.me)))?;
-    let public = cfg.bls_key.public_key();
-    if set.get(me_index).map(|v| v.key) != Some(public) {
+    let setup = Arc::clone(bbft_chain.setup());
+    let me = usize::try_from(cfg.me).unwrap_or(usize::MAX);
+    if me >= setup.directory.len() {
+        return Err(NodeError::Config(format!(
+            "node {} is neither a genesis validator nor a configured candidate",
+            cfg.me
+        )));
+    }
+    // A genesis validator's key is fixed by the configuration; a candidate's by its registration
+    // on chain (a node whose key is not the registered one is simply never a member).
+    if let Some(v) = setup.genesis.validators().get(me)
+        && *v.consensus_key.public_key() != cfg.bls_key.public_key()
+    {
         return Err(NodeError::Config(
             "the BLS key does not match this validator's key in the genesis set".into(),
         ));
     }
-    let peers: Vec<NodeId> = set
-        .validators()
-        .iter()
-        .map(|v| v.node)
-        .filter(|&n| n != cfg.me)
+    // Every known node: members of a later epoch need the transactions too.
+    let peers: Vec<NodeId> = (0..setup.directory.len())
+        .filter(|&i| i != me)
+        .filter_map(|i| NodeId::try_from(i).ok())
         .collect();
     let max_payload = chain.params().limits.max_block_bytes;
     let core_cfg = Config {
@@ -200,24 +207,36 @@ pub fn start(
         commit_phase: cfg.commit_phase,
         ..Config::default()
     };
-    let epochs = vec![Epoch {
-        index: 0,
-        first_height: 1,
-        last_height: u64::MAX,
-        set,
-    }];
+    // The epochs whose sets the committed chain fixes; later ones are added as it grows. The core
+    // never enters an epoch it was not given, and it is given one only after the block that fixes
+    // it is committed, so a restarted node always finds its saved epoch here.
+    let epochs = bbft_chain.epochs();
+    let fed_epoch = bbft_chain.highest_epoch();
     let crypto: Arc<dyn bbft::Crypto> = Arc::new(bbft::Bls);
     let genesis = bbft_chain.id_at(0).unwrap_or_default();
     let mut state_file = persist::StateFile::new(cfg.state_file.clone());
-    let core = match state_file.load(max_payload)? {
+    let saved = match state_file.load(max_payload)? {
+        // The store went past the end of the saved epoch without the core (a non-member, or
+        // catch-up): start in the epoch of the next block instead.
+        Some(state) if state.epoch < next_epoch(&chain) => Some(epoch_start_state(&chain)?),
+        other => other,
+    };
+    let core = match saved {
         Some(state) => {
             tracing::info!(
                 me = cfg.me,
+                epoch = state.epoch,
                 committed = state.committed.0,
                 last_voted_round = state.last_voted_round,
                 "restoring the consensus state"
             );
-            Bbft::restore(core_cfg, cfg.bls_key.clone(), crypto, epochs, state)
+            Bbft::restore(
+                core_cfg.clone(),
+                cfg.bls_key.clone(),
+                Arc::clone(&crypto),
+                epochs,
+                state,
+            )
         }
         // Starting from scratch with blocks on disk means the state that records this validator's
         // votes is gone: voting again from round 1 could sign two blocks in one round.
@@ -229,7 +248,13 @@ pub fn start(
                 chain.tip().height
             )));
         }
-        None => Bbft::new(core_cfg, cfg.bls_key.clone(), crypto, epochs, genesis),
+        None => Bbft::new(
+            core_cfg.clone(),
+            cfg.bls_key.clone(),
+            Arc::clone(&crypto),
+            epochs,
+            genesis,
+        ),
     }
     .map_err(|e| NodeError::Config(format!("consensus core: {e}")))?;
     let blocks = persist::BlockDir::open(cfg.state_file.with_extension("blocks"))?;
@@ -243,6 +268,9 @@ pub fn start(
         core,
         net,
         peers,
+        fed_epoch,
+        core_cfg,
+        crypto,
         admission: admission_tx,
         events,
         pending: HashMap::new(),
@@ -385,6 +413,11 @@ struct Host {
     state_file: persist::StateFile,
     net: Arc<dyn ConsensusNetwork>,
     peers: Vec<NodeId>,
+    /// The highest epoch given to the core (`Input::AddEpoch`).
+    fed_epoch: u64,
+    /// What the core was made with, to make it again at a later epoch ([`Host::catch_up_core`]).
+    core_cfg: Config,
+    crypto: Arc<dyn bbft::Crypto>,
     /// Forwarded transactions on their way to the admission task.
     admission: mpsc::Sender<Forwarded>,
     events: mpsc::UnboundedSender<Event>,
@@ -439,6 +472,7 @@ impl Host {
         self.tip_at_tick = self.chain.tip().height;
         self.restore_kept(kept)?;
         self.feed(Input::Start)?;
+        self.catch_up_core()?;
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
@@ -1167,6 +1201,7 @@ impl Host {
                     for input in queue {
                         self.feed(input)?;
                     }
+                    self.catch_up_core()?;
                 }
             }
             Err(e) => tracing::warn!(me = self.cfg.me, from, error = %e, "blocks from a peer refused"),
@@ -1461,7 +1496,96 @@ impl Host {
             self.prune(tip);
         }
         self.retry_deferred(queue);
+        queue.extend(self.new_epochs());
     }
+
+    /// When blocks committed through catch-up took the store past the end of the core's epoch
+    /// (a node that was no member of it, or fell behind), the core starts again in the epoch of
+    /// the next block, anchored on the previous epoch's last block and its stored proof. A core
+    /// votes only in its own epoch, so this node never voted in the new one and the fresh vote
+    /// record is exact; the ended epochs are final and need no more votes.
+    fn catch_up_core(&mut self) -> Result<(), NodeError> {
+        if self.core.epoch() >= next_epoch(&self.chain) {
+            return Ok(());
+        }
+        let state = epoch_start_state(&self.chain)?;
+        let epochs = self.chain.bbft().map(BbftChain::epochs).unwrap_or_default();
+        tracing::info!(
+            me = self.cfg.me,
+            from = self.core.epoch(),
+            to = state.epoch,
+            anchor = state.anchor.height,
+            "the chain left the core's epoch behind; the core joins the current one"
+        );
+        self.core = Bbft::restore(
+            self.core_cfg.clone(),
+            self.cfg.bls_key.clone(),
+            Arc::clone(&self.crypto),
+            epochs,
+            state,
+        )
+        .map_err(|e| NodeError::Internal(format!("consensus core at a later epoch: {e}")))?;
+        self.fed_epoch = self.chain.bbft().map_or(0, BbftChain::highest_epoch);
+        self.state_file.save(&self.core.persisted())?;
+        self.feed(Input::Start)
+    }
+
+    /// The epochs the committed chain fixed since the last call, for the core.
+    fn new_epochs(&mut self) -> Vec<Input> {
+        let Some(bbft) = self.chain.bbft() else {
+            return Vec::new();
+        };
+        let mut inputs = Vec::new();
+        while self.fed_epoch < bbft.highest_epoch() {
+            self.fed_epoch += 1;
+            if let Some(epoch) = bbft.epoch(self.fed_epoch) {
+                tracing::info!(
+                    me = self.cfg.me,
+                    epoch = epoch.index,
+                    first_height = epoch.first_height,
+                    validators = epoch.set.len(),
+                    member = epoch.set.validators().iter().any(|v| v.node == self.cfg.me),
+                    "next epoch's validator set"
+                );
+                inputs.push(Input::AddEpoch(epoch));
+            }
+        }
+        inputs
+    }
+}
+
+/// The epoch of the block after the committed tip.
+fn next_epoch(chain: &ChainService) -> u64 {
+    chain
+        .bbft()
+        .map_or(0, |b| b.setup().epoch_of(chain.tip().height.saturating_add(1)))
+}
+
+/// A core state at the start of the epoch of the block after the committed tip: anchored on the
+/// previous epoch's last block (committed) with the certificate stored with it, nothing voted.
+fn epoch_start_state(chain: &ChainService) -> Result<bbft::PersistedState, NodeError> {
+    let bbft = chain
+        .bbft()
+        .ok_or_else(|| NodeError::Config("the chain is not run by BBFT".into()))?;
+    let epoch = next_epoch(chain);
+    let height = bbft.setup().bounds(epoch).0.saturating_sub(1);
+    let missing = || NodeError::Corrupt(format!("no stored block ends epoch {}", epoch.saturating_sub(1)));
+    let block = chain.block_at(height)?.ok_or_else(missing)?;
+    let id = bbft.id_at(height).ok_or_else(missing)?;
+    let proof = crate::chain::bbft::proof_of(&block).ok_or_else(missing)?;
+    Ok(bbft::PersistedState {
+        epoch,
+        anchor: bbft::Anchor {
+            height,
+            block: id,
+            proof: Some(proof),
+        },
+        last_voted_round: 0,
+        high_qc: None,
+        committed: (height, id),
+        proposal: None,
+        end_proof: None,
+    })
 }
 
 /// Admits transactions forwarded by other validators, off the host task: takes every batch waiting

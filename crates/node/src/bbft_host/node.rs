@@ -14,7 +14,7 @@ use types::profile::Profile;
 
 use super::follower::{FollowConfig, FollowerHandle};
 use super::p2p_net::{P2pNetwork, PeerAddr, transport_config};
-use super::validators::genesis_set;
+use super::validators::network_set;
 use super::{BbftHandle, HostConfig};
 use crate::chain::{Authority, ChainService, ChainSetup};
 use crate::{Node, NodeConfig, NodeError, STORE_FILE, params_for, read_hex_file};
@@ -68,7 +68,7 @@ fn open_chain(
     config: &NodeConfig,
     params: ledger::ChainParams,
     genesis: types::Block,
-    set: &Arc<consensus::bbft::ValidatorSet>,
+    setup: crate::elections::BbftSetup,
 ) -> Result<Arc<ChainService>, NodeError> {
     let identity = ChainIdentity {
         profile: params.profile,
@@ -91,7 +91,7 @@ fn open_chain(
             params,
             genesis,
             authority: Authority::Bbft {
-                validators: Arc::clone(set),
+                setup: Arc::new(setup),
             },
             mempool: config.mempool.clone(),
             max_block_bytes: config.producer.max_block_bytes,
@@ -107,12 +107,16 @@ fn start_follower(
     genesis: types::Block,
 ) -> Result<Node, NodeError> {
     let b = &config.bbft;
-    let set = genesis_set(&b.validators)?;
+    let set = network_set(&b.validators, &b.candidates)?;
+    let setup = set.setup(b.dpos.to_config(&params)?);
     let mut peers = Vec::with_capacity(b.peers.len());
     for p in &b.peers {
         let i = usize::try_from(p.node_id).unwrap_or(usize::MAX);
         let key = set.node_keys.get(i).ok_or_else(|| {
-            NodeError::Config(format!("bbft.peers: node_id {} is not a validator", p.node_id))
+            NodeError::Config(format!(
+                "bbft.peers: node_id {} is neither a validator nor a candidate",
+                p.node_id
+            ))
         })?;
         peers.push(PeerAddr {
             node: p.node_id,
@@ -128,12 +132,13 @@ fn start_follower(
     };
     if set.node_keys.contains(&node_key.peer_id().0) {
         return Err(NodeError::Config(
-            "a follower's node key must not be a validator's (validators would take it for one)".into(),
+            "a follower's node key must not be a validator's or a candidate's (validators would take it for one)"
+                .into(),
         ));
     }
     let genesis_hash = genesis.hash();
     let max_block = params.limits.max_block_bytes;
-    let chain = open_chain(config, params, genesis, &set.bbft)?;
+    let chain = open_chain(config, params, genesis, setup)?;
     let follower = super::follower::start(
         Arc::clone(&chain),
         node_key,
@@ -159,9 +164,8 @@ fn start_follower(
     })
 }
 
-/// Starts a BBFT validator or follower node. Must be called inside a tokio runtime.
-pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
-    let b = &config.bbft;
+/// The chain rules and genesis block of a BBFT node's configuration.
+fn chain_of(config: &NodeConfig) -> Result<(ledger::ChainParams, types::Block), NodeError> {
     let params = params_for(&config.chain.network)?;
     if !config.data_dir.is_dir() {
         return Err(NodeError::Config(format!(
@@ -172,14 +176,34 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
     let genesis_bytes = read_hex_file(&config.in_data_dir(&config.chain.genesis_file), "genesis")?;
     let genesis = types::Block::decode(&genesis_bytes, Profile::Side, &params.limits)
         .map_err(|e| NodeError::Config(format!("the genesis file does not hold a sidechain block: {e}")))?;
+    Ok((params, genesis))
+}
+
+/// The chain service of a stopped BBFT node's store, with its elections replayed and every
+/// certificate checked, and no network or host: what an offline tool needs, e.g.
+/// `tributary snapshot export`, whose snapshot must carry the election state
+/// ([`ChainService::snapshot_view`]).
+pub fn open_chain_offline(config: &NodeConfig) -> Result<Arc<ChainService>, NodeError> {
+    let b = &config.bbft;
+    let (params, genesis) = chain_of(config)?;
+    let set = network_set(&b.validators, &b.candidates)?;
+    let dpos = b.dpos.to_config(&params)?;
+    open_chain(config, params, genesis, set.setup(dpos))
+}
+
+/// Starts a BBFT validator or follower node. Must be called inside a tokio runtime.
+pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
+    let b = &config.bbft;
+    let (params, genesis) = chain_of(config)?;
     if !b.validator {
         return start_follower(config, params, genesis);
     }
-    let set = genesis_set(&b.validators)?;
+    let set = network_set(&b.validators, &b.candidates)?;
+    let setup = set.setup(b.dpos.to_config(&params)?);
     let me = usize::try_from(b.node_id).map_err(|_| NodeError::Config("bbft.node_id".into()))?;
     let my_node_key = *set.node_keys.get(me).ok_or_else(|| {
         NodeError::Config(format!(
-            "bbft.node_id {} is not an index of bbft.validators ({} listed)",
+            "bbft.node_id {} is not an index of bbft.validators and bbft.candidates ({} listed)",
             b.node_id,
             set.node_keys.len()
         ))
@@ -189,7 +213,7 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
     let node_key = NodeKey::from_seed(&seed(&config.in_data_dir(&b.node_key_file), "node key")?);
     if node_key.peer_id().0 != my_node_key {
         return Err(NodeError::Config(format!(
-            "the node key file does not match bbft.validators[{me}].node_key"
+            "the node key file does not match node {me}'s node_key (bbft.validators, then bbft.candidates)"
         )));
     }
     let mut peers = Vec::with_capacity(b.peers.len());
@@ -197,7 +221,7 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
         let i = usize::try_from(p.node_id).unwrap_or(usize::MAX);
         let key = set.node_keys.get(i).filter(|_| i != me).ok_or_else(|| {
             NodeError::Config(format!(
-                "bbft.peers: node_id {} is not another validator",
+                "bbft.peers: node_id {} is not another validator or candidate",
                 p.node_id
             ))
         })?;
@@ -210,7 +234,7 @@ pub(crate) fn start(config: &NodeConfig) -> Result<Node, NodeError> {
     let listen = addr(&b.listen, "bbft.listen")?;
     let genesis_hash = genesis.hash();
     let max_block = params.limits.max_block_bytes;
-    let chain = open_chain(config, params, genesis, &set.bbft)?;
+    let chain = open_chain(config, params, genesis, setup)?;
     let std_listener = std::net::TcpListener::bind(listen).map_err(|source| NodeError::Io {
         what: format!("listening on {listen}"),
         source,

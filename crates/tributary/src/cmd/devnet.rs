@@ -220,6 +220,12 @@ fn create(
                         block_interval_ms,
                         validators: set.clone(),
                         peers,
+                        // Votes can replace any of the devnet's validators (by default ten are
+                        // elected, so the genesis set would serve until ten candidates qualify).
+                        dpos: node::DposSettings {
+                            num_validators: keys.len(),
+                            ..node::DposSettings::default()
+                        },
                         ..node::BbftConfig::default()
                     },
                     ..FileConfig::default()

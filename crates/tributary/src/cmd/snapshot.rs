@@ -15,7 +15,15 @@ use crate::cli::SnapshotCommand;
 /// Runs one snapshot subcommand.
 pub(crate) fn run(cmd: SnapshotCommand) -> Result<Value> {
     match cmd {
-        SnapshotCommand::Export { data_dir, out } => export(&data_dir, &out),
+        SnapshotCommand::Export {
+            data_dir,
+            config,
+            out,
+        } => match (config, data_dir) {
+            (Some(config), _) => export_configured(&config, &out),
+            (None, Some(data_dir)) => export(&data_dir, &out),
+            (None, None) => bail!("give --data-dir or --config"),
+        },
         SnapshotCommand::Import {
             file,
             commitment,
@@ -39,6 +47,7 @@ fn describe(info: &SnapshotInfo) -> Value {
         "claimed_outputs": info.claimed,
         "assets": info.assets,
         "lots": info.lots,
+        "consensus_state_bytes": info.consensus_state_bytes,
     })
 }
 
@@ -56,12 +65,49 @@ fn export(data_dir: &Path, out: &Path) -> Result<Value> {
             path.display()
         )
     })?;
+    // A BBFT store's tip carries a finality certificate: its snapshot needs the election state.
+    let tip = store.tip()?.map_or(0, |t| t.height);
+    if tip > 0
+        && let Some(block) = store.block_at(tip)?
+        && node::chain::bbft::proof_of(&block).is_some()
+    {
+        bail!(
+            "{} holds a BBFT chain, whose snapshot must carry its election state: run \
+             `tributary snapshot export --config <the node's configuration file> --out …`, \
+             or fetch GET /v1/snapshot/file from the running node",
+            path.display()
+        );
+    }
+    write_snapshot(&store.snapshot()?, &[], out)
+}
+
+/// `export --config`: a BBFT node's store opened as the node opens it (every certificate checked,
+/// the elections replayed), exported with the election state at its tip. Other chains need
+/// nothing but the store.
+fn export_configured(config_path: &Path, out: &Path) -> Result<Value> {
+    let file = crate::cmd::node::FileConfig::load(config_path)?;
+    let base = config_path.parent().unwrap_or_else(|| Path::new("."));
+    let config = file.node_config(base);
+    if !config.bbft.enabled {
+        return export(&config.data_dir, out);
+    }
+    let chain = node::bbft_host::node::open_chain_offline(&config).with_context(|| {
+        format!(
+            "cannot open the chain in {} (a running node holds it: stop the node first)",
+            config.data_dir.display()
+        )
+    })?;
+    let (view, elections) = chain.snapshot_view()?;
+    write_snapshot(&view, &elections, out)
+}
+
+fn write_snapshot(view: &storage::Snapshot, consensus_state: &[u8], out: &Path) -> Result<Value> {
     // Written beside the target and renamed, so that a partial file never has the final name.
     let mut tmp = out.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = std::path::PathBuf::from(tmp);
     let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let info = match store.export_snapshot(file) {
+    let info = match view.export_snapshot(file, consensus_state) {
         Ok(info) => info,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
