@@ -43,6 +43,37 @@ pub(crate) enum Command {
     /// one (see docs/snapshots.md).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// DPoS on a BBFT sidechain: make a validator candidate's registration (see docs/dpos.md §4).
+    #[command(subcommand)]
+    Dpos(DposCommand),
+}
+
+/// `tributary dpos ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum DposCommand {
+    /// Print the control program registering a candidate (its DPoS xpub bound to its BLS key) on
+    /// the chain of a genesis block; pay it in a `control_program` action of build-transaction.
+    /// Reads the private keys from files and never prints them.
+    Registration(DposRegistrationOpts),
+}
+
+/// Arguments of `dpos registration`.
+#[derive(Debug, Args)]
+pub(crate) struct DposRegistrationOpts {
+    /// The candidate's DPoS identity: a file holding a chainkd extended private key (128 hex
+    /// characters), such as a `devnet init` validator's `dpos.key`.
+    #[arg(long)]
+    pub(crate) dpos_key_file: std::path::PathBuf,
+    /// The candidate's BLS consensus key: a file holding the 32-byte secret in hex (`bls.key`).
+    #[arg(long)]
+    pub(crate) bls_key_file: std::path::PathBuf,
+    /// The sidechain's genesis block in hex (`genesis.hex`); its hash is the chain id signed.
+    #[arg(long)]
+    pub(crate) genesis_file: std::path::PathBuf,
+    /// The registration counter: above the candidate's last accepted one (a new key needs a
+    /// higher sequence than the key it replaces).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) sequence: u64,
 }
 
 /// `tributary snapshot ...`

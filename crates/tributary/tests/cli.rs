@@ -362,3 +362,129 @@ fn bench_commands_run_small_and_report_their_figures() {
         "--heights",
     );
 }
+
+/// A fresh directory for one test's files, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let mut b = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+        let p = std::env::temp_dir().join(format!("tributary-cli-{name}-{}", hex::encode(b)));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `dpos registration` on key files of the test's own: the program verifies for the genesis block's
+/// chain and binds exactly that xpub and BLS key at the sequence given; it fails for another chain;
+/// no private key is printed.
+#[test]
+fn dpos_registration_verifies_for_its_chain_only() {
+    use consensus::dpos::{ChainId, parse_registration};
+    let tmp = TempDir::new("dpos-reg");
+    let xprv = crypto::chainkd::XPrv::generate(&mut rand_core::OsRng);
+    let bls = crypto::bls::SecretKey::generate(&mut rand_core::OsRng);
+    let dpos_key = tmp.write("dpos.key", &format!("{}\n", xprv.expose_hex().as_str()));
+    let bls_hex = hex::encode(bls.to_bytes());
+    let bls_key = tmp.write("bls.key", &bls_hex);
+    let params = ledger::ChainParams::side_devnet();
+    let genesis = node::genesis::devnet_genesis(&params, &[0x51], 1, 1_000, 0).unwrap();
+    let genesis_file = tmp.write("genesis.hex", &hex::encode(genesis.encode()));
+    let chain = ChainId::from(genesis.hash());
+
+    let (code, stdout, stderr) = tributary(&[
+        "dpos",
+        "registration",
+        "--dpos-key-file",
+        &dpos_key,
+        "--bls-key-file",
+        &bls_key,
+        "--genesis-file",
+        &genesis_file,
+        "--sequence",
+        "7",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains(xprv.expose_hex().as_str()) && !stdout.contains(&bls_hex));
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(s(&v, "xpub"), xprv.xpub().to_hex());
+    assert_eq!(s(&v, "consensus_key"), hex::encode(bls.public_key().to_bytes()));
+    assert_eq!(s(&v, "chain_id"), genesis.hash().to_hex());
+    assert_eq!(v["sequence"], 7);
+    let program = hex::decode(s(&v, "program")).unwrap();
+    let reg = parse_registration(&chain, &program).unwrap().unwrap();
+    assert_eq!(reg.candidate, xprv.xpub());
+    assert_eq!(reg.sequence, 7);
+    assert_eq!(reg.consensus_key.as_bytes(), &bls.public_key().to_bytes());
+    // Another chain (another genesis, or a chain named instead) refuses it.
+    let other = node::genesis::devnet_genesis(&params, &[0x51], 1, 1_000, 1).unwrap();
+    for chain in [ChainId::from(other.hash()), ChainId::from_name("devnet")] {
+        assert!(parse_registration(&chain, &program).is_err());
+    }
+    // The sequence defaults to 1.
+    let v = ok(&[
+        "dpos",
+        "registration",
+        "--dpos-key-file",
+        &dpos_key,
+        "--bls-key-file",
+        &bls_key,
+        "--genesis-file",
+        &genesis_file,
+    ]);
+    assert_eq!(v["sequence"], 1);
+}
+
+/// Bad key or genesis files are one-line errors naming the file's argument.
+#[test]
+fn dpos_registration_refuses_bad_files() {
+    let tmp = TempDir::new("dpos-bad");
+    let xprv = crypto::chainkd::XPrv::generate(&mut rand_core::OsRng);
+    let bls = crypto::bls::SecretKey::generate(&mut rand_core::OsRng);
+    let dpos_key = tmp.write("dpos.key", xprv.expose_hex().as_str());
+    let bls_key = tmp.write("bls.key", &hex::encode(bls.to_bytes()));
+    let params = ledger::ChainParams::side_devnet();
+    let genesis = node::genesis::devnet_genesis(&params, &[0x51], 1, 1_000, 0).unwrap();
+    let genesis_file = tmp.write("genesis.hex", &hex::encode(genesis.encode()));
+    let short = tmp.write("short.key", &"ab".repeat(32));
+    let not_hex = tmp.write("not-hex.key", "not hex at all");
+    let zero_bls = tmp.write("zero.key", &"00".repeat(32));
+    let missing = tmp.0.join("missing").to_str().unwrap().to_string();
+    let run = |d: &str, b: &str, g: &str, needle: &str| {
+        fails(
+            &[
+                "dpos",
+                "registration",
+                "--dpos-key-file",
+                d,
+                "--bls-key-file",
+                b,
+                "--genesis-file",
+                g,
+            ],
+            needle,
+        );
+    };
+    run(&short, &bls_key, &genesis_file, "--dpos-key-file");
+    run(&not_hex, &bls_key, &genesis_file, "--dpos-key-file");
+    run(&missing, &bls_key, &genesis_file, "--dpos-key-file");
+    run(&dpos_key, &dpos_key, &genesis_file, "--bls-key-file");
+    run(&dpos_key, &not_hex, &genesis_file, "--bls-key-file");
+    run(&dpos_key, &zero_bls, &genesis_file, "--bls-key-file");
+    run(&dpos_key, &bls_key, &not_hex, "--genesis-file");
+    run(&dpos_key, &bls_key, &bls_key, "--genesis-file");
+    run(&dpos_key, &bls_key, &missing, "--genesis-file");
+}

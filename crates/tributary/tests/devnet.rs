@@ -514,7 +514,7 @@ fn devnet_init_writes_validators_that_run_as_processes() {
     assert_eq!(nodes.len(), 4);
     // Keys are private files; a second init into the same directory is refused.
     for k in 0..4 {
-        for key in ["node.key", "bls.key"] {
+        for key in ["node.key", "bls.key", "dpos.key"] {
             let mode = std::os::unix::fs::PermissionsExt::mode(
                 &std::fs::metadata(out.join(format!("node{k}")).join(key))
                     .unwrap()
@@ -522,6 +522,52 @@ fn devnet_init_writes_validators_that_run_as_processes() {
             );
             assert_eq!(mode & 0o777, 0o600, "node{k}/{key}");
         }
+    }
+    // Each validator's `dpos.key` is the DPoS identity its configuration names, and registers it
+    // with its BLS key for this chain through `dpos registration`.
+    for (k, n) in nodes.iter().enumerate() {
+        let home = out.join(format!("node{k}"));
+        let xprv = XPrv::from_hex(std::fs::read_to_string(home.join("dpos.key")).unwrap().trim()).unwrap();
+        let config: toml::Value =
+            toml::from_str(&std::fs::read_to_string(home.join("node.toml")).unwrap()).unwrap();
+        assert_eq!(
+            config["bbft"]["validators"][k]["xpub"].as_str(),
+            Some(xprv.xpub().to_hex().as_str())
+        );
+        assert_eq!(n["dpos_key_file"].as_str(), home.join("dpos.key").to_str());
+        let path = |f: &str| home.join(f).to_str().unwrap().to_string();
+        let reg = Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args([
+                "dpos",
+                "registration",
+                "--dpos-key-file",
+                &path("dpos.key"),
+                "--bls-key-file",
+                &path("bls.key"),
+                "--genesis-file",
+                &path("genesis.hex"),
+            ])
+            .output()
+            .unwrap();
+        assert!(reg.status.success(), "{}", String::from_utf8_lossy(&reg.stderr));
+        let reg: Value = serde_json::from_slice(&reg.stdout).unwrap();
+        let genesis = Block::decode(
+            &hex::decode(std::fs::read_to_string(home.join("genesis.hex")).unwrap().trim()).unwrap(),
+            Profile::Side,
+            &Limits::default(),
+        )
+        .unwrap();
+        let parsed = consensus::dpos::parse_registration(
+            &consensus::dpos::ChainId::from(genesis.hash()),
+            &hex::decode(reg["program"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(parsed.candidate, xprv.xpub());
+        assert_eq!(
+            config["bbft"]["validators"][k]["bls_key"].as_str(),
+            reg["consensus_key"].as_str()
+        );
     }
     let again = Command::new(env!("CARGO_BIN_EXE_tributary"))
         .args([

@@ -36,6 +36,8 @@ const PASSWORD_FILE: &str = "dev.password";
 const DEV_ALIAS: &str = "dev";
 /// The main chain's directory inside the devnet's.
 const MAIN_DIR: &str = "main";
+/// A validator's DPoS identity (chainkd xprv, hex) inside its directory.
+const DPOS_KEY_FILE: &str = "dpos.key";
 /// Miner threads of the devnet main chain: one, so that the devnet leaves a core for the rest.
 const MAIN_MINER_THREADS: usize = 1;
 
@@ -185,7 +187,7 @@ fn create(
                     node::bbft_host::validators::GenesisValidator::of(&dpos.xpub(), &node_public, bls)
                 })
                 .collect();
-            for (k, (seed, bls, _)) in keys.iter().enumerate() {
+            for (k, (seed, bls, dpos)) in keys.iter().enumerate() {
                 let home = validator_dir(dir, k);
                 std::fs::create_dir_all(&home)
                     .with_context(|| format!("cannot create {}", home.display()))?;
@@ -196,6 +198,9 @@ fn create(
                     hex::encode(bls.to_bytes()).as_bytes(),
                     true,
                 )?;
+                // The DPoS identity, for `tributary dpos registration` (re-registering this
+                // validator as a candidate, e.g. with a new BLS key).
+                write_file(&home.join(DPOS_KEY_FILE), dpos.expose_hex().as_bytes(), true)?;
                 let peers = p2p
                     .iter()
                     .enumerate()
@@ -292,6 +297,7 @@ pub(crate) fn init(
                 "node_id": k,
                 "config": validator_dir(&dir, k).join(CONFIG_FILE).display().to_string(),
                 "api_url": format!("http://{}", api[k]),
+                "dpos_key_file": validator_dir(&dir, k).join(DPOS_KEY_FILE).display().to_string(),
             })
         })
         .collect();

@@ -7,6 +7,7 @@ pub(crate) mod bench_ledger;
 mod bench_submit;
 mod decode;
 mod devnet;
+mod dpos;
 mod keys;
 pub(crate) mod load;
 mod node;
@@ -19,7 +20,7 @@ mod wallet;
 use anyhow::{Context as _, Result};
 use serde_json::Value;
 
-use crate::cli::{AssetCommand, BlockCommand, Command, TxCommand};
+use crate::cli::{AssetCommand, BlockCommand, Command, DposCommand, TxCommand};
 
 /// Runs one subcommand.
 pub(crate) fn run(command: Command) -> Result<Value> {
@@ -54,6 +55,7 @@ pub(crate) fn run(command: Command) -> Result<Value> {
         Command::Bench(crate::cli::BenchCommand::Cluster(opts)) => bench_cluster::run(&opts),
         Command::Pow(crate::cli::PowCommand::Tensority { hash, seed }) => pow::tensority(&hash, &seed),
         Command::Snapshot(cmd) => snapshot::run(cmd),
+        Command::Dpos(DposCommand::Registration(opts)) => dpos::registration(&opts),
     }
 }
 
