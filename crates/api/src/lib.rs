@@ -180,6 +180,7 @@ fn build(
         .method_not_allowed_fallback(handlers::method_not_allowed);
     let rest = Router::new()
         .route("/blocks/tip", get(rest::block_tip))
+        .route("/validators", get(rest::validators))
         .route("/blocks/{id}", get(rest::block))
         .route("/transactions", post(rest::submit))
         .route("/transactions/{id}", get(rest::transaction))

@@ -152,6 +152,7 @@ pub struct RestSubmitted {
         events,
         openapi,
         crate::snapshot::file,
+        validators,
     ),
     components(schemas(
         RestBlock,
@@ -159,6 +160,9 @@ pub struct RestSubmitted {
         RestAsset,
         RestUtxo,
         RestAddressUtxos,
+        RestValidator,
+        RestCandidate,
+        RestValidators,
         RestSubmit,
         RestSubmitted,
         RestErrorBody,
@@ -310,6 +314,123 @@ pub(crate) async fn submit(State(state): Shared, headers: HeaderMap, body: Body)
     }
     .await;
     r.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A validator of a set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestValidator {
+    /// Its DPoS identity (64-byte extended public key, hex).
+    pub xpub: String,
+    /// Its BLS consensus key (48 bytes, hex).
+    pub consensus_key: String,
+    /// Its votes when the set was elected (0 for the genesis set).
+    pub votes: u64,
+    /// Its node id in this node's directory (`bbft.validators`, then `bbft.candidates`); absent when
+    /// this node does not know it (it still counts for the quorum).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<u32>,
+}
+
+/// A registered candidate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestCandidate {
+    /// Its DPoS identity (hex).
+    pub xpub: String,
+    /// The BLS consensus key it registered (hex).
+    pub consensus_key: String,
+    /// The sequence of its accepted registration.
+    pub sequence: u64,
+    /// Height of the block that carried it.
+    pub registered_at: u64,
+    /// Votes for it now (neu).
+    pub votes: u64,
+}
+
+/// The DPoS elections of a BBFT sidechain, at the committed tip.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RestValidators {
+    /// Height of the committed tip.
+    pub tip_height: u64,
+    /// Blocks per round (one BBFT epoch).
+    pub round_length: u64,
+    /// The epoch of the next block.
+    pub epoch: u64,
+    /// Its first height.
+    pub first_height: u64,
+    /// Its last height.
+    pub last_height: u64,
+    /// Its validator set, in election order (at a round's last block, the set just elected).
+    pub validators: Vec<RestValidator>,
+    /// Registered candidates, by identity.
+    pub candidates: Vec<RestCandidate>,
+    /// The set an election would fix if the round ended now.
+    pub projected: Vec<RestValidator>,
+    /// `elected` (enough candidates qualify), or `fallback` (the genesis set serves).
+    pub projected_source: String,
+    /// With `fallback`: how many candidates qualify (registered, with at least the minimum stake).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualified: Option<usize>,
+}
+
+/// The validator elections of a BBFT sidechain: the set of the next block's epoch, the registered
+/// candidates with their votes, and the set an election would fix now.
+#[utoipa::path(get, path = "/v1/validators", tag = "chain",
+    responses((status = 200, body = RestValidators), (status = 404, body = RestErrorBody)))]
+pub(crate) async fn validators(State(state): Shared) -> RestResult<Json<RestValidators>> {
+    let bbft = state.chain.bbft().ok_or_else(|| {
+        ApiError::not_found("this chain has no validator elections (it is not run by BBFT)")
+    })?;
+    let setup = bbft.setup();
+    let elections = bbft.election_state();
+    let tip_height = elections.tip_height();
+    let next = tip_height.saturating_add(1);
+    let epoch = setup.epoch_of(next);
+    let (first_height, last_height) = setup.bounds(epoch);
+    let list = |set: &consensus::dpos::ValidatorSet| -> Vec<RestValidator> {
+        set.validators()
+            .iter()
+            .map(|v| RestValidator {
+                xpub: v.candidate.to_hex(),
+                consensus_key: hex::encode(v.consensus_key.public_key().to_bytes()),
+                votes: v.votes,
+                node_id: setup
+                    .directory
+                    .iter()
+                    .position(|x| *x == v.candidate)
+                    .and_then(|i| u32::try_from(i).ok()),
+            })
+            .collect()
+    };
+    // The next block's set is always fixed: the current round's, or the one its last block elected.
+    let validators = elections.set_for(next).map(list).unwrap_or_default();
+    let candidates = elections
+        .candidates()
+        .iter()
+        .map(|(xpub, c)| RestCandidate {
+            xpub: xpub.to_hex(),
+            consensus_key: hex::encode(c.consensus_key.public_key().to_bytes()),
+            sequence: c.sequence,
+            registered_at: c.registered_at,
+            votes: elections.votes_for(xpub),
+        })
+        .collect();
+    let (projected, source) = elections.projected_set();
+    let (projected_source, qualified) = match source {
+        consensus::dpos::SetSource::Elected => ("elected", None),
+        consensus::dpos::SetSource::Fallback { qualified } => ("fallback", Some(qualified)),
+    };
+    Ok(Json(RestValidators {
+        tip_height,
+        round_length: setup.dpos.round_length,
+        epoch,
+        first_height,
+        last_height,
+        validators,
+        candidates,
+        projected: list(&projected),
+        projected_source: projected_source.into(),
+        qualified,
+    }))
 }
 
 /// An asset: BTM, or any asset seen in an output on chain.

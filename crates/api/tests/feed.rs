@@ -329,6 +329,9 @@ async fn rest_reads_and_the_openapi_document() {
     assert_eq!(s, 400, "{v}");
     let (s, _, _) = http(addr, "DELETE", "/v1/blocks/1", None, Vec::new()).await;
     assert_eq!(s, 405);
+    // A chain without BBFT has no elections to show.
+    let (s, v) = get(addr, "/v1/validators", None).await;
+    assert_eq!(s, 404, "{v}");
 
     // The OpenAPI document lists every REST path, generated from the handlers.
     let (s, doc) = get(addr, "/v1/openapi.json", None).await;
@@ -347,6 +350,7 @@ async fn rest_reads_and_the_openapi_document() {
         "/v1/accounts/{id}/utxos",
         "/v1/events",
         "/v1/openapi.json",
+        "/v1/validators",
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p} missing from the document");
     }

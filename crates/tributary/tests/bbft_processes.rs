@@ -89,11 +89,18 @@ impl Proc {
     }
 
     fn post_status(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.request("POST", path, &body.to_string())
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.request("GET", path, "")
+    }
+
+    fn request(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let body = body.to_string();
         let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.addr,
             body.len(),
         );
@@ -162,6 +169,24 @@ const FUNDED: usize = 4;
 const ROUND: u64 = 10;
 
 fn write_configs(root: &Path) -> (Vec<PathBuf>, types::Block) {
+    write_configs_with(root, 0, "")
+}
+
+fn node_seed(i: usize) -> [u8; 32] {
+    [u8::try_from(i).unwrap() + 10; 32]
+}
+
+fn bls_secret(i: usize) -> SecretKey {
+    SecretKey::from_seed(&[u8::try_from(i).unwrap() + 20; 32])
+}
+
+fn dpos_identity(i: usize) -> XPrv {
+    XPrv::root(&[3, u8::try_from(i).unwrap()])
+}
+
+/// The configurations of `N` genesis validators and `candidates` more nodes (`[[bbft.candidates]]`,
+/// node ids `N..`), every node a peer of every other, with `dpos` added to `[bbft.dpos]`.
+fn write_configs_with(root: &Path, candidates: usize, dpos: &str) -> (Vec<PathBuf>, types::Block) {
     let params = ChainParams::side_devnet();
     let (_, program) = dev_account();
     let now = u64::try_from(
@@ -172,40 +197,36 @@ fn write_configs(root: &Path) -> (Vec<PathBuf>, types::Block) {
     )
     .unwrap();
     let genesis = devnet_genesis(&params, &program, FUNDED, 1_000_000_000_000, now - 1_000).unwrap();
-    let node_seed = |i: usize| [u8::try_from(i).unwrap() + 10; 32];
-    let bls_seed = |i: usize| [u8::try_from(i).unwrap() + 20; 32];
-    let validators: Vec<GenesisValidator> = (0..N)
+    let nodes = N + candidates;
+    let entries: Vec<GenesisValidator> = (0..nodes)
         .map(|i| {
             GenesisValidator::of(
-                &XPrv::root(&[3, u8::try_from(i).unwrap()]).xpub(),
+                &dpos_identity(i).xpub(),
                 &p2p_public(&node_seed(i)),
-                &SecretKey::from_seed(&bls_seed(i)),
+                &bls_secret(i),
             )
         })
         .collect();
     // Fixed ports: a node killed and restarted must get its port back (see `free_port_run`).
-    let base = common::free_port_run(24_000..31_000, u16::try_from(N).unwrap());
-    let addrs: Vec<String> = (0..N)
+    let base = common::free_port_run(24_000..31_000, u16::try_from(nodes).unwrap());
+    let addrs: Vec<String> = (0..nodes)
         .map(|i| format!("127.0.0.1:{}", base + u16::try_from(i).unwrap()))
         .collect();
-    let mut validator_text = String::new();
-    for v in &validators {
-        validator_text.push_str(&format!(
-            "[[bbft.validators]]\nxpub = \"{}\"\nnode_key = \"{}\"\nbls_key = \"{}\"\nbls_pop = \"{}\"\n\n",
+    let mut directory = String::new();
+    for (i, v) in entries.iter().enumerate() {
+        let table = if i < N { "validators" } else { "candidates" };
+        directory.push_str(&format!(
+            "[[bbft.{table}]]\nxpub = \"{}\"\nnode_key = \"{}\"\nbls_key = \"{}\"\nbls_pop = \"{}\"\n\n",
             v.xpub, v.node_key, v.bls_key, v.bls_pop
         ));
     }
-    let configs = (0..N)
+    let configs = (0..nodes)
         .map(|i| {
             let dir = root.join(format!("node{i}"));
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("genesis.hex"), hex::encode(genesis.encode())).unwrap();
             std::fs::write(dir.join("node.key"), hex::encode(node_seed(i))).unwrap();
-            std::fs::write(
-                dir.join("bls.key"),
-                hex::encode(SecretKey::from_seed(&bls_seed(i)).to_bytes()),
-            )
-            .unwrap();
+            std::fs::write(dir.join("bls.key"), hex::encode(bls_secret(i).to_bytes())).unwrap();
             let mut peers = String::new();
             for (j, a) in addrs.iter().enumerate().filter(|(j, _)| *j != i) {
                 peers.push_str(&format!("[[bbft.peers]]\nnode_id = {j}\naddr = \"{a}\"\n\n"));
@@ -213,7 +234,7 @@ fn write_configs(root: &Path) -> (Vec<PathBuf>, types::Block) {
             let text = format!(
                 "data_dir = \".\"\n\n[api]\nlisten = \"127.0.0.1:0\"\nrequire_auth = false\n\n[wallet]\nenabled = false\n\n\
                  [bbft]\nenabled = true\nnode_id = {i}\nlisten = \"{}\"\n\n\
-                 [bbft.dpos]\nround_length = {ROUND}\n\n{validator_text}{peers}",
+                 [bbft.dpos]\nround_length = {ROUND}\n{dpos}\n{directory}{peers}",
                 addrs[i]
             );
             let path = dir.join("node.toml");
@@ -345,6 +366,23 @@ fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
         |x| x >= (top / ROUND + 1) * ROUND + 2,
     );
     assert_one_chain(&procs);
+    // Every node reports the epoch it is in, and the genesis set serving it: no candidate
+    // registered, so every election fell back to it.
+    for p in &procs {
+        let (status, v) = p.get("/v1/validators");
+        assert_eq!(status, 200, "{v}");
+        assert!(v["epoch"].as_u64().unwrap() >= 2, "{v}");
+        assert_eq!(v["round_length"], ROUND);
+        let ids: Vec<u64> = v["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["node_id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, vec![0, 1, 2, 3], "{v}");
+        assert_eq!(v["projected_source"], "fallback", "{v}");
+        assert_eq!(v["candidates"], json!([]), "{v}");
+    }
     // Every accepted transfer in the same final block on every node.
     eprintln!(
         "{already} of {} accepted transfers were in a block before the kill",
@@ -373,5 +411,100 @@ fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
     assert_one_chain(&procs);
     for p in &mut procs {
         p.sigkill();
+    }
+}
+
+/// Four validator processes and a candidate process (`[[bbft.candidates]]`, node 4), over the p2p
+/// network: one transaction registers candidates 1–4 and votes for them, most for 4. At the end of
+/// the round every node reports the elected set {4, 3, 2, 1} (`GET /v1/validators`). With
+/// validator 1 then SIGKILLed, blocks keep becoming final: in a set of four that takes three, so
+/// the candidate process votes, and validator 0 (voted out) follows.
+#[test]
+fn an_elected_candidate_process_replaces_a_validator_at_the_round_end() {
+    const STAKE: u64 = 100_000_000;
+    let root = TempDir(std::env::temp_dir().join(format!("tributary-bbft-elect-{}", std::process::id())));
+    std::fs::create_dir_all(&root.0).unwrap();
+    let dpos = format!("num_validators = {N}\nmin_validator_stake = {STAKE}\n");
+    let (configs, genesis) = write_configs_with(&root.0, 1, &dpos);
+    let log = |i: usize| root.0.join(format!("node{i}.log"));
+    let mut procs: Vec<Proc> = (0..=N).map(|i| Proc::start(&configs[i], &log(i))).collect();
+    wait(&procs, "two final blocks", 60, |h| h >= 2);
+    let (status, v) = procs[4].get("/v1/validators");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["candidates"], json!([]), "{v}");
+
+    // Registrations of 1–4 (retirement outputs holding each candidate's signed registration) and
+    // votes for them, from the dev account's first genesis output.
+    let (xprv, program) = dev_account();
+    let btm = |n: u64| types::amount::Amount::new(n).unwrap();
+    let chain_id = consensus::dpos::ChainId::from(genesis.hash());
+    let mut outputs = Vec::new();
+    for i in 1..=N {
+        let registration =
+            consensus::dpos::registration_program(&chain_id, &dpos_identity(i), 1, &bls_secret(i));
+        outputs.push(types::tx::TxOutput::new(
+            types::tx::OutputKind::Control,
+            types::asset::AssetId::BTM,
+            btm(1),
+            registration,
+        ));
+        outputs.push(types::tx::TxOutput::new(
+            types::tx::OutputKind::Vote {
+                vote: dpos_identity(i).xpub().as_bytes().to_vec(),
+            },
+            types::asset::AssetId::BTM,
+            btm(STAKE * u64::try_from(i).unwrap()),
+            program.clone(),
+        ));
+    }
+    let coin = coins_of(&genesis.transactions()[1], &program).remove(0);
+    let spent: u64 = outputs.iter().map(|o| o.amount().get()).sum();
+    outputs.push(types::tx::TxOutput::new(
+        types::tx::OutputKind::Control,
+        types::asset::AssetId::BTM,
+        btm(coin.amount - spent - 10_000_000),
+        program,
+    ));
+    let tx = node::devnet::sign_outputs(&xprv, std::slice::from_ref(&coin), outputs).unwrap();
+    let (status, v) = procs[0].post_status(
+        "/submit-transaction",
+        &json!({ "raw_transaction": hex::encode(tx.encode()) }),
+    );
+    assert_eq!(status, 200, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let voted_at = loop {
+        let (status, v) = procs[0].post_status("/get-transaction", &json!({ "tx_id": tx.id().to_hex() }));
+        if status == 200 {
+            break v["data"]["block_height"].as_u64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the election transaction is not final");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let first = (voted_at / ROUND + 1) * ROUND + 1;
+    wait(&procs, "the elected epoch under way", 60, |h| h >= first + 2);
+    for p in &procs {
+        let (status, v) = p.get("/v1/validators");
+        assert_eq!(status, 200, "{v}");
+        assert!(v["epoch"].as_u64().unwrap() >= first / ROUND, "{v}");
+        let ids: Vec<u64> = v["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["node_id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, vec![4, 3, 2, 1], "{v}");
+        assert_eq!(v["candidates"].as_array().unwrap().len(), N, "{v}");
+        assert_eq!(v["projected_source"], "elected", "{v}");
+    }
+
+    // Without validator 1, a quorum of {4, 3, 2, 1} needs the candidate process.
+    procs[1].sigkill();
+    let h = procs[4].height();
+    wait(&procs, "finality without validator 1", 60, |x| x >= h + 4);
+    assert_one_chain(&procs);
+    for p in &mut procs {
+        if p.child.is_some() {
+            p.sigkill();
+        }
     }
 }
