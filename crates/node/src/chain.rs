@@ -394,6 +394,10 @@ impl ChainService {
         let (evictions, _) = broadcast::channel(1024);
         let metrics = Arc::new(Metrics::new());
         metrics.set_height(tip.height);
+        if let Some(b) = &bbft {
+            let (epoch, size) = b.next_block_epoch();
+            metrics.set_bbft_epoch(epoch, size);
+        }
         match &setup.authority {
             Authority::Solo { .. } | Authority::Bbft { .. } => metrics.set_final_height(tip.height),
             Authority::ProofOfWork(_) => {

@@ -340,6 +340,11 @@ impl BbftChain {
         self.elections().epochs()
     }
 
+    /// The epoch of the block after the committed tip and the size of its validator set.
+    pub fn next_block_epoch(&self) -> (u64, u64) {
+        self.elections().next_block_epoch()
+    }
+
     /// The highest epoch whose validator set is fixed.
     pub fn highest_epoch(&self) -> u64 {
         self.elections().highest_epoch()
@@ -707,7 +712,12 @@ impl ChainService {
         bbft.ids().push(id);
         // Applied while the chain state is locked: whoever holds that lock sees the store's tip
         // and the elections at one height.
-        bbft.elections().apply(election)?;
+        {
+            let mut elections = bbft.elections();
+            elections.apply(election)?;
+            let (epoch, size) = elections.next_block_epoch();
+            self.metrics.set_bbft_epoch(epoch, size);
+        }
         let conflicts = state.mempool.remove_committed(block.transactions());
         self.report_evictions(&conflicts, "conflicts with a transaction committed in a block");
         state.tip = tip;

@@ -175,6 +175,14 @@ impl Elections {
         self.sets.keys().filter_map(|&e| self.epoch(e)).collect()
     }
 
+    /// The epoch of the block after the tip and the size of its set (always fixed: the current
+    /// round's, or the one the tip's round end elected).
+    pub fn next_block_epoch(&self) -> (u64, u64) {
+        let next = self.state.tip_height().saturating_add(1);
+        let size = self.state.set_for(next).map_or(0, dpos::ValidatorSet::len);
+        (self.setup.epoch_of(next), u64::try_from(size).unwrap_or(u64::MAX))
+    }
+
     /// The highest epoch whose set is fixed.
     pub fn highest_epoch(&self) -> u64 {
         self.sets.keys().next_back().copied().unwrap_or(0)

@@ -209,6 +209,8 @@ pub struct Metrics {
     block_validation_seconds: AtomicF64,
     api_requests: Mutex<BTreeMap<String, u64>>,
     peers: OptionalGauge,
+    bbft_epoch: OptionalGauge,
+    bbft_validators: OptionalGauge,
     peer_rtt: Mutex<BTreeMap<String, f64>>,
     consensus_round: Histogram,
     sync_target: OptionalGauge,
@@ -259,6 +261,8 @@ impl Metrics {
             block_validation_seconds: AtomicF64::default(),
             api_requests: Mutex::new(BTreeMap::new()),
             peers: OptionalGauge::default(),
+            bbft_epoch: OptionalGauge::default(),
+            bbft_validators: OptionalGauge::default(),
             peer_rtt: Mutex::new(BTreeMap::new()),
             consensus_round: Histogram::new(ROUND_BOUNDS),
             sync_target: OptionalGauge::default(),
@@ -426,6 +430,12 @@ impl Metrics {
     /// The number of connected peers (network host).
     pub fn set_peers(&self, n: u64) {
         self.peers.set(n);
+    }
+
+    /// The BBFT epoch of the next block and the size of its validator set (a BBFT chain).
+    pub fn set_bbft_epoch(&self, epoch: u64, validators: u64) {
+        self.bbft_epoch.set(epoch);
+        self.bbft_validators.set(validators);
     }
 
     /// A peer's last measured round-trip time (network host).
@@ -648,6 +658,18 @@ impl Metrics {
             "Connected peers (set by the network host; absent until it runs).",
             self.peers.get(),
         );
+        gauge(
+            o,
+            "tributary_bbft_epoch",
+            "BBFT epoch (DPoS round - 1) of the next block (absent unless the chain is run by BBFT).",
+            self.bbft_epoch.get(),
+        );
+        gauge(
+            o,
+            "tributary_bbft_validators",
+            "Validators in the next block's epoch (absent unless the chain is run by BBFT).",
+            self.bbft_validators.get(),
+        );
         family(
             o,
             "tributary_peer_rtt_seconds",
@@ -725,6 +747,7 @@ mod tests {
         });
         for name in [
             "tributary_peers",
+            "tributary_bbft_epoch",
             "tributary_peer_rtt_seconds",
             "tributary_consensus_round_seconds",
             "tributary_chain_height",
@@ -736,6 +759,7 @@ mod tests {
             );
         }
         m.set_peers(3);
+        m.set_bbft_epoch(7, 4);
         m.set_peer_rtt("ab\"c", Duration::from_millis(20));
         m.observe_consensus_round(Duration::from_millis(300));
         m.observe_consensus_round(Duration::from_secs(20));
@@ -745,6 +769,8 @@ mod tests {
             orphans: 3,
         });
         assert!(text.contains("\ntributary_peers 3\n"), "{text}");
+        assert!(text.contains("\ntributary_bbft_epoch 7\n"), "{text}");
+        assert!(text.contains("\ntributary_bbft_validators 4\n"), "{text}");
         assert!(
             text.contains("tributary_peer_rtt_seconds{peer=\"ab\\\"c\"} 0.02\n"),
             "{text}"

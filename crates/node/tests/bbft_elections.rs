@@ -251,6 +251,15 @@ async fn an_elected_candidate_takes_over_from_a_voted_out_validator_at_the_round
         assert_eq!(nodes, vec![4, 3, 2, 1], "node {i}");
         assert_eq!(epoch.set.get(0).unwrap().key, bls(4).public_key());
     }
+    let metrics = n.chain(3).metrics().render(&n.chain(3).pool_stats());
+    assert!(
+        metrics.lines().any(|l| l
+            .strip_prefix("tributary_bbft_epoch ")
+            .and_then(|v| v.parse::<u64>().ok())
+            >= Some(next)),
+        "{metrics}"
+    );
+    assert!(metrics.contains("\ntributary_bbft_validators 4\n"), "{metrics}");
     let state = n.chain(3).bbft().unwrap().election_state();
     assert!(state.candidates().contains_key(&xprv(4).xpub()));
     assert_eq!(state.votes_for(&xprv(4).xpub()), 4 * STAKE);
