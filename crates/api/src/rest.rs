@@ -393,11 +393,7 @@ pub(crate) async fn validators(State(state): Shared) -> RestResult<Json<RestVali
                 xpub: v.candidate.to_hex(),
                 consensus_key: hex::encode(v.consensus_key.public_key().to_bytes()),
                 votes: v.votes,
-                node_id: setup
-                    .directory
-                    .iter()
-                    .position(|x| *x == v.candidate)
-                    .and_then(|i| u32::try_from(i).ok()),
+                node_id: setup.node_id(&v.candidate),
             })
             .collect()
     };

@@ -103,6 +103,64 @@ pub fn sign_outputs(xprv: &XPrv, inputs: &[Coin], outputs: Vec<TxOutput>) -> Res
     sign_data(xprv, data)
 }
 
+/// A candidate an election transaction registers and votes for.
+#[derive(Debug, Clone, Copy)]
+pub struct Ballot<'a> {
+    /// Its DPoS identity (signs the registration).
+    pub dpos: &'a XPrv,
+    /// Its BLS consensus key.
+    pub bls: &'a crypto::bls::SecretKey,
+    /// The votes (neu of BTM) for it.
+    pub votes: u64,
+}
+
+/// One transaction that registers every candidate of `ballots` on `chain` (its signed registration,
+/// sequence 1, in a 1-neu retirement output) and votes for it from `xprv`'s program, spending
+/// `coin` (locked by that program) and paying the change back, `fee` left.
+pub fn sign_election(
+    xprv: &XPrv,
+    coin: &Coin,
+    chain: &consensus::dpos::ChainId,
+    ballots: &[Ballot<'_>],
+    fee: u64,
+) -> Result<Transaction, NodeError> {
+    let amount = |n: u64| Amount::new(n).map_err(|e| NodeError::Config(format!("amount {n}: {e}")));
+    let program = crate::genesis::p2wpkh_program_of(&xprv.xpub());
+    let mut outputs = Vec::with_capacity(ballots.len() * 2 + 1);
+    let mut spent: u64 = fee;
+    for b in ballots {
+        let registration = consensus::dpos::registration_program(chain, b.dpos, 1, b.bls);
+        outputs.push(TxOutput::new(
+            OutputKind::Control,
+            AssetId::BTM,
+            amount(1)?,
+            registration,
+        ));
+        outputs.push(TxOutput::new(
+            OutputKind::Vote {
+                vote: b.dpos.xpub().as_bytes().to_vec(),
+            },
+            AssetId::BTM,
+            amount(b.votes)?,
+            program.clone(),
+        ));
+        spent = spent
+            .checked_add(b.votes)
+            .and_then(|n| n.checked_add(1))
+            .ok_or_else(|| NodeError::Config("the votes overflow".into()))?;
+    }
+    let change = coin.amount.checked_sub(spent).ok_or_else(|| {
+        NodeError::Config(format!("the coin of {} neu does not cover {spent}", coin.amount))
+    })?;
+    outputs.push(TxOutput::new(
+        OutputKind::Control,
+        AssetId::BTM,
+        amount(change)?,
+        program,
+    ));
+    sign_outputs(xprv, std::slice::from_ref(coin), outputs)
+}
+
 fn spend_of(c: &Coin) -> Result<TxInput, NodeError> {
     let amount = Amount::new(c.amount).map_err(|e| NodeError::Config(format!("amount {}: {e}", c.amount)))?;
     Ok(TxInput::new(InputKind::Spend(SpendInput {

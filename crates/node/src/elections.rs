@@ -61,23 +61,24 @@ impl BbftSetup {
         (first, last)
     }
 
+    /// The node id of the candidate `xpub` in the directory, if listed.
+    pub fn node_id(&self, xpub: &XPub) -> Option<NodeId> {
+        self.directory
+            .iter()
+            .position(|x| x == xpub)
+            .and_then(|i| NodeId::try_from(i).ok())
+    }
+
     /// The BBFT form of a DPoS set: election order, power 1, node ids from the directory (an
     /// unknown candidate gets `directory.len() + position`, unique and unroutable), round-robin
     /// topology with the default number of super nodes.
     pub fn to_bbft(&self, set: &dpos::ValidatorSet) -> Result<Arc<bbft::ValidatorSet>, NodeError> {
-        let known = self.directory.len();
+        let unknown = |i: usize| u32::try_from(self.directory.len().saturating_add(i)).unwrap_or(u32::MAX);
         let nodes: Vec<NodeId> = set
             .validators()
             .iter()
             .enumerate()
-            .map(|(i, v)| {
-                let at = self
-                    .directory
-                    .iter()
-                    .position(|x| *x == v.candidate)
-                    .unwrap_or(known.saturating_add(i));
-                u32::try_from(at).unwrap_or(u32::MAX)
-            })
+            .map(|(i, v)| self.node_id(&v.candidate).unwrap_or_else(|| unknown(i)))
             .collect();
         let n = set.len();
         set.to_bbft(
@@ -151,11 +152,6 @@ impl Elections {
     /// The election state at the committed tip.
     pub fn state(&self) -> &ElectionState {
         &self.state
-    }
-
-    /// The set of `epoch`, if fixed and still kept.
-    pub fn set(&self, epoch: u64) -> Option<&Arc<bbft::ValidatorSet>> {
-        self.sets.get(&epoch)
     }
 
     /// `epoch` with its bounds and set, if fixed and still kept.

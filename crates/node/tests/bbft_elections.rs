@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use consensus::dpos::{ChainId, DposConfig, registration_program};
+use consensus::dpos::{ChainId, DposConfig};
 use crypto::bls::SecretKey;
 use crypto::chainkd::XPrv;
 use ledger::ChainParams;
@@ -20,14 +20,11 @@ use node::bbft_host::validators::{GenesisSet, GenesisValidator, network_set};
 use node::bbft_host::{self, BbftHandle, HostConfig, MemoryNetwork};
 use node::chain::bbft::proof_of;
 use node::chain::{ChainService, ChainSetup};
-use node::devnet::{Coin, coins_of, sign_outputs};
+use node::devnet::{Ballot, Coin, coins_of, sign_election};
 use node::elections::BbftSetup;
 use node::genesis::{devnet_genesis, p2wpkh_program_of};
 use node::{Authority, MempoolConfig, NodeError};
 use storage::{ChainIdentity, RedbStore, StoreRead};
-use types::amount::Amount;
-use types::asset::AssetId;
-use types::tx::{OutputKind, TxOutput};
 use types::{Block, Transaction};
 
 mod common;
@@ -169,37 +166,18 @@ impl Net {
     /// Registers candidates 1–4 (each with its BLS key) and votes for them: 4 gets the most,
     /// then 3, 2, 1; validator 0 registers nothing and gets no vote.
     fn election_tx(&self) -> Transaction {
-        let chain_id = ChainId::from(self.genesis.hash());
-        let program = p2wpkh_program_of(&self.payer.xpub());
-        let btm = |n: u64| Amount::new(n).unwrap();
-        let mut outputs = Vec::new();
-        for i in 1..NODES {
-            let registration = registration_program(&chain_id, &xprv(i), 1, &bls(i));
-            outputs.push(TxOutput::new(
-                OutputKind::Control,
-                AssetId::BTM,
-                btm(1),
-                registration,
-            ));
-            let votes = STAKE * u64::try_from(i).unwrap();
-            outputs.push(TxOutput::new(
-                OutputKind::Vote {
-                    vote: xprv(i).xpub().as_bytes().to_vec(),
-                },
-                AssetId::BTM,
-                btm(votes),
-                program.clone(),
-            ));
-        }
-        let spent: u64 = outputs.iter().map(|o| o.amount().get()).sum();
-        let coin = &self.coins[0];
-        outputs.push(TxOutput::new(
-            OutputKind::Control,
-            AssetId::BTM,
-            btm(coin.amount - spent - 10_000_000),
-            program,
-        ));
-        sign_outputs(&self.payer, std::slice::from_ref(coin), outputs).unwrap()
+        let keys: Vec<(XPrv, SecretKey)> = (1..NODES).map(|i| (xprv(i), bls(i))).collect();
+        let ballots: Vec<Ballot<'_>> = keys
+            .iter()
+            .zip(1u64..)
+            .map(|((dpos, bls), i)| Ballot {
+                dpos,
+                bls,
+                votes: STAKE * i,
+            })
+            .collect();
+        let chain = ChainId::from(self.genesis.hash());
+        sign_election(&self.payer, &self.coins[0], &chain, &ballots, 10_000_000).unwrap()
     }
 }
 

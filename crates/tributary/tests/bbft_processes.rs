@@ -289,6 +289,16 @@ fn wait(procs: &[Proc], what: &str, secs: u64, pred: impl Fn(u64) -> bool) {
     }
 }
 
+/// The node ids of the validators a `GET /v1/validators` answer lists, in election order.
+fn validator_ids(v: &Value) -> Vec<u64> {
+    v["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["node_id"].as_u64().unwrap())
+        .collect()
+}
+
 fn assert_one_chain(procs: &[Proc]) {
     let live: Vec<&Proc> = procs.iter().filter(|p| p.child.is_some()).collect();
     let top = live.iter().map(|p| p.height()).min().unwrap();
@@ -373,13 +383,7 @@ fn four_validator_processes_survive_sigkill_and_lose_no_final_block() {
         assert_eq!(status, 200, "{v}");
         assert!(v["epoch"].as_u64().unwrap() >= 2, "{v}");
         assert_eq!(v["round_length"], ROUND);
-        let ids: Vec<u64> = v["validators"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["node_id"].as_u64().unwrap())
-            .collect();
-        assert_eq!(ids, vec![0, 1, 2, 3], "{v}");
+        assert_eq!(validator_ids(&v), vec![0, 1, 2, 3], "{v}");
         assert_eq!(v["projected_source"], "fallback", "{v}");
         assert_eq!(v["candidates"], json!([]), "{v}");
     }
@@ -436,36 +440,19 @@ fn an_elected_candidate_process_replaces_a_validator_at_the_round_end() {
     // Registrations of 1–4 (retirement outputs holding each candidate's signed registration) and
     // votes for them, from the dev account's first genesis output.
     let (xprv, program) = dev_account();
-    let btm = |n: u64| types::amount::Amount::new(n).unwrap();
-    let chain_id = consensus::dpos::ChainId::from(genesis.hash());
-    let mut outputs = Vec::new();
-    for i in 1..=N {
-        let registration =
-            consensus::dpos::registration_program(&chain_id, &dpos_identity(i), 1, &bls_secret(i));
-        outputs.push(types::tx::TxOutput::new(
-            types::tx::OutputKind::Control,
-            types::asset::AssetId::BTM,
-            btm(1),
-            registration,
-        ));
-        outputs.push(types::tx::TxOutput::new(
-            types::tx::OutputKind::Vote {
-                vote: dpos_identity(i).xpub().as_bytes().to_vec(),
-            },
-            types::asset::AssetId::BTM,
-            btm(STAKE * u64::try_from(i).unwrap()),
-            program.clone(),
-        ));
-    }
+    let keys: Vec<(XPrv, SecretKey)> = (1..=N).map(|i| (dpos_identity(i), bls_secret(i))).collect();
+    let ballots: Vec<node::devnet::Ballot<'_>> = keys
+        .iter()
+        .zip(1u64..)
+        .map(|((dpos, bls), i)| node::devnet::Ballot {
+            dpos,
+            bls,
+            votes: STAKE * i,
+        })
+        .collect();
     let coin = coins_of(&genesis.transactions()[1], &program).remove(0);
-    let spent: u64 = outputs.iter().map(|o| o.amount().get()).sum();
-    outputs.push(types::tx::TxOutput::new(
-        types::tx::OutputKind::Control,
-        types::asset::AssetId::BTM,
-        btm(coin.amount - spent - 10_000_000),
-        program,
-    ));
-    let tx = node::devnet::sign_outputs(&xprv, std::slice::from_ref(&coin), outputs).unwrap();
+    let chain = consensus::dpos::ChainId::from(genesis.hash());
+    let tx = node::devnet::sign_election(&xprv, &coin, &chain, &ballots, 10_000_000).unwrap();
     let (status, v) = procs[0].post_status(
         "/submit-transaction",
         &json!({ "raw_transaction": hex::encode(tx.encode()) }),
@@ -486,13 +473,7 @@ fn an_elected_candidate_process_replaces_a_validator_at_the_round_end() {
         let (status, v) = p.get("/v1/validators");
         assert_eq!(status, 200, "{v}");
         assert!(v["epoch"].as_u64().unwrap() >= first / ROUND, "{v}");
-        let ids: Vec<u64> = v["validators"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["node_id"].as_u64().unwrap())
-            .collect();
-        assert_eq!(ids, vec![4, 3, 2, 1], "{v}");
+        assert_eq!(validator_ids(&v), vec![4, 3, 2, 1], "{v}");
         assert_eq!(v["candidates"].as_array().unwrap().len(), N, "{v}");
         assert_eq!(v["projected_source"], "elected", "{v}");
     }
