@@ -152,6 +152,7 @@ fn read_password(path: &Path) -> Result<String> {
 /// `bench cluster`.
 pub(crate) fn run(opts: &BenchClusterOpts) -> Result<Value> {
     let (cluster, urls, token, password) = start_cluster(opts)?;
+    let pids: Vec<u32> = cluster.children.iter().map(Child::id).collect();
     let config = |txs: usize, rate: f64, warmup: f64, window: f64| LoadConfig {
         urls: urls.clone(),
         token: Some(token.clone()),
@@ -171,6 +172,7 @@ pub(crate) fn run(opts: &BenchClusterOpts) -> Result<Value> {
         window: Duration::from_secs_f64(window),
         poll: Duration::from_millis(20),
         drain: Duration::from_secs(30),
+        watch: pids.clone(),
     };
     let load_before = load_average();
     let full = super::load::run(&config(opts.txs, 0.0, opts.warmup_secs, opts.window_secs))?;

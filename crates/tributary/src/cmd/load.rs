@@ -105,6 +105,9 @@ pub(crate) struct LoadConfig {
     pub(crate) poll: Duration,
     /// How long to wait for inclusions after the last submission before giving up.
     pub(crate) drain: Duration,
+    /// Processes (the nodes under load) whose CPU time over the measured run is reported next to
+    /// the generator's own.
+    pub(crate) watch: Vec<u32>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +235,61 @@ pub(crate) fn load_average() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()))
         .unwrap_or(0.0)
+}
+
+/// CPU time (user plus system) a process has used, in clock ticks, from the text of its
+/// `/proc/<pid>/stat`; `None` when the text is not of that shape.
+pub(crate) fn cpu_ticks_of_stat(stat: &str) -> Option<u64> {
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU ticks of `pid` (`None`: this process), or `None` where `/proc` cannot tell (another OS, or
+/// the process is gone).
+fn cpu_ticks(pid: Option<u32>) -> Option<u64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    cpu_ticks_of_stat(&std::fs::read_to_string(path).ok()?)
+}
+
+/// Linux reports `/proc` CPU times in units of `USER_HZ`, which is 100 on every architecture the
+/// kernel supports for user space.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU use of the generator and the watched processes between two readings: cores (CPU seconds
+/// per second of the run) and microseconds of CPU per final transfer.
+fn cpu_report(before: &[Option<u64>], after: &[Option<u64>], seconds: f64, finals: usize) -> Value {
+    let per = |b: &Option<u64>, a: &Option<u64>| -> Value {
+        match (b, a) {
+            (Some(b), Some(a)) if a >= b && seconds > 0.0 => {
+                #[allow(clippy::cast_precision_loss)]
+                let cpu = (a - b) as f64 / TICKS_PER_SECOND;
+                #[allow(clippy::cast_precision_loss)]
+                let per_tx = if finals > 0 {
+                    json!(round3(cpu * 1e6 / finals as f64))
+                } else {
+                    json!(null)
+                };
+                json!({ "cores": round3(cpu / seconds), "cpu_us_per_final_tx": per_tx })
+            }
+            _ => json!(null),
+        }
+    };
+    let all: Vec<Value> = before.iter().zip(after).map(|(b, a)| per(b, a)).collect();
+    let total: f64 = all.iter().filter_map(|v| v["cores"].as_f64()).sum();
+    json!({
+        "seconds": round3(seconds),
+        "generator": all.first().cloned().unwrap_or(Value::Null),
+        "nodes": all.get(1..).map(<[Value]>::to_vec).unwrap_or_default(),
+        "total_cores": round3(total),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -519,6 +577,7 @@ pub(crate) fn run_cli(opts: &BenchLoadOpts) -> Result<Value> {
         window: secs("window-secs", opts.window_secs)?,
         poll: Duration::from_millis(opts.poll_ms.clamp(1, 10_000)),
         drain: Duration::from_secs(opts.drain_secs.max(1)),
+        watch: Vec::new(),
     };
     run(&cfg)
 }
@@ -647,6 +706,12 @@ fn measure(cfg: &LoadConfig, clients: &[ApiClient], signed: &[Signed], from_heig
         ..Seen::default()
     }));
     let load_during = Mutex::new(Vec::new());
+    let read_cpu = || -> Vec<Option<u64>> {
+        std::iter::once(cpu_ticks(None))
+            .chain(cfg.watch.iter().map(|&p| cpu_ticks(Some(p))))
+            .collect()
+    };
+    let cpu_before = read_cpu();
     let start = Instant::now();
     let mut submit_seconds = 0.0;
 
@@ -743,6 +808,8 @@ fn measure(cfg: &LoadConfig, clients: &[ApiClient], signed: &[Signed], from_heig
         }
         follow_result
     })?;
+    let cpu_after = read_cpu();
+    let run_seconds = start.elapsed().as_secs_f64();
 
     let seen = seen.lock().map_err(|_| anyhow!("the follower panicked"))?;
     let submitted_at = submitted_at.lock().map_err(|_| anyhow!("a client panicked"))?;
@@ -809,6 +876,8 @@ fn measure(cfg: &LoadConfig, clients: &[ApiClient], signed: &[Signed], from_heig
         "max_load_txs_per_block": seen.per_block.iter().max().copied().unwrap_or(0),
         "blocks": seen.height_seen.len(),
         "load_average_during": round3(load_mean),
+        // From the first submission until everything was final (or the follower gave up).
+        "cpu": cpu_report(&cpu_before, &cpu_after, run_seconds, final_times.len()),
     }))
 }
 
@@ -879,6 +948,33 @@ fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_ticks_are_read_past_a_command_name_with_spaces() {
+        // Field 14 (utime) is 7, field 15 (stime) 5; the name holds a space and a parenthesis.
+        let stat = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 10 0 0 0 7 5 0 0 20 0 3 0";
+        assert_eq!(cpu_ticks_of_stat(stat), Some(12));
+        assert_eq!(cpu_ticks_of_stat("4242 (x) S 1 2"), None);
+        assert_eq!(cpu_ticks_of_stat("no parenthesis"), None);
+        // This process's own line reads (Linux CI).
+        assert!(cpu_ticks(None).is_some());
+    }
+
+    #[test]
+    fn cpu_report_divides_by_the_run_and_the_finals() {
+        // 200 ticks = 2 s of CPU over a 4 s run with 1,000 finals: 0.5 cores, 2,000 µs each.
+        let r = cpu_report(
+            &[Some(100), Some(0), None],
+            &[Some(300), Some(400), None],
+            4.0,
+            1_000,
+        );
+        assert_eq!(r["generator"]["cores"], json!(0.5));
+        assert_eq!(r["generator"]["cpu_us_per_final_tx"], json!(2000.0));
+        assert_eq!(r["nodes"][0]["cores"], json!(1.0));
+        assert_eq!(r["nodes"][1], Value::Null);
+        assert_eq!(r["total_cores"], json!(1.5));
+    }
 
     #[test]
     fn a_refusal_says_how_much_of_the_batch_was_admitted() {
