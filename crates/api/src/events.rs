@@ -7,10 +7,12 @@
 //! never buffered for. At most [`MAX_TRACKED`] submitted transactions are followed at a time and at
 //! most [`MAX_SUBSCRIBERS`] feed clients are connected.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use foldhash::HashMap;
 
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;

@@ -2,8 +2,7 @@
 //! (asset ID → class, filled by the first issuance or claim), the lots of BAP-02 outputs, and the
 //! checks every transaction passes wherever an asset moves. See `docs/assets.md`.
 
-use std::collections::{HashMap, HashSet};
-
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use types::asset_class::AssetClass;
 use types::block::Block;
 use types::tx::Transaction;

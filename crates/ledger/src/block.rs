@@ -1,7 +1,6 @@
 //! Block and window validation, producing change sets.
 
-use std::collections::{HashMap, HashSet};
-
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use rayon::prelude::*;
 use types::block::{Block, BlockHeader};
 use types::{Hash, Profile, ResultKind};

@@ -1,8 +1,10 @@
 //! Transaction validation: the stateless checks (done once and remembered in a [`CheckedTx`]) and
 //! the stateful checks against a [`UtxoView`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt as _};
 
 use types::asset_class::AssetClass;
 use types::tx::Transaction;

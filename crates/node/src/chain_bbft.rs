@@ -19,9 +19,10 @@
 //! a proposal against one: [`Overlay`] holds those ancestors with their change sets, and blocks are
 //! built and validated against the store with the overlay's changes on top.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use rayon::prelude::*;
 
 use consensus::bbft::{self, BlockId, Certificate, Message, ValidatorSet};

@@ -6,8 +6,10 @@
 //! a [`CheckedTx`], is kept: block building and block validation reuse it instead of checking again.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 
 use ledger::{
     AssetRecord, ChainParams, CheckedTx, LotId, TxRejection, UtxoEntry, UtxoKind, UtxoView, ViewError,
@@ -627,7 +629,7 @@ impl Mempool {
     /// `root` and every pool transaction spending its outputs, transitively.
     fn with_descendants(&self, root: Hash) -> Vec<Hash> {
         let mut out = vec![root];
-        let mut seen: HashSet<Hash> = HashSet::from([root]);
+        let mut seen: HashSet<Hash> = [root].into_iter().collect();
         let mut i = 0;
         while let Some(id) = out.get(i).copied() {
             i += 1;
@@ -953,13 +955,13 @@ mod tests {
         assert_eq!(all.len(), 2);
         // With the first parent excluded (in an uncommitted block), the other two parents fill
         // the budget and the excluded one is never picked.
-        let exclude: HashSet<Hash> = [parents[0].id()].into();
+        let exclude: HashSet<Hash> = [parents[0].id()].into_iter().collect();
         let picked = ids(pool.select_excluding(2 * size + 1, u64::MAX, &exclude));
         assert_eq!(picked.len(), 2);
         assert!(!picked.contains(&parents[0].id()));
         // With the other two excluded as well, the child of the excluded parent is eligible.
         let exclude: HashSet<Hash> = parents.iter().map(Transaction::id).collect();
         let picked = ids(pool.select_excluding(2 * size + 1, u64::MAX, &exclude));
-        assert_eq!(picked, [child.id()].into());
+        assert_eq!(picked, [child.id()].into_iter().collect::<HashSet<Hash>>());
     }
 }

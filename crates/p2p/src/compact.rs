@@ -16,8 +16,7 @@
 //! (kind 4, `docs/p2p.md`), for hosts that carry a compact block inside another envelope (the BBFT
 //! validators' compact proposals).
 
-use std::collections::HashMap;
-
+use foldhash::{HashMap, HashMapExt as _};
 use sha3::{Digest, Sha3_256};
 use types::codec::{Reader, Writer};
 use types::{Block, BlockHeader, DecodeError, Hash, Limits, Profile, Transaction, merkle};

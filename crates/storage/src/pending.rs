@@ -15,8 +15,10 @@
 //! held blocks over the tables ([`Deferred::utxo`], [`Deferred::location`]), taken together with
 //! the read transaction so that a view is always exactly one commit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use foldhash::HashMap;
 
 use crate::codec::UTXO_LEN;
 

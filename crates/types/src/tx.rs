@@ -1,6 +1,8 @@
 //! Transactions of both profiles: the data model, its wire format (serialization flags `0x07`) and the
 //! checks that make a [`Transaction`] always mappable to its entry graph.
 
+use std::sync::Arc;
+
 use crate::amount::{Amount, AmountError, AssetTotals, sum_by_asset};
 use crate::asset::AssetId;
 use crate::codec::{DecodeError, Limits, Reader, Writer};
@@ -593,12 +595,33 @@ fn validate(profile: Profile, data: &TxData) -> Result<(), TxError> {
 ///
 /// Built by [`Transaction::decode`] or [`Transaction::new`]; both check the contents so that the value
 /// always encodes, decodes back to itself and maps to an entry graph exactly as the reference does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Immutable once built, and shared: a clone is a reference count, not a copy. The same
+/// transaction sits in the pool, in a block being rebuilt from it, in the block committed and in
+/// the caches of recent blocks; copying it at each step was a large share of a loaded validator's
+/// allocation work.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Transaction {
+    inner: Arc<TxInner>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct TxInner {
     profile: Profile,
     data: TxData,
     serialized_size: u64,
     ids: TxIds,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("profile", &self.inner.profile)
+            .field("data", &self.inner.data)
+            .field("serialized_size", &self.inner.serialized_size)
+            .field("ids", &self.inner.ids)
+            .finish()
+    }
 }
 
 impl Transaction {
@@ -613,10 +636,12 @@ impl Transaction {
     fn from_valid(profile: Profile, data: TxData, serialized_size: u64) -> Result<Transaction, TxError> {
         let ids = graph::map_tx(profile, &data)?;
         Ok(Transaction {
-            profile,
-            data,
-            serialized_size,
-            ids,
+            inner: Arc::new(TxInner {
+                profile,
+                data,
+                serialized_size,
+                ids,
+            }),
         })
     }
 
@@ -661,73 +686,77 @@ impl Transaction {
 
     /// The canonical bytes (serialization flags 0x07).
     pub fn encode(&self) -> Vec<u8> {
-        encode_data(self.profile, &self.data)
+        encode_data(self.inner.profile, &self.inner.data)
     }
 
     /// Appends the canonical bytes to a writer.
     pub fn write_to(&self, w: &mut Writer) {
-        write_tx_data(w, self.profile, &self.data);
+        write_tx_data(w, self.inner.profile, &self.inner.data);
     }
 
     /// The profile the transaction was built or decoded under.
     pub fn profile(&self) -> Profile {
-        self.profile
+        self.inner.profile
     }
 
     /// The plain contents.
     pub fn data(&self) -> &TxData {
-        &self.data
+        &self.inner.data
     }
 
     /// Gives the contents back (to change them and build a new transaction).
     pub fn into_data(self) -> TxData {
-        self.data
+        match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner.data,
+            Err(shared) => shared.data.clone(),
+        }
     }
 
     /// Number of bytes the transaction occupied when decoded (or its encoded length when built), as the
     /// reference reports `size`.
     pub fn serialized_size(&self) -> u64 {
-        self.serialized_size
+        self.inner.serialized_size
     }
 
     /// The entry IDs.
     pub fn ids(&self) -> &TxIds {
-        &self.ids
+        &self.inner.ids
     }
 
     /// The transaction ID.
     pub fn id(&self) -> Hash {
-        self.ids.tx_id
+        self.inner.ids.tx_id
     }
 
     /// Transaction version.
     pub fn version(&self) -> u64 {
-        self.data.version
+        self.inner.data.version
     }
 
     /// Time range.
     pub fn time_range(&self) -> u64 {
-        self.data.time_range
+        self.inner.data.time_range
     }
 
     /// Inputs.
     pub fn inputs(&self) -> &[TxInput] {
-        &self.data.inputs
+        &self.inner.data.inputs
     }
 
     /// Outputs.
     pub fn outputs(&self) -> &[TxOutput] {
-        &self.data.outputs
+        &self.inner.data.outputs
     }
 
     /// `TXSIGHASH` for input `index`: SHA3-256(input entry ID || transaction ID).
     pub fn sighash(&self, index: usize) -> Option<Hash> {
-        self.ids.sighash(index)
+        self.inner.ids.sighash(index)
     }
 
     /// Whether any input is a coinbase.
     pub fn is_coinbase(&self) -> bool {
-        self.data
+        self.inner
+            .data
             .inputs
             .iter()
             .any(|i| matches!(i.kind, InputKind::Coinbase(_)))
@@ -735,12 +764,12 @@ impl Transaction {
 
     /// Per-asset totals of the inputs that carry a value (coinbase and opaque inputs carry none).
     pub fn input_totals(&self) -> Result<AssetTotals, AmountError> {
-        sum_by_asset(self.data.inputs.iter().filter_map(TxInput::asset_amount))
+        sum_by_asset(self.inner.data.inputs.iter().filter_map(TxInput::asset_amount))
     }
 
     /// Per-asset totals of the outputs (retirements included).
     pub fn output_totals(&self) -> Result<AssetTotals, AmountError> {
-        sum_by_asset(self.data.outputs.iter().map(|o| (o.asset_id(), o.amount())))
+        sum_by_asset(self.inner.data.outputs.iter().map(|o| (o.asset_id(), o.amount())))
     }
 
     /// BTM in minus BTM out, checked: `Ok(0)` for a coinbase transaction, an error if either sum
@@ -767,12 +796,12 @@ impl Transaction {
     /// sidechain (Vapor) reports 0 when a checked step fails. Use [`Transaction::checked_fee`] for
     /// anything but display.
     pub fn fee(&self) -> u64 {
-        match self.profile {
+        match self.inner.profile {
             Profile::Side => self.checked_fee().map(Amount::get).unwrap_or(0),
             Profile::Main => {
                 // The reference stops at the first coinbase, before looking at later inputs.
                 let mut total_in: u64 = 0;
-                for input in &self.data.inputs {
+                for input in &self.inner.data.inputs {
                     if matches!(input.kind, InputKind::Coinbase(_)) {
                         return 0;
                     }
@@ -783,6 +812,7 @@ impl Transaction {
                     }
                 }
                 let total_out = self
+                    .inner
                     .data
                     .outputs
                     .iter()
