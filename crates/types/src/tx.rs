@@ -1,7 +1,7 @@
 //! Transactions of both profiles: the data model, its wire format (serialization flags `0x07`) and the
 //! checks that make a [`Transaction`] always mappable to its entry graph.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::amount::{Amount, AmountError, AssetTotals, sum_by_asset};
 use crate::asset::AssetId;
@@ -605,13 +605,27 @@ pub struct Transaction {
     inner: Arc<TxInner>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
 struct TxInner {
     profile: Profile,
     data: TxData,
     serialized_size: u64,
     ids: TxIds,
+    /// The canonical bytes, made on first use: the pool journal, peers, blocks and the store all
+    /// want them, and encoding anew each time was a twentieth of a loaded validator's CPU.
+    canonical: OnceLock<Vec<u8>>,
 }
+
+// Equality is of the contents; whether the bytes were made yet does not matter.
+impl PartialEq for TxInner {
+    fn eq(&self, other: &Self) -> bool {
+        self.profile == other.profile
+            && self.data == other.data
+            && self.serialized_size == other.serialized_size
+            && self.ids == other.ids
+    }
+}
+
+impl Eq for TxInner {}
 
 impl std::fmt::Debug for Transaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -629,8 +643,12 @@ impl Transaction {
     /// [`Transaction::encode`].
     pub fn new(profile: Profile, data: TxData) -> Result<Transaction, TxError> {
         validate(profile, &data)?;
-        let size = encode_data(profile, &data).len() as u64;
-        Self::from_valid(profile, data, size)
+        let bytes = encode_data(profile, &data);
+        let size = bytes.len() as u64;
+        let tx = Self::from_valid(profile, data, size)?;
+        // Made already: keep them.
+        let _ = tx.inner.canonical.set(bytes);
+        Ok(tx)
     }
 
     fn from_valid(profile: Profile, data: TxData, serialized_size: u64) -> Result<Transaction, TxError> {
@@ -641,6 +659,7 @@ impl Transaction {
                 data,
                 serialized_size,
                 ids,
+                canonical: OnceLock::new(),
             }),
         })
     }
@@ -686,12 +705,20 @@ impl Transaction {
 
     /// The canonical bytes (serialization flags 0x07).
     pub fn encode(&self) -> Vec<u8> {
-        encode_data(self.inner.profile, &self.inner.data)
+        self.canonical_bytes().to_vec()
+    }
+
+    /// The canonical bytes (serialization flags 0x07), without copying them: made on first use and
+    /// kept with the transaction.
+    pub fn canonical_bytes(&self) -> &[u8] {
+        self.inner
+            .canonical
+            .get_or_init(|| encode_data(self.inner.profile, &self.inner.data))
     }
 
     /// Appends the canonical bytes to a writer.
     pub fn write_to(&self, w: &mut Writer) {
-        write_tx_data(w, self.inner.profile, &self.inner.data);
+        w.put_bytes(self.canonical_bytes());
     }
 
     /// The profile the transaction was built or decoded under.

@@ -287,3 +287,33 @@ fn errors_say_where() {
         "{msg}"
     );
 }
+
+#[test]
+fn canonical_bytes_are_made_once_shared_by_clones_and_do_not_change_equality() {
+    for p in [Profile::Main, Profile::Side] {
+        let built = tx(
+            p,
+            vec![spend(AssetId::BTM, 1000, 0)],
+            vec![out(AssetId::BTM, 900)],
+        );
+        let bytes = built.encode();
+        // Decoded: nothing cached yet, yet equal to the built one (which kept its bytes).
+        let decoded = Transaction::decode(&bytes, p, &Limits::default()).unwrap();
+        assert_eq!(decoded, built);
+        assert_eq!(decoded.canonical_bytes(), bytes.as_slice());
+        assert_eq!(decoded, built);
+        // A clone shares the bytes rather than making them again.
+        let clone = decoded.clone();
+        assert!(std::ptr::eq(clone.canonical_bytes(), decoded.canonical_bytes()));
+
+        // A non-minimal version varint (`81 00` for 1) decodes; the bytes given back are the
+        // canonical ones, not those read, while the size is what was read.
+        assert_eq!(&bytes[..2], &[0x07, 0x01]);
+        let mut loose = vec![0x07, 0x81, 0x00];
+        loose.extend_from_slice(&bytes[2..]);
+        let decoded = Transaction::decode(&loose, p, &Limits::default()).unwrap();
+        assert_eq!(decoded.serialized_size(), loose.len() as u64);
+        assert_eq!(decoded.encode(), bytes);
+        assert_eq!(decoded.id(), built.id());
+    }
+}
