@@ -545,6 +545,28 @@ impl Follower for AssetIndex {
     }
 }
 
+/// Where [`follow`] starts: the chain's subscriptions and the tip, taken together when the server
+/// starts, so that the feed shows every block committed after that (taken inside the task instead,
+/// blocks committed before it first ran, or while the followers caught up, were never shown).
+pub(crate) struct FollowStart {
+    blocks: broadcast::Receiver<ChainEvent>,
+    evictions: broadcast::Receiver<node::chain::Eviction>,
+    last_height: u64,
+}
+
+impl FollowStart {
+    /// Subscribes, then reads the tip: a block above that tip is broadcast after the subscription.
+    pub(crate) fn now(chain: &ChainService) -> FollowStart {
+        let blocks = chain.subscribe_chain();
+        let evictions = chain.subscribe_evictions();
+        FollowStart {
+            blocks,
+            evictions,
+            last_height: chain.tip().height,
+        }
+    }
+}
+
 /// Runs until `stop` changes or its sender is dropped: follows connected and disconnected blocks and
 /// pool evictions, publishing feed events and keeping the asset index and the wallet at the tip (the
 /// wallet unwinds disconnected blocks). A missed broadcast (lag) is recovered by reading the store
@@ -554,13 +576,17 @@ pub(crate) async fn follow(
     chain: Arc<ChainService>,
     feed: Arc<Feed>,
     followers: Vec<Arc<dyn Follower>>,
+    start: FollowStart,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut blocks = chain.subscribe_chain();
-    let mut evictions = chain.subscribe_evictions();
-    // Catch up first: the asset index from genesis, the wallet from its own tip.
+    let FollowStart {
+        mut blocks,
+        mut evictions,
+        mut last_height,
+    } = start;
+    // Catch up first: the asset index from genesis, the wallet from its own tip. Blocks committed
+    // meanwhile wait in the subscription (or are read from the store if it overflows).
     catch_up_all(&chain, &followers).await;
-    let mut last_height = chain.tip().height;
     loop {
         tokio::select! {
             changed = stop.changed() => {

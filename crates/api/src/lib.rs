@@ -118,7 +118,14 @@ fn build(
         followers.push(w.clone());
     }
     let (stop, stop_rx) = watch::channel(false);
-    let follower = tokio::spawn(events::follow(chain.clone(), feed.clone(), followers, stop_rx));
+    let start = events::FollowStart::now(&chain);
+    let follower = tokio::spawn(events::follow(
+        chain.clone(),
+        feed.clone(),
+        followers,
+        start,
+        stop_rx,
+    ));
     let state = Arc::new(AppState {
         chain,
         wallet,
