@@ -517,8 +517,8 @@ impl ChainService {
         let Some(journal) = &self.journal else {
             return Ok(());
         };
-        let raw: Vec<Vec<u8>> = txs.iter().map(|tx| tx.encode()).collect();
-        let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+        // The transactions keep their bytes (made here at the latest); no copy is needed.
+        let refs: Vec<&[u8]> = txs.iter().map(|tx| tx.canonical_bytes()).collect();
         journal.append(&refs, sync)?;
         if journal.needs_compaction(self.pool_stats().bytes)
             && let Err(e) = self.compact_journal()

@@ -405,7 +405,7 @@ fn dpos_registration_verifies_for_its_chain_only() {
     let genesis_file = tmp.write("genesis.hex", &hex::encode(genesis.encode()));
     let chain = ChainId::from(genesis.hash());
 
-    let (code, stdout, stderr) = tributary(&[
+    let registration = [
         "dpos",
         "registration",
         "--dpos-key-file",
@@ -414,9 +414,8 @@ fn dpos_registration_verifies_for_its_chain_only() {
         &bls_key,
         "--genesis-file",
         &genesis_file,
-        "--sequence",
-        "7",
-    ]);
+    ];
+    let (code, stdout, stderr) = tributary(&[&registration[..], &["--sequence", "7"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert!(!stdout.contains(xprv.expose_hex().as_str()) && !stdout.contains(&bls_hex));
     let v: Value = serde_json::from_str(&stdout).unwrap();
@@ -435,16 +434,7 @@ fn dpos_registration_verifies_for_its_chain_only() {
         assert!(parse_registration(&chain, &program).is_err());
     }
     // The sequence defaults to 1.
-    let v = ok(&[
-        "dpos",
-        "registration",
-        "--dpos-key-file",
-        &dpos_key,
-        "--bls-key-file",
-        &bls_key,
-        "--genesis-file",
-        &genesis_file,
-    ]);
+    let v = ok(&registration);
     assert_eq!(v["sequence"], 1);
 }
 
