@@ -2,6 +2,7 @@
 
 mod codec;
 mod pending;
+mod recent;
 mod redb_store;
 pub mod snapshot;
 

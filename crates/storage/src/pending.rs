@@ -90,6 +90,9 @@ pub(crate) struct Deferred {
     /// Per part: the height through which the tables hold that part (a layer above it is pending
     /// for that part). Empty when nothing is held (the tables hold everything through the tip).
     pub(crate) written: Vec<u64>,
+    /// Moves on with every change of the tables or of the held blocks (`crate::recent`: what a
+    /// view remembers of its reads is good for this version only).
+    pub(crate) version: u64,
 }
 
 impl Deferred {
@@ -285,6 +288,7 @@ mod tests {
                 layer(2, &[(1, Spent(val(1))), (3, Created(val(3)))], &[8]),
             ],
             written: vec![0],
+            version: 0,
         };
         assert_eq!(d.utxo(&key(1)), Some(None));
         assert_eq!(d.utxo(&key(2)), Some(None));
@@ -332,7 +336,7 @@ mod tests {
             let mut truth: BTreeMap<[u8; 32], UtxoValue> =
                 initial.iter().map(|i| (key(*i), val(*i))).collect();
             let mut table = truth.clone();
-            let mut d = Deferred { layers: Vec::new(), written: vec![0; parts] };
+            let mut d = Deferred { layers: Vec::new(), written: vec![0; parts], version: 0 };
             let mut next_value = 0u8;
             for (h, block) in (1u64..).zip(blocks) {
                 let mut l = Layer::new(h, parts);

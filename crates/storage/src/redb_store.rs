@@ -14,6 +14,7 @@ use types::{AssetId, Block, BlockHeader, Hash};
 
 use crate::codec::{self, ASSET_LEN, UTXO_LEN};
 use crate::pending::{self, Deferred, Layer, Merged, OutputChange, TableWrite};
+use crate::recent::RecentReads;
 use crate::{ChainIdentity, FORMAT_VERSION, StoreError, StoreRead, StoreWrite, Tip, TxLocation};
 
 /// Format version, chain identity and tip.
@@ -74,6 +75,8 @@ pub struct RedbStore {
     /// The held blocks' writes, shared by clones; locked across a commit so that a new view
     /// sees the held blocks and the tables of the same commit.
     layers: Arc<Mutex<Deferred>>,
+    /// Outputs views read recently (`crate::recent`), kept only while writes are held.
+    recent: Arc<Mutex<RecentReads>>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -125,6 +128,7 @@ impl RedbStore {
             path: path.to_path_buf(),
             defer: 0,
             layers: Arc::default(),
+            recent: Arc::default(),
         })
     }
 
@@ -148,6 +152,7 @@ impl RedbStore {
             path: path.to_path_buf(),
             defer: 0,
             layers: Arc::default(),
+            recent: Arc::default(),
         })
     }
 
@@ -176,7 +181,11 @@ impl RedbStore {
         txn.set_durability(Durability::Immediate).map_err(dberr)?;
         write_all_held(&txn, &guard)?;
         txn.commit().map_err(dberr)?;
-        *guard = Deferred::default();
+        *guard = Deferred {
+            version: guard.version.wrapping_add(1),
+            ..Deferred::default()
+        };
+        self.recent().reset(guard.version);
         Ok(())
     }
 
@@ -189,6 +198,10 @@ impl RedbStore {
         self.layers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn recent(&self) -> MutexGuard<'_, RecentReads> {
+        lock_recent(&self.recent)
     }
 
     /// The database file.
@@ -206,6 +219,7 @@ impl RedbStore {
             utxos: OnceLock::new(),
             tx_index: OnceLock::new(),
             deferred: deferred.clone(),
+            recent: (self.defer > 1).then(|| Arc::clone(&self.recent)),
         })
     }
 }
@@ -256,6 +270,7 @@ fn catch_up_state(db: &Database, profile: Profile) -> Result<(), StoreError> {
     let mut held = Deferred {
         layers: Vec::new(),
         written,
+        version: 0,
     };
     {
         let changes = txn.open_table(CHANGES).map_err(dberr)?;
@@ -468,6 +483,12 @@ pub struct Snapshot {
     tx_index: OnceLock<ReadOnlyTable<[u8; 32], [u8; 12]>>,
     /// The held blocks' writes at this commit, over the tables.
     pub(crate) deferred: Deferred,
+    /// The store's remembered reads, when it holds writes.
+    recent: Option<Arc<Mutex<RecentReads>>>,
+}
+
+fn lock_recent(recent: &Mutex<RecentReads>) -> MutexGuard<'_, RecentReads> {
+    recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `cell`'s table, opened from `txn` on first use.
@@ -572,11 +593,18 @@ impl StoreRead for Snapshot {
         if let Some(found) = self.deferred.utxo(&output_id.0) {
             return found.map(|v| codec::decode_utxo(&v)).transpose();
         }
-        let t = opened(&self.utxos, &self.txn, UTXOS)?;
-        match t.get(output_id.0).map_err(dberr)? {
-            Some(v) => Ok(Some(codec::decode_utxo(&v.value())?)),
-            None => Ok(None),
+        let version = self.deferred.version;
+        if let Some(recent) = &self.recent
+            && let Some(found) = lock_recent(recent).get(version, &output_id.0)
+        {
+            return found.map(|v| codec::decode_utxo(&v)).transpose();
         }
+        let t = opened(&self.utxos, &self.txn, UTXOS)?;
+        let found = t.get(output_id.0).map_err(dberr)?.map(|v| v.value());
+        if let Some(recent) = &self.recent {
+            lock_recent(recent).put(version, output_id.0, found);
+        }
+        found.map(|v| codec::decode_utxo(&v)).transpose()
     }
 
     fn claimed(&self, mainchain_output_id: &Hash) -> Result<bool, StoreError> {
@@ -1026,6 +1054,7 @@ impl StoreWrite for RedbStore {
             held = Deferred {
                 layers: Vec::new(),
                 written: vec![height - 1; parts],
+                version: held.version,
             };
         }
         // This commit writes part `height mod parts` of every held block and of this one.
@@ -1085,10 +1114,14 @@ impl StoreWrite for RedbStore {
             if parts > 1 {
                 // Checked against the held blocks over the table; written part by part.
                 let utxos = txn.open_table(UTXOS).map_err(dberr)?;
+                // The tables are as of `held.version` until this transaction writes them.
                 let stored = |id: &Hash| -> Result<Option<[u8; UTXO_LEN]>, StoreError> {
                     match held.utxo(&id.0) {
                         Some(found) => Ok(found),
-                        None => Ok(utxos.get(id.0).map_err(dberr)?.map(|v| v.value())),
+                        None => match self.recent().get(held.version, &id.0) {
+                            Some(found) => Ok(found),
+                            None => Ok(utxos.get(id.0).map_err(dberr)?.map(|v| v.value())),
+                        },
                     }
                 };
                 for (id, entry) in &changes.spent {
@@ -1152,14 +1185,23 @@ impl StoreWrite for RedbStore {
         }
         txn.commit().map_err(dberr)?;
         if let Some(guard) = guard.as_mut() {
+            let from = guard.version;
+            let to = from.wrapping_add(1);
+            // What this block changed is forgotten; every other remembered read stays true.
+            let changed = changes.spent.iter().chain(&changes.created).map(|(id, _)| &id.0);
+            self.recent().committed(from, to, changed);
             if parts > 1 {
                 held.written[part] = height;
                 held.layers.push(Arc::new(this));
                 let oldest = held.written.iter().copied().min().unwrap_or(height);
                 held.layers.retain(|l| l.height > oldest);
+                held.version = to;
                 **guard = held;
             } else {
-                **guard = Deferred::default();
+                **guard = Deferred {
+                    version: to,
+                    ..Deferred::default()
+                };
             }
         }
         Ok(Tip { height, hash })
@@ -1265,7 +1307,11 @@ impl StoreWrite for RedbStore {
         }
         txn.commit().map_err(dberr)?;
         if let Some(guard) = guard.as_mut() {
-            **guard = Deferred::default();
+            **guard = Deferred {
+                version: guard.version.wrapping_add(1),
+                ..Deferred::default()
+            };
+            self.recent().reset(guard.version);
         }
         Ok(Some(block))
     }
