@@ -703,13 +703,15 @@ impl Mempool {
         conflicts
     }
 
-    /// Every transaction the pool holds, ready ones then orphans, in no particular order, without
-    /// copying: what a compact block is rebuilt from (`p2p::compact::PartialBlock::new`).
-    pub fn transactions(&self) -> impl Iterator<Item = &types::Transaction> {
+    /// Every transaction the pool holds with its ID, ready ones then orphans, in no particular order,
+    /// without copying: what a compact block is rebuilt from
+    /// (`p2p::compact::PartialBlock::from_keyed`). The IDs come from the pool's indexes, so a scan
+    /// reads a transaction only when its ID is wanted.
+    pub fn keyed(&self) -> impl Iterator<Item = (Hash, &Arc<CheckedTx>)> {
         self.txs
-            .values()
-            .map(|p| &**p.checked.tx())
-            .chain(self.orphans.by_id.values().map(|o| &**o.checked.tx()))
+            .iter()
+            .map(|(id, p)| (*id, &p.checked))
+            .chain(self.orphans.by_id.iter().map(|(id, o)| (*id, &o.checked)))
     }
 
     /// Everything the pool holds: the ready transactions in an order that admits them again (parents

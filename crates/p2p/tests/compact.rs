@@ -105,6 +105,39 @@ fn mempool_collision_is_caught_by_the_merkle_root() {
 }
 
 #[test]
+fn a_keyed_pool_is_read_only_where_a_slot_names_the_id() {
+    // A pool that knows its IDs: transactions are taken out only for the slots, so a large pool
+    // is scanned by its keys alone.
+    let b = block(13, 80, 6);
+    let cb = CompactBlock::from_block(&b, &[]);
+    let mut pool: Vec<Transaction> = (200..260).map(tx).collect();
+    pool.extend(b.transactions().iter().skip(1).cloned());
+    let reads = std::cell::Cell::new(0usize);
+    let keyed = pool.iter().enumerate().map(|(i, t)| (t.id(), i));
+    let partial = PartialBlock::from_keyed(&cb, keyed, |i| {
+        reads.set(reads.get() + 1);
+        &pool[i]
+    })
+    .unwrap();
+    assert_eq!(reads.get(), 5, "one read per filled slot, none for the other 60");
+    assert_eq!(partial.into_block().unwrap(), b);
+
+    // A pool whose key does not belong to its transaction is caught by the Merkle root.
+    let liar = tx(999);
+    let keyed = [(b.transactions()[2].id(), &liar)].into_iter().chain(
+        b.transactions()
+            .iter()
+            .skip(1)
+            .filter(|t| t.id() != b.transactions()[2].id())
+            .map(|t| (t.id(), t)),
+    );
+    assert!(matches!(
+        PartialBlock::from_keyed(&cb, keyed, |t| t).unwrap().into_block(),
+        Err(CompactError::MerkleMismatch { .. })
+    ));
+}
+
+#[test]
 fn inconsistent_prefill_is_an_error() {
     let b = block(10, 50, 3);
     let mut cb = CompactBlock::from_block(&b, &[1]);

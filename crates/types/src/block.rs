@@ -9,6 +9,8 @@
 //! The block hash is the `blockheader` entry ID: version, height, previous hash, timestamp, both roots,
 //! and on the main chain bits then nonce (in that order). The sidechain's witness is not hashed.
 
+use std::sync::OnceLock;
+
 use crate::codec::{DecodeError, Limits, Reader, Writer};
 use crate::entry::{Body, entry_id};
 use crate::hash::Hash;
@@ -287,10 +289,32 @@ impl BlockHeader {
 }
 
 /// A block: a header and its transactions, all of one profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Block {
     header: BlockHeader,
     transactions: Vec<Transaction>,
+    /// The Merkle root of the transaction IDs, made on first use: a received block's root is
+    /// checked when it is rebuilt from a compact proposal and again when it is validated, two
+    /// SHA3 hashes per transaction each time.
+    tx_root: OnceLock<Hash>,
+}
+
+// Equality is of the contents; whether the root was computed yet does not matter.
+impl PartialEq for Block {
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header && self.transactions == other.transactions
+    }
+}
+
+impl Eq for Block {}
+
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block")
+            .field("header", &self.header)
+            .field("transactions", &self.transactions)
+            .finish()
+    }
 }
 
 impl Block {
@@ -309,7 +333,11 @@ impl Block {
                 header: profile,
             });
         }
-        Ok(Block { header, transactions })
+        Ok(Block {
+            header,
+            transactions,
+            tx_root: OnceLock::new(),
+        })
     }
 
     /// Decodes a block that must fill `bytes` exactly. Accepts the flags the reference's block reader
@@ -340,7 +368,11 @@ impl Block {
             }
         }
         r.expect_end("block")?;
-        Ok(Block { header, transactions })
+        Ok(Block {
+            header,
+            transactions,
+            tx_root: OnceLock::new(),
+        })
     }
 
     /// How many transactions a block's bytes declare, reading only the header and the count (the
@@ -410,9 +442,12 @@ impl Block {
         self.header.profile()
     }
 
-    /// Merkle root over this block's transaction IDs (compare with the header's).
+    /// Merkle root over this block's transaction IDs (compare with the header's). Computed once
+    /// per block value and kept (a clone keeps a root already computed).
     pub fn compute_transactions_merkle_root(&self) -> Hash {
-        let ids: Vec<Hash> = self.transactions.iter().map(Transaction::id).collect();
-        merkle::tx_merkle_root(&ids)
+        *self.tx_root.get_or_init(|| {
+            let ids: Vec<Hash> = self.transactions.iter().map(Transaction::id).collect();
+            merkle::tx_merkle_root(&ids)
+        })
     }
 }

@@ -87,11 +87,46 @@ pub fn tx_merkle_root(tx_ids: &[Hash]) -> Hash {
 
 /// Root over transaction statuses (`true` = the transaction failed and only paid gas).
 pub fn status_merkle_root(statuses: &[bool]) -> Hash {
+    if let Some(first) = statuses.first()
+        && statuses.iter().all(|s| s == first)
+    {
+        // Every block whose transactions all succeeded: a logarithmic number of hashes, not 2n.
+        return root_of_copies(leaf_hash(status_leaf_bytes(*first)), statuses.len());
+    }
     let leaves: Vec<Hash> = statuses
         .iter()
         .map(|s| leaf_hash(status_leaf_bytes(*s)))
         .collect();
     root_of_leaves(&leaves)
+}
+
+/// [`root_of_leaves`] of `n >= 1` copies of `leaf`. The tree splits `n` at a power of two `k`,
+/// and the root of `k` copies is `leaf` hashed with itself `log2 k` times, so only the right
+/// side recurses.
+fn root_of_copies(leaf: Hash, n: usize) -> Hash {
+    // The root of 2^level copies, hashing up from `leaf` as far as needed.
+    fn perfect(roots: &mut Vec<Hash>, level: u32) -> Hash {
+        let mut top = roots.last().copied().unwrap_or_default();
+        while roots.len() <= level as usize {
+            top = interior_hash(&top, &top);
+            roots.push(top);
+        }
+        roots.get(level as usize).copied().unwrap_or(top)
+    }
+    let mut roots = vec![leaf];
+    // Down the right edge: every left subtree met on the way is perfect.
+    let mut lefts = Vec::new();
+    let mut rest = n.max(1);
+    while !rest.is_power_of_two() {
+        let k = split_point(rest);
+        lefts.push(perfect(&mut roots, k.trailing_zeros()));
+        rest -= k;
+    }
+    let mut acc = perfect(&mut roots, rest.trailing_zeros());
+    for left in lefts.into_iter().rev() {
+        acc = interior_hash(&left, &acc);
+    }
+    acc
 }
 
 /// A built tree, for proofs.
@@ -276,4 +311,39 @@ pub fn validate_status_merkle_proof(proof: &MerkleProof, related: &[bool], root:
         related.iter().map(|s| leaf_hash(status_leaf_bytes(*s))).collect(),
         root,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tree built leaf by leaf, as every non-uniform status list is.
+    fn by_leaves(statuses: &[bool]) -> Hash {
+        let leaves: Vec<Hash> = statuses
+            .iter()
+            .map(|s| leaf_hash(status_leaf_bytes(*s)))
+            .collect();
+        root_of_leaves(&leaves)
+    }
+
+    #[test]
+    fn a_uniform_status_list_has_the_root_built_leaf_by_leaf() {
+        let sizes = (1..=300).chain([511, 512, 513, 1000, 4095, 4096, 6001, 10_000]);
+        for n in sizes {
+            for status in [false, true] {
+                let statuses = vec![status; n];
+                assert_eq!(
+                    status_merkle_root(&statuses),
+                    by_leaves(&statuses),
+                    "{n} × {status}"
+                );
+            }
+        }
+        // Mixed lists take the general path, and differ from the uniform ones.
+        let mut mixed = vec![false; 7];
+        mixed[3] = true;
+        assert_eq!(status_merkle_root(&mixed), by_leaves(&mixed));
+        assert_ne!(status_merkle_root(&mixed), status_merkle_root(&[false; 7]));
+        assert_eq!(status_merkle_root(&[]), empty_root());
+    }
 }

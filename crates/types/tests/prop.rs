@@ -300,6 +300,12 @@ proptest! {
         prop_assert_eq!(back.encode(), bytes);
         prop_assert_eq!(back.hash(), block.hash());
         prop_assert_eq!(&back, &block);
+        // The root is kept once computed; equality does not depend on whether it was, and the
+        // kept root is the one computed from the IDs.
+        let ids: Vec<_> = block.transactions().iter().map(Transaction::id).collect();
+        prop_assert_eq!(block.compute_transactions_merkle_root(), types::merkle::tx_merkle_root(&ids));
+        prop_assert_eq!(&back, &block);
+        prop_assert_eq!(back.clone().compute_transactions_merkle_root(), block.compute_transactions_merkle_root());
         let header = block.header().encode();
         prop_assert_eq!(&BlockHeader::decode(&header, block.profile(), &Limits::default()).unwrap(), block.header());
     }

@@ -676,7 +676,7 @@ impl Host {
         }
         let partial = self
             .chain
-            .with_pool(|pool| PartialBlock::new(&cp.compact, pool.transactions()));
+            .with_pool(|pool| PartialBlock::from_keyed(&cp.compact, pool.keyed(), |c| &**c.tx()));
         let partial = match partial {
             Ok(p) => p,
             Err(e) => {
