@@ -72,6 +72,14 @@ pub struct Submitted {
     pub admission: Admission,
 }
 
+/// Whether `tx` spends (or vetoes) a stored output: such a transaction cannot be on chain while
+/// the output is unspent, so admission itself finds a replay (the output is gone).
+fn spends_an_output(tx: &Transaction) -> bool {
+    tx.inputs()
+        .iter()
+        .any(|i| matches!(i.kind, InputKind::Spend(_) | InputKind::Veto(_)))
+}
+
 fn store_failed() -> SubmitError {
     SubmitError::Store(StoreError::Inconsistent(
         "the store could not be read for this batch".into(),
@@ -799,9 +807,16 @@ impl ChainService {
                 duplicates.push(Arc::new(tx));
                 continue;
             }
-            let location = match &on_chain {
-                Ok(snap) => snap.tx_location(&tx_id),
-                Err(_) => self.store.tx_location(&tx_id),
+            // A transaction that spends an output cannot be on chain while that output is unspent:
+            // if it is there, admission finds the output gone and the check after it (below) says so.
+            // Skipping the index here saved a lookup per transaction that almost always misses.
+            let location = if spends_an_output(&tx) {
+                Ok(None)
+            } else {
+                match &on_chain {
+                    Ok(snap) => snap.tx_location(&tx_id),
+                    Err(_) => self.store.tx_location(&tx_id),
+                }
             };
             match location {
                 Ok(Some(_)) => results.push(Some(Err(SubmitError::AlreadyOnChain(tx_id)))),
@@ -885,10 +900,11 @@ impl ChainService {
                     (_, Err(e)) => Err(SubmitError::Invalid(e)),
                     (Some(Ok(snap)), Ok(c)) => {
                         match state.mempool.insert(Arc::new(c), snap, height, &self.params) {
-                            // A block holding it committed after the check above: its inputs are
+                            // On chain already (a block holding it committed after the check
+                            // above, or it spends an output and was not looked up): its inputs are
                             // gone because it spent them. Left as an orphan it would never be
                             // promoted, and would take a place in the orphan area until evicted.
-                            Ok(Admission::Orphaned { .. })
+                            Ok(Admission::Orphaned { .. }) | Err(MempoolError::UnknownInput { .. })
                                 if matches!(snap.tx_location(&tx_id), Ok(Some(_))) =>
                             {
                                 state.mempool.drop_orphan(&tx_id);

@@ -251,6 +251,59 @@ fn orphans_off_means_unknown_inputs_are_refused() {
 }
 
 #[test]
+fn a_committed_transfer_resubmitted_in_a_batch_is_already_on_chain() {
+    // Batches do not look a spending transaction up in the index before its checks: admission
+    // finds its coin gone, and only then is it found on chain. With orphans held or refused alike,
+    // and nothing is left in the pool.
+    for max_orphans in [MempoolConfig::default().max_orphans, 0] {
+        let h = setup_with(
+            "resubmit",
+            MempoolConfig {
+                max_orphans,
+                ..MempoolConfig::default()
+            },
+            8 << 20,
+            10_000_000,
+        );
+        let tx = h.pay(&h.coins[0], FEE);
+        h.chain.submit(tx.clone()).unwrap();
+        h.produce();
+        for origin in [node::Origin::Local, node::Origin::Peer] {
+            let r = h.chain.submit_many(vec![tx.clone()], origin, false);
+            assert!(
+                matches!(r.as_slice(), [Err(SubmitError::AlreadyOnChain(id))] if *id == tx.id()),
+                "max_orphans {max_orphans}: {r:?}"
+            );
+        }
+        assert_eq!(h.chain.pool_stats().txs, 0);
+        assert_eq!(h.chain.pool_stats().orphans, 0);
+        // A transfer of a coin nobody has is still an orphan (or refused), not on chain.
+        let unknown = h.pay(&coins_of(&h.pay(&h.coins[1], FEE), &h.program)[0], FEE);
+        let r = h.chain.submit_many(vec![unknown], node::Origin::Local, false);
+        if max_orphans == 0 {
+            assert!(
+                matches!(
+                    r.as_slice(),
+                    [Err(SubmitError::Mempool(MempoolError::UnknownInput { .. }))]
+                ),
+                "{r:?}"
+            );
+        } else {
+            assert!(
+                matches!(
+                    r.as_slice(),
+                    [Ok(node::chain::Submitted {
+                        admission: Admission::Orphaned { .. },
+                        ..
+                    })]
+                ),
+                "{r:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn full_pool_evicts_the_lowest_fee_rate() {
     let h = setup_with(
         "evict",
