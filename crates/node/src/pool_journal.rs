@@ -9,9 +9,12 @@
 //! [len: u32 little-endian][check: 4 bytes][len bytes: the raw transaction]
 //! ```
 //!
-//! `check` is the first 4 bytes of SHA3-256(`len` as 4 LE bytes || the transaction). A record is
-//! good when `0 < len <= max_record` (the chain's largest transaction), the whole record is present
-//! and the check matches. Reading stops at the first record that is not good: a torn tail (a
+//! `check` is the first 4 bytes of SHA-256(`len` as 4 LE bytes || the transaction). Records
+//! written by earlier versions carry the first 4 bytes of SHA3-256 of the same bytes instead, and
+//! are read as well: a record's check may be either. (SHA-256 runs on the processor's SHA
+//! instructions; SHA3 over every accepted transaction was a fiftieth of a loaded validator's CPU.)
+//! A record is good when `0 < len <= max_record` (the chain's largest transaction), the whole
+//! record is present and the check matches. Reading stops at the first record that is not good: a torn tail (a
 //! process killed in the middle of a write) or a damaged record ends the replay cleanly, and
 //! [`PoolJournal::open`] truncates the file there. Nothing in the file can make the reader allocate
 //! more than `max_record` bytes or panic.
@@ -86,8 +89,17 @@ fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> JournalE
     move |source| JournalError::Io { what, path, source }
 }
 
-/// The check of a record: the first 4 bytes of SHA3-256(len LE || tx).
+/// The check of a record: the first 4 bytes of SHA-256(len LE || tx).
 pub fn record_check(len: u32, tx: &[u8]) -> [u8; 4] {
+    let mut h = sha2::Sha256::new();
+    h.update(len.to_le_bytes());
+    h.update(tx);
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// The check earlier versions wrote: the first 4 bytes of SHA3-256(len LE || tx). Still read.
+pub fn legacy_record_check(len: u32, tx: &[u8]) -> [u8; 4] {
     let mut h = Sha3_256::new();
     h.update(len.to_le_bytes());
     h.update(tx);
@@ -189,7 +201,8 @@ pub fn read_records(
             report.stop = Stop::TornBody;
             return Ok(report);
         }
-        if record_check(len, &body) != [c0, c1, c2, c3] {
+        let check = [c0, c1, c2, c3];
+        if record_check(len, &body) != check && legacy_record_check(len, &body) != check {
             report.stop = Stop::BadCheck;
             return Ok(report);
         }
@@ -555,6 +568,35 @@ mod tests {
         assert_eq!(report.records, 4);
         assert_eq!(report.good_len, bytes.len() as u64);
         assert_eq!(read_all(&[]).1.stop, Stop::End);
+    }
+
+    #[test]
+    fn records_of_earlier_versions_are_read_and_new_ones_use_sha256() {
+        use sha2::Digest as _;
+        // A journal an earlier version wrote: SHA3 checks. Read in full, also mixed with new
+        // records after it.
+        let txs = sample();
+        let mut legacy = Vec::new();
+        for t in &txs {
+            let len = u32::try_from(t.len()).unwrap();
+            legacy.extend_from_slice(&len.to_le_bytes());
+            legacy.extend_from_slice(&legacy_record_check(len, t));
+            legacy.extend_from_slice(t);
+        }
+        let (got, report) = read_all(&legacy);
+        assert_eq!((got, report.stop), (txs.clone(), Stop::End));
+        let mut mixed = legacy.clone();
+        mixed.extend_from_slice(&encode_all(&txs));
+        let (got, report) = read_all(&mixed);
+        assert_eq!(got.len(), 2 * txs.len());
+        assert_eq!(report.good_len, mixed.len() as u64);
+        // New records carry SHA-256 of (len LE ‖ tx), not the old check.
+        let one = encode_all(&[vec![5; 40]]);
+        let mut h = sha2::Sha256::new();
+        h.update(40u32.to_le_bytes());
+        h.update([5u8; 40]);
+        assert_eq!(one[4..8], h.finalize()[..4]);
+        assert_ne!(one[4..8], legacy_record_check(40, &[5; 40]));
     }
 
     #[test]
