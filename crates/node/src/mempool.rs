@@ -275,8 +275,27 @@ pub struct Mempool {
     /// Output ID → (pool transaction creating it, entry).
     created: HashMap<Hash, (Hash, UtxoEntry)>,
     total_bytes: u64,
+    /// How many pool transactions have each size, and each gas: the smallest bounds what could
+    /// still fit a block being filled, so that selection stops once nothing can.
+    sizes: BTreeMap<u64, usize>,
+    gases: BTreeMap<u64, usize>,
     seq: u64,
     orphans: OrphanArea,
+}
+
+/// One more of `value` in a count multiset.
+fn count_in(counts: &mut BTreeMap<u64, usize>, value: u64) {
+    *counts.entry(value).or_insert(0) += 1;
+}
+
+/// One fewer of `value` in a count multiset.
+fn count_out(counts: &mut BTreeMap<u64, usize>, value: u64) {
+    if let std::collections::btree_map::Entry::Occupied(mut e) = counts.entry(value) {
+        *e.get_mut() -= 1;
+        if *e.get() == 0 {
+            e.remove();
+        }
+    }
 }
 
 impl std::fmt::Debug for Mempool {
@@ -337,6 +356,8 @@ impl Mempool {
             claimed_by: HashMap::new(),
             created: HashMap::new(),
             total_bytes: 0,
+            sizes: BTreeMap::new(),
+            gases: BTreeMap::new(),
             seq: 0,
             orphans: OrphanArea::default(),
         }
@@ -610,6 +631,8 @@ impl Mempool {
         }
         self.total_bytes = self.total_bytes.saturating_add(size);
         self.by_priority.insert((priority, tx_id));
+        count_in(&mut self.sizes, size);
+        count_in(&mut self.gases, checked.gas_used());
         self.txs.insert(
             tx_id,
             PoolTx {
@@ -664,6 +687,8 @@ impl Mempool {
             self.created.remove(id);
         }
         self.total_bytes = self.total_bytes.saturating_sub(tx.size);
+        count_out(&mut self.sizes, tx.size);
+        count_out(&mut self.gases, tx.gas);
         Some(tx)
     }
 
@@ -746,27 +771,71 @@ impl Mempool {
         max_gas: u64,
         exclude: &HashSet<Hash>,
     ) -> Vec<Arc<CheckedTx>> {
-        // In-pool parent count per transaction.
+        // Walks the pool from the highest priority down, without a pass over all of it first: a
+        // transaction whose pool parents are not all taken yet waits, and joins `released` (by
+        // priority) when its last parent is taken. The next transaction is always the best of the
+        // walk's next ready one and the best released one, so the order is that of a heap over
+        // every ready transaction. The walk stops once the smallest transaction in the pool no
+        // longer fits: a loaded pool holds many blocks' worth, and scanning all of it for every
+        // block was a large share of a proposer's work.
+        let min_size = self.sizes.keys().next().copied().unwrap_or(0);
+        let min_gas = self.gases.keys().next().copied().unwrap_or(0);
+        // Transactions taken (picked or excluded) so far.
+        let mut taken: HashSet<Hash> = HashSet::new();
+        // Pool parents not yet taken, per waiting transaction.
         let mut waiting: HashMap<Hash, usize> = HashMap::new();
-        let mut ready: BinaryHeap<(Priority, Hash)> = BinaryHeap::new();
-        for (id, tx) in &self.txs {
-            let parents: HashSet<Hash> = tx
-                .spends
-                .iter()
-                .filter_map(|o| self.created.get(o).map(|(p, _)| *p))
-                .collect();
-            if parents.is_empty() {
-                ready.push((tx.priority, *id));
-            } else {
-                waiting.insert(*id, parents.len());
-            }
-        }
+        let mut released: BinaryHeap<(Priority, Hash)> = BinaryHeap::new();
+        let mut walk = self.by_priority.iter().rev().peekable();
         let mut out = Vec::new();
         let mut bytes = 0u64;
         let mut gas = 0u64;
-        while let Some((_, id)) = ready.pop() {
+        loop {
+            if max_bytes.saturating_sub(bytes) < min_size || max_gas.saturating_sub(gas) < min_gas {
+                break;
+            }
+            // The walk's next transaction whose pool parents are all taken; the others wait.
+            let next_walked = loop {
+                let Some(&&(priority, id)) = walk.peek() else {
+                    break None;
+                };
+                let Some(tx) = self.txs.get(&id) else {
+                    walk.next();
+                    continue;
+                };
+                let mut parents: Vec<Hash> = tx
+                    .spends
+                    .iter()
+                    .filter_map(|o| self.created.get(o).map(|(p, _)| *p))
+                    .filter(|p| !taken.contains(p))
+                    .collect();
+                if parents.is_empty() {
+                    break Some((priority, id));
+                }
+                parents.sort_unstable();
+                parents.dedup();
+                waiting.insert(id, parents.len());
+                walk.next();
+            };
+            let best_released = released.peek().copied();
+            let (_, id) = match (next_walked, best_released) {
+                (Some(w), Some(r)) if r > w => {
+                    released.pop();
+                    r
+                }
+                (Some(w), _) => {
+                    walk.next();
+                    w
+                }
+                (None, Some(r)) => {
+                    released.pop();
+                    r
+                }
+                (None, None) => break,
+            };
             let Some(tx) = self.txs.get(&id) else { continue };
             if !exclude.contains(&id) {
+                // One that does not fit is skipped, and its children with it (they never become
+                // ready); smaller ones may still fit.
                 let (Some(nb), Some(ng)) = (bytes.checked_add(tx.size), gas.checked_add(tx.gas)) else {
                     continue;
                 };
@@ -777,19 +846,21 @@ impl Mempool {
                 gas = ng;
                 out.push(tx.checked.clone());
             }
-            let mut children: HashSet<Hash> = HashSet::new();
-            for o in &tx.creates {
-                if let Some(child) = self.spent_by.get(o) {
-                    children.insert(*child);
-                }
-            }
+            taken.insert(id);
+            let mut children: Vec<Hash> = tx
+                .creates
+                .iter()
+                .filter_map(|o| self.spent_by.get(o).copied())
+                .collect();
+            children.sort_unstable();
+            children.dedup();
             for child in children {
                 if let Some(n) = waiting.get_mut(&child) {
                     *n = n.saturating_sub(1);
                     if *n == 0 {
                         waiting.remove(&child);
                         if let Some(c) = self.txs.get(&child) {
-                            ready.push((c.priority, child));
+                            released.push((c.priority, child));
                         }
                     }
                 }
@@ -965,5 +1036,141 @@ mod tests {
         let exclude: HashSet<Hash> = parents.iter().map(Transaction::id).collect();
         let picked = ids(pool.select_excluding(2 * size + 1, u64::MAX, &exclude));
         assert_eq!(picked, [child.id()].into_iter().collect::<HashSet<Hash>>());
+    }
+
+    /// The selection as it was first written: a heap over every ready transaction of the pool,
+    /// popped until empty. The walk must pick exactly what this picks, in the same order.
+    fn select_by_full_heap(
+        pool: &Mempool,
+        max_bytes: u64,
+        max_gas: u64,
+        exclude: &HashSet<Hash>,
+    ) -> Vec<Hash> {
+        let mut waiting: HashMap<Hash, usize> = HashMap::new();
+        let mut ready: BinaryHeap<(Priority, Hash)> = BinaryHeap::new();
+        for (id, tx) in &pool.txs {
+            let parents: HashSet<Hash> = tx
+                .spends
+                .iter()
+                .filter_map(|o| pool.created.get(o).map(|(p, _)| *p))
+                .collect();
+            if parents.is_empty() {
+                ready.push((tx.priority, *id));
+            } else {
+                waiting.insert(*id, parents.len());
+            }
+        }
+        let (mut out, mut bytes, mut gas) = (Vec::new(), 0u64, 0u64);
+        while let Some((_, id)) = ready.pop() {
+            let tx = &pool.txs[&id];
+            if !exclude.contains(&id) {
+                if bytes + tx.size > max_bytes || gas + tx.gas > max_gas {
+                    continue;
+                }
+                bytes += tx.size;
+                gas += tx.gas;
+                out.push(id);
+            }
+            let children: HashSet<Hash> = tx
+                .creates
+                .iter()
+                .filter_map(|o| pool.spent_by.get(o).copied())
+                .collect();
+            for child in children {
+                if let Some(n) = waiting.get_mut(&child) {
+                    *n -= 1;
+                    if *n == 0 {
+                        waiting.remove(&child);
+                        ready.push((pool.txs[&child].priority, child));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_walk_picks_what_a_heap_over_the_whole_pool_picks() {
+        use ledger::check_tx;
+        use ledger::testkit::{self, Key};
+        let params = ChainParams::side_devnet();
+        let key = Key::from_seed(b"select walk");
+        for seed in 1u64..=6 {
+            let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let mut next = |n: u64| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng % n
+            };
+            let (chain, coins) = funded(&key, &[4_000_000_000; 10]);
+            let mut pool = Mempool::new(MempoolConfig::default());
+            // Unspent coins, chain or pool; each transaction spends one or two (so a child may
+            // have two pool parents, or spend two outputs of one), pays a random fee, and makes
+            // two outputs, some of a different size (a longer program), so that some do not fit.
+            let mut unspent: Vec<testkit::Coin> = coins;
+            let mut txs = Vec::new();
+            for _ in 0..40 {
+                if unspent.is_empty() {
+                    break;
+                }
+                let take = if unspent.len() > 1 && next(3) == 0 { 2 } else { 1 };
+                let spent: Vec<testkit::Coin> = (0..take)
+                    .map(|_| unspent.swap_remove(usize::try_from(next(unspent.len() as u64)).unwrap()))
+                    .collect();
+                let total: u64 = spent.iter().map(|c| c.commitment.amount.get()).sum();
+                let fee = 10_000_000 + next(5) * 3_000_000;
+                let half = (total - fee) / 2;
+                let mut program = key.program().to_vec();
+                let outputs = vec![testkit::output(&program, AssetId::BTM, half).unwrap(), {
+                    if next(4) == 0 {
+                        program = vec![0x51; 200];
+                    }
+                    testkit::output(&program, AssetId::BTM, total - fee - half).unwrap()
+                }];
+                let inputs: Vec<(&testkit::Coin, &Key)> = spent.iter().map(|c| (c, &key)).collect();
+                let tx = testkit::transfer(Profile::Side, &inputs, outputs).unwrap();
+                let checked = check_tx(Arc::new(tx.clone()), &params, 5).unwrap();
+                pool.insert(Arc::new(checked), &chain, 5, &params).unwrap();
+                // Only outputs the key can spend are spent again.
+                unspent.extend(
+                    testkit::coins_of(&tx)
+                        .into_iter()
+                        .filter(|c| c.commitment.control_program == key.program()),
+                );
+                txs.push(tx);
+            }
+            assert_eq!(pool.len(), txs.len());
+            let size = txs[0].serialized_size();
+            let gas = pool.txs.values().map(|t| t.gas).max().unwrap();
+            for round in 0..8 {
+                let exclude: HashSet<Hash> = txs
+                    .iter()
+                    .filter(|_| round % 2 == 1 && next(4) == 0)
+                    .map(Transaction::id)
+                    .collect();
+                let (max_bytes, max_gas) = match round {
+                    0 | 1 => (u64::MAX, u64::MAX),
+                    2 | 3 => (size * (1 + next(20)) + next(size), u64::MAX),
+                    4 | 5 => (u64::MAX, gas * (1 + next(20))),
+                    _ => (size * (1 + next(30)), gas * (1 + next(30))),
+                };
+                let walked: Vec<Hash> = pool
+                    .select_excluding(max_bytes, max_gas, &exclude)
+                    .iter()
+                    .map(|c| c.tx().id())
+                    .collect();
+                let heaped = select_by_full_heap(&pool, max_bytes, max_gas, &exclude);
+                assert_eq!(walked, heaped, "seed {seed}, round {round}");
+                if round < 2 {
+                    assert_eq!(walked.len() + exclude.len(), txs.len());
+                }
+            }
+            // Taking transactions out keeps the size and gas counts exact.
+            for tx in &txs {
+                pool.remove_one(&tx.id());
+            }
+            assert!(pool.sizes.is_empty() && pool.gases.is_empty());
+        }
     }
 }
