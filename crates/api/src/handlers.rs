@@ -353,6 +353,33 @@ pub(crate) async fn get_raw_block(State(state): Shared, headers: HeaderMap, body
     )
 }
 
+/// `get-block-tx-ids` (ours): the IDs of a block's transactions in block order, with its hash,
+/// height and finality. What a client that only needs to know which transactions a block holds
+/// (a payment tracker, `bench load`) follows the chain with: the IDs are known to the node, while
+/// `get-raw-block` made every such client decode and hash each transaction again.
+pub(crate) async fn get_block_tx_ids(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
+    respond(
+        async {
+            let req: BlockReq = read(&state, &headers, body).await?;
+            let hash = named_block_hash(&state, &req)?;
+            let block = state
+                .chain
+                .block_by_hash(&hash)
+                .map_err(store_err)?
+                .ok_or_else(|| ApiError::not_found(format!("no block with hash {hash}")))?;
+            let is_final = state.chain.is_final(&hash).map_err(store_err)?;
+            let ids: Vec<String> = block.transactions().iter().map(|t| t.id().to_hex()).collect();
+            Ok(success(json!({
+                "hash": hash.to_hex(),
+                "height": block.header().height,
+                "final": is_final,
+                "tx_ids": ids,
+            })))
+        }
+        .await,
+    )
+}
+
 pub(crate) async fn get_block_header(State(state): Shared, headers: HeaderMap, body: Body) -> Response {
     respond(
         async {

@@ -143,6 +143,7 @@ fn build(
         .route("/get-block", post(handlers::get_block))
         .route("/get-block-header", post(handlers::get_block_header))
         .route("/get-raw-block", post(handlers::get_raw_block))
+        .route("/get-block-tx-ids", post(handlers::get_block_tx_ids))
         .route("/get-merkle-proof", post(handlers::get_merkle_proof))
         .route("/get-transaction", post(wallet_api::get_transaction))
         .route("/decode-raw-transaction", post(handlers::decode_raw_transaction))

@@ -286,6 +286,22 @@ async fn blocks_and_transactions_round_trip() {
         assert_eq!(statuses.len(), block.transactions().len());
         assert!(statuses.len() >= 2, "the coinbase and the transfer");
     }
+    // The transaction IDs alone, in block order, by height or by hash.
+    let ids: Vec<String> = block.transactions().iter().map(|t| t.id().to_hex()).collect();
+    for req in [
+        json!({"block_height": 1}),
+        json!({"block_hash": block.hash().to_hex()}),
+    ] {
+        let (s, v) = call(addr, "/get-block-tx-ids", req).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["data"]["tx_ids"], json!(ids));
+        assert_eq!(v["data"]["hash"], block.hash().to_hex());
+        assert_eq!(v["data"]["height"], 1);
+        assert_eq!(v["data"]["final"], true);
+    }
+    assert!(ids.contains(&tx.id().to_hex()));
+    let (s, _) = call(addr, "/get-block-tx-ids", json!({"block_height": 2})).await;
+    assert_eq!(s, 404);
     let (_, v) = call(addr, "/get-block", json!({"block_height": 1})).await;
     assert_eq!(
         v["data"]["blocker"],
