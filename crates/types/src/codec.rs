@@ -199,12 +199,20 @@ pub struct Reader<'a> {
     pos: usize,
     /// Offset of `buf[0]` in the outermost buffer, so errors in nested strings point at real positions.
     base: usize,
+    /// Whether a varint read so far was not in its shortest form: only then can the bytes read
+    /// differ from what encoding the decoded value writes.
+    non_minimal: bool,
 }
 
 impl<'a> Reader<'a> {
     /// A reader over `buf`, offsets counted from its start.
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0, base: 0 }
+        Reader {
+            buf,
+            pos: 0,
+            base: 0,
+            non_minimal: false,
+        }
     }
 
     /// Bytes not yet read.
@@ -220,6 +228,24 @@ impl<'a> Reader<'a> {
     /// Bytes consumed so far from this reader's own slice.
     pub fn consumed(&self) -> usize {
         self.pos
+    }
+
+    /// The bytes of this reader's own slice from position `from` (a [`Reader::consumed`] value) up
+    /// to what is read now.
+    pub fn read_since(&self, from: usize) -> &'a [u8] {
+        self.buf.get(from..self.pos).unwrap_or(&[])
+    }
+
+    /// Records that a non-minimal varint was read (putting back what
+    /// [`Reader::take_non_minimal`] took).
+    pub fn note_non_minimal(&mut self) {
+        self.non_minimal = true;
+    }
+
+    /// Forgets that a non-minimal varint was read (to ask about one item of several); returns
+    /// whether one was.
+    pub fn take_non_minimal(&mut self) -> bool {
+        std::mem::take(&mut self.non_minimal)
     }
 
     /// The unread bytes, without consuming them.
@@ -294,6 +320,10 @@ impl<'a> Reader<'a> {
             if b < 0x80 {
                 if i == 9 && b > 1 {
                     return Err(DecodeError::VarintOverflow { what, offset });
+                }
+                // A zero last byte after a continuation adds nothing: a longer form.
+                if i > 0 && b == 0 {
+                    self.non_minimal = true;
                 }
                 return Ok(value | (u64::from(b) << shift));
             }
@@ -390,8 +420,11 @@ impl<'a> Reader<'a> {
             buf: body,
             pos: 0,
             base: body_base,
+            non_minimal: false,
         };
-        let value = f(&mut inner)?;
+        let value = f(&mut inner);
+        self.non_minimal |= inner.non_minimal;
+        let value = value?;
         Ok((value, inner.rest().to_vec()))
     }
 }

@@ -687,7 +687,16 @@ impl Transaction {
         limits: &Limits,
     ) -> Result<Transaction, DecodeError> {
         let start = r.offset();
-        let data = read_tx_data(r, profile, limits)?;
+        let start_pos = r.consumed();
+        // Whether this transaction's own bytes hold a longer-than-shortest varint: the reader's
+        // flag is put back as it was afterwards.
+        let earlier = r.take_non_minimal();
+        let data = read_tx_data(r, profile, limits);
+        let non_minimal = r.take_non_minimal();
+        if earlier || non_minimal {
+            r.note_non_minimal();
+        }
+        let data = data?;
         let size = r.offset().saturating_sub(start);
         if size > limits.max_tx_bytes {
             return Err(DecodeError::LimitExceeded {
@@ -700,7 +709,14 @@ impl Transaction {
         // Decoding guarantees every check `validate` makes except those that need the whole
         // transaction; run it anyway so both constructors share one definition of "valid".
         validate(profile, &data)?;
-        Ok(Self::from_valid(profile, data, size as u64)?)
+        let tx = Self::from_valid(profile, data, size as u64)?;
+        if !non_minimal {
+            // Every varint in its shortest form: the bytes read are the canonical encoding
+            // (the codec has no other choice to make; a property test checks this against
+            // encoding), so they are kept instead of encoding the transaction again later.
+            let _ = tx.inner.canonical.set(r.read_since(start_pos).to_vec());
+        }
+        Ok(tx)
     }
 
     /// The canonical bytes (serialization flags 0x07).

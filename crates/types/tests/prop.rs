@@ -336,6 +336,17 @@ proptest! {
                 // Whatever decodes must re-decode from its own encoding.
                 let again = Transaction::decode(&back.encode(), p, &lim).unwrap();
                 prop_assert_eq!(again.id(), back.id());
+                // The bytes a decoded transaction keeps as canonical (the input itself, when
+                // every varint was shortest) are exactly what encoding its contents writes.
+                let fresh = Transaction::new(p, back.data().clone()).unwrap();
+                prop_assert_eq!(back.canonical_bytes(), fresh.canonical_bytes());
+            }
+            // Inside a block as well: each transaction keeps its own bytes only.
+            if let Ok(block) = Block::decode(&bad, p, &lim) {
+                for t in block.transactions() {
+                    let fresh = Transaction::new(p, t.data().clone()).unwrap();
+                    prop_assert_eq!(t.canonical_bytes(), fresh.canonical_bytes());
+                }
             }
         }
     }
@@ -344,7 +355,12 @@ proptest! {
     fn corrupted_blocks_never_panic(block in block_any(), op: u8, pos: usize, val: u8) {
         let bad = mutate(block.encode(), op, pos, val);
         for p in [Profile::Main, Profile::Side] {
-            let _ = Block::decode(&bad, p, &Limits::default());
+            if let Ok(b) = Block::decode(&bad, p, &Limits::default()) {
+                for t in b.transactions() {
+                    let fresh = Transaction::new(p, t.data().clone()).unwrap();
+                    prop_assert_eq!(t.canonical_bytes(), fresh.canonical_bytes());
+                }
+            }
             let _ = BlockHeader::decode(&bad, p, &Limits::default());
         }
     }

@@ -297,7 +297,7 @@ fn canonical_bytes_are_made_once_shared_by_clones_and_do_not_change_equality() {
             vec![out(AssetId::BTM, 900)],
         );
         let bytes = built.encode();
-        // Decoded: nothing cached yet, yet equal to the built one (which kept its bytes).
+        // Decoded (keeping the bytes it was read from), and equal to the built one.
         let decoded = Transaction::decode(&bytes, p, &Limits::default()).unwrap();
         assert_eq!(decoded, built);
         assert_eq!(decoded.canonical_bytes(), bytes.as_slice());
@@ -316,4 +316,31 @@ fn canonical_bytes_are_made_once_shared_by_clones_and_do_not_change_equality() {
         assert_eq!(decoded.encode(), bytes);
         assert_eq!(decoded.id(), built.id());
     }
+
+    // The same inside a nested string: the output's amount (900 = `84 07`) written `84 87 00`,
+    // its commitment string one byte longer (main chain: the commitment is one level deep).
+    let built = tx(
+        Profile::Main,
+        vec![spend(AssetId::BTM, 1000, 0)],
+        vec![out(AssetId::BTM, 900)],
+    );
+    let bytes = built.encode();
+    let mut pattern = vec![0xff; 32];
+    pattern.extend_from_slice(&[0x84, 0x07]);
+    let at = bytes
+        .windows(pattern.len())
+        .position(|w| w == pattern.as_slice())
+        .expect("the output's asset and amount");
+    let mut loose = bytes[..at].to_vec();
+    *loose.last_mut().unwrap() += 1;
+    loose.extend_from_slice(&[0xff; 32]);
+    loose.extend_from_slice(&[0x84, 0x87, 0x00]);
+    loose.extend_from_slice(&bytes[at + pattern.len()..]);
+    let decoded = Transaction::decode(&loose, Profile::Main, &Limits::default()).unwrap();
+    assert_eq!(decoded.id(), built.id());
+    assert_eq!(decoded.canonical_bytes(), bytes.as_slice());
+    assert_eq!(decoded.serialized_size(), loose.len() as u64);
+    // A decoded canonical encoding keeps the very bytes it was read from.
+    let decoded = Transaction::decode(&bytes, Profile::Main, &Limits::default()).unwrap();
+    assert_eq!(decoded.canonical_bytes(), bytes.as_slice());
 }
