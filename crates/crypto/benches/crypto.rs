@@ -45,6 +45,34 @@ fn ed25519_verify(c: &mut Criterion) {
     }
 }
 
+/// One key signing every message (an account paying many transfers, as `bench cluster`'s load
+/// does), at the batch sizes the ledger could use: the batch combines a key's terms into one.
+fn ed25519_one_key_batches(c: &mut Criterion) {
+    let key = XPrv::root(b"one payer");
+    let pk = key.xpub().public_key();
+    for n in [64usize, 128, 256, 512] {
+        let entries: Vec<(Vec<u8>, [u8; 64])> = (0..n)
+            .map(|i| {
+                let msg = format!("transaction sighash {i}").into_bytes();
+                let sig = key.sign(&msg);
+                (msg, sig)
+            })
+            .collect();
+        let mut group = c.benchmark_group(format!("ed25519-one-key/{n}"));
+        group.throughput(Throughput::Elements(u64::try_from(n).unwrap()));
+        group.bench_function("batch", |b| {
+            b.iter(|| {
+                let mut batch = BatchVerifier::new();
+                for (msg, sig) in &entries {
+                    batch.queue(&pk, msg, sig);
+                }
+                batch.verify(OsRng).unwrap();
+            })
+        });
+        group.finish();
+    }
+}
+
 fn chainkd_sign(c: &mut Criterion) {
     let key = XPrv::root(b"bench");
     let msg = [7u8; 32];
@@ -84,5 +112,12 @@ fn hashes(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, ed25519_verify, chainkd_sign, sm2_verify, hashes);
+criterion_group!(
+    benches,
+    ed25519_verify,
+    ed25519_one_key_batches,
+    chainkd_sign,
+    sm2_verify,
+    hashes
+);
 criterion_main!(benches);

@@ -94,25 +94,14 @@ impl BatchVerifier {
     /// Checks the whole batch; `rng` draws the random coefficients of the combined equation (the
     /// caller supplies it so that the core stays free of ambient randomness).
     ///
-    /// An empty batch is valid. On failure every entry is re-checked alone, and the error names
-    /// each one that fails, so the result is always the same as calling [`verify`] per entry.
-    pub fn verify<R: RngCore + CryptoRng>(self, rng: R) -> Result<(), BatchError> {
-        if self.malformed.is_empty() {
-            let mut batch = ed25519_zebra::batch::Verifier::new();
-            for (_, item) in &self.items {
-                batch.queue(item.clone());
-            }
-            if batch.verify(rng).is_ok() {
-                return Ok(());
-            }
-        }
+    /// An empty batch is valid. A batch that fails is split in halves, each checked as a batch
+    /// again; a failing part under [`SINGLE_BELOW`] entries is checked one by one: the error names
+    /// each entry that fails alone, so the result is always the same as calling [`verify`] per
+    /// entry, and one bad signature in a large batch costs a few batches, not a single check of
+    /// every entry.
+    pub fn verify<R: RngCore + CryptoRng>(self, mut rng: R) -> Result<(), BatchError> {
         let mut invalid = self.malformed;
-        invalid.extend(
-            self.items
-                .into_iter()
-                .filter(|(_, item)| item.clone().verify_single().is_err())
-                .map(|(p, _)| p),
-        );
+        check_halving(&self.items, &mut rng, &mut invalid);
         invalid.sort_unstable();
         // Under ZIP-215 a batch fails only if a member fails alone. The single check is the rule,
         // so if (against all odds, ~2^-128) no member fails alone, the batch is valid.
@@ -122,6 +111,42 @@ impl BatchVerifier {
             Err(BatchError { invalid })
         }
     }
+}
+
+/// A failing part of a batch this small is checked entry by entry rather than halved again.
+pub const SINGLE_BELOW: usize = 8;
+
+/// Adds to `invalid` the position of every entry of `items` that fails alone: `items` as one
+/// batch, and if that fails, each half the same way, parts under [`SINGLE_BELOW`] entry by entry.
+fn check_halving<R: RngCore + CryptoRng>(
+    items: &[(usize, ed25519_zebra::batch::Item)],
+    rng: &mut R,
+    invalid: &mut Vec<usize>,
+) {
+    let one_by_one = |items: &[(usize, ed25519_zebra::batch::Item)], invalid: &mut Vec<usize>| {
+        invalid.extend(
+            items
+                .iter()
+                .filter(|(_, item)| item.clone().verify_single().is_err())
+                .map(|(p, _)| *p),
+        );
+    };
+    if items.len() < 2 {
+        return one_by_one(items, invalid);
+    }
+    let mut batch = ed25519_zebra::batch::Verifier::new();
+    for (_, item) in items {
+        batch.queue(item.clone());
+    }
+    if batch.verify(&mut *rng).is_ok() {
+        return;
+    }
+    if items.len() < SINGLE_BELOW {
+        return one_by_one(items, invalid);
+    }
+    let (left, right) = items.split_at(items.len() / 2);
+    check_halving(left, rng, invalid);
+    check_halving(right, rng, invalid);
 }
 
 impl std::fmt::Debug for BatchVerifier {

@@ -250,3 +250,39 @@ fn reference_model_rejects_forgery() {
     assert!(!reference_rule(&pk, &msg, &forged));
     assert!(!verify(&pk, &msg, &forged));
 }
+
+/// A large batch with bad entries spread, clustered, at the edges of the halves, or everywhere:
+/// halving names exactly the entries that fail alone.
+#[test]
+fn halving_names_exactly_the_entries_that_fail_alone() {
+    let x = XPrv::root(b"halving");
+    let pk = x.xpub().public_key();
+    let good: Vec<_> = (0..300u32)
+        .map(|i| (pk, i.to_le_bytes().to_vec(), x.sign(&i.to_le_bytes())))
+        .collect();
+    let cases: Vec<Vec<usize>> = vec![
+        vec![0],
+        vec![299],
+        vec![149, 150],
+        vec![7, 8, 9, 10, 11, 12, 13],
+        vec![1, 77, 150, 151, 152, 298],
+        (0..300).step_by(3).collect(),
+        (0..300).collect(),
+    ];
+    for bad in cases {
+        let mut entries = good.clone();
+        for &i in &bad {
+            entries[i].1.push(1); // message changed after signing
+        }
+        let singly: Vec<usize> = (0..entries.len())
+            .filter(|&i| !verify(&entries[i].0, &entries[i].1, &entries[i].2))
+            .collect();
+        assert_eq!(singly, bad);
+        assert_eq!(batch_of(&entries), Err(BatchError { invalid: bad }));
+    }
+    assert_eq!(batch_of(&good), Ok(()));
+    // Fewer entries than the one-by-one threshold, one bad.
+    let mut few = good[..SINGLE_BELOW - 1].to_vec();
+    few[2].1.push(1);
+    assert_eq!(batch_of(&few), Err(BatchError { invalid: vec![2] }));
+}
