@@ -860,6 +860,19 @@ impl ChainService {
                         .mempool
                         .full_for(tx.fee(), tx.serialized_size(), origin == Origin::Local)
                     {
+                        // One not looked up in the index above may be on chain already: say
+                        // so rather than that the pool is full (not a refusal).
+                        Some(_)
+                            if spends_an_output(tx)
+                                && matches!(
+                                    on_chain.as_ref().map(|snap| snap.tx_location(&tx.id())),
+                                    Ok(Ok(Some(_)))
+                                ) =>
+                        {
+                            if let Some(slot) = results.get_mut(*at) {
+                                *slot = Some(Err(SubmitError::AlreadyOnChain(tx.id())));
+                            }
+                        }
                         Some(e) => {
                             if until_refused && stop.is_none_or(|s| *at < s) {
                                 stop = Some(*at);

@@ -301,6 +301,30 @@ fn a_committed_transfer_resubmitted_in_a_batch_is_already_on_chain() {
             );
         }
     }
+    // A full pool that would refuse it still says it is on chain (not a refusal).
+    let h = setup_with(
+        "resubmitfull",
+        MempoolConfig {
+            max_txs: 1,
+            ..MempoolConfig::default()
+        },
+        8 << 20,
+        10_000_000,
+    );
+    let tx = h.pay(&h.coins[0], FEE);
+    h.chain.submit(tx.clone()).unwrap();
+    h.produce();
+    h.chain.submit(h.pay(&h.coins[1], FEE * 10)).unwrap();
+    let r = h.chain.submit_many(vec![tx.clone()], node::Origin::Local, true);
+    assert!(
+        matches!(r.as_slice(), [Err(SubmitError::AlreadyOnChain(id))] if *id == tx.id()),
+        "{r:?}"
+    );
+    // While a new one is refused.
+    let r = h
+        .chain
+        .submit_many(vec![h.pay(&h.coins[2], FEE)], node::Origin::Local, true);
+    assert!(matches!(r.as_slice(), [Err(e)] if e.is_refusal()), "{r:?}");
 }
 
 #[test]
