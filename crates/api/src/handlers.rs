@@ -281,14 +281,20 @@ fn named_block_hash(state: &AppState, req: &BlockReq) -> Result<Hash, ApiError> 
     }
 }
 
-/// The block a request names ([`named_block_hash`]) and its size as the reference reports it.
-pub(crate) fn find_block(state: &AppState, req: &BlockReq) -> Result<(Arc<Block>, u64), ApiError> {
+/// The block a request names ([`named_block_hash`]) and its hash.
+fn named_block(state: &AppState, req: &BlockReq) -> Result<(Arc<Block>, Hash), ApiError> {
     let hash = named_block_hash(state, req)?;
     let block = state
         .chain
         .block_by_hash(&hash)
         .map_err(store_err)?
         .ok_or_else(|| ApiError::not_found(format!("no block with hash {hash}")))?;
+    Ok((block, hash))
+}
+
+/// The block a request names ([`named_block_hash`]) and its size as the reference reports it.
+pub(crate) fn find_block(state: &AppState, req: &BlockReq) -> Result<(Arc<Block>, u64), ApiError> {
+    let (block, _) = named_block(state, req)?;
     // The reference reports the length of the block's hex text (encoding hashes nothing).
     let size = u64::try_from(block.encode().len())
         .unwrap_or(u64::MAX)
@@ -361,12 +367,8 @@ pub(crate) async fn get_block_tx_ids(State(state): Shared, headers: HeaderMap, b
     respond(
         async {
             let req: BlockReq = read(&state, &headers, body).await?;
-            let hash = named_block_hash(&state, &req)?;
-            let block = state
-                .chain
-                .block_by_hash(&hash)
-                .map_err(store_err)?
-                .ok_or_else(|| ApiError::not_found(format!("no block with hash {hash}")))?;
+            // Not `find_block`: its size figure encodes the whole block.
+            let (block, hash) = named_block(&state, &req)?;
             let is_final = state.chain.is_final(&hash).map_err(store_err)?;
             let ids: Vec<String> = block.transactions().iter().map(|t| t.id().to_hex()).collect();
             Ok(success(json!({
