@@ -441,7 +441,7 @@ impl Snapshot {
             let rows = t
                 .iter()
                 .map_err(dberr)?
-                .map(|item| item.map(|(k, v)| (k.value(), v.value())).map_err(dberr));
+                .map(|item| item.map(|(k, v)| (*k.value(), v.value())).map_err(dberr));
             let mut written = 0u64;
             for item in crate::pending::overlay(rows, &merged) {
                 let (k, v) = item?;
@@ -463,7 +463,7 @@ impl Snapshot {
             w.put(&counts[1].to_be_bytes())?;
             for item in t.iter().map_err(dberr)? {
                 let (k, v) = item.map_err(dberr)?;
-                w.put(&k.value())?;
+                w.put(k.value())?;
                 w.put(&v.value().to_be_bytes())?;
             }
         }
@@ -473,7 +473,7 @@ impl Snapshot {
             w.put(&counts[2].to_be_bytes())?;
             for item in t.iter().map_err(dberr)? {
                 let (k, v) = item.map_err(dberr)?;
-                w.put(&k.value())?;
+                w.put(k.value())?;
                 w.put(&v.value())?;
             }
         }
@@ -483,7 +483,7 @@ impl Snapshot {
             w.put(&counts[3].to_be_bytes())?;
             for item in t.iter().map_err(dberr)? {
                 let (k, v) = item.map_err(dberr)?;
-                w.put(&k.value())?;
+                w.put(k.value())?;
                 w.put(&v.value())?;
             }
         }
@@ -621,11 +621,11 @@ fn fill<R: Read>(
             .map_err(dberr)?;
         txn.open_table(BLOCKS)
             .map_err(dberr)?
-            .insert(hash.0, head.raw_block.as_slice())
+            .insert(&hash.0, head.raw_block.as_slice())
             .map_err(dberr)?;
         txn.open_table(HEADERS)
             .map_err(dberr)?
-            .insert(hash.0, head.block.header().encode().as_slice())
+            .insert(&hash.0, head.block.header().encode().as_slice())
             .map_err(dberr)?;
         txn.open_table(HEIGHTS)
             .map_err(dberr)?
@@ -640,7 +640,7 @@ fn fill<R: Read>(
                 position,
             };
             index
-                .insert(tx.id().0, codec::encode_location(&loc))
+                .insert(&tx.id().0, codec::encode_location(&loc))
                 .map_err(dberr)?;
         }
         let mut utxos = txn.open_table(UTXOS).map_err(dberr)?;
@@ -650,22 +650,22 @@ fn fill<R: Read>(
         let counts = read_lists(&mut r, head.height, |item| {
             match item {
                 Item::Utxo(id, e) => {
-                    utxos.insert(id.0, codec::encode_utxo(&e)).map_err(dberr)?;
+                    utxos.insert(&id.0, codec::encode_utxo(&e)).map_err(dberr)?;
                 }
                 Item::Claimed(id, h) => {
-                    claimed.insert(id.0, h).map_err(dberr)?;
+                    claimed.insert(&id.0, h).map_err(dberr)?;
                 }
                 Item::Asset(id, a) => {
-                    assets.insert(id.0, codec::encode_asset(&a)).map_err(dberr)?;
+                    assets.insert(&id.0, codec::encode_asset(&a)).map_err(dberr)?;
                 }
                 Item::Lot(id, lot) => {
                     // A lot belongs to an unspent output (the UTXO list came first).
-                    if utxos.get(id.0).map_err(dberr)?.is_none() {
+                    if utxos.get(&id.0).map_err(dberr)?.is_none() {
                         return Err(SnapshotError::Malformed(format!(
                             "the lot of output {id} names no unspent output"
                         )));
                     }
-                    lots.insert(id.0, lot.0.0).map_err(dberr)?;
+                    lots.insert(&id.0, lot.0.0).map_err(dberr)?;
                 }
             }
             Ok(())
