@@ -105,8 +105,28 @@ pub struct Admitted {
     pub origin: Origin,
 }
 
-/// Committed blocks kept decoded for readers ([`ChainService::block_by_hash`]).
+/// Committed blocks kept decoded for readers ([`ChainService::block_by_hash`]): at most this many,
+/// and older ones are let go once the kept blocks hold more than [`RECENT_TXS`] transactions.
 const RECENT_BLOCKS: usize = 32;
+
+/// Transactions the kept blocks may hold beyond the newest block. Why: at full load a block holds
+/// ~5,000 transactions, and 32 of them kept ~200 MB decoded per node, grown anew by every node
+/// that starts (and fresh memory is costly on this kind of VM); the readers (the API's feed, wallet
+/// and asset followers) read a block within a block or two of its commit.
+const RECENT_TXS: usize = 24_576;
+
+/// Lets the oldest of `recent` (oldest first) go until at most `max_blocks` are kept and the kept
+/// ones other than the newest hold at most `max_txs` transactions (`txs` counts a block's). The
+/// newest is always kept.
+fn trim_recent<T>(recent: &mut VecDeque<T>, txs: impl Fn(&T) -> usize, max_blocks: usize, max_txs: usize) {
+    let newest = recent.back().map_or(0, &txs);
+    let mut older = recent.iter().map(&txs).sum::<usize>() - newest;
+    while recent.len() > 1 && (recent.len() > max_blocks || older > max_txs) {
+        if let Some(oldest) = recent.pop_front() {
+            older -= txs(&oldest);
+        }
+    }
+}
 
 /// Transactions checked at a time by a batch that stops at its first refusal (`submit-transactions`):
 /// a batch refused early wastes the signature checks of at most one such chunk.
@@ -551,10 +571,13 @@ impl ChainService {
             .recent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if recent.len() >= RECENT_BLOCKS {
-            recent.pop_front();
-        }
         recent.push_back((block.hash(), Arc::clone(block)));
+        trim_recent(
+            &mut recent,
+            |(_, b)| b.transactions().len(),
+            RECENT_BLOCKS,
+            RECENT_TXS,
+        );
     }
 
     /// A stored block by hash: from the blocks committed last if it is one of them, else decoded
@@ -1151,5 +1174,35 @@ fn journal_error(e: JournalError) -> NodeError {
             source,
         },
         other => NodeError::Internal(format!("pool journal: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod recent_tests {
+    use std::collections::VecDeque;
+
+    use super::trim_recent;
+
+    /// Blocks given by their transaction counts, oldest first.
+    fn trimmed(counts: &[usize], max_blocks: usize, max_txs: usize) -> Vec<usize> {
+        let mut recent: VecDeque<usize> = counts.iter().copied().collect();
+        trim_recent(&mut recent, |n| *n, max_blocks, max_txs);
+        recent.into_iter().collect()
+    }
+
+    #[test]
+    fn the_kept_blocks_are_bounded_by_count_and_by_older_transactions() {
+        // Small blocks: only the count bounds them.
+        assert_eq!(trimmed(&[1, 2, 3, 4, 5], 3, 100), vec![3, 4, 5]);
+        assert_eq!(trimmed(&[1, 2, 3], 3, 100), vec![1, 2, 3]);
+        // Large blocks: the blocks before the newest hold at most `max_txs`.
+        assert_eq!(trimmed(&[50, 50, 50, 50, 50], 32, 100), vec![50, 50, 50]);
+        assert_eq!(trimmed(&[60, 50, 50, 10], 32, 100), vec![50, 50, 10]);
+        assert_eq!(trimmed(&[40, 30, 30, 10], 32, 100), vec![40, 30, 30, 10]);
+        // The newest stays however large it is, and so does one older block that fits.
+        assert_eq!(trimmed(&[10, 500], 32, 100), vec![10, 500]);
+        assert_eq!(trimmed(&[101, 500], 32, 100), vec![500]);
+        assert_eq!(trimmed(&[500], 1, 0), vec![500]);
+        assert_eq!(trimmed(&[], 32, 100), Vec::<usize>::new());
     }
 }
