@@ -1011,11 +1011,12 @@ pub const MAX_IMPORT_WINDOW_BYTES: u64 = 64 << 20;
 /// chain allows (`parent_ms + interval_ms`, the time the block was due) unless that is more than
 /// half an interval behind `now_ms`, then `now_ms` less half an interval.
 ///
-/// Why: a leader gets to its due proposal a little late (its host finishing a commit or a
-/// validation first: ~60 ms at full load), and stamping the block with the time it was built
-/// pushed every later block back by that delay, so full blocks came every ~0.56 s instead of
-/// 0.5 s. Stamped with their due time, blocks keep the 0.5 s schedule; the bound keeps a stamp
-/// within half an interval of the clock when a leader is later than that.
+/// Why: a leader builds its due proposal a little late (its host finishing a commit or a
+/// validation first, or the parent's certificate coming after the due time), and stamping the
+/// block with the time it was built pushed every later block back by that delay: at full load
+/// blocks came every ~0.56 s instead of 0.5 s. Stamped with their due time, a delay is not
+/// carried forward; the bound keeps a stamp within half an interval of the clock when a leader is
+/// later than that.
 pub(crate) fn slot_timestamp(parent_ms: u64, interval_ms: u64, now_ms: u64) -> u64 {
     parent_ms
         .saturating_add(interval_ms)
