@@ -80,8 +80,13 @@ fn setup_with(name: &str, mempool: MempoolConfig, max_block_bytes: u64, max_bloc
     }
 }
 
+/// A harness with the given pool and the default block budgets.
+fn setup_pool(name: &str, mempool: MempoolConfig) -> Harness {
+    setup_with(name, mempool, 8 << 20, 10_000_000)
+}
+
 fn setup(name: &str) -> Harness {
-    setup_with(name, MempoolConfig::default(), 8 << 20, 10_000_000)
+    setup_pool(name, MempoolConfig::default())
 }
 
 fn open(
@@ -232,14 +237,12 @@ fn chained_spends_and_orphans() {
 
 #[test]
 fn orphans_off_means_unknown_inputs_are_refused() {
-    let h = setup_with(
+    let h = setup_pool(
         "noorphan",
         MempoolConfig {
             max_orphans: 0,
             ..MempoolConfig::default()
         },
-        8 << 20,
-        10_000_000,
     );
     let a = h.pay(&h.coins[0], FEE);
     let b = h.pay(&coins_of(&a, &h.program)[0], FEE);
@@ -256,14 +259,12 @@ fn a_committed_transfer_resubmitted_in_a_batch_is_already_on_chain() {
     // finds its coin gone, and only then is it found on chain. With orphans held or refused alike,
     // and nothing is left in the pool.
     for max_orphans in [MempoolConfig::default().max_orphans, 0] {
-        let h = setup_with(
+        let h = setup_pool(
             "resubmit",
             MempoolConfig {
                 max_orphans,
                 ..MempoolConfig::default()
             },
-            8 << 20,
-            10_000_000,
         );
         let tx = h.pay(&h.coins[0], FEE);
         h.chain.submit(tx.clone()).unwrap();
@@ -302,14 +303,12 @@ fn a_committed_transfer_resubmitted_in_a_batch_is_already_on_chain() {
         }
     }
     // A full pool that would refuse it still says it is on chain (not a refusal).
-    let h = setup_with(
+    let h = setup_pool(
         "resubmitfull",
         MempoolConfig {
             max_txs: 1,
             ..MempoolConfig::default()
         },
-        8 << 20,
-        10_000_000,
     );
     let tx = h.pay(&h.coins[0], FEE);
     h.chain.submit(tx.clone()).unwrap();
@@ -329,14 +328,12 @@ fn a_committed_transfer_resubmitted_in_a_batch_is_already_on_chain() {
 
 #[test]
 fn full_pool_evicts_the_lowest_fee_rate() {
-    let h = setup_with(
+    let h = setup_pool(
         "evict",
         MempoolConfig {
             max_txs: 2,
             ..MempoolConfig::default()
         },
-        8 << 20,
-        10_000_000,
     );
     let low = h.pay(&h.coins[0], FEE);
     let mid = h.pay(&h.coins[1], FEE * 2);
@@ -448,14 +445,12 @@ fn restart_keeps_state_and_checks_block_signatures() {
 
 #[test]
 fn eviction_takes_descendants_and_never_the_newcomers_parent() {
-    let h = setup_with(
+    let h = setup_pool(
         "evict-desc",
         MempoolConfig {
             max_txs: 3,
             ..MempoolConfig::default()
         },
-        8 << 20,
-        10_000_000,
     );
     let a = h.pay(&h.coins[0], FEE);
     let b = h.pay(&coins_of(&a, &h.program)[0], FEE * 3);
@@ -487,14 +482,12 @@ fn eviction_takes_descendants_and_never_the_newcomers_parent() {
 
 #[test]
 fn the_orphan_area_is_bounded_oldest_out_first() {
-    let h = setup_with(
+    let h = setup_pool(
         "orphan-bound",
         MempoolConfig {
             max_orphans: 2,
             ..MempoolConfig::default()
         },
-        8 << 20,
-        10_000_000,
     );
     // Three children of three parents not submitted yet.
     let parents: Vec<Transaction> = h.coins[..3].iter().map(|c| h.pay(c, FEE)).collect();
@@ -599,14 +592,12 @@ fn a_batch_stopping_at_a_refusal_admits_exactly_the_ones_before_it() {
 
 #[test]
 fn a_full_pool_refuses_what_it_cannot_take_before_checking_signatures() {
-    let h = setup_with(
+    let h = setup_pool(
         "full-before-checks",
         MempoolConfig {
             max_txs: 2,
             ..MempoolConfig::default()
         },
-        8 << 20,
-        10_000_000,
     );
     h.chain.submit(h.pay(&h.coins[0], FEE * 2)).unwrap();
     h.chain.submit(h.pay(&h.coins[1], FEE * 2)).unwrap();
@@ -640,14 +631,12 @@ fn a_full_pool_refuses_what_it_cannot_take_before_checking_signatures() {
 
 #[test]
 fn local_clients_leave_the_last_eighth_of_the_pool_to_forwarded_transactions() {
-    let h = setup_with(
+    let h = setup_pool(
         "headroom",
         MempoolConfig {
             max_txs: 8,
             ..MempoolConfig::default()
         },
-        8 << 20,
-        10_000_000,
     );
     for c in &h.coins[..7] {
         h.chain.submit(h.pay(c, FEE)).unwrap();
